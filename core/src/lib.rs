@@ -1,0 +1,6 @@
+//! govid core library.
+//!
+//! Government-worker IDs as SD-JWT VCs (RFC 9901, draft-ietf-oauth-sd-jwt-vc), with selective
+//! disclosure, holder key binding, status lists, DIDs and the gate QR transport.
+//!
+//! This crate does no I/O: clocks, randomness, key storage, HTTP and files are passed in.

@@ -1,0 +1,1 @@
+//! govid wallet FFI (uniffi layer over govid-core).

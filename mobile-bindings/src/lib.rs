@@ -1,0 +1,1 @@
+//! Binding generation helpers for govid-ffi.

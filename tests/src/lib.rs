@@ -1,0 +1,1 @@
+//! Shared helpers for govid end-to-end tests.
