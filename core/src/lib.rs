@@ -4,3 +4,10 @@
 //! disclosure, holder key binding, status lists, DIDs and the gate QR transport.
 //!
 //! This crate does no I/O: clocks, randomness, key storage, HTTP and files are passed in.
+
+// The public interface is:
+pub mod b64;
+pub mod jose;
+pub mod json;
+pub mod time;
+pub mod trust;

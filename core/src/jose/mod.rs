@@ -1,0 +1,11 @@
+//! JOSE: algorithms, public JWKs, compact JWS and the `Signer` trait.
+
+mod alg;
+mod jwk;
+mod jws;
+mod signer;
+
+pub use alg::Algorithm;
+pub use jwk::{JwkError, P256PublicKey, PublicKey};
+pub use jws::{sign_compact, verify_signature, CompactJws, JwsError, JwsHeader};
+pub use signer::{SignError, Signer, SoftwareSigner, WithKeyId};
