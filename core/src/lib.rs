@@ -9,5 +9,6 @@
 pub mod b64;
 pub mod jose;
 pub mod json;
+pub mod sdjwt;
 pub mod time;
 pub mod trust;

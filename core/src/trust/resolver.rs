@@ -49,7 +49,7 @@ struct PinnedKey {
 /// A fixed set of trusted issuer keys, as a gate configured with `--trust-jwk` uses.
 ///
 /// A key matches a JWT when the JWT's `kid` is the key's thumbprint or one of its extra key ids,
-/// or when the JWT has no `kid` and exactly one pinned key of the right type is eligible.
+/// or, failing that, when exactly one eligible pinned key has the type the JWT's `alg` needs.
 #[derive(Clone, Debug, Default)]
 pub struct PinnedKeys {
     keys: Vec<PinnedKey>,
@@ -95,20 +95,21 @@ impl IssuerResolver for PinnedKeys {
         if eligible.is_empty() {
             return Err(ResolveError::UntrustedIssuer);
         }
-        match &header.kid {
-            Some(kid) => eligible
+        // `kid` is a hint (RFC 7515 §4.1.4): a match picks the key; without one, the only
+        // eligible key of the right type is used. The signature check decides either way.
+        if let Some(kid) = &header.kid {
+            if let Some(k) = eligible
                 .iter()
                 .find(|k| k.kids.iter().any(|x| x == kid) || &k.key.thumbprint() == kid)
-                .map(|k| k.key.clone())
-                .ok_or(ResolveError::UnknownKey),
-            None => {
-                let mut of_type = eligible.iter().filter(|k| k.key.algorithm() == header.alg);
-                match (of_type.next(), of_type.next()) {
-                    (Some(k), None) => Ok(k.key.clone()),
-                    (None, _) => Err(ResolveError::UnknownKey),
-                    (Some(_), Some(_)) => Err(ResolveError::AmbiguousKey),
-                }
+            {
+                return Ok(k.key.clone());
             }
+        }
+        let mut of_type = eligible.iter().filter(|k| k.key.algorithm() == header.alg);
+        match (of_type.next(), of_type.next()) {
+            (Some(k), None) => Ok(k.key.clone()),
+            (None, _) => Err(ResolveError::UnknownKey),
+            (Some(_), Some(_)) => Err(ResolveError::AmbiguousKey),
         }
     }
 }
