@@ -1,1 +1,34 @@
-fn main() {}
+//! `govid-verifier`: the gate's verifier.
+//!
+//! Subcommands are thin layers over `govid-core`; `check` is a stable, scriptable contract.
+
+mod cmd_check;
+mod input;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Verify govid worker IDs: check presentations, read status lists, resolve DIDs, and run the
+/// gate's verifier server.
+#[derive(Debug, Parser)]
+#[command(name = "govid-verifier", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Verify one presentation read from stdin (compact SD-JWT, JWS JSON, or a scanned `GV1:`
+    /// QR payload), or many with --jsonl.
+    Check(cmd_check::CheckArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Check(args) => cmd_check::run(args),
+    };
+    ExitCode::from(code)
+}
