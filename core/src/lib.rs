@@ -13,3 +13,8 @@ pub mod json;
 pub mod sdjwt;
 pub mod time;
 pub mod trust;
+
+// The README's Rust examples compile and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
