@@ -1,5 +1,6 @@
-//! Shared helpers for the crypto conformance and DID tests. Vectors live in `testdata/vectors/` at the
-//! repository root (see its PROVENANCE.md). A missing file fails the test, never skips it.
+//! Shared helpers for the crypto conformance and DID tests. Vectors live in
+//! `testdata/vectors/` at the repository root (see its PROVENANCE.md). A missing file fails the
+//! test, never skips it.
 
 #![allow(dead_code)] // Each test crate uses a different subset of these helpers.
 
