@@ -3,6 +3,7 @@
 //! Subcommands are thin layers over `govid-core`; `check` is a stable, scriptable contract.
 
 mod cmd_check;
+mod cmd_resolve;
 mod input;
 
 use std::process::ExitCode;
@@ -23,12 +24,15 @@ enum Command {
     /// Verify one presentation read from stdin (compact SD-JWT, JWS JSON, or a scanned `GV1:`
     /// QR payload), or many with --jsonl.
     Check(cmd_check::CheckArgs),
+    // No doc comment here: `resolve`'s help text comes from `ResolveArgs`.
+    Resolve(cmd_resolve::ResolveArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Check(args) => cmd_check::run(args),
+        Command::Resolve(args) => cmd_resolve::run(args),
     };
     ExitCode::from(code)
 }
