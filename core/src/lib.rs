@@ -11,5 +11,6 @@ pub mod credential;
 pub mod jose;
 pub mod json;
 pub mod sdjwt;
+pub mod status;
 pub mod time;
 pub mod trust;
