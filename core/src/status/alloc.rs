@@ -62,7 +62,7 @@ impl IndexAllocator {
     /// the same transaction that issues the credential.
     ///
     /// While the list is sparse this draws at random and retries on a used index; after
-    /// [`REJECTION_TRIES`] misses, or when at least half the list is used, it counts the free
+    /// 64 misses, or when at least half the list is used, it counts the free
     /// indices and picks the k-th. Both paths are uniform and end; a full list is `ListFull`.
     pub fn allocate<S: BuildHasher>(
         &self,

@@ -3,7 +3,8 @@
 //! A status list arrives compressed from the network; a few kilobytes of DEFLATE can inflate to
 //! gigabytes. Decompression here reads at most `limit + 1` bytes of output into a growing buffer
 //! (never sized from anything the input claims) and stops with `DecompressedTooLarge` as soon as
-//! the limit is passed, so a bomb costs at most `limit` bytes of inflating.
+//! the limit is passed, so a bomb costs at most `limit` bytes of inflating. The buffer grows by
+//! doubling, so peak memory stays under twice the limit (32 MiB for an 8-bit list).
 
 use std::io::{Read, Write};
 

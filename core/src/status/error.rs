@@ -43,7 +43,7 @@ pub enum StatusError {
     #[error("the compressed status list is invalid: {0}")]
     Compression(&'static str),
     /// The list text is not the expected base64url (or multibase) encoding.
-    #[error("the status list is not valid {0}")]
+    #[error("the status list is not in the expected encoding: {0}")]
     Encoding(&'static str),
     /// The credential has no `status` claim.
     #[error("the credential has no `status` claim")]

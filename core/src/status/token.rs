@@ -361,7 +361,7 @@ fn decode_status_list_claim(
         .get("lst")
         .and_then(Value::as_str)
         .ok_or(StatusTokenError::Lst(StatusError::Encoding(
-            "missing `lst`",
+            "`lst` is missing or not a string",
         )))?;
     let list = StatusList::from_lst(bits, lst).map_err(StatusTokenError::Lst)?;
     Ok((list, aggregation_uri))

@@ -339,7 +339,7 @@ fn status_list_claim_rules() {
     assert_eq!(
         verify(&sign(with_status_list("lst", Some(json!(7))))),
         Err(StatusTokenError::Lst(StatusError::Encoding(
-            "missing `lst`"
+            "`lst` is missing or not a string"
         )))
     );
 }
