@@ -25,10 +25,10 @@ pub use bitstring::{BitstringStatusList, W3C_MIN_BITS};
 pub use check::{
     check_credential_status, StatusListStore, StatusOutcome, StatusTokenSource, UnknownReason,
 };
-pub use error::StatusError;
+pub use error::{StatusError, StatusTokenError};
 pub use list::{StatusBits, StatusList, StatusValue, MAX_ENTRIES};
 pub use reference::StatusReference;
 pub use token::{
     sign_status_list_token, verify_status_list_token, verify_status_list_token_with_key,
-    StatusTokenClaims, StatusTokenError, VerifiedStatusList, IAT_LEEWAY_SECS, STATUS_LIST_TYP,
+    StatusTokenClaims, VerifiedStatusList, IAT_LEEWAY_SECS, STATUS_LIST_TYP,
 };

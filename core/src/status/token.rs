@@ -2,10 +2,9 @@
 
 use serde_json::{Map, Value};
 
-use super::{StatusBits, StatusError, StatusList};
+use super::{StatusBits, StatusError, StatusList, StatusTokenError};
 use crate::jose::{sign_compact, Algorithm, CompactJws, JwsError, PublicKey, SignError, Signer};
-use crate::json::JsonError;
-use crate::trust::{IssuerResolver, ResolveError};
+use crate::trust::IssuerResolver;
 
 /// The JWT `typ` of a Status List Token.
 pub const STATUS_LIST_TYP: &str = "statuslist+jwt";
@@ -15,94 +14,6 @@ pub const IAT_LEEWAY_SECS: u64 = 60;
 
 /// JSON nesting allowed in a Status List Token's header and payload.
 const MAX_JSON_DEPTH: usize = 16;
-
-/// Why a Status List Token was refused. Each rule has its own variant and [`rule`](Self::rule).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum StatusTokenError {
-    /// Not a well-formed compact JWS with a supported `alg`.
-    #[error("status list token is not a valid JWS: {0}")]
-    Malformed(JwsError),
-    /// The payload is not a JSON object.
-    #[error("status list token payload: {0}")]
-    Payload(JsonError),
-    /// No trusted key for the token's issuer and header.
-    #[error("no trusted key for the status list token: {0}")]
-    Key(ResolveError),
-    /// The `alg` is not in the verifier's allowed set.
-    #[error("status list token `alg` is not allowed")]
-    AlgNotAllowed,
-    /// The signature does not verify (or the key type does not match `alg`).
-    #[error("status list token signature does not verify")]
-    Signature,
-    /// The header `typ` is not exactly `statuslist+jwt`.
-    #[error("status list token `typ` is not `statuslist+jwt`")]
-    Typ,
-    /// `sub` is missing or not a string.
-    #[error("status list token has no `sub`")]
-    MissingSub,
-    /// `sub` differs from the `uri` the credential references.
-    #[error("status list token `sub` is not the referenced `uri`")]
-    SubMismatch,
-    /// `iat` is missing or not a non-negative number.
-    #[error("status list token has no valid `iat`")]
-    MissingIat,
-    /// `iat` is further in the future than [`IAT_LEEWAY_SECS`].
-    #[error("status list token `iat` {iat} is in the future (now {now})")]
-    IssuedInFuture {
-        /// The token's `iat`.
-        iat: u64,
-        /// The verifier's time.
-        now: u64,
-    },
-    /// `exp` is present but not a non-negative number.
-    #[error("status list token `exp` is not a number")]
-    InvalidExp,
-    /// `exp` has passed.
-    #[error("status list token expired at {exp} (now {now})")]
-    Expired {
-        /// The token's `exp`.
-        exp: u64,
-        /// The verifier's time.
-        now: u64,
-    },
-    /// `ttl` is present but not a positive number.
-    #[error("status list token `ttl` is not a positive number")]
-    InvalidTtl,
-    /// `status_list` is missing or not an object, or `aggregation_uri` is not a string.
-    #[error("status list token has no valid `status_list` object")]
-    InvalidStatusList,
-    /// `status_list.bits` is missing or not 1, 2, 4 or 8.
-    #[error("status list token `status_list.bits` is not 1, 2, 4 or 8")]
-    Bits,
-    /// `status_list.lst` is missing or does not decode.
-    #[error("status list token `status_list.lst` does not decode: {0}")]
-    Lst(StatusError),
-}
-
-impl StatusTokenError {
-    /// A stable short code naming the rule that failed.
-    pub fn rule(&self) -> &'static str {
-        match self {
-            StatusTokenError::Malformed(_) => "status_token_malformed",
-            StatusTokenError::Payload(_) => "status_token_payload",
-            StatusTokenError::Key(_) => "status_token_key",
-            StatusTokenError::AlgNotAllowed => "status_token_alg",
-            StatusTokenError::Signature => "status_token_signature",
-            StatusTokenError::Typ => "status_token_typ",
-            StatusTokenError::MissingSub => "status_token_sub_missing",
-            StatusTokenError::SubMismatch => "status_token_sub",
-            StatusTokenError::MissingIat => "status_token_iat",
-            StatusTokenError::IssuedInFuture { .. } => "status_token_iat_future",
-            StatusTokenError::InvalidExp => "status_token_exp",
-            StatusTokenError::Expired { .. } => "status_token_expired",
-            StatusTokenError::InvalidTtl => "status_token_ttl",
-            StatusTokenError::InvalidStatusList => "status_token_status_list",
-            StatusTokenError::Bits => "status_token_bits",
-            StatusTokenError::Lst(_) => "status_token_lst",
-        }
-    }
-}
 
 /// The claims of a Status List Token to sign, besides the list itself.
 #[derive(Clone, Debug, PartialEq, Eq)]
