@@ -12,6 +12,7 @@ pub mod did;
 pub mod jose;
 pub mod json;
 pub mod sdjwt;
+pub mod status;
 pub mod time;
 pub mod trust;
 

@@ -4,6 +4,7 @@
 
 mod cmd_check;
 mod cmd_resolve;
+mod cmd_status;
 mod input;
 
 use std::process::ExitCode;
@@ -26,6 +27,8 @@ enum Command {
     Check(cmd_check::CheckArgs),
     // No doc comment here: `resolve`'s help text comes from `ResolveArgs`.
     Resolve(cmd_resolve::ResolveArgs),
+    /// Check one credential's entry in a Status List Token (statuslist+jwt).
+    Status(cmd_status::StatusArgs),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +36,8 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Check(args) => cmd_check::run(args),
         Command::Resolve(args) => cmd_resolve::run(args),
+        // `run` returns 0, 1 or 2.
+        Command::Status(args) => u8::try_from(cmd_status::run(args)).unwrap_or(1),
     };
     ExitCode::from(code)
 }
