@@ -10,6 +10,8 @@ pub mod b64;
 pub mod credential;
 pub mod jose;
 pub mod json;
+pub mod qr;
+pub mod replay;
 pub mod sdjwt;
 pub mod time;
 pub mod trust;
