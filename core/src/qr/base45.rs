@@ -105,6 +105,17 @@ mod tests {
     }
 
     #[test]
+    fn last_digit_is_never_a_space() {
+        // Why trimming whitespace around a payload is safe (see the `qr` module docs).
+        for v in 0..=u16::MAX {
+            assert!(!encode(&v.to_be_bytes()).ends_with(' '));
+        }
+        for b in 0..=u8::MAX {
+            assert!(!encode(&[b]).ends_with(' '));
+        }
+    }
+
+    #[test]
     fn all_byte_pairs_round_trip() {
         for hi in 0..=255u8 {
             for lo in (0..=255u8).step_by(7) {

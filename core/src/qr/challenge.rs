@@ -106,6 +106,12 @@ impl GateChallenge {
     }
 }
 
+/// Only the version of a challenge, read before the rest.
+#[derive(Deserialize)]
+struct Versioned {
+    v: u8,
+}
+
 /// Encodes a challenge as `GVC1:` + Base45(zlib(JSON)). Checks the fields (not the expiry).
 pub fn encode_challenge(challenge: &GateChallenge) -> Result<String, ChallengeError> {
     challenge.validate_fields()?;
@@ -132,10 +138,6 @@ pub fn decode_challenge(text: &str, now: u64) -> Result<GateChallenge, Challenge
         return Err(QrError::TrailingData.into());
     }
     // Read `v` first, so that a future version with other fields is reported as such.
-    #[derive(Deserialize)]
-    struct Versioned {
-        v: u8,
-    }
     let Versioned { v } = serde_json::from_slice(&json).map_err(|_| ChallengeError::InvalidJson)?;
     if v != CHALLENGE_VERSION {
         return Err(ChallengeError::UnsupportedVersion { v });

@@ -23,8 +23,9 @@ pub enum QrError {
     /// checksum mismatch.
     #[error("payload decompression failed")]
     Decompress,
-    /// The decompressed data or the decoded text would exceed the fixed limit.
-    #[error("decoded payload exceeds the limit of {max} bytes")]
+    /// Output over a fixed limit: when decoding, the decompressed data or the decoded text (a
+    /// decompression bomb); when encoding, the payload text.
+    #[error("output exceeds the limit of {max} bytes")]
     OutputTooLarge {
         /// The limit in bytes.
         max: usize,

@@ -27,16 +27,18 @@
 //! bytes; UTF-8 results go into the compressed body, others (signatures, incompressible) raw into
 //! the tail, which measured smaller than compressing them (see `examples/qr_sizes.rs`). Any other
 //! field (empty, padded, `+/`, non-zero trailing bits, stray characters, JSON serialization)
-//! is TEXT. So `decode_payload(&encode_presentation(s)?) == s` for every string up to
-//! [`MAX_PRESENTATION_LEN`] bytes and [`MAX_PARTS`] fields, compact or not.
+//! is TEXT. So `decode_payload(&encode_presentation(s)?) == s` for every string, compact or not,
+//! that `encode_presentation` accepts: it refuses only strings over [`MAX_PRESENTATION_LEN`]
+//! bytes or [`MAX_PARTS`] fields, or whose payload would exceed [`MAX_PAYLOAD_LEN`] characters.
 //!
 //! The dictionary (`DICT_V1` in `qr/dict.rs`) is part of version 1 and frozen: changing it
 //! needs a new version byte and prefix.
 //!
 //! # Decoding rules
 //!
-//! - Leading ASCII whitespace and trailing CR, LF, TAB and FF are ignored (scanners append line
-//!   ends). Trailing *spaces* are not: space is a Base45 digit, so one may end a payload.
+//! - Surrounding ASCII whitespace is ignored (scanners append line ends). Space is a Base45 digit,
+//!   but never the last one: the most significant digit of a group is at most 32 (`W`), so no
+//!   valid payload ends with a space and trimming cannot cut data.
 //! - The prefix must be upper case: QR alphanumeric mode has no lower case, and a lower-cased
 //!   payload is not Base45 anyway. A `GV<n>:` prefix with another `n` is
 //!   [`QrError::UnsupportedVersion`], anything else [`QrError::WrongPrefix`].
@@ -74,9 +76,19 @@ pub const MAX_PAYLOAD_LEN: usize = 8 * 1024;
 
 /// Encodes a presentation (normally compact SD-JWT: `<JWT>~<disclosure>~...~[<KB-JWT>]`) as a
 /// `GV1:` payload of QR alphanumeric characters. Lossless for every string within the limits.
+///
+/// Errors only over the limits: [`QrError::InputTooLarge`] above [`MAX_PRESENTATION_LEN`] bytes,
+/// [`QrError::TooManyParts`] above [`MAX_PARTS`] fields, [`QrError::OutputTooLarge`] if the payload
+/// would exceed [`MAX_PAYLOAD_LEN`] characters (incompressible text; no QR code holds it anyway).
 pub fn encode_presentation(compact: &str) -> Result<String, QrError> {
     let frame = frame::encode(compact)?;
-    Ok(format!("{PREFIX}{}", base45::encode(&frame)))
+    let payload = format!("{PREFIX}{}", base45::encode(&frame));
+    if payload.len() > MAX_PAYLOAD_LEN {
+        return Err(QrError::OutputTooLarge {
+            max: MAX_PAYLOAD_LEN,
+        });
+    }
+    Ok(payload)
 }
 
 /// Decodes a scanned `GV1:` payload back to the exact presentation text. See the module
@@ -89,9 +101,7 @@ pub fn decode_payload(text: &str) -> Result<String, QrError> {
 
 /// Trims `text`, checks its length and the prefix `{name}{version}:`, and returns what follows.
 fn split_prefix<'a>(text: &'a str, name: &str, version: u8) -> Result<&'a str, QrError> {
-    let text = text
-        .trim_start_matches(|c: char| c.is_ascii_whitespace())
-        .trim_end_matches(['\r', '\n', '\t', '\x0C']);
+    let text = text.trim_matches(|c: char| c.is_ascii_whitespace());
     if text.len() > MAX_PAYLOAD_LEN {
         return Err(QrError::InputTooLarge {
             len: text.len(),

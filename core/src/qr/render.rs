@@ -166,16 +166,15 @@ impl QrCode {
                 px,
                 max: MAX_PNG_SIDE,
             })?;
-        let row_bytes = side.div_ceil(8) as usize;
-        let mut pixels = vec![0u8; row_bytes * side as usize];
+        // All below 8192 now, so the conversions are lossless.
+        let (n, scale, quiet) = (side as usize, module_px as usize, quiet_zone as usize);
+        let row_bytes = n.div_ceil(8);
+        let mut pixels = vec![0u8; row_bytes * n];
         for (y, row) in pixels.chunks_exact_mut(row_bytes).enumerate() {
-            let my = (y as u64 / u64::from(module_px)).checked_sub(u64::from(quiet_zone));
-            for x in 0..side as usize {
-                let mx = (x as u64 / u64::from(module_px)).checked_sub(u64::from(quiet_zone));
-                let dark = match (mx, my) {
-                    (Some(mx), Some(my)) => self.is_dark(mx as usize, my as usize),
-                    _ => false,
-                };
+            let my = (y / scale).checked_sub(quiet);
+            for x in 0..n {
+                let mx = (x / scale).checked_sub(quiet);
+                let dark = mx.zip(my).is_some_and(|(mx, my)| self.is_dark(mx, my));
                 if !dark {
                     // 1 is white in grayscale.
                     row[x / 8] |= 0x80 >> (x % 8);
