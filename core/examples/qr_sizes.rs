@@ -1,17 +1,25 @@
 //! Prints GV1 sizes: compact presentation bytes -> `GV1:` payload characters -> QR version at ECC M.
 //!
 //! Rows: every presentation in `testdata/vectors/sd-jwt/spec_examples.json` (ES256, JSON with
-//! spaces, as in the RFC), then two synthetic govid-shaped presentations (EdDSA, compact JSON,
-//! random-looking salts, digests and signatures; not signed) to show the dictionary at work.
+//! spaces, as in the RFC), then worker IDs issued and presented by govid itself for the `entry`
+//! and `counter` gate profiles and with every claim disclosed, each with a KB-JWT. Those use fresh
+//! keys and salts on every run, so their sizes vary by a few characters.
 //!
 //! Run: `cargo run -p govid-core --example qr_sizes`
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use govid_core::qr::{encode_presentation, render, Ecc, QrError};
-use sha2::{Digest, Sha256};
+use std::error::Error;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+use govid_core::credential::{
+    issue_worker_id, GateProfile, Organization, StatusListRef, Validity, WorkerClaims,
+    WorkerIdParams,
+};
+use govid_core::jose::{Algorithm, Signer as _, SoftwareSigner};
+use govid_core::qr::{encode_presentation, render, Ecc, QrError};
+use govid_core::sdjwt::{ClaimPath, Decoys, HeldSdJwt, KbRequest, VerifyPolicy};
+use govid_core::trust::PinnedKeys;
+use rand_core::OsRng;
+
+fn main() -> Result<(), Box<dyn Error>> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../testdata/vectors/sd-jwt/spec_examples.json"
@@ -27,14 +35,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .ok_or("vector without presentation")?;
         row(id, compact)?;
     }
-    row(
-        "synthetic govid, gate disclosure + KB-JWT",
-        &synthetic(false),
-    )?;
-    row(
-        "synthetic govid, all 10 disclosures + KB-JWT",
-        &synthetic(true),
-    )?;
+    for alg in [Algorithm::EdDSA, Algorithm::ES256] {
+        for (name, claims) in [
+            ("entry", GateProfile::Entry.claims()),
+            ("counter", GateProfile::Counter.claims()),
+            ("all claims", all_claims()),
+        ] {
+            let compact = issued_presentation(alg, &claims)?;
+            row(
+                &format!("govid worker ID, {alg:?}, {name} + KB-JWT"),
+                &compact,
+            )?;
+        }
+    }
     Ok(())
 }
 
@@ -54,93 +67,70 @@ fn row(id: &str, compact: &str) -> Result<(), QrError> {
     Ok(())
 }
 
-/// Deterministic random-looking bytes.
-fn bytes(label: &str, n: usize) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut counter = 0u32;
-    while out.len() < n {
-        out.extend_from_slice(&Sha256::digest(format!("{label}/{counter}")));
-        counter += 1;
-    }
-    out.truncate(n);
-    out
-}
-
-fn b64(data: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(data)
-}
-
-/// A govid-shaped presentation: EdDSA issuer JWT, disclosures, KB-JWT.
-fn synthetic(all: bool) -> String {
-    let claims: [(&str, serde_json::Value); 10] = [
-        ("given_name", "Alice".into()),
-        ("family_name", "Example-Worker".into()),
-        ("employee_number", "E-0042137".into()),
-        (
-            "organization",
-            serde_json::json!({"name": "Ministry of Examples", "code": "MOE"}),
-        ),
-        (
-            "access_zones",
-            serde_json::json!(["HQ-B1", "HQ-B2", "LAB-3"]),
-        ),
-        ("department", "Digital Services".into()),
-        ("position", "Senior Engineer".into()),
-        ("grade", "A7".into()),
-        ("clearance", "restricted".into()),
-        ("birthdate", "1984-05-17".into()),
-    ];
-    let disclosures: Vec<String> = claims
-        .iter()
-        .map(|(name, value)| {
-            let salt = b64(&bytes(&format!("salt/{name}"), 16));
-            b64(serde_json::json!([salt, name, value])
-                .to_string()
-                .as_bytes())
-        })
-        .collect();
-    let digests: Vec<String> = disclosures
-        .iter()
-        .map(|d| b64(&Sha256::digest(d)))
-        .collect();
-    let header = r#"{"alg":"EdDSA","typ":"dc+sd-jwt","kid":"did:web:govid.example#key-2025"}"#;
-    let payload = serde_json::json!({
-        "_sd": digests,
-        "iss": "https://govid.example/issuer",
-        "iat": 1_767_225_600u64,
-        "exp": 1_798_761_600u64,
-        "vct": "https://govid.example/vct/worker-id/v1",
-        "status": {"status_list": {"idx": 4711, "uri": "https://govid.example/status/1"}},
-        "cnf": {"jwk": {"kty": "OKP", "crv": "Ed25519", "x": b64(&bytes("holder", 32))}},
-        "_sd_alg": "sha-256",
-    });
-    let jwt = format!(
-        "{}.{}.{}",
-        b64(header.as_bytes()),
-        b64(payload.to_string().as_bytes()),
-        b64(&bytes("issuer-sig", 64))
-    );
-    let shown = if all {
-        &disclosures[..]
-    } else {
-        &disclosures[..5]
+/// A worker ID issued by govid's issuer code (`alg` for the issuer and the holder key),
+/// presented with `claims` disclosed and a KB-JWT.
+fn issued_presentation(alg: Algorithm, claims: &[ClaimPath]) -> Result<String, Box<dyn Error>> {
+    let mut rng = OsRng;
+    let issuer = SoftwareSigner::generate(alg, &mut rng);
+    let holder = SoftwareSigner::generate(alg, &mut rng);
+    let worker = WorkerClaims {
+        given_name: "Amira".into(),
+        family_name: "Haddad".into(),
+        employee_number: "E-10442".into(),
+        organization: Organization {
+            name: "Ministry of Transport".into(),
+            code: "MOT".into(),
+        },
+        department: Some("Road Safety".into()),
+        position: Some("Senior Inspector".into()),
+        grade: Some("G7".into()),
+        clearance: Some("B".into()),
+        birthdate: Some("1986-04-12".into()),
+        portrait: None,
+        access_zones: vec!["HQ-A".into(), "HQ-B".into(), "DEPOT-3".into()],
     };
-    let mut sd_jwt = jwt;
-    for d in shown {
-        sd_jwt.push('~');
-        sd_jwt.push_str(d);
-    }
-    sd_jwt.push('~');
-    let kb_payload = serde_json::json!({
-        "iat": 1_767_300_000u64,
-        "aud": "https://gate-7.hq.govid.example",
-        "nonce": b64(&bytes("nonce", 16)),
-        "sd_hash": b64(&Sha256::digest(&sd_jwt)),
-    });
-    format!(
-        "{sd_jwt}{}.{}.{}",
-        b64(br#"{"alg":"EdDSA","typ":"kb+jwt"}"#),
-        b64(kb_payload.to_string().as_bytes()),
-        b64(&bytes("kb-sig", 64))
-    )
+    let now = 1_795_000_000;
+    let holder_key = holder.public_key();
+    let params = WorkerIdParams {
+        issuer: "did:web:hr.ministry.example",
+        holder_key: &holder_key,
+        validity: Validity {
+            issued_at: now,
+            not_before: now,
+            expires_at: now + 31_536_000,
+        },
+        status: Some(StatusListRef {
+            idx: 48_213,
+            uri: "https://hr.ministry.example/status/1".into(),
+        }),
+        decoys: Decoys::NONE,
+    };
+    let issued = issue_worker_id(&worker, &params, &issuer, &mut rng)?.compact();
+    let trusted = PinnedKeys::single(issuer.public_key());
+    let held = HeldSdJwt::receive(&issued, &VerifyPolicy::default(), &trusted, now)?;
+    let request = KbRequest {
+        aud: "https://gate-7.hq.ministry.example".into(),
+        nonce: "q2Zs0t1YbTnK8xWv_3-uLA".into(),
+        iat: now + 60,
+    };
+    Ok(held.present(claims, Some((&request, &holder)))?)
+}
+
+fn all_claims() -> Vec<ClaimPath> {
+    let names = [
+        "given_name",
+        "family_name",
+        "employee_number",
+        "organization",
+        "department",
+        "position",
+        "grade",
+        "clearance",
+        "birthdate",
+        "access_zones",
+    ];
+    names
+        .iter()
+        .filter_map(|n| ClaimPath::parse(n).ok())
+        .collect()
 }

@@ -2,12 +2,10 @@
 //!
 //! See the module documentation of [`crate::qr`] for the layout.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-
 use super::compress;
 use super::dict::DICT_V1;
 use super::{QrError, MAX_PARTS, MAX_PRESENTATION_LEN};
+use crate::b64;
 
 /// The frame's version byte for GV1.
 pub(crate) const VERSION: u8 = 1;
@@ -80,8 +78,9 @@ pub(crate) fn encode(compact: &str) -> Result<Vec<u8>, QrError> {
 /// (signatures); anything else, and the empty field, as text.
 fn classify(field: &str) -> (u8, Vec<u8>) {
     if !field.is_empty() {
-        if let Ok(bytes) = URL_SAFE_NO_PAD.decode(field) {
-            if URL_SAFE_NO_PAD.encode(&bytes) == field {
+        if let Some(bytes) = b64::decode(field) {
+            // `b64::decode` is already strict; the re-encoding makes losslessness local.
+            if b64::encode(&bytes) == field {
                 let kind = if std::str::from_utf8(&bytes).is_ok() {
                     B64_BODY
                 } else {
@@ -123,8 +122,8 @@ pub(crate) fn decode(frame: &[u8]) -> Result<String, QrError> {
                 }
                 out.push_str(text);
             }
-            B64_BODY => URL_SAFE_NO_PAD.encode_string(body.take(len)?, &mut out),
-            B64_TAIL => URL_SAFE_NO_PAD.encode_string(tail.take(len)?, &mut out),
+            B64_BODY => out.push_str(&b64::encode(body.take(len)?)),
+            B64_TAIL => out.push_str(&b64::encode(tail.take(len)?)),
             _ => return Err(QrError::MalformedFrame("unknown part kind")),
         }
         if out.len() > MAX_PRESENTATION_LEN {
