@@ -12,6 +12,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{base45, compress, split_prefix, ChallengeError, QrError};
+use crate::sdjwt::ClaimPath;
 
 /// The prefix of a challenge payload.
 pub const CHALLENGE_PREFIX: &str = "GVC1:";
@@ -40,8 +41,9 @@ pub struct GateChallenge {
     pub aud: String,
     /// Fresh randomness from the gate; the KB-JWT's `nonce`. 16 to 128 base64url characters.
     pub nonce: String,
-    /// Requested claim paths, `/`-separated, `*` for all array elements: `"given_name"`,
-    /// `"organization/code"`, `"access_zones/*"`. At most [`MAX_CHALLENGE_CLAIMS`].
+    /// Requested claim paths in the slash form of [`ClaimPath::parse`] (`*` for every array
+    /// element, a number for one): `"given_name"`, `"organization/code"`, `"access_zones/*"`.
+    /// At most [`MAX_CHALLENGE_CLAIMS`], each at most [`MAX_CLAIM_PATH_LEN`] bytes.
     pub claims: Vec<String>,
     /// Expiry, unix seconds.
     pub exp: u64,
@@ -97,7 +99,7 @@ impl GateChallenge {
         for (index, path) in self.claims.iter().enumerate() {
             let ok = path.len() <= MAX_CLAIM_PATH_LEN
                 && !path.chars().any(char::is_control)
-                && path.split('/').all(|segment| !segment.is_empty());
+                && ClaimPath::parse(path).is_ok();
             if !ok {
                 return Err(ChallengeError::InvalidClaimPath { index });
             }

@@ -119,7 +119,8 @@ pub enum ChallengeError {
         /// The limit.
         max: usize,
     },
-    /// A claim path is empty, too long, has an empty segment or a control character.
+    /// A claim path does not parse as a [`ClaimPath`](crate::sdjwt::ClaimPath), is too long or
+    /// has a control character.
     #[error("challenge claim path #{index} is invalid")]
     InvalidClaimPath {
         /// Its position in `claims`.
