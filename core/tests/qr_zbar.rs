@@ -9,7 +9,14 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::Command;
 
+use govid_core::credential::{
+    gate_policy, issue_worker_id, GateProfile, Organization, Validity, WorkerClaims, WorkerIdParams,
+};
+use govid_core::jose::{Algorithm, Signer as _, SoftwareSigner};
 use govid_core::qr::{decode_payload, encode_presentation, render, Ecc};
+use govid_core::sdjwt::{verify, Decoys, HeldSdJwt, KbRequest, VerifyPolicy};
+use govid_core::trust::PinnedKeys;
+use rand_core::OsRng;
 
 fn zbarimg_available() -> bool {
     let found = Command::new("zbarimg")
@@ -107,4 +114,69 @@ fn zbarimg_reads_our_png_exactly() {
         assert_eq!(scanned, payload, "{id}: zbarimg read something else");
         assert_eq!(decode_payload(&scanned).unwrap(), *compact);
     }
+}
+
+/// The whole gate path: a worker ID issued and presented by govid, shown as a QR code, scanned by
+/// zbarimg, decoded and verified with the `entry` gate policy.
+#[test]
+fn govid_presentation_through_a_scanned_qr_code_verifies() {
+    if !zbarimg_available() {
+        return;
+    }
+    let mut rng = OsRng;
+    let issuer = SoftwareSigner::generate(Algorithm::EdDSA, &mut rng);
+    let holder = SoftwareSigner::generate(Algorithm::EdDSA, &mut rng);
+    let claims = WorkerClaims {
+        given_name: "Amira".into(),
+        family_name: "Haddad".into(),
+        employee_number: "E-10442".into(),
+        organization: Organization {
+            name: "Ministry of Transport".into(),
+            code: "MOT".into(),
+        },
+        department: Some("Road Safety".into()),
+        position: None,
+        grade: None,
+        clearance: None,
+        birthdate: None,
+        portrait: None,
+        access_zones: vec!["HQ-A".into()],
+    };
+    let now = 1_795_000_000;
+    let holder_key = holder.public_key();
+    let params = WorkerIdParams {
+        issuer: "did:web:hr.ministry.example",
+        holder_key: &holder_key,
+        validity: Validity {
+            issued_at: now,
+            not_before: now,
+            expires_at: now + 86_400,
+        },
+        status: None,
+        decoys: Decoys::NONE,
+    };
+    let issued = issue_worker_id(&claims, &params, &issuer, &mut rng)
+        .unwrap()
+        .compact();
+    let trusted = PinnedKeys::single(issuer.public_key());
+    let held = HeldSdJwt::receive(&issued, &VerifyPolicy::default(), &trusted, now).unwrap();
+    let aud = "https://gate-7.hq.ministry.example";
+    let request = KbRequest {
+        aud: aud.into(),
+        nonce: "q2Zs0t1YbTnK8xWv_3-uLA".into(),
+        iat: now,
+    };
+    let compact = held
+        .present(&GateProfile::Entry.claims(), Some((&request, &holder)))
+        .unwrap();
+
+    let png = render(&encode_presentation(&compact).unwrap(), Ecc::M)
+        .unwrap()
+        .to_png(4, 4)
+        .unwrap();
+    let dir = TempDir::new("qr-zbar-govid");
+    let scanned = decode_payload(&scan(&png, &dir, "govid.png")).unwrap();
+    assert_eq!(scanned, compact);
+    let policy = gate_policy(aud, Some(request.nonce.clone()), &GateProfile::Entry);
+    assert!(verify(&scanned, &policy, &trusted, now + 5).is_ok());
 }
