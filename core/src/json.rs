@@ -27,20 +27,20 @@ pub enum JsonError {
 /// is passed, so this is linear and never recurses.
 fn depth_exceeds(bytes: &[u8], max: usize) -> bool {
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for &b in bytes {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                // Skip the string to its closing quote, stepping over each escaped byte.
+                i += 1;
+                while i < bytes.len() {
+                    match bytes[i] {
+                        b'\\' => i += 2,
+                        b'"' => break,
+                        _ => i += 1,
+                    }
+                }
             }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
             b'[' | b'{' => {
                 depth += 1;
                 if depth > max {
@@ -50,6 +50,7 @@ fn depth_exceeds(bytes: &[u8], max: usize) -> bool {
             b']' | b'}' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        i += 1;
     }
     false
 }
@@ -77,6 +78,13 @@ mod tests {
     #[test]
     fn depth_limit_counts_only_outside_strings() {
         assert!(parse_object(br#"{"a":"[[[[[[[[[[[["}"#, 2).is_ok());
+        // Escaped quotes do not end a string; an escaped backslash before a quote does.
+        assert!(parse_object(br#"{"a":"\"[[[[\\","b":1}"#, 1).is_ok());
+        assert_eq!(
+            parse_object(br#"{"a":"x\\","b":[[1]]}"#, 2),
+            Err(JsonError::TooDeep { max: 2 })
+        );
+        assert_eq!(parse_value(br#""\"#, 0), Err(JsonError::Syntax));
         assert_eq!(
             parse_object(br#"{"a":[[1]]}"#, 2),
             Err(JsonError::TooDeep { max: 2 })

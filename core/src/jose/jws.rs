@@ -101,12 +101,8 @@ impl<'a> CompactJws<'a> {
             return Err(JwsError::CriticalHeader);
         }
         let text_field = |name: &str| raw.get(name).and_then(Value::as_str).map(str::to_owned);
-        let header = JwsHeader {
-            alg,
-            typ: text_field("typ"),
-            kid: text_field("kid"),
-            raw: raw.clone(),
-        };
+        let (typ, kid) = (text_field("typ"), text_field("kid"));
+        let header = JwsHeader { alg, typ, kid, raw };
         Ok(Self {
             text,
             signing_input_len: h.len() + 1 + p.len(),

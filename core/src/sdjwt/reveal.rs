@@ -85,11 +85,30 @@ impl Revealer<'_> {
     }
 
     /// Finds the disclosure a digest refers to; every digest may occur once only.
-    fn lookup(&mut self, digest: &str) -> Result<Option<usize>, VerifyError> {
-        if !self.seen_digests.insert(digest.to_owned()) {
+    fn lookup(&mut self, digest: String) -> Result<Option<usize>, VerifyError> {
+        let index = self.by_digest.get(&digest).copied();
+        if !self.seen_digests.insert(digest) {
             return Err(VerifyError::RepeatedDigest);
         }
-        Ok(self.by_digest.get(digest).copied())
+        Ok(index)
+    }
+
+    /// Processes the value of the member `name`. Only objects and arrays can hold disclosures
+    /// and so need their location; a leaf gets the depth check alone.
+    fn member(
+        &mut self,
+        name: &str,
+        value: Value,
+        location: &mut Vec<PathElem>,
+        depth: usize,
+    ) -> Result<Value, VerifyError> {
+        if !(value.is_object() || value.is_array()) {
+            return self.value(value, location, depth);
+        }
+        location.push(PathElem::Key(name.to_owned()));
+        let value = self.value(value, location, depth);
+        location.pop();
+        value
     }
 
     fn object(
@@ -109,15 +128,13 @@ impl Revealer<'_> {
                 .collect::<Result<Vec<_>, _>>()?,
             Some(_) => return Err(VerifyError::MalformedDigestReference),
         };
-        let mut out = Map::with_capacity(map.len() + digests.len());
-        for (name, value) in map {
-            location.push(PathElem::Key(name.clone()));
-            let value = self.value(value, location, depth + 1)?;
-            location.pop();
-            out.insert(name, value);
+        // Processed in place: the members in name order, then the disclosed ones added.
+        for (name, value) in map.iter_mut() {
+            let taken = std::mem::take(value);
+            *value = self.member(name, taken, location, depth + 1)?;
         }
         for digest in digests {
-            let Some(index) = self.lookup(&digest)? else {
+            let Some(index) = self.lookup(digest)? else {
                 continue; // a decoy, or a claim the holder did not disclose
             };
             let disclosure = &self.disclosures[index];
@@ -127,19 +144,17 @@ impl Revealer<'_> {
             if name == SD_CLAIM || name == ARRAY_DIGEST_KEY {
                 return Err(VerifyError::ReservedClaimName);
             }
-            if out.contains_key(name) {
+            if map.contains_key(name) {
                 return Err(VerifyError::ClaimCollision);
             }
-            let name = name.to_owned();
-            location.push(PathElem::Key(name.clone()));
-            self.placements[index] = Some(Placement {
-                location: location.clone(),
-            });
-            let value = self.value(disclosure.value().clone(), location, depth + 1)?;
-            location.pop();
-            out.insert(name, value);
+            let mut here = Vec::with_capacity(location.len() + 1);
+            here.extend_from_slice(location);
+            here.push(PathElem::Key(name.to_owned()));
+            self.placements[index] = Some(Placement { location: here });
+            let value = self.member(name, disclosure.value().clone(), location, depth + 1)?;
+            map.insert(name.to_owned(), value);
         }
-        Ok(out)
+        Ok(map)
     }
 
     fn array(
@@ -158,7 +173,7 @@ impl Revealer<'_> {
             let value = match reference {
                 None => item,
                 Some(Value::String(digest)) => {
-                    let Some(index) = self.lookup(digest)? else {
+                    let Some(index) = self.lookup(digest.clone())? else {
                         continue; // undisclosed element or decoy: removed
                     };
                     let disclosure = &self.disclosures[index];

@@ -42,6 +42,18 @@ impl Parts {
     }
 }
 
+/// The bytes a compact presentation may contain: base64url, `.` and `~`.
+const COMPACT_ALPHABET: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'~');
+        b += 1;
+    }
+    table
+};
+
 /// Splits a presentation, enforcing the size limits. Leading and trailing ASCII whitespace is
 /// ignored (scanners and terminals add it); anything else must be exact.
 pub(crate) fn split(input: &str, limits: &Limits) -> Result<Parts, VerifyError> {
@@ -59,23 +71,37 @@ pub(crate) fn split(input: &str, limits: &Limits) -> Result<Parts, VerifyError> 
     } else {
         trimmed
     };
-    let Some(last_tilde) = text.rfind('~') else {
+    // One pass over the text gathers what the checks below need, which then run in order.
+    let mut tildes = 0usize;
+    let mut last_tilde = None;
+    let mut empty_part = text.starts_with('~');
+    let mut outside_alphabet = false;
+    let mut previous = 0u8;
+    for (i, &b) in text.as_bytes().iter().enumerate() {
+        if b == b'~' {
+            tildes += 1;
+            last_tilde = Some(i);
+            empty_part |= previous == b'~';
+        }
+        outside_alphabet |= !COMPACT_ALPHABET[usize::from(b)];
+        previous = b;
+    }
+    let Some(last_tilde) = last_tilde else {
         return Err(VerifyError::Malformed("no `~` separator"));
     };
     let sd_jwt_len = last_tilde + 1;
-    let disclosure_count = text[..last_tilde].matches('~').count();
+    // `<JWT>~<D1>~…~<Dn>~` has one `~` more than it has disclosures.
+    let disclosure_count = tildes - 1;
     if disclosure_count > limits.max_disclosures {
         return Err(VerifyError::TooManyDisclosures {
             max: limits.max_disclosures,
         });
     }
-    if text[..sd_jwt_len].contains("~~") || text.starts_with('~') {
+    // `~~` can only occur up to the last `~`, i.e. in `<JWT>~<D1>~…~<Dn>~`.
+    if empty_part {
         return Err(VerifyError::Malformed("empty part"));
     }
-    if !text
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'))
-    {
+    if outside_alphabet {
         return Err(VerifyError::Malformed("character outside base64url"));
     }
     Ok(Parts {
