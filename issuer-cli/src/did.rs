@@ -245,13 +245,13 @@ mod tests {
 
     #[test]
     fn did_key_ed25519_vector() {
-        // did:key spec test vector (Ed25519).
+        // The did:key spec example (Ed25519, publicKeyJwk of z6MkhaXg…).
         let jwk =
             json!({"kty":"OKP","crv":"Ed25519","x":"Lm_M42cB3HkUiODQsXRcweM6TByfzEHGO9ND274JcOY"});
         let key = PublicKey::from_jwk(&jwk).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             did_key(&key),
-            "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"
+            "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
         );
         assert_eq!(base58btc(&[0, 0, 1]), "112");
     }
