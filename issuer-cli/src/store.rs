@@ -111,7 +111,12 @@ CREATE TABLE audit (
 
 /// Sets the per-connection settings: WAL, `synchronous=NORMAL`, busy timeout, foreign keys.
 fn configure(conn: &Connection) -> CliResult<()> {
-    conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))?;
+    // GOVID_ISSUER_BUSY_TIMEOUT_MS shortens the wait in tests.
+    let wait = std::env::var("GOVID_ISSUER_BUSY_TIMEOUT_MS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(BUSY_TIMEOUT_MS);
+    conn.busy_timeout(std::time::Duration::from_millis(wait))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
