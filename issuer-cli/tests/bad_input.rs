@@ -20,14 +20,18 @@ fn no_dir_is_a_usage_error() {
 fn env_var_names_the_directory() {
     let env = Env::new();
     env.init();
-    let out = ok(command().env("GOVID_ISSUER_DIR", &env.dir).args(["--json", "staff", "list"]).output());
+    let out = ok(command()
+        .env("GOVID_ISSUER_DIR", &env.dir)
+        .args(["--json", "staff", "list"])
+        .output());
     assert_eq!(out.status.code(), Some(0));
 }
 
 #[test]
 fn commands_before_init_say_so() {
     let env = Env::new();
-    env.run(&["staff", "list"]).assert_fails_with("no issuer in");
+    env.run(&["staff", "list"])
+        .assert_fails_with("no issuer in");
 }
 
 #[test]
@@ -39,10 +43,18 @@ fn init_refuses_to_overwrite_and_bad_identifiers() {
     let env2 = Env::new();
     let r = env2.run(&["init", "--name", "X", "--did-web", "https://hr.example"]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("give the host name without https://"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("give the host name without https://"),
+        "{}",
+        r.stderr
+    );
     let r = env2.run(&["init", "--name", "X", "--did-key"]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("--did-key needs --status-base-url"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--did-key needs --status-base-url"),
+        "{}",
+        r.stderr
+    );
     let r = env2.run(&["init", "--name", "X"]);
     assert_eq!(r.code, 2, "one of --did-web/--did-key is required");
     let r = env2.run(&["init", "--name", "X", "--did-web", "a.example", "--did-key"]);
@@ -77,13 +89,22 @@ fn roster_errors_name_line_and_reason_and_import_nothing() {
         "line 7: has 3 columns, expected 12",
         "line 8: valid_until \"31/12/2030\" is not a date YYYY-MM-DD",
     ] {
-        assert!(r.stderr.contains(expected), "missing {expected:?} in:\n{}", r.stderr);
+        assert!(
+            r.stderr.contains(expected),
+            "missing {expected:?} in:\n{}",
+            r.stderr
+        );
     }
     let list = env.run(&["--json", "staff", "list"]).assert_ok().json();
     assert_eq!(list["staff"].as_array().map(Vec::len), Some(0));
 
     // --json lists the bad rows too.
-    let r = env.run(&["--json", "staff", "import", file.to_str().unwrap_or_default()]);
+    let r = env.run(&[
+        "--json",
+        "staff",
+        "import",
+        file.to_str().unwrap_or_default(),
+    ]);
     assert_eq!(r.code, 1);
     let j = r.json();
     assert_eq!(j["error"], "invalid_roster");
@@ -91,7 +112,13 @@ fn roster_errors_name_line_and_reason_and_import_nothing() {
 
     // --skip-invalid imports the good row.
     let r = env
-        .run(&["--json", "staff", "import", "--skip-invalid", file.to_str().unwrap_or_default()])
+        .run(&[
+            "--json",
+            "staff",
+            "import",
+            "--skip-invalid",
+            file.to_str().unwrap_or_default(),
+        ])
         .assert_ok()
         .json();
     assert_eq!(r["added"], 1);
@@ -112,9 +139,12 @@ fn roster_header_bom_and_missing_file() {
         .assert_fails_with("cannot read roster /nonexistent/roster.csv");
     let bom = env.write(
         "bom.csv",
-        &format!("\u{feff}{HEADER}\nB-1,Иванова,Ольга,,Ministry of Transport,MOT,,,,,,2030-12-31\n"),
+        &format!(
+            "\u{feff}{HEADER}\nB-1,Иванова,Ольга,,Ministry of Transport,MOT,,,,,,2030-12-31\n"
+        ),
     );
-    env.run(&["staff", "import", bom.to_str().unwrap_or_default()]).assert_ok();
+    env.run(&["staff", "import", bom.to_str().unwrap_or_default()])
+        .assert_ok();
     let mut latin1 = format!("{HEADER}\nB-2,").into_bytes();
     latin1.extend_from_slice(b"M\xfcller,Jonas,,Ministry of Transport,MOT,,,,,,2030-12-31\n");
     let path = env.path("latin1.csv");
@@ -128,16 +158,48 @@ fn reimport_updates_and_never_duplicates() {
     let env = Env::new();
     env.init();
     let roster = sample_roster();
-    env.run(&["staff", "import", roster.to_str().unwrap_or_default()]).assert_ok();
-    let again = env.run(&["--json", "staff", "import", roster.to_str().unwrap_or_default()]).assert_ok().json();
-    assert_eq!((again["added"].as_u64(), again["updated"].as_u64(), again["unchanged"].as_u64()), (Some(0), Some(0), Some(20)));
+    env.run(&["staff", "import", roster.to_str().unwrap_or_default()])
+        .assert_ok();
+    let again = env
+        .run(&[
+            "--json",
+            "staff",
+            "import",
+            roster.to_str().unwrap_or_default(),
+        ])
+        .assert_ok()
+        .json();
+    assert_eq!(
+        (
+            again["added"].as_u64(),
+            again["updated"].as_u64(),
+            again["unchanged"].as_u64()
+        ),
+        (Some(0), Some(0), Some(20))
+    );
     let text = ok(std::fs::read_to_string(&roster)).replace("Senior Inspector", "Chief Inspector");
     let changed = env.write("changed.csv", &text);
-    let r = env.run(&["--json", "staff", "import", changed.to_str().unwrap_or_default()]).assert_ok().json();
-    assert_eq!((r["added"].as_u64(), r["updated"].as_u64()), (Some(0), Some(1)));
-    let shown = env.run(&["--json", "staff", "show", "MOT-0001"]).assert_ok().json();
+    let r = env
+        .run(&[
+            "--json",
+            "staff",
+            "import",
+            changed.to_str().unwrap_or_default(),
+        ])
+        .assert_ok()
+        .json();
+    assert_eq!(
+        (r["added"].as_u64(), r["updated"].as_u64()),
+        (Some(0), Some(1))
+    );
+    let shown = env
+        .run(&["--json", "staff", "show", "MOT-0001"])
+        .assert_ok()
+        .json();
     assert_eq!(shown["position"], "Chief Inspector");
-    let count: i64 = ok(env.db().query_row("SELECT COUNT(*) FROM staff", [], |r| r.get(0)));
+    let count: i64 = ok(env
+        .db()
+        .query_row("SELECT COUNT(*) FROM staff", [], |r| r.get(0)));
     assert_eq!(count, 20);
 }
 
@@ -153,7 +215,8 @@ fn unknown_staff_is_named() {
         vec!["suspend", "NOPE-1"],
         vec!["reinstate", "NOPE-1"],
     ] {
-        env.run(&args).assert_fails_with("no staff member with employee number \"NOPE-1\"");
+        env.run(&args)
+            .assert_fails_with("no staff member with employee number \"NOPE-1\"");
     }
 }
 
@@ -161,13 +224,27 @@ fn unknown_staff_is_named() {
 fn enrollment_proof_errors() {
     let env = Env::new();
     env.init();
-    env.run(&["staff", "import", sample_roster().to_str().unwrap_or_default()]).assert_ok();
+    env.run(&[
+        "staff",
+        "import",
+        sample_roster().to_str().unwrap_or_default(),
+    ])
+    .assert_ok();
     let offer = env.offer("MOT-0001");
-    let enroll = |path: &std::path::Path| env.run(&["enroll", "--proof", path.to_str().unwrap_or_default()]);
+    let enroll =
+        |path: &std::path::Path| env.run(&["enroll", "--proof", path.to_str().unwrap_or_default()]);
 
     // Wrong audience.
     let phone = SoftwareSigner::generate(Algorithm::EdDSA, &mut OsRng);
-    let wrong_aud = env.write("aud.jwt", &ok(make_key_proof(&offer.code, "did:web:evil.example", now(), &phone)));
+    let wrong_aud = env.write(
+        "aud.jwt",
+        &ok(make_key_proof(
+            &offer.code,
+            "did:web:evil.example",
+            now(),
+            &phone,
+        )),
+    );
     enroll(&wrong_aud).assert_fails_with("made for another issuer");
     // Stale and future iat.
     let (_, stale) = env.phone_proof(&offer, Algorithm::EdDSA, now() - 3600);
@@ -180,9 +257,12 @@ fn enrollment_proof_errors() {
     let (_, good) = env.phone_proof(&offer, Algorithm::EdDSA, now());
     let text = ok(std::fs::read_to_string(&good));
     let mut parts: Vec<String> = text.split('.').map(str::to_owned).collect();
-    parts[1] = govid_core::b64::encode(
-        format!(r#"{{"aud":"{}","iat":{},"nonce":"{}"}}"#, offer.issuer, now(), offer.code.to_lowercase()),
-    );
+    parts[1] = govid_core::b64::encode(format!(
+        r#"{{"aud":"{}","iat":{},"nonce":"{}"}}"#,
+        offer.issuer,
+        now(),
+        offer.code.to_lowercase()
+    ));
     let tampered = env.write("tampered.jwt", &parts.join("."));
     enroll(&tampered).assert_fails_with("key proof signature does not verify");
     // Unknown code.
@@ -213,10 +293,16 @@ fn enrollment_proof_errors() {
     // One phone key cannot serve two people.
     let offer4 = env.offer("MOT-0004");
     let shared = SoftwareSigner::generate(Algorithm::EdDSA, &mut OsRng);
-    let p4 = env.write("p4.jwt", &ok(make_key_proof(&offer4.code, &offer4.issuer, now(), &shared)));
+    let p4 = env.write(
+        "p4.jwt",
+        &ok(make_key_proof(&offer4.code, &offer4.issuer, now(), &shared)),
+    );
     enroll(&p4).assert_ok();
     let offer5 = env.offer("MOT-0005");
-    let p5 = env.write("p5.jwt", &ok(make_key_proof(&offer5.code, &offer5.issuer, now(), &shared)));
+    let p5 = env.write(
+        "p5.jwt",
+        &ok(make_key_proof(&offer5.code, &offer5.issuer, now(), &shared)),
+    );
     enroll(&p5).assert_fails_with("already enrolled for MOT-0004");
     // Proof from stdin.
     let offer6 = env.offer("MOT-0006");
@@ -227,30 +313,58 @@ fn enrollment_proof_errors() {
         .args(["enroll", "--proof", "-"])
         .stdin(ok(std::fs::File::open(&p6)))
         .output());
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
 fn issue_refusals_are_explained() {
     let env = Env::new();
     env.init();
-    env.run(&["staff", "import", sample_roster().to_str().unwrap_or_default()]).assert_ok();
-    env.run(&["issue", "MOT-0001"]).assert_fails_with("has not enrolled a phone yet");
+    env.run(&[
+        "staff",
+        "import",
+        sample_roster().to_str().unwrap_or_default(),
+    ])
+    .assert_ok();
+    env.run(&["issue", "MOT-0001"])
+        .assert_fails_with("has not enrolled a phone yet");
     env.enroll("MOT-0001");
-    env.run(&["suspend", "MOT-0001", "--reason", "investigation"]).assert_ok();
-    env.run(&["issue", "MOT-0001"]).assert_fails_with("is suspended; run `govid-issuer reinstate MOT-0001` first");
-    env.run(&["suspend", "MOT-0001"]).assert_fails_with("already suspended");
+    env.run(&["suspend", "MOT-0001", "--reason", "investigation"])
+        .assert_ok();
+    env.run(&["issue", "MOT-0001"])
+        .assert_fails_with("is suspended; run `govid-issuer reinstate MOT-0001` first");
+    env.run(&["suspend", "MOT-0001"])
+        .assert_fails_with("already suspended");
     env.run(&["reinstate", "MOT-0001"]).assert_ok();
-    env.run(&["reinstate", "MOT-0001"]).assert_fails_with("is not suspended");
+    env.run(&["reinstate", "MOT-0001"])
+        .assert_fails_with("is not suspended");
     env.run(&["issue", "MOT-0001"]).assert_ok();
     let r = env.run(&["issue", "MOT-0001"]).assert_ok();
-    assert!(r.stdout.contains("already has a current ID (use --reissue"), "{}", r.stdout);
-    env.run(&["revoke", "MOT-0001", "--reason", "  "]).code.eq(&2).then_some(()).unwrap_or_else(|| panic!("empty reason"));
-    env.run(&["revoke", "MOT-0001", "--reason", "left"]).assert_ok();
-    env.run(&["revoke", "MOT-0001", "--reason", "left"]).assert_fails_with("already revoked");
-    env.run(&["issue", "MOT-0001"]).assert_fails_with("is revoked; no new ID can be issued");
-    env.run(&["suspend", "MOT-0001"]).assert_fails_with("revocation is final");
-    env.run(&["offer", "MOT-0001"]).assert_fails_with("cannot enroll again");
+    assert!(
+        r.stdout.contains("already has a current ID (use --reissue"),
+        "{}",
+        r.stdout
+    );
+    env.run(&["revoke", "MOT-0001", "--reason", "  "])
+        .code
+        .eq(&2)
+        .then_some(())
+        .unwrap_or_else(|| panic!("empty reason"));
+    env.run(&["revoke", "MOT-0001", "--reason", "left"])
+        .assert_ok();
+    env.run(&["revoke", "MOT-0001", "--reason", "left"])
+        .assert_fails_with("already revoked");
+    env.run(&["issue", "MOT-0001"])
+        .assert_fails_with("is revoked; no new ID can be issued");
+    env.run(&["suspend", "MOT-0001"])
+        .assert_fails_with("revocation is final");
+    env.run(&["offer", "MOT-0001"])
+        .assert_fails_with("cannot enroll again");
     let r = env.run(&["--json", "reinstate", "MOT-0001"]);
     assert_eq!(r.code, 1);
     assert_eq!(r.json()["error"], "revoked");

@@ -17,7 +17,14 @@ use serde_json::Value;
 fn hr_flow_from_init_to_published_revocation() {
     let env = Env::new();
     let init = env
-        .run(&["--json", "init", "--name", "Ministry of Transport HR Office", "--did-web", "hr.mot.example"])
+        .run(&[
+            "--json",
+            "init",
+            "--name",
+            "Ministry of Transport HR Office",
+            "--did-web",
+            "hr.mot.example",
+        ])
         .assert_ok()
         .json();
     assert_eq!(init["did"], "did:web:hr.mot.example");
@@ -26,14 +33,23 @@ fn hr_flow_from_init_to_published_revocation() {
 
     let roster = sample_roster();
     let import = env
-        .run(&["--json", "staff", "import", roster.to_str().unwrap_or_default()])
+        .run(&[
+            "--json",
+            "staff",
+            "import",
+            roster.to_str().unwrap_or_default(),
+        ])
         .assert_ok()
         .json();
     assert_eq!(import["added"], 20);
     let list = env.run(&["--json", "staff", "list"]).assert_ok().json();
     assert_eq!(list["staff"].as_array().map(Vec::len), Some(20));
     let shown = env.run(&["staff", "show", "MOT-0008"]).assert_ok();
-    assert!(shown.stdout.contains("陽翔 田中 (MOT-0008)"), "{}", shown.stdout);
+    assert!(
+        shown.stdout.contains("陽翔 田中 (MOT-0008)"),
+        "{}",
+        shown.stdout
+    );
 
     // Offer everyone; QR PNGs are written; the code is never stored in clear.
     let offers = env.run(&["--json", "offer", "--all"]).assert_ok().json();
@@ -48,24 +64,41 @@ fn hr_flow_from_init_to_published_revocation() {
 
     // Three phones enroll (one with a P-256 key); the others do not.
     let mut phones = Vec::new();
-    for (i, alg) in [Algorithm::EdDSA, Algorithm::ES256, Algorithm::EdDSA].into_iter().enumerate() {
+    for (i, alg) in [Algorithm::EdDSA, Algorithm::ES256, Algorithm::EdDSA]
+        .into_iter()
+        .enumerate()
+    {
         let offer = govid_core::enrollment::EnrollmentOffer::parse(
             offers[i]["payload"].as_str().unwrap_or_default(),
         );
         let offer = ok(offer);
         let (phone, proof) = env.phone_proof(&offer, alg, now());
         let enrolled = env
-            .run(&["--json", "enroll", "--proof", proof.to_str().unwrap_or_default()])
+            .run(&[
+                "--json",
+                "enroll",
+                "--proof",
+                proof.to_str().unwrap_or_default(),
+            ])
             .assert_ok()
             .json();
-        let n = offers[i]["employee_number"].as_str().unwrap_or_default().to_owned();
+        let n = offers[i]["employee_number"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         assert_eq!(enrolled["employee_number"], n.as_str());
         phones.push((n, phone));
     }
 
     let out = env.path("ids");
     let issued = env
-        .run(&["--json", "issue", "--all", "--out", out.to_str().unwrap_or_default()])
+        .run(&[
+            "--json",
+            "issue",
+            "--all",
+            "--out",
+            out.to_str().unwrap_or_default(),
+        ])
         .assert_ok()
         .json();
     assert_eq!(issued["issued"], 3);
@@ -104,7 +137,10 @@ fn hr_flow_from_init_to_published_revocation() {
             &pinned,
             now,
         ));
-        assert!(verified.payload.get("birthdate").is_none(), "entry gate sees no birth date");
+        assert!(
+            verified.payload.get("birthdate").is_none(),
+            "entry gate sees no birth date"
+        );
 
         if let Some(verifier) = verifier_bin() {
             let jwk = keys[0].1.to_jwk().to_string();
@@ -118,11 +154,17 @@ fn hr_flow_from_init_to_published_revocation() {
                 ok(stdin.write_all(text.as_bytes()));
             }
             let result = ok(child.wait_with_output());
-            assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+            assert!(
+                result.status.success(),
+                "{}",
+                String::from_utf8_lossy(&result.stderr)
+            );
             let payload: Value = ok(serde_json::from_slice(&result.stdout));
             assert_eq!(payload["employee_number"], n.as_str());
         } else {
-            eprintln!("govid-verifier not built: skipping its check (cargo build -p govid-verifier)");
+            eprintln!(
+                "govid-verifier not built: skipping its check (cargo build -p govid-verifier)"
+            );
         }
     }
     // Indices are distinct.
@@ -132,17 +174,32 @@ fn hr_flow_from_init_to_published_revocation() {
     assert_eq!(idxs.len(), 3);
 
     // Re-running issue --all issues nothing new.
-    let again = env.run(&["--json", "issue", "--all", "--out", out.to_str().unwrap_or_default()]).assert_ok().json();
+    let again = env
+        .run(&[
+            "--json",
+            "issue",
+            "--all",
+            "--out",
+            out.to_str().unwrap_or_default(),
+        ])
+        .assert_ok()
+        .json();
     assert_eq!(again["issued"], 0);
 
     // Revoke one, suspend another, publish.
     let (revoked, _) = &phones[0];
     let (suspended, _) = &phones[1];
-    env.run(&["revoke", revoked, "--reason", "left the ministry"]).assert_ok();
+    env.run(&["revoke", revoked, "--reason", "left the ministry"])
+        .assert_ok();
     env.run(&["suspend", suspended]).assert_ok();
     let web = env.path("web");
     let published = env
-        .run(&["--json", "publish", "--out", web.to_str().unwrap_or_default()])
+        .run(&[
+            "--json",
+            "publish",
+            "--out",
+            web.to_str().unwrap_or_default(),
+        ])
         .assert_ok()
         .json();
     assert_eq!(published["trust_bundle_seq"], 1);
@@ -152,15 +209,29 @@ fn hr_flow_from_init_to_published_revocation() {
     ));
     assert_eq!(header["typ"], "statuslist+jwt");
     assert_eq!(header["kid"], "did:web:hr.mot.example#key-1");
-    assert_eq!(status_in_token(&token, status_of[revoked]), 1, "revoked → INVALID");
-    assert_eq!(status_in_token(&token, status_of[suspended]), 2, "suspended → SUSPENDED");
-    assert_eq!(status_in_token(&token, status_of[&phones[2].0]), 0, "others VALID");
+    assert_eq!(
+        status_in_token(&token, status_of[revoked]),
+        1,
+        "revoked → INVALID"
+    );
+    assert_eq!(
+        status_in_token(&token, status_of[suspended]),
+        2,
+        "suspended → SUSPENDED"
+    );
+    assert_eq!(
+        status_in_token(&token, status_of[&phones[2].0]),
+        0,
+        "others VALID"
+    );
     let jws = ok(govid_core::jose::CompactJws::parse(&token, 16));
     ok(jws.verify(&keys[0].1, &Algorithm::ALL));
     assert!(web.join(".well-known/did.json").is_file());
     assert!(web.join(".well-known/jwks.json").is_file());
     assert!(web.join("trust-bundle.jwt").is_file());
-    let doc: Value = ok(serde_json::from_str(&ok(std::fs::read_to_string(web.join(".well-known/did.json")))));
+    let doc: Value = ok(serde_json::from_str(&ok(std::fs::read_to_string(
+        web.join(".well-known/did.json"),
+    ))));
     assert_eq!(doc["id"], "did:web:hr.mot.example");
     assert_eq!(doc["assertionMethod"][0], "did:web:hr.mot.example#key-1");
 
@@ -168,7 +239,8 @@ fn hr_flow_from_init_to_published_revocation() {
     env.run(&["reinstate", suspended]).assert_ok();
     env.run(&["reinstate", revoked])
         .assert_fails_with("revocation is final");
-    env.run(&["publish", "--out", web.to_str().unwrap_or_default()]).assert_ok();
+    env.run(&["publish", "--out", web.to_str().unwrap_or_default()])
+        .assert_ok();
     let token = ok(std::fs::read_to_string(web.join("status/1")));
     assert_eq!(status_in_token(&token, status_of[suspended]), 0);
     assert_eq!(status_in_token(&token, status_of[revoked]), 1);

@@ -13,7 +13,8 @@ fn enrolled(n: usize) -> Env {
     env.init();
     let roster = env.path("synth.csv");
     let r = roster.to_str().unwrap_or_default().to_owned();
-    env.run(&["dev", "synth", "--count", &n.to_string(), "--out", &r]).assert_ok();
+    env.run(&["dev", "synth", "--count", &n.to_string(), "--out", &r])
+        .assert_ok();
     env.run(&["staff", "import", &r]).assert_ok();
     env.run(&["dev", "enroll-all"]).assert_ok();
     env
@@ -24,10 +25,24 @@ fn count(env: &Env, sql: &str) -> i64 {
 }
 
 fn assert_consistent(env: &Env, expected: i64) {
-    assert_eq!(count(env, "SELECT COUNT(*) FROM credentials"), expected, "one credential each");
-    assert_eq!(count(env, "SELECT COUNT(DISTINCT employee_number) FROM credentials"), expected, "nobody twice");
     assert_eq!(
-        count(env, "SELECT COUNT(*) FROM (SELECT DISTINCT list_id, idx FROM credentials)"),
+        count(env, "SELECT COUNT(*) FROM credentials"),
+        expected,
+        "one credential each"
+    );
+    assert_eq!(
+        count(
+            env,
+            "SELECT COUNT(DISTINCT employee_number) FROM credentials"
+        ),
+        expected,
+        "nobody twice"
+    );
+    assert_eq!(
+        count(
+            env,
+            "SELECT COUNT(*) FROM (SELECT DISTINCT list_id, idx FROM credentials)"
+        ),
         expected,
         "no index twice"
     );
@@ -52,7 +67,9 @@ fn kill_during_issue_then_resume_issues_everyone_once() {
     loop {
         let done = env
             .db()
-            .query_row("SELECT COUNT(*) FROM credentials", [], |r| r.get::<_, i64>(0))
+            .query_row("SELECT COUNT(*) FROM credentials", [], |r| {
+                r.get::<_, i64>(0)
+            })
             .unwrap_or(0);
         if done >= 200 || started.elapsed() > Duration::from_secs(60) {
             break;
@@ -66,11 +83,22 @@ fn kill_during_issue_then_resume_issues_everyone_once() {
     assert_eq!(partial % 50, 0, "only whole batches are committed");
     env.run(&["audit", "verify"]).assert_ok();
 
-    let r = env.run(&["--json", "issue", "--all", "--batch", "50", "--out", &out_s]).assert_ok().json();
+    let r = env
+        .run(&["--json", "issue", "--all", "--batch", "50", "--out", &out_s])
+        .assert_ok()
+        .json();
     assert_eq!(r["issued"].as_i64(), Some(N - partial));
     assert_consistent(&env, N);
-    let files = ok(std::fs::read_dir(&out)).filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".sd-jwt"))).count();
-    assert_eq!(files as i64, N, "every ID file is there, including those of the killed batch");
+    let files = ok(std::fs::read_dir(&out))
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".sd-jwt"))
+        })
+        .count();
+    assert_eq!(
+        files as i64, N,
+        "every ID file is there, including those of the killed batch"
+    );
     // And again: nothing more.
     let r = env.run(&["--json", "issue", "--all"]).assert_ok().json();
     assert_eq!(r["issued"], 0);
@@ -79,8 +107,16 @@ fn kill_during_issue_then_resume_issues_everyone_once() {
 #[test]
 fn kill_during_publish_leaves_consistent_state() {
     let env = enrolled(300);
-    env.run(&["issue", "--all", "--jsonl", "--out", env.path("ids").to_str().unwrap_or_default()]).assert_ok();
-    env.run(&["revoke", "S00000007", "--reason", "test"]).assert_ok();
+    env.run(&[
+        "issue",
+        "--all",
+        "--jsonl",
+        "--out",
+        env.path("ids").to_str().unwrap_or_default(),
+    ])
+    .assert_ok();
+    env.run(&["revoke", "S00000007", "--reason", "test"])
+        .assert_ok();
     let web = env.path("web");
     let web_s = web.to_str().unwrap_or_default().to_owned();
     for delay_ms in [0u64, 2, 5, 10, 20, 40] {
@@ -96,7 +132,10 @@ fn kill_during_publish_leaves_consistent_state() {
         ok(child.wait());
     }
     env.run(&["audit", "verify"]).assert_ok();
-    let r = env.run(&["--json", "publish", "--out", &web_s]).assert_ok().json();
+    let r = env
+        .run(&["--json", "publish", "--out", &web_s])
+        .assert_ok()
+        .json();
     let seq = r["trust_bundle_seq"].as_i64().unwrap_or_default();
     let published = count(&env, "SELECT COUNT(*) FROM audit WHERE action = 'publish'");
     assert_eq!(seq, published, "every committed publish took its own seq");
@@ -124,8 +163,13 @@ fn concurrent_issue_runs_never_issue_twice() {
     let (a, b) = (ok(a.wait_with_output()), ok(b.wait_with_output()));
     assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
     assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
-    let lines = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).lines().count() as i64;
-    assert_eq!(lines(&a) + lines(&b), N, "each ID printed by exactly one run");
+    let lines =
+        |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).lines().count() as i64;
+    assert_eq!(
+        lines(&a) + lines(&b),
+        N,
+        "each ID printed by exactly one run"
+    );
     assert_consistent(&env, N);
 }
 
@@ -136,10 +180,19 @@ fn a_busy_database_gives_a_clear_message() {
     let conn = env.db();
     ok(conn.execute_batch("BEGIN IMMEDIATE"));
     let r = env.run_env(
-        &["staff", "import", sample_roster().to_str().unwrap_or_default()],
+        &[
+            "staff",
+            "import",
+            sample_roster().to_str().unwrap_or_default(),
+        ],
         &[("GOVID_ISSUER_BUSY_TIMEOUT_MS", "200")],
     );
     r.assert_fails_with("the issuer database is busy: another govid-issuer command is running");
     ok(conn.execute_batch("ROLLBACK"));
-    env.run(&["staff", "import", sample_roster().to_str().unwrap_or_default()]).assert_ok();
+    env.run(&[
+        "staff",
+        "import",
+        sample_roster().to_str().unwrap_or_default(),
+    ])
+    .assert_ok();
 }

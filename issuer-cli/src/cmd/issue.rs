@@ -373,7 +373,10 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
     let mut issued = 0u64;
     let mut lists = std::collections::BTreeSet::new();
     let started = std::time::Instant::now();
+    let trace = std::env::var_os("GOVID_ISSUER_TRACE").is_some();
+    let mut phases = [std::time::Duration::ZERO; 5];
     loop {
+        let t0 = std::time::Instant::now();
         let tx = store::write_tx(&mut issuer.conn)?;
         let rows: Vec<(Staff, String)> = {
             let mut stmt = tx.prepare_cached(&select)?;
@@ -388,6 +391,8 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
             break;
         };
         cursor = last.0.employee_number.clone();
+        let t1 = std::time::Instant::now();
+        phases[0] += t1 - t0;
         let slots = allocate(
             &tx,
             (&issuer.status_base, issuer.list_capacity),
@@ -395,7 +400,11 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
             rows.len(),
             now,
         )?;
+        let t2 = std::time::Instant::now();
+        phases[1] += t2 - t1;
         let made = sign_all(&issuer.did, &signer, &rows, &slots, now, o.max_days)?;
+        let t3 = std::time::Instant::now();
+        phases[2] += t3 - t2;
         let mut digest = Sha256::new();
         let (mut first_id, mut last_id) = (0i64, 0i64);
         {
@@ -406,8 +415,11 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
                  WHERE employee_number = :n AND superseded_at IS NULL",
             )?;
             let mut insert = tx.prepare_cached(
-                "INSERT INTO credentials(employee_number, list_id, idx, kid, issued_at, expires_at, sd_jwt)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO credentials(employee_number, list_id, idx, kid, issued_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            let mut insert_text = tx.prepare_cached(
+                "INSERT INTO credential_texts(credential_id, sd_jwt) VALUES (?1, ?2)",
             )?;
             for m in &made {
                 if o.reissue {
@@ -422,9 +434,9 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
                     signer.kid,
                     now as i64,
                     m.expires_at as i64,
-                    m.sd_jwt
                 ])?;
                 last_id = tx.last_insert_rowid();
+                insert_text.execute(params![last_id, m.sd_jwt])?;
                 if first_id == 0 {
                     first_id = last_id;
                 }
@@ -452,18 +464,28 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
                     "kid": signer.kid}),
         )?;
         tx.commit()?;
+        let t4 = std::time::Instant::now();
+        phases[3] += t4 - t3;
         for m in &made {
             write_out(&mut sink, m, &signer.kid, now)?;
         }
+        phases[4] += t4.elapsed();
         issued += made.len() as u64;
         bar.inc(made.len() as u64);
     }
     bar.finish_and_clear();
+    if trace {
+        eprintln!(
+            "trace: select {:?}, allocate {:?}, sign {:?}, insert+commit {:?}, output {:?}",
+            phases[0], phases[1], phases[2], phases[3], phases[4]
+        );
+    }
     // Files of IDs committed by an interrupted run but not yet written.
     let mut rewritten = 0u64;
     if let Sink::Files(out) = &sink {
         let mut stmt = issuer.conn.prepare(
-            "SELECT c.employee_number, c.sd_jwt FROM credentials c
+            "SELECT c.employee_number, t.sd_jwt FROM credentials c
+             JOIN credential_texts t ON t.credential_id = c.id
              WHERE c.superseded_at IS NULL AND c.status != 1 AND c.expires_at > ?1
                AND (?2 IS NULL OR c.employee_number = ?2)",
         )?;

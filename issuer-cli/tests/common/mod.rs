@@ -48,13 +48,21 @@ impl Run {
     }
 
     pub(crate) fn assert_ok(self) -> Self {
-        assert_eq!(self.code, 0, "stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
     /// Asserts exit code 1 and that stderr contains `needle`.
     pub(crate) fn assert_fails_with(self, needle: &str) -> Self {
-        assert_eq!(self.code, 1, "expected failure; stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 1,
+            "expected failure; stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         assert!(
             self.stderr.contains(needle),
             "stderr does not contain {needle:?}:\n{}",
@@ -100,8 +108,14 @@ impl Env {
 
     /// `init` with did:web hr.mot.example.
     pub(crate) fn init(&self) -> &Self {
-        self.run(&["init", "--name", "Ministry of Transport HR Office", "--did-web", "hr.mot.example"])
-            .assert_ok();
+        self.run(&[
+            "init",
+            "--name",
+            "Ministry of Transport HR Office",
+            "--did-web",
+            "hr.mot.example",
+        ])
+        .assert_ok();
         self
     }
 
@@ -122,7 +136,12 @@ impl Env {
     }
 
     /// A phone: scans the offer, makes a key, writes its proof to a file.
-    pub(crate) fn phone_proof(&self, offer: &EnrollmentOffer, alg: Algorithm, iat: u64) -> (SoftwareSigner, PathBuf) {
+    pub(crate) fn phone_proof(
+        &self,
+        offer: &EnrollmentOffer,
+        alg: Algorithm,
+        iat: u64,
+    ) -> (SoftwareSigner, PathBuf) {
         let phone = SoftwareSigner::generate(alg, &mut OsRng);
         let proof = ok(make_key_proof(&offer.code, &offer.issuer, iat, &phone));
         let path = self.path(&format!("proof-{}.jwt", rand_name()));
@@ -156,7 +175,10 @@ impl Env {
                     m.remove("alg");
                     m.remove("use");
                 }
-                (k["kid"].as_str().unwrap_or_default().to_owned(), ok(PublicKey::from_jwk(&public)))
+                (
+                    k["kid"].as_str().unwrap_or_default().to_owned(),
+                    ok(PublicKey::from_jwk(&public)),
+                )
             })
             .collect()
     }
@@ -180,7 +202,9 @@ fn rand_name() -> String {
 pub(crate) fn status_in_token(token: &str, idx: u64) -> u8 {
     use std::io::Read;
     let payload = token.split('.').nth(1).unwrap_or_default();
-    let payload: Value = ok(serde_json::from_slice(&govid_core::b64::decode(payload).unwrap_or_default()));
+    let payload: Value = ok(serde_json::from_slice(
+        &govid_core::b64::decode(payload).unwrap_or_default(),
+    ));
     assert_eq!(payload["status_list"]["bits"], 2);
     let lst = govid_core::b64::decode(payload["status_list"]["lst"].as_str().unwrap_or_default())
         .unwrap_or_default();
