@@ -33,10 +33,18 @@ fn help_texts_match_snapshots() {
     let update = std::env::var_os("UPDATE_SNAPSHOTS").is_some_and(|v| v == "1");
     let mut mismatches = Vec::new();
     for path in COMMANDS {
-        let out = ok(command().args(*path).arg("--help").env_remove("COLUMNS").output());
+        let out = ok(command()
+            .args(*path)
+            .arg("--help")
+            .env_remove("COLUMNS")
+            .output());
         assert_eq!(out.status.code(), Some(0), "{path:?} --help");
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let name = if path.is_empty() { "help.txt".to_owned() } else { format!("help-{}.txt", path.join("-")) };
+        let name = if path.is_empty() {
+            "help.txt".to_owned()
+        } else {
+            format!("help-{}.txt", path.join("-"))
+        };
         let file = dir.join(&name);
         if update {
             ok(std::fs::create_dir_all(&dir));
@@ -45,7 +53,9 @@ fn help_texts_match_snapshots() {
         }
         let expected = std::fs::read_to_string(&file).unwrap_or_default();
         if expected != text {
-            mismatches.push(format!("--- {name} (expected)\n{expected}\n+++ actual\n{text}"));
+            mismatches.push(format!(
+                "--- {name} (expected)\n{expected}\n+++ actual\n{text}"
+            ));
         }
     }
     assert!(
