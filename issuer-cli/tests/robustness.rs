@@ -51,7 +51,7 @@ fn assert_consistent(env: &Env, expected: i64) {
 
 #[test]
 fn kill_during_issue_then_resume_issues_everyone_once() {
-    const N: i64 = 1500;
+    const N: i64 = 1000;
     let env = enrolled(N as usize);
     let out = env.path("ids");
     let out_s = out.to_str().unwrap_or_default().to_owned();
@@ -71,7 +71,7 @@ fn kill_during_issue_then_resume_issues_everyone_once() {
                 r.get::<_, i64>(0)
             })
             .unwrap_or(0);
-        if done >= 200 || started.elapsed() > Duration::from_secs(60) {
+        if done >= 100 || started.elapsed() > Duration::from_secs(60) {
             break;
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -106,7 +106,7 @@ fn kill_during_issue_then_resume_issues_everyone_once() {
 
 #[test]
 fn kill_during_publish_leaves_consistent_state() {
-    let env = enrolled(300);
+    let env = enrolled(200);
     env.run(&[
         "issue",
         "--all",
@@ -147,7 +147,7 @@ fn kill_during_publish_leaves_consistent_state() {
 
 #[test]
 fn concurrent_issue_runs_never_issue_twice() {
-    const N: i64 = 600;
+    const N: i64 = 400;
     let env = enrolled(N as usize);
     let spawn = || {
         ok(command()
