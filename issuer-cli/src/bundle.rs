@@ -1,14 +1,15 @@
-//! The offline trust bundle `publish` writes for gates (format: core `trust::bundle`).
+//! The offline trust bundle `publish` writes for gates, made with core's `trust::bundle`.
 
 use govid_core::credential::WORKER_ID_VCT;
-use govid_core::jose::{sign_compact, Signer, SoftwareSigner};
-use serde_json::{json, Map, Value};
+use govid_core::jose::{Signer, SoftwareSigner};
+use govid_core::trust::{BundleIssuer, TrustBundle, TrustBundleBuilder};
 
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult};
 use crate::issuer::Issuer;
 use crate::keys;
 
-/// Signs the bundle: this issuer, all its keys, and the status list tokens just made.
+/// Signs the bundle: this issuer, all its keys (current and retired), and the status list
+/// tokens just made; then loads it back, as a gate would, before it is written.
 pub(crate) fn build(
     issuer: &Issuer,
     seq: u64,
@@ -17,39 +18,21 @@ pub(crate) fn build(
     tokens: &[(String, String, String, usize)],
     operator: &SoftwareSigner,
 ) -> CliResult<String> {
-    let keys: Vec<Value> = keys::all_keys(&issuer.conn)?
-        .iter()
-        .map(|k| {
-            let mut jwk = k.public.to_jwk();
-            if let Value::Object(map) = &mut jwk {
-                map.insert("kid".to_owned(), Value::String(k.kid.clone()));
-            }
-            jwk
-        })
-        .collect();
-    let lists: Vec<Value> = tokens
-        .iter()
-        .map(|(uri, _, token, _)| json!({"uri": uri, "token": token}))
-        .collect();
-    let payload = json!({
-        "v": 1, "iat": iat, "seq": seq, "max_staleness": max_staleness,
-        "issuers": [{
-            "iss": issuer.did, "display_name": issuer.name, "keys": keys,
-            "vct": [WORKER_ID_VCT], "status_lists": lists,
-        }],
-    });
-    let mut header = Map::new();
-    header.insert(
-        "typ".to_owned(),
-        Value::String("govid-trust-bundle+jwt".to_owned()),
-    );
-    header.insert(
-        "kid".to_owned(),
-        Value::String(operator.public_key().thumbprint()),
-    );
-    let payload = match payload {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    };
-    Ok(sign_compact(header, &payload, operator)?)
+    let mut entry = BundleIssuer::new(issuer.did.clone(), issuer.name.clone()).vct(WORKER_ID_VCT);
+    for k in keys::all_keys(&issuer.conn)? {
+        entry = entry.key(k.public, Some(k.kid));
+    }
+    for (uri, _, token, _) in tokens {
+        entry = entry.status_list(uri.clone(), token.clone());
+    }
+    let text = TrustBundleBuilder::new(seq, iat, max_staleness)
+        .issuer(entry)
+        .sign(operator)?;
+    TrustBundle::load(&text, &operator.public_key(), None).map_err(|e| {
+        CliError::new(
+            "bundle",
+            format!("the trust bundle just made does not load: {e}"),
+        )
+    })?;
+    Ok(text)
 }

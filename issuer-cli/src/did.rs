@@ -1,6 +1,7 @@
 //! The issuer's DID (did:web or did:key), its DID document and JWKS.
 //!
-//! Written here until core's `did` module lands; kept to what the HR tool publishes.
+//! Parsing `--did-web` input and the JWKS are here; did:key, DID documents and the did:web rules
+//! are core's `did` module.
 
 use govid_core::jose::PublicKey;
 use serde_json::{json, Value};
@@ -127,47 +128,12 @@ impl WebTarget {
     }
 }
 
-/// The did:key DID of a public key (multicodec + base58btc).
-pub(crate) fn did_key(key: &PublicKey) -> String {
-    let mut bytes = Vec::with_capacity(36);
-    match key {
-        PublicKey::Ed25519(k) => {
-            bytes.extend_from_slice(&[0xed, 0x01]);
-            bytes.extend_from_slice(k.as_bytes());
-        }
-        PublicKey::P256(k) => {
-            bytes.extend_from_slice(&[0x80, 0x24]);
-            bytes.extend_from_slice(&k.sec1_compressed());
-        }
-    }
-    format!("did:key:z{}", base58btc(&bytes))
-}
-
-/// Bitcoin base58 (as did:key's `z` multibase uses).
-fn base58btc(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 58] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-    let zeros = bytes.iter().take_while(|b| **b == 0).count();
-    let mut digits: Vec<u8> = Vec::with_capacity(bytes.len() * 138 / 100 + 1);
-    for &byte in &bytes[zeros..] {
-        let mut carry = u32::from(byte);
-        for d in digits.iter_mut() {
-            carry += u32::from(*d) << 8;
-            *d = (carry % 58) as u8;
-            carry /= 58;
-        }
-        while carry > 0 {
-            digits.push((carry % 58) as u8);
-            carry /= 58;
-        }
-    }
-    let mut out = "1".repeat(zeros);
-    out.extend(
-        digits
-            .iter()
-            .rev()
-            .map(|d| char::from(ALPHABET[usize::from(*d)])),
-    );
-    out
+/// The did:key DID of a public key, and its verification method id (the `kid`).
+pub(crate) fn did_key(key: &PublicKey) -> (String, String) {
+    (
+        govid_core::did::did_key_from_public_key(key),
+        govid_core::did::did_key_verification_method_id(key),
+    )
 }
 
 /// A published key: `kid` and public key.
@@ -177,26 +143,28 @@ pub(crate) struct PublishedKey<'a> {
 }
 
 /// The DID document listing every key (current and retired) as a `JsonWebKey2020` verification
-/// method usable for `assertionMethod`.
-pub(crate) fn did_document(did: &str, keys: &[PublishedKey<'_>]) -> Value {
-    let methods: Vec<Value> = keys
+/// method usable for `assertionMethod` (core's did:web writer; did:key documents are derived
+/// from the DID).
+pub(crate) fn did_document(did: &str, keys: &[PublishedKey<'_>]) -> CliResult<Value> {
+    let bad = |e: govid_core::did::DidError| {
+        CliError::new(
+            "bad_did",
+            format!("cannot make the DID document of {did}: {e}"),
+        )
+    };
+    if did.starts_with("did:key:") {
+        return govid_core::did::did_key_document(did).map_err(bad);
+    }
+    let fragments: Vec<(&str, PublicKey)> = keys
         .iter()
         .map(|k| {
-            json!({
-                "id": k.kid,
-                "type": "JsonWebKey2020",
-                "controller": did,
-                "publicKeyJwk": k.key.to_jwk(),
-            })
+            (
+                k.kid.rsplit_once('#').map_or(k.kid, |(_, f)| f),
+                k.key.clone(),
+            )
         })
         .collect();
-    let ids: Vec<&str> = keys.iter().map(|k| k.kid).collect();
-    json!({
-        "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/suites/jws-2020/v1"],
-        "id": did,
-        "verificationMethod": methods,
-        "assertionMethod": ids,
-    })
+    govid_core::did::did_web_document(did, &fragments).map_err(bad)
 }
 
 /// The JWKS (`{"keys": [...]}`) with `kid`, `alg` and `use` on each key.
@@ -249,10 +217,14 @@ mod tests {
         let jwk =
             json!({"kty":"OKP","crv":"Ed25519","x":"Lm_M42cB3HkUiODQsXRcweM6TByfzEHGO9ND274JcOY"});
         let key = PublicKey::from_jwk(&jwk).unwrap_or_else(|e| panic!("{e}"));
+        let (did, kid) = did_key(&key);
         assert_eq!(
-            did_key(&key),
+            did,
             "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
         );
-        assert_eq!(base58btc(&[0, 0, 1]), "112");
+        assert_eq!(
+            kid,
+            format!("{did}#z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK")
+        );
     }
 }

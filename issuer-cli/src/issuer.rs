@@ -65,7 +65,7 @@ impl Issuer {
             })
             .collect();
         Ok((
-            did::did_document(&self.did, &published),
+            did::did_document(&self.did, &published)?,
             did::jwks(&published),
         ))
     }

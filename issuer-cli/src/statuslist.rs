@@ -5,6 +5,8 @@ use std::collections::HashSet;
 
 use rand_core::RngCore;
 
+use crate::error::{CliError, CliResult};
+
 /// Picks `count` distinct indices uniformly at random among the free ones in `0..capacity`
 /// (partial Fisher–Yates over the free indices): O(capacity) per batch, however full the list.
 /// Returns fewer when the list fills up.
@@ -57,48 +59,26 @@ pub(crate) const INVALID: u8 = 1;
 /// Suspended: may go back to valid.
 pub(crate) const SUSPENDED: u8 = 2;
 
-/// Bits per entry in govid's lists: valid, invalid and suspended need 2.
-pub(crate) const BITS: u8 = 2;
-
-/// The `lst` of a list of `capacity` entries of [`BITS`] bits with the non-zero `entries`:
-/// packed LSB-first (draft §4.1), ZLIB at the best level, base64url.
-pub(crate) fn encode_lst(capacity: u32, entries: &[(u32, u8)]) -> String {
-    use std::io::Write as _;
-    let per_byte = 8 / u32::from(BITS);
-    let mut bytes = vec![0u8; capacity.div_ceil(per_byte) as usize];
-    for &(idx, value) in entries {
-        if idx < capacity {
-            let shift = (idx % per_byte) * u32::from(BITS);
-            bytes[(idx / per_byte) as usize] |= (value & 0b11) << shift;
-        }
-    }
-    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
-    // Writing into a Vec cannot fail.
-    let _ = z.write_all(&bytes);
-    govid_core::b64::encode(z.finish().unwrap_or_default())
-}
-
-/// Signs a Status List Token (`typ` `statuslist+jwt`).
+/// Signs the Status List Token (`statuslist+jwt`) of a list of `capacity` entries whose
+/// non-valid entries are `entries`, with core's status module.
 pub(crate) fn sign_token(
     uri: &str,
-    lst: &str,
-    iat: u64,
-    exp: u64,
-    ttl: u64,
+    capacity: u32,
+    entries: &[(u32, u8)],
+    claims: (u64, u64, u64),
     signer: &dyn govid_core::jose::Signer,
-) -> Result<String, govid_core::jose::SignError> {
-    use serde_json::{json, Map, Value};
-    let mut header = Map::new();
-    header.insert("typ".to_owned(), Value::String("statuslist+jwt".to_owned()));
-    let payload = json!({
-        "sub": uri, "iat": iat, "exp": exp, "ttl": ttl,
-        "status_list": {"bits": BITS, "lst": lst},
-    });
-    let payload = match payload {
-        Value::Object(map) => map,
-        _ => Map::new(),
+) -> CliResult<String> {
+    use govid_core::status::{sign_status_list_token, StatusBits, StatusList, StatusTokenClaims};
+    let (iat, exp, ttl) = claims;
+    let bad = |e: govid_core::status::StatusError| {
+        CliError::new("status_list", format!("status list {uri}: {e}"))
     };
-    govid_core::jose::sign_compact(header, &payload, signer)
+    let mut list = StatusList::new(StatusBits::TWO, capacity as usize).map_err(bad)?;
+    for &(idx, value) in entries {
+        list.set(idx as usize, value).map_err(bad)?;
+    }
+    let claims = StatusTokenClaims::new(uri, iat).expires_at(exp).ttl(ttl);
+    Ok(sign_status_list_token(&list, &claims, signer)?)
 }
 
 #[cfg(test)]

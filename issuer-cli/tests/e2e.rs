@@ -8,9 +8,9 @@ use std::process::Stdio;
 
 use common::*;
 use govid_core::credential::{gate_policy, GateProfile, WorkerView};
-use govid_core::jose::{Algorithm, Signer};
+use govid_core::jose::{Algorithm, PublicKey, Signer};
 use govid_core::sdjwt::{verify, HeldSdJwt, KbRequest, VerifyPolicy};
-use govid_core::trust::PinnedKeys;
+use govid_core::trust::{PinnedKeys, TrustBundle};
 use serde_json::Value;
 
 #[test]
@@ -209,23 +209,87 @@ fn hr_flow_from_init_to_published_revocation() {
     ));
     assert_eq!(header["typ"], "statuslist+jwt");
     assert_eq!(header["kid"], "did:web:hr.mot.example#key-1");
+    let uri = "https://hr.mot.example/status/1";
+    let key = &keys[0].1;
     assert_eq!(
-        status_in_token(&token, status_of[revoked]),
+        status_in_token(&token, key, uri, status_of[revoked]),
         1,
         "revoked → INVALID"
     );
     assert_eq!(
-        status_in_token(&token, status_of[suspended]),
+        status_in_token(&token, key, uri, status_of[suspended]),
         2,
         "suspended → SUSPENDED"
     );
     assert_eq!(
-        status_in_token(&token, status_of[&phones[2].0]),
+        status_in_token(&token, key, uri, status_of[&phones[2].0]),
         0,
         "others VALID"
     );
-    let jws = ok(govid_core::jose::CompactJws::parse(&token, 16));
-    ok(jws.verify(&keys[0].1, &Algorithm::ALL));
+    if let Some(verifier) = verifier_bin() {
+        let jwk = key.to_jwk().to_string();
+        for (n, expected) in [
+            (revoked, "INVALID"),
+            (suspended, "SUSPENDED"),
+            (&phones[2].0, "VALID"),
+        ] {
+            let out = ok(std::process::Command::new(&verifier)
+                .args(["status", "--token"])
+                .arg(web.join("status/1"))
+                .args([
+                    "--issuer-jwk",
+                    &jwk,
+                    "--uri",
+                    uri,
+                    "--index",
+                    &status_of[n].to_string(),
+                ])
+                .output());
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), expected);
+        }
+    }
+
+    // The trust bundle loads with the operator key gates pin, and carries the same status.
+    let operator = ok(PublicKey::from_jwk_str(&ok(std::fs::read_to_string(
+        web.join("operator.jwk"),
+    ))));
+    let bundle = ok(TrustBundle::load(
+        &ok(std::fs::read_to_string(web.join("trust-bundle.jwt"))),
+        &operator,
+        None,
+    ));
+    assert_eq!(bundle.seq(), 1);
+    if let Some(verifier) = verifier_bin() {
+        // A gate offline: only the trust bundle and the pinned operator key.
+        for (n, accepted) in [(revoked, false), (suspended, false), (&phones[2].0, true)] {
+            let mut child = ok(std::process::Command::new(&verifier)
+                .arg("check")
+                .arg("--trust-bundle")
+                .arg(web.join("trust-bundle.jwt"))
+                .arg("--operator-jwk")
+                .arg(web.join("operator.jwk"))
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn());
+            let text = ok(std::fs::read_to_string(out.join(format!("{n}.sd-jwt"))));
+            if let Some(mut stdin) = child.stdin.take() {
+                ok(stdin.write_all(text.as_bytes()));
+            }
+            let result = ok(child.wait_with_output());
+            assert_eq!(
+                result.status.success(),
+                accepted,
+                "{n}: {}",
+                String::from_utf8_lossy(&result.stderr)
+            );
+        }
+    }
     assert!(web.join(".well-known/did.json").is_file());
     assert!(web.join(".well-known/jwks.json").is_file());
     assert!(web.join("trust-bundle.jwt").is_file());
@@ -242,8 +306,11 @@ fn hr_flow_from_init_to_published_revocation() {
     env.run(&["publish", "--out", web.to_str().unwrap_or_default()])
         .assert_ok();
     let token = ok(std::fs::read_to_string(web.join("status/1")));
-    assert_eq!(status_in_token(&token, status_of[suspended]), 0);
-    assert_eq!(status_in_token(&token, status_of[revoked]), 1);
+    assert_eq!(status_in_token(&token, key, uri, status_of[suspended]), 0);
+    assert_eq!(status_in_token(&token, key, uri, status_of[revoked]), 1);
+    let bundle_text = ok(std::fs::read_to_string(web.join("trust-bundle.jwt")));
+    let reloaded = ok(TrustBundle::load(&bundle_text, &operator, Some(1)));
+    assert_eq!(reloaded.seq(), 2, "each publish takes the next seq");
 
     env.run(&["audit", "verify"]).assert_ok();
 }

@@ -50,6 +50,15 @@ pub(crate) fn run(dir: &Path, o: &InitOptions) -> CliResult<Report> {
         return Err(CliError::usage("--list-capacity must be 1 to 16777216"));
     }
     let web = o.did_web.as_deref().map(WebTarget::parse).transpose()?;
+    if let Some(web) = &web {
+        // Core's did:web rules (host, port, path segments) are the ones resolvers apply.
+        govid_core::did::did_web_to_url(&web.did()).map_err(|e| {
+            CliError::usage(format!(
+                "--did-web gives the DID {}, which is not valid: {e}",
+                web.did()
+            ))
+        })?;
+    }
     let status_base = match (&o.status_base_url, &web) {
         (Some(url), _) => check_base_url(url)?,
         (None, Some(web)) => web.default_status_base(),
@@ -89,9 +98,8 @@ pub(crate) fn run(dir: &Path, o: &InitOptions) -> CliResult<Report> {
     let (method, did, kid) = match &web {
         Some(web) => (DidMethod::Web, web.did(), format!("{}#key-1", web.did())),
         None => {
-            let did = did::did_key(&key.public_key());
-            let fragment = did.trim_start_matches("did:key:").to_owned();
-            (DidMethod::Key, did.clone(), format!("{did}#{fragment}"))
+            let (did, kid) = did::did_key(&key.public_key());
+            (DidMethod::Key, did, kid)
         }
     };
     let key_file = "keys/issuer-key-1.jwk";

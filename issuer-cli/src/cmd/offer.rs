@@ -61,39 +61,13 @@ pub(crate) fn create_offer(
     Ok(code)
 }
 
-/// Renders `payload` as a QR code PNG (8 pixels per module, 4-module quiet zone).
+/// Renders `payload` as a QR code PNG (core `qr`: ECC M, 8 pixels per module, 4-module quiet
+/// zone).
 pub(crate) fn qr_png(payload: &str) -> CliResult<Vec<u8>> {
-    let code = qrcode::QrCode::with_error_correction_level(payload, qrcode::EcLevel::M)
-        .map_err(|e| CliError::new("qr", format!("cannot make the QR code: {e}")))?;
-    let modules = code.width();
-    let colors = code.to_colors();
-    let (scale, quiet) = (8usize, 4usize);
-    let side = (modules + 2 * quiet) * scale;
-    let mut pixels = vec![255u8; side * side];
-    for y in 0..modules {
-        for x in 0..modules {
-            if colors[y * modules + x] == qrcode::Color::Dark {
-                for dy in 0..scale {
-                    let row = ((y + quiet) * scale + dy) * side;
-                    let start = row + (x + quiet) * scale;
-                    pixels[start..start + scale].fill(0);
-                }
-            }
-        }
-    }
-    let mut out = Vec::new();
-    {
-        let mut encoder = png::Encoder::new(&mut out, side as u32, side as u32);
-        encoder.set_color(png::ColorType::Grayscale);
-        encoder.set_depth(png::BitDepth::Eight);
-        let mut writer = encoder
-            .write_header()
-            .map_err(|e| CliError::new("qr", format!("cannot write PNG: {e}")))?;
-        writer
-            .write_image_data(&pixels)
-            .map_err(|e| CliError::new("qr", format!("cannot write PNG: {e}")))?;
-    }
-    Ok(out)
+    use govid_core::qr::{render, Ecc};
+    render(payload, Ecc::M)
+        .and_then(|code| code.to_png(8, 4))
+        .map_err(|e| CliError::new("qr", format!("cannot make the QR code: {e}")))
 }
 
 pub(crate) fn run(

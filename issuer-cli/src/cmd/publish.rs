@@ -24,7 +24,7 @@ use crate::fsutil;
 use crate::issuer::{pretty, Issuer};
 use crate::keys;
 use crate::output::Report;
-use crate::statuslist::{encode_lst, sign_token, uri_path};
+use crate::statuslist::{sign_token, uri_path};
 use crate::store;
 
 /// Seconds a gate may cache a status list before fetching it again.
@@ -53,14 +53,7 @@ pub(crate) fn run(dir: &Path, out: &Path, valid_days: u32) -> CliResult<Report> 
             let entries = entries_stmt
                 .query_map([id], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, u8>(1)?)))?
                 .collect::<Result<Vec<_>, _>>()?;
-            let token = sign_token(
-                uri,
-                &encode_lst(*capacity, &entries),
-                now,
-                exp,
-                STATUS_TTL,
-                &signer,
-            )?;
+            let token = sign_token(uri, *capacity, &entries, (now, exp, STATUS_TTL), &signer)?;
             let path = uri_path(uri).ok_or_else(|| {
                 CliError::new(
                     "bad_uri",

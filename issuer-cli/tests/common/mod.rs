@@ -197,20 +197,18 @@ fn rand_name() -> String {
     format!("{:016x}", OsRng.next_u64())
 }
 
-/// Decodes the 2-bit entry `idx` of a Status List Token's `lst` (for checks independent of the
-/// issuer's own code).
-pub(crate) fn status_in_token(token: &str, idx: u64) -> u8 {
-    use std::io::Read;
-    let payload = token.split('.').nth(1).unwrap_or_default();
-    let payload: Value = ok(serde_json::from_slice(
-        &govid_core::b64::decode(payload).unwrap_or_default(),
+/// The status of entry `idx` in a Status List Token, read with core's status API after verifying
+/// the token with the issuer key (`StatusValue` as 0 valid, 1 invalid, 2 suspended).
+pub(crate) fn status_in_token(token: &str, key: &PublicKey, uri: &str, idx: u64) -> u8 {
+    use govid_core::status::verify_status_list_token_with_key;
+    let verified = ok(verify_status_list_token_with_key(
+        token,
+        key,
+        uri,
+        now(),
+        &Algorithm::ALL,
     ));
-    assert_eq!(payload["status_list"]["bits"], 2);
-    let lst = govid_core::b64::decode(payload["status_list"]["lst"].as_str().unwrap_or_default())
-        .unwrap_or_default();
-    let mut bytes = Vec::new();
-    ok(flate2::read::ZlibDecoder::new(&lst[..]).read_to_end(&mut bytes));
-    (bytes[(idx / 4) as usize] >> ((idx % 4) * 2)) & 0b11
+    ok(verified.list().status(idx as usize)).to_u8()
 }
 
 /// The `govid-verifier` binary, if built in the same target directory.
