@@ -229,6 +229,10 @@ struct PublishArgs {
     /// Days the published status lists stay valid; publish again before then.
     #[arg(long, value_name = "DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=90))]
     valid_days: u32,
+    /// Hours after this publish during which offline gates may rely on the trust bundle's status
+    /// lists; after that they treat every ID's status as unknown (deny). Publish more often.
+    #[arg(long, value_name = "HOURS", default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=2160))]
+    max_staleness_hours: u32,
 }
 
 #[derive(Debug, Subcommand)]
@@ -300,7 +304,9 @@ fn run(cli: Cli) -> Result<Report, CliError> {
             cmd::status::suspend(&dir()?, &a.employee_number, a.reason.as_deref())
         }
         Command::Reinstate(a) => cmd::status::reinstate(&dir()?, &a.employee_number),
-        Command::Publish(a) => cmd::publish::run(&dir()?, &a.out, a.valid_days),
+        Command::Publish(a) => {
+            cmd::publish::run(&dir()?, &a.out, a.valid_days, a.max_staleness_hours)
+        }
         Command::RotateKey => cmd::rotate::run(&dir()?),
         Command::Audit(AuditCommand::Verify) => cmd::audit::verify(&dir()?),
         Command::Dev(DevCommand::Synth { count, out }) => cmd::dev::synth(count, &out),

@@ -264,6 +264,7 @@ fn hr_flow_from_init_to_published_revocation() {
         None,
     ));
     assert_eq!(bundle.seq(), 1);
+    assert_eq!(bundle.max_staleness(), 86_400);
     if let Some(verifier) = verifier_bin() {
         // A gate offline: only the trust bundle and the pinned operator key.
         for (n, accepted) in [(revoked, false), (suspended, false), (&phones[2].0, true)] {

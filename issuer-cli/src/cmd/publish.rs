@@ -30,7 +30,12 @@ use crate::store;
 /// Seconds a gate may cache a status list before fetching it again.
 const STATUS_TTL: u64 = 3600;
 
-pub(crate) fn run(dir: &Path, out: &Path, valid_days: u32) -> CliResult<Report> {
+pub(crate) fn run(
+    dir: &Path,
+    out: &Path,
+    valid_days: u32,
+    max_staleness_hours: u32,
+) -> CliResult<Report> {
     let mut issuer = Issuer::open(dir)?;
     let signer = issuer.signer()?;
     let operator = keys::load_operator(dir)?;
@@ -93,7 +98,7 @@ pub(crate) fn run(dir: &Path, out: &Path, valid_days: u32) -> CliResult<Report> 
         &issuer,
         seq,
         now,
-        u64::from(valid_days) * DAY,
+        u64::from(max_staleness_hours) * 3600,
         &tokens,
         &operator,
     )?;
@@ -115,8 +120,10 @@ pub(crate) fn run(dir: &Path, out: &Path, valid_days: u32) -> CliResult<Report> 
         "operator.jwk",
     ));
     text.push_str(&format!(
-        "Copy the folder to the web server. The status lists expire on {}: publish again before then (e.g. daily).",
-        clock::timestamp(exp)
+        "Copy the folder to the web server. Online gates can use the status lists until {}; \
+         offline gates using trust-bundle.jwt until {}. Publish again before then (daily).",
+        clock::timestamp(exp),
+        clock::timestamp(now + u64::from(max_staleness_hours) * 3600)
     ));
     Ok(Report::new(
         json!({
