@@ -184,51 +184,76 @@ fn allocate(
     Ok(out)
 }
 
-/// Signs the batch's credentials on every core.
-fn sign_all(
+/// Credentials a signing thread makes before handing them to the database writer.
+const SIGN_CHUNK: usize = 250;
+
+/// Signs the batch's credentials on every core, in chunks, and hands each chunk to `store` on
+/// the calling thread as soon as it is signed: the database writes of one chunk overlap the
+/// signing of the next ones. Chunks arrive in any order.
+fn sign_and_store(
     issuer_did: &str,
     signer: &IssuerSigner,
     rows: &[(Staff, String)],
     slots: &[(i64, String, u32)],
-    now: u64,
-    max_days: u32,
-) -> CliResult<Vec<Made>> {
+    (now, max_days): (u64, u32),
+    store: &mut dyn FnMut(Made) -> CliResult<()>,
+) -> CliResult<usize> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
-    let chunk = rows.len().div_ceil(threads).max(1);
-    let results: Vec<CliResult<Vec<Made>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = rows
-            .chunks(chunk)
-            .zip(slots.chunks(chunk))
-            .map(|(rows, slots)| {
-                scope.spawn(move || -> CliResult<Vec<Made>> {
-                    let mut rng = ChaCha20Rng::from_rng(OsRng)
-                        .map_err(|_| CliError::new("rng", "the system RNG failed"))?;
-                    let mut made = Vec::with_capacity(rows.len());
-                    for ((staff, holder_jwk), (list_id, uri, idx)) in rows.iter().zip(slots) {
-                        made.push(sign_one(
-                            issuer_did, signer, staff, holder_jwk, *list_id, uri, *idx, now,
-                            max_days, &mut rng,
-                        )?);
+    let chunks = rows.len().div_ceil(SIGN_CHUNK);
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        let (send, receive) = std::sync::mpsc::channel::<CliResult<Vec<Made>>>();
+        for _ in 0..threads.min(chunks) {
+            let send = send.clone();
+            let next = &next;
+            scope.spawn(move || {
+                let mut rng = match ChaCha20Rng::from_rng(OsRng) {
+                    Ok(rng) => rng,
+                    Err(_) => {
+                        let _ = send.send(Err(CliError::new("rng", "the system RNG failed")));
+                        return;
                     }
-                    Ok(made)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(CliError::new("internal", "a signing thread failed")))
-            })
-            .collect()
-    });
-    let mut all = Vec::with_capacity(rows.len());
-    for r in results {
-        all.extend(r?);
-    }
-    Ok(all)
+                };
+                loop {
+                    let c = next.fetch_add(1, Ordering::Relaxed);
+                    if c >= chunks {
+                        return;
+                    }
+                    let range = c * SIGN_CHUNK..((c + 1) * SIGN_CHUNK).min(rows.len());
+                    let made: CliResult<Vec<Made>> = rows[range.clone()]
+                        .iter()
+                        .zip(&slots[range])
+                        .map(|((staff, holder_jwk), (list_id, uri, idx))| {
+                            sign_one(
+                                issuer_did, signer, staff, holder_jwk, *list_id, uri, *idx, now,
+                                max_days, &mut rng,
+                            )
+                        })
+                        .collect();
+                    let failed = made.is_err();
+                    // The receiver is gone when the writer stopped on an error: stop too.
+                    if send.send(made).is_err() || failed {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(send);
+        let mut stored = 0;
+        for chunk in receive {
+            for made in chunk? {
+                store(made)?;
+                stored += 1;
+            }
+        }
+        if stored != rows.len() {
+            return Err(CliError::new("internal", "a signing thread stopped early"));
+        }
+        Ok(stored)
+    })
 }
 
 #[allow(clippy::too_many_arguments)] // one credential's inputs; a struct would only rename them
@@ -402,12 +427,10 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
         )?;
         let t2 = std::time::Instant::now();
         phases[1] += t2 - t1;
-        let made = sign_all(&issuer.did, &signer, &rows, &slots, now, o.max_days)?;
-        let t3 = std::time::Instant::now();
-        phases[2] += t3 - t2;
         let mut digest = Sha256::new();
         let (mut first_id, mut last_id) = (0i64, 0i64);
-        {
+        let mut made_here = Vec::with_capacity(rows.len());
+        let count = {
             let mut supersede = tx.prepare_cached(
                 "UPDATE credentials SET superseded_at = :now,
                    status = CASE WHEN status = 0 THEN 1 ELSE status END,
@@ -421,7 +444,7 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
             let mut insert_text = tx.prepare_cached(
                 "INSERT INTO credential_texts(credential_id, sd_jwt) VALUES (?1, ?2)",
             )?;
-            for m in &made {
+            let mut store = |m: Made| -> CliResult<()> {
                 if o.reissue {
                     supersede.execute(
                         rusqlite::named_params! {":now": now as i64, ":n": m.employee_number},
@@ -451,15 +474,28 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
                     .as_bytes(),
                 );
                 lists.insert(m.list_id);
-            }
-        }
+                made_here.push(m);
+                Ok(())
+            };
+            sign_and_store(
+                &issuer.did,
+                &signer,
+                &rows,
+                &slots,
+                (now, o.max_days),
+                &mut store,
+            )?
+        };
+        let made = made_here;
+        let t3 = std::time::Instant::now();
+        phases[2] += t3 - t2;
         audit::append(
             &tx,
             &signer,
             now,
             if o.reissue { "reissue" } else { "issue" },
-            &json!({"count": made.len(), "first": made.first().map(|m| &m.employee_number),
-                    "last": made.last().map(|m| &m.employee_number),
+            &json!({"count": count, "first": rows.first().map(|r| &r.0.employee_number),
+                    "last": rows.last().map(|r| &r.0.employee_number),
                     "credential_ids": [first_id, last_id], "digest": to_hex(&digest.finalize()),
                     "kid": signer.kid}),
         )?;
@@ -476,7 +512,7 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
     bar.finish_and_clear();
     if trace {
         eprintln!(
-            "trace: select {:?}, allocate {:?}, sign {:?}, insert+commit {:?}, output {:?}",
+            "trace: select {:?}, allocate {:?}, sign+insert {:?}, audit+commit {:?}, output {:?}",
             phases[0], phases[1], phases[2], phases[3], phases[4]
         );
     }
