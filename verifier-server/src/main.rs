@@ -3,7 +3,9 @@
 //! Subcommands are thin layers over `govid-core`; `check` is a stable, scriptable contract.
 
 mod cmd_check;
+mod cmd_serve;
 mod input;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -23,12 +25,15 @@ enum Command {
     /// Verify one presentation read from stdin (compact SD-JWT, JWS JSON, or a scanned `GV1:`
     /// QR payload), or many with --jsonl.
     Check(cmd_check::CheckArgs),
+    // No doc comment here: `serve`'s help text comes from `ServeArgs`.
+    Serve(Box<cmd_serve::ServeArgs>),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Check(args) => cmd_check::run(args),
+        Command::Serve(args) => u8::try_from(cmd_serve::run(*args)).unwrap_or(1),
     };
     ExitCode::from(code)
 }
