@@ -294,6 +294,10 @@ pub(crate) fn challenge_claims(profile: &GateProfile) -> Vec<String> {
 }
 
 #[cfg(test)]
+#[path = "decide_props.rs"]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
