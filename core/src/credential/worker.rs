@@ -70,14 +70,8 @@ pub struct Validity {
     pub expires_at: u64,
 }
 
-/// A status list entry: `status.status_list {idx, uri}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatusListRef {
-    /// Index in the list.
-    pub idx: u64,
-    /// URI of the Status List Token.
-    pub uri: String,
-}
+/// A status list entry: `status.status_list {idx, uri}` (the status module's type).
+pub type StatusListRef = crate::status::StatusReference;
 
 /// Everything besides the claims that goes into a worker ID.
 #[derive(Clone, Debug)]
@@ -136,6 +130,28 @@ pub(crate) fn is_iso_date(text: &str) -> bool {
 }
 
 impl WorkerClaims {
+    /// The required claims; every optional claim empty.
+    pub fn new(
+        given_name: &str,
+        family_name: &str,
+        employee_number: &str,
+        organization: Organization,
+    ) -> Self {
+        Self {
+            given_name: given_name.to_owned(),
+            family_name: family_name.to_owned(),
+            employee_number: employee_number.to_owned(),
+            organization,
+            department: None,
+            position: None,
+            grade: None,
+            clearance: None,
+            birthdate: None,
+            portrait: None,
+            access_zones: Vec::new(),
+        }
+    }
+
     /// Checks the claims an issuer must not sign malformed.
     pub fn validate(&self) -> Result<(), CredentialError> {
         let required = [
