@@ -1,7 +1,7 @@
 // The gate's scanning page in real headless Chromium (Debian's /usr/bin/chromium, driven by
 // playwright-core): a QR code shown to the fake camera is decoded in the browser and verified,
 // and a keyboard-wedge scanner typing into the field works too. Screenshots of both verdicts go
-// to docs/screenshots/ for the README.
+// to docs/screenshots/ for the README (with UPDATE_SCREENSHOTS=1).
 //
 // Run through run.sh, which builds the binaries and passes their paths:
 //   GOVID_VERIFIER=.../govid-verifier GATE_DEMO=.../examples/gate_demo node --test gate.test.mjs
@@ -16,7 +16,10 @@ import { chromium } from "playwright-core";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, "../../..");
-const screenshots = join(repo, "docs", "screenshots");
+// The README's screenshots are replaced only when asked (UPDATE_SCREENSHOTS=1); otherwise they
+// are still taken, into the scratch directory.
+const updateScreenshots = process.env.UPDATE_SCREENSHOTS === "1";
+let screenshots;
 const verifier = process.env.GOVID_VERIFIER;
 const demo = process.env.GATE_DEMO;
 const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
@@ -41,6 +44,7 @@ before(async () => {
     });
     server.on("exit", (code) => fail(new Error(`gate exited ${code}: ${stderr}`)));
   });
+  screenshots = updateScreenshots ? join(repo, "docs", "screenshots") : join(dir, "screenshots");
   mkdirSync(screenshots, { recursive: true });
 });
 

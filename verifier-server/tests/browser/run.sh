@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Browser test of the gate's scanning page: headless Chromium with a fake camera, and the
-# keyboard-wedge field. Writes docs/screenshots/gate-allow.png and gate-deny.png.
+# keyboard-wedge field. With UPDATE_SCREENSHOTS=1 it rewrites docs/screenshots/gate-allow.png and
+# gate-deny.png (the README's pictures).
 #
 # Needs Debian's chromium (apt-get install -y chromium) and node/npm; installs playwright-core
 # from package-lock.json (it never downloads a browser). Usage, from anywhere:
@@ -14,13 +15,13 @@ if [ ! -x "$chromium" ]; then
   exit 1
 fi
 cd "$root"
-cargo build --release -q -p govid-verifier --bin govid-verifier --example gate_demo
+cargo build -q --locked -p govid-verifier --bin govid-verifier --example gate_demo
 target="${CARGO_TARGET_DIR:-$root/target}"
 cd "$here"
 if [ ! -d node_modules/playwright-core ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
-GOVID_VERIFIER="$target/release/govid-verifier" \
-GATE_DEMO="$target/release/examples/gate_demo" \
+GOVID_VERIFIER="$target/debug/govid-verifier" \
+GATE_DEMO="$target/debug/examples/gate_demo" \
 CHROMIUM="$chromium" \
   node --test gate.test.mjs
