@@ -373,3 +373,35 @@ fn starts_from_flags_without_a_config_file() {
     assert!(db.exists());
     assert!(world.dir.path("gate.salt").exists());
 }
+
+#[test]
+fn slow_headers_are_cut_off_and_the_gate_stays_up() {
+    use std::io::{Read as _, Write as _};
+    let world = World::new("serve-slowloris");
+    let toml = world.config("", "").replace(
+        "rate_limit_per_sec = 0",
+        "rate_limit_per_sec = 0\nheader_read_timeout_ms = 500",
+    );
+    let gate = Gate::with_config(&world.dir, &toml, &[]);
+    let mut slow = std::net::TcpStream::connect(gate.addr).unwrap();
+    slow.write_all(b"POST /v1/verify HTTP/1.1\r\nHost: gate\r\n")
+        .unwrap();
+    slow.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = Vec::new();
+    // The server closes the connection (after a 408, or without an answer).
+    let _ = slow.read_to_end(&mut buf);
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    let answer = String::from_utf8_lossy(&buf);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
+    // Meanwhile and afterwards, others are served.
+    gate.wait_for_status_list(&world.status_uri);
+    assert_eq!(
+        gate.verify(&world.wallet(IDX_VALID).code(AUD))["decision"],
+        "allow"
+    );
+}

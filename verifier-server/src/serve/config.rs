@@ -55,6 +55,8 @@ pub(crate) struct ServerSection {
     pub(crate) rate_limit_burst: Option<u32>,
     pub(crate) admin_token: Option<String>,
     pub(crate) workers: Option<usize>,
+    pub(crate) max_connections: Option<usize>,
+    pub(crate) header_read_timeout_ms: Option<u64>,
 }
 
 /// `[trust]`: which issuers the gate trusts.
@@ -184,6 +186,8 @@ pub(crate) struct GateConfig {
     /// `None`: admin routes answer 404.
     pub(crate) admin_token: Option<AdminToken>,
     pub(crate) workers: usize,
+    pub(crate) max_connections: usize,
+    pub(crate) header_read_timeout: Duration,
 
     pub(crate) trust: TrustSection,
 
@@ -321,6 +325,12 @@ impl GateConfig {
             rate_limit_burst: s.rate_limit_burst.unwrap_or(40).max(1),
             admin_token,
             workers: s.workers.unwrap_or(0),
+            max_connections: s.max_connections.unwrap_or(1024).max(1),
+            header_read_timeout: Duration::from_millis(
+                s.header_read_timeout_ms
+                    .unwrap_or(10_000)
+                    .clamp(100, 60_000),
+            ),
             trust: t,
             status_refresh: Duration::from_secs(refresh),
             max_staleness_secs: st.max_staleness_secs.unwrap_or(86_400),

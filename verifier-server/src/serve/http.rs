@@ -1,5 +1,44 @@
 //! The HTTP API: `POST /v1/verify`, `POST /v1/challenge`, `GET /healthz`, `GET /metrics`, and the
 //! router with its hardening (body limit, per-client rate limit, timeout, security headers).
+//!
+//! # `POST /v1/verify`
+//!
+//! Body: the scanned text (`GV1:…`) or a compact presentation, as `text/plain` (or no
+//! `Content-Type`), or `application/json` `{"payload": "…", "challenge": "<nonce>"?}` (`challenge`
+//! names the challenge the presentation answers; without it the gate finds it from the KB-JWT's
+//! `nonce`). Answer, HTTP 200 for every decision:
+//!
+//! ```json
+//! {"decision": "allow", "reason": "ok",
+//!  "disclosed": {"given_name": "Amira", "family_name": "Haddad",
+//!                "organization": {"name": "Ministry of Transport", "code": "MOT"}},
+//!  "credential_status": "valid", "issuer": "did:web:hr.ministry.example",
+//!  "mode": "rotating", "gate": "hq-main-entrance", "time": 1795000000}
+//! ```
+//!
+//! `disclosed` holds only the gate profile's claims, and only when allowed. `reason` is `ok`, a
+//! core rule code (`bad_signature`, `expired`, `untrusted_issuer`, `kb_aud`, `kb_nonce`,
+//! `kb_iat`, `missing_claim`, …), or one of `bad_qr`, `revoked`, `suspended`, `status_other`,
+//! `status_unknown`, a status rule (`status_claim_missing`, `status_index_out_of_range`, …),
+//! `replayed`, `challenge_unknown`, `replay_cache_full`. `credential_status` is `valid`, `revoked`,
+//! `suspended`, `other`, `unknown`, or `null` when the check was not reached; `issuer` is `null`
+//! unless the credential verified; `mode` is `rotating`, `challenge` or `null`.
+//!
+//! Malformed requests: 413 `{"error": "too_large"}` (over `max_body_bytes`), 415
+//! `unsupported_media_type`, 400 `bad_utf8` / `bad_json`; 429 `rate_limited` (with
+//! `Retry-After`); 503 `timeout`.
+//!
+//! # `POST /v1/challenge`
+//!
+//! No body. `{"challenge": {"aud", "nonce", "claims": ["given_name", …], "exp", "v": 1},
+//! "text": "GVC1:…", "qr_svg": "<svg…>", "qr_png": "data:image/png;base64,…"}`; 404
+//! `challenge_mode_off` when the gate takes only rotating codes, 503 `too_many_challenges`.
+//!
+//! # `GET /healthz`, `GET /metrics`
+//!
+//! `{"status": "ok"|"degraded", "gate", "uptime_secs", "challenge_mode",
+//! "status_lists": [{"uri", "age_secs", "stale", "last_fetch_failed"}]}` (always 200; degraded
+//! when a list is missing or stale). Metrics: Prometheus text, see [`super::metrics`].
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -4,8 +4,9 @@
 //! - [`trust`], [`cache`], [`refresh`]: issuer trust (pinned JWKs, DIDs, a trust bundle) and the
 //!   background fetching of did:web documents and status lists into an in-memory cache;
 //! - [`decide`]: the decision itself (no I/O); [`challenge`]: challenge mode's nonces;
-//! - [`http`], [`admin`], [`page`]: the routes; [`ratelimit`], [`metrics`], [`gatelog`]: the
-//!   per-client limit, Prometheus text and the SQLite gate log.
+//! - [`http`], [`admin`], [`page`]: the routes; [`listen`]: the accept loop (header timeout,
+//!   connection cap, graceful shutdown); [`ratelimit`], [`metrics`], [`gatelog`]: the per-client
+//!   limit, Prometheus text and the SQLite gate log.
 
 pub(crate) mod admin;
 pub(crate) mod cache;
@@ -14,13 +15,13 @@ pub(crate) mod config;
 pub(crate) mod decide;
 pub(crate) mod gatelog;
 pub(crate) mod http;
+pub(crate) mod listen;
 pub(crate) mod metrics;
 pub(crate) mod page;
 pub(crate) mod ratelimit;
 pub(crate) mod refresh;
 pub(crate) mod trust;
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
@@ -172,13 +173,18 @@ pub(crate) async fn run(config: GateConfig, reloader: Reloader) -> Result<(), St
     // The first fetches start now; the gate answers (status_unknown where a list is missing)
     // while they run.
     let app = http::router(state.clone());
-    let served = axum::serve(
+    let (max_connections, header_timeout) = {
+        let gate = state.gate();
+        (gate.config.max_connections, gate.config.header_read_timeout)
+    };
+    listen::serve(
         listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
+        app,
+        max_connections,
+        header_timeout,
+        shutdown_signal(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|e| e.to_string());
+    .await;
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
     let _ = refresher.await;
@@ -189,7 +195,7 @@ pub(crate) async fn run(config: GateConfig, reloader: Reloader) -> Result<(), St
         // writer commits what was queued and ends.
         let _ = tokio::task::spawn_blocking(move || writer.join()).await;
     }
-    served
+    Ok(())
 }
 
 async fn prune_hourly(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool>) {
