@@ -31,8 +31,16 @@ server=$!
 for _ in $(seq 100); do grep -q listening "$dir/out.txt" && break; sleep 0.1; done
 url="http://127.0.0.1:$port"
 rss() { awk '/VmRSS/ {print $2 " kB"}' "/proc/$server/status"; }
+# The server's user+system CPU seconds (clock ticks of 1/100 s), and its decision count: requests
+# per CPU-second does not depend on what else runs on the machine.
+cpu() { awk '{sub(/.*\) /, ""); print ($12 + $13) / 100}' "/proc/$server/stat"; }
+count() { curl -s "$url/metrics" | awk '/^govid_verify_duration_seconds_count/ {print $2}'; }
 echo "== wrk ${secs}s (RSS at start: $(rss))"
+c0=$(cpu); n0=$(count)
 wrk -t1 -c32 -d"${secs}s" --latency -s "$here/verify.lua" "$url/v1/verify" -- "$dir/pool.txt"
+c1=$(cpu); n1=$(count)
+awk -v c="$c0" -v C="$c1" -v n="$n0" -v N="$n1" 'BEGIN {
+  printf "server: %d decisions in %.2f CPU-s = %.0f decisions per CPU-second\n", N - n, C - c, (N - n) / (C - c) }'
 curl -s "$url/metrics" | grep -E '^govid_verifications_total|^govid_verify_duration_seconds_(count|sum)'
 if [ "$soak" -gt 0 ]; then
   echo "== soak ${soak}s: RSS at start $(rss)"
