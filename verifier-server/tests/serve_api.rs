@@ -220,8 +220,7 @@ fn challenge_mode_nonce_is_usable_once() {
     let first = gate.verify(&encode_presentation(&answer).unwrap());
     assert_eq!(first["decision"], "allow", "{first}");
     assert_eq!(first["mode"], "challenge");
-    // The nonce is spent: another presentation for it is not a challenge answer any more; as a
-    // rotating code it would pass, so use a gate that only takes challenges for that check.
+    // The same presentation again: the challenge is spent and the KB-JWT is in the replay cache.
     assert_deny(
         &gate.verify(&encode_presentation(&answer).unwrap()),
         "replayed",

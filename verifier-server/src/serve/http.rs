@@ -242,6 +242,7 @@ async fn verify(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bo
         mode = decision.mode.unwrap_or("-"),
         "decision"
     );
+    let word = decision.word();
     let Decision {
         allow: _,
         reason,
@@ -251,13 +252,13 @@ async fn verify(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bo
         credential_hash,
         kept_claims,
         mode,
-    } = decision.clone();
+    } = decision;
     state
         .log
         .record(Entry {
             time: now,
             gate: gate.config.gate_id.clone(),
-            decision: decision.word(),
+            decision: word,
             reason: reason.to_owned(),
             issuer: issuer.clone(),
             credential_status,
@@ -266,7 +267,7 @@ async fn verify(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bo
         })
         .await;
     Json(VerifyResponse {
-        decision: decision.word(),
+        decision: word,
         reason,
         disclosed,
         credential_status,
