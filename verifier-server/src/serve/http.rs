@@ -20,7 +20,7 @@
 //! core rule code (`bad_signature`, `expired`, `untrusted_issuer`, `kb_aud`, `kb_nonce`,
 //! `kb_iat`, `missing_claim`, …), or one of `bad_qr`, `revoked`, `suspended`, `status_other`,
 //! `status_unknown`, a status rule (`status_claim_missing`, `status_index_out_of_range`, …),
-//! `replayed`, `challenge_unknown`, `replay_cache_full`. `credential_status` is `valid`, `revoked`,
+//! `replayed`, `challenge_unknown`, `vct_not_accepted`, `replay_cache_full`. `credential_status` is `valid`, `revoked`,
 //! `suspended`, `other`, `unknown`, or `null` when the check was not reached; `issuer` is `null`
 //! unless the credential verified; `mode` is `rotating`, `challenge` or `null`.
 //!
