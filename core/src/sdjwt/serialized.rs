@@ -114,7 +114,11 @@ fn from_json(text: &str, limits: &Limits) -> Result<String, VerifyError> {
     };
     let protected = field(signature_holder, "protected")?;
     let signature = field(signature_holder, "signature")?;
-    let header = signature_holder.get("header").and_then(Value::as_object);
+    let header = match signature_holder.get("header") {
+        None => None,
+        Some(Value::Object(header)) => Some(header),
+        Some(_) => return Err(VerifyError::Malformed("`header` is not an object")),
+    };
     let mut compact = format!("{protected}.{payload}.{signature}~");
     if let Some(disclosures) = header.and_then(|h| h.get("disclosures")) {
         let Value::Array(disclosures) = disclosures else {

@@ -313,6 +313,27 @@ fn json_serializations_with_wrong_members_are_refused() {
     );
 }
 
+#[test]
+fn regression_a_json_serialization_header_that_is_no_object_was_read_as_empty() {
+    // Before the fix, a `header` of another JSON type was ignored: the presentation verified as
+    // one with no disclosures (and, without a required key binding, no KB-JWT).
+    let compact = bound_entry();
+    for header in [json!("x"), json!([]), json!(null), json!(1)] {
+        let mut flat = common::flattened_json(&compact);
+        flat["header"] = header;
+        rejects(
+            check(&flat.to_string(), &plain_policy()),
+            VerifyError::Malformed("`header` is not an object"),
+            "malformed",
+        );
+    }
+    // Absent is fine: an SD-JWT with no disclosures and no key binding.
+    let mut flat = common::flattened_json(&compact);
+    flat.as_object_mut().unwrap().remove("header");
+    let v = accepts(check(&flat.to_string(), &plain_policy()));
+    assert_eq!(v.disclosed, 0);
+}
+
 // ---- positive edge cases ----
 
 #[test]

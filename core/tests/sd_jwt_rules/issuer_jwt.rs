@@ -137,6 +137,30 @@ fn an_eddsa_header_with_a_pinned_p256_key_is_key_mismatch() {
 }
 
 #[test]
+fn two_pinned_keys_of_the_jwt_type_without_a_kid_are_ambiguous() {
+    let issued = common::sample_issued().compact();
+    let mut keys = PinnedKeys::new();
+    keys.add(common::issuer().public_key(), None, Vec::new());
+    keys.add(
+        common::signer(Algorithm::EdDSA, 13).public_key(),
+        None,
+        Vec::new(),
+    );
+    rejects(
+        verify(&issued, &plain_policy(), &keys, NOW),
+        VerifyError::Issuer(ResolveError::AmbiguousKey),
+        "unknown_issuer_key",
+    );
+    // A `kid` naming the key's thumbprint picks it.
+    let signer = WithKeyId {
+        signer: common::issuer(),
+        kid: common::issuer().public_key().thumbprint(),
+    };
+    let jwt = common::sign_json(Value::Null, json!({ "iss": ISS }), &signer);
+    accepts(verify(&format!("{jwt}~"), &plain_policy(), &keys, NOW));
+}
+
+#[test]
 fn a_key_pinned_for_another_iss_does_not_verify() {
     let issued = common::sample_issued().compact();
     let mut other = PinnedKeys::new();

@@ -243,3 +243,51 @@ fn time_claims_in_disclosures_are_checked_too() {
         "expired",
     );
 }
+
+#[test]
+fn a_claim_the_policy_requires_must_be_disclosed() {
+    let issued = common::sample_issued().compact();
+    let held =
+        govid_core::sdjwt::HeldSdJwt::receive(&issued, &plain_policy(), &super::pinned(), NOW)
+            .unwrap();
+    let policy = VerifyPolicy {
+        required_claims: vec![
+            govid_core::sdjwt::ClaimPath::parse("organization/code").unwrap(),
+            govid_core::sdjwt::ClaimPath::parse("access_zones/*").unwrap(),
+        ],
+        ..plain_policy()
+    };
+    let name_only = held
+        .present(
+            &[govid_core::sdjwt::ClaimPath::parse("organization/name").unwrap()],
+            None,
+        )
+        .unwrap();
+    rejects(
+        check(&name_only, &policy),
+        VerifyError::MissingClaim("organization/code".to_owned()),
+        "missing_claim",
+    );
+    let code_only = held
+        .present(
+            &[govid_core::sdjwt::ClaimPath::parse("organization/code").unwrap()],
+            None,
+        )
+        .unwrap();
+    // `access_zones/*` needs one element: the plain LOBBY zone comes with the disclosed array.
+    rejects(
+        check(&code_only, &policy),
+        VerifyError::MissingClaim("access_zones/*".to_owned()),
+        "missing_claim",
+    );
+    let both = held
+        .present(
+            &[
+                govid_core::sdjwt::ClaimPath::parse("organization/code").unwrap(),
+                govid_core::sdjwt::ClaimPath::parse("access_zones").unwrap(),
+            ],
+            None,
+        )
+        .unwrap();
+    accepts(check(&both, &policy));
+}
