@@ -295,12 +295,7 @@ fn a_kb_jwt_over_another_disclosure_set_is_refused() {
 
 #[test]
 fn a_kb_jwt_missing_or_mistyping_a_claim_is_refused() {
-    for (claim, name) in [
-        ("iat", "iat"),
-        ("aud", "aud"),
-        ("nonce", "nonce"),
-        ("sd_hash", "sd_hash"),
-    ] {
+    for claim in ["iat", "aud", "nonce", "sd_hash"] {
         for replacement in [None, Some(json!(["x"])), Some(json!({})), Some(json!(null))] {
             let presentation = with_kb(Value::Null, |sd| {
                 let mut p = kb_payload(sd, NOW);
@@ -316,7 +311,7 @@ fn a_kb_jwt_missing_or_mistyping_a_claim_is_refused() {
                 p
             });
             let err = check(&presentation, &vc_policy()).unwrap_err();
-            assert_eq!(err, VerifyError::KbClaim(static_name(name)), "{claim}");
+            assert_eq!(err, VerifyError::KbClaim(claim), "{claim}");
             assert_eq!(err.rule(), "kb_malformed");
         }
     }
@@ -330,13 +325,6 @@ fn a_kb_jwt_missing_or_mistyping_a_claim_is_refused() {
         VerifyError::KbClaim("iat"),
         "kb_malformed",
     );
-}
-
-fn static_name(name: &str) -> &'static str {
-    ["iat", "aud", "nonce", "sd_hash"]
-        .into_iter()
-        .find(|n| *n == name)
-        .unwrap()
 }
 
 #[test]
