@@ -8,6 +8,7 @@
 // The public interface is:
 pub mod b64;
 pub mod credential;
+pub mod enrollment;
 pub mod jose;
 pub mod json;
 pub mod sdjwt;
