@@ -1,1 +1,26 @@
-//! govid wallet FFI (uniffi layer over govid-core).
+//! govid wallet library: the uniffi layer over `govid-core` that the Android and iOS wallet
+//! apps (and the Python tests) call.
+//!
+//! Core does no I/O; this crate brings the clock (`SystemTime`), the OS RNG, the files and the
+//! SQLite database, and adapts the app's key store (a foreign trait) to core's `Signer`.
+//!
+//! Every exported call returns a typed error ([`WalletError`], [`KeyStoreError`]); panics are
+//! caught at the boundary and become [`WalletError::Internal`]. Every object is `Send + Sync`
+//! and handed out as `Arc<Self>`: call it from any thread.
+
+uniffi::setup_scaffolding!();
+
+mod error;
+mod keystore;
+mod software_keystore;
+mod store;
+mod wallet;
+
+// The public interface is:
+pub use error::{KeyStoreError, KeyStoreFailure, WalletError};
+pub use keystore::{KeyAlgorithm, KeyStore};
+pub use software_keystore::SoftwareKeyStore;
+pub use wallet::{
+    CredentialStatus, CredentialSummary, EnrollmentRequest, TrustedIssuer, Wallet, DATABASE_FILE,
+    MAX_CREDENTIAL_BYTES,
+};
