@@ -11,6 +11,8 @@ pub mod credential;
 pub mod enrollment;
 pub mod jose;
 pub mod json;
+pub mod qr;
+pub mod replay;
 pub mod sdjwt;
 pub mod time;
 pub mod trust;
