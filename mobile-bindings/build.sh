@@ -25,10 +25,11 @@ out=$target_dir/govid-bindings
 
 cd "$root"
 cargo build --locked --profile "$profile" -p govid-ffi --lib
-cargo build --locked --profile "$profile" -p govid-mobile-bindings --bin uniffi-bindgen
+# uniffi-bindgen is a build tool: a dev build compiles faster and runs fast enough.
+cargo build --locked -p govid-mobile-bindings --bin uniffi-bindgen
 
 lib=$target_dir/$profile_dir/libgovid_ffi.so
-bindgen=$target_dir/$profile_dir/uniffi-bindgen
+bindgen=$target_dir/debug/uniffi-bindgen
 rm -rf "$out"
 mkdir -p "$out/lib"
 cp "$lib" "$out/lib/"

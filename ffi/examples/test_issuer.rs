@@ -4,6 +4,8 @@
 //! ```text
 //! test_issuer init  DIR                          # DIR/issuer.jwk (public), DIR/issuer-private.jwk
 //! test_issuer issue DIR CODE KEY_PROOF [EXP_SECS] # verifies the proof, prints the credential
+//! test_issuer challenge AUD CLAIM...             # prints a gate's GVC1 challenge (2 min)
+//! test_issuer decode < GV1_PAYLOAD                # prints the presentation a GV1: code holds
 //! ```
 //!
 //! The issuer id is [`ISSUER_ID`]; the credential is Amira Haddad's worker ID (see
@@ -122,6 +124,32 @@ fn issue(dir: &Path, code: &str, proof: &str, exp_secs: u64) -> Result<(), Strin
     Ok(())
 }
 
+/// A gate's challenge code asking for `claims`, valid for two minutes.
+fn challenge(aud: &str, claims: &[&str]) -> Result<(), String> {
+    use rand_core::RngCore as _;
+    let mut nonce = [0u8; 16];
+    OsRng.fill_bytes(&mut nonce);
+    let challenge = govid_core::qr::GateChallenge {
+        aud: aud.to_owned(),
+        nonce: govid_core::b64::encode(nonce),
+        claims: claims.iter().map(|c| (*c).to_owned()).collect(),
+        exp: now() + 120,
+        v: govid_core::qr::challenge::CHALLENGE_VERSION,
+    };
+    let text = govid_core::qr::encode_challenge(&challenge).map_err(|e| e.to_string())?;
+    println!("{text}");
+    Ok(())
+}
+
+/// Decodes a `GV1:` payload read from stdin, as a gate's scanner does.
+fn decode() -> Result<(), String> {
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|e| e.to_string())?;
+    let presentation = govid_core::qr::decode_payload(&text).map_err(|e| e.to_string())?;
+    println!("{presentation}");
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
@@ -131,7 +159,9 @@ fn main() -> ExitCode {
             Ok(exp) => issue(Path::new(dir), code, proof, exp),
             Err(_) => Err("EXP_SECS must be a number".into()),
         },
-        _ => Err("usage: test_issuer init DIR | issue DIR CODE KEY_PROOF [EXP_SECS]".into()),
+        ["decode"] => decode(),
+        ["challenge", aud, ref claims @ ..] => challenge(aud, claims),
+        _ => Err("usage: test_issuer init DIR | issue DIR CODE KEY_PROOF [EXP_SECS] | challenge AUD CLAIM... | decode".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

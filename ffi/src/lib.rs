@@ -12,6 +12,7 @@ uniffi::setup_scaffolding!();
 
 mod error;
 mod keystore;
+mod present;
 mod software_keystore;
 mod store;
 mod wallet;
@@ -19,6 +20,10 @@ mod wallet;
 // The public interface is:
 pub use error::{KeyStoreError, KeyStoreFailure, WalletError};
 pub use keystore::{KeyAlgorithm, KeyStore};
+pub use present::{
+    default_rotation_seconds, qr_png, qr_svg, ChallengeRequest, ClaimSelection, GateProfileKind,
+    Presentation, QrEcc, DEFAULT_ROTATION_SECONDS,
+};
 pub use software_keystore::SoftwareKeyStore;
 pub use wallet::{
     CredentialStatus, CredentialSummary, EnrollmentRequest, TrustedIssuer, Wallet, DATABASE_FILE,

@@ -44,7 +44,8 @@ pub enum ClaimSelection {
         profile: GateProfileKind,
     },
     /// These claim paths, slash-separated: `given_name`, `organization/code`,
-    /// `access_zones/*` (every element), `access_zones/0`.
+    /// `access_zones/0`; a `*` segment selects every element of an array.
+    // (No slash-star in these docs: it would open a nested comment in the generated Kotlin.)
     Claims {
         /// The paths.
         paths: Vec<String>,

@@ -401,7 +401,7 @@ impl Wallet {
                 "the credential is too large",
             ));
         }
-        let issued = text.to_owned(); // TODO-QR
+        let issued = crate::present::decode_scanned(text)?;
         let now = self.clock.now();
         let mut trusted = PinnedKeys::new();
         for row in self.store.issuers()? {

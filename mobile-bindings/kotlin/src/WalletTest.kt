@@ -145,10 +145,22 @@ fun gateChallenge(claims: List<String>): String {
     return r.out.trim()
 }
 
-/** `govid-verifier check`: exit code and stdout (payload JSON) or stderr (rule). */
-fun gateCheck(payload: String, vararg extra: String): Run =
-    run(env("GOVID_VERIFIER"), "check", "--issuer-jwk", File(issuerDir, "issuer.jwk").path,
-        "--sd-jwt-vc", "--require-kb", *extra, stdin = payload)
+/** A gate's scanner: the presentation a `GV1:` payload holds. */
+fun scan(payload: String): String {
+    val r = run(env("GOVID_TEST_ISSUER"), "decode", stdin = payload)
+    check(r.code == 0, "GV1 decode failed: ${r.err}")
+    return r.out.trim()
+}
+
+/**
+ * `govid-verifier check` on what the gate scans from the QR payload: exit code and stdout
+ * (payload JSON) or stderr (rule). Also checks the payload holds exactly `p.presentation`.
+ */
+fun gateCheck(p: Presentation, vararg extra: String): Run {
+    check(scan(p.payload) == p.presentation, "GV1 payload round trip")
+    return run(env("GOVID_VERIFIER"), "check", "--issuer-jwk", File(issuerDir, "issuer.jwk").path,
+        "--sd-jwt-vc", "--require-kb", *extra, stdin = p.presentation)
+}
 
 /** A wallet in a fresh directory with one enrolled, accepted credential. */
 class Enrolled(val ks: KeyStore, name: String) {
@@ -207,7 +219,7 @@ fun tests() {
         val p = main.wallet.presentRotating(main.credential.id, GATE, GateProfileKind.ENTRY)
         check(p.payload.startsWith("GV1:"), p.payload.take(8))
         check(p.refreshAfterSeconds == defaultRotationSeconds() && defaultRotationSeconds() == 20u, "rotation")
-        val r = gateCheck(p.payload, "--aud", GATE)
+        val r = gateCheck(p, "--aud", GATE)
         check(r.code == 0, "gate refused: ${r.err}")
         check(r.out.contains("\"given_name\":\"Amira\""), r.out)
         check(!r.out.contains("Senior Inspector") && !r.out.contains("E-10442"), "over-disclosure: ${r.out}")
@@ -218,13 +230,13 @@ fun tests() {
     test("claim selection with a given nonce; the gate checks nonce and audience") {
         val p = main.wallet.present(main.credential.id, GATE, "n-0123456789abcdef",
             ClaimSelection.Claims(listOf("given_name", "position", "access_zones/*")))
-        val ok = gateCheck(p.payload, "--aud", GATE, "--nonce", "n-0123456789abcdef")
+        val ok = gateCheck(p, "--aud", GATE, "--nonce", "n-0123456789abcdef")
         check(ok.code == 0, ok.err)
         check(ok.out.contains("Senior Inspector") && ok.out.contains("DEPOT-3"), ok.out)
         check(!ok.out.contains("Haddad"), "family_name not selected")
-        val badNonce = gateCheck(p.payload, "--aud", GATE, "--nonce", "other-nonce-0000000")
+        val badNonce = gateCheck(p, "--aud", GATE, "--nonce", "other-nonce-0000000")
         check(badNonce.code == 1 && badNonce.err.startsWith("kb_nonce"), badNonce.err)
-        val badAud = gateCheck(p.presentation, "--aud", "https://elsewhere.example")
+        val badAud = gateCheck(p, "--aud", "https://elsewhere.example")
         check(badAud.code == 1 && badAud.err.startsWith("kb_aud"), badAud.err)
         expectThrows<WalletException.MissingClaim>("no such claim") {
             main.wallet.present(main.credential.id, GATE, "n-0123456789abcdef",
@@ -238,7 +250,7 @@ fun tests() {
     test("counter profile discloses position and employee number") {
         val p = main.wallet.present(main.credential.id, GATE, "nonce-counter-0001",
             ClaimSelection.Profile(GateProfileKind.COUNTER))
-        val r = gateCheck(p.payload, "--aud", GATE, "--nonce", "nonce-counter-0001")
+        val r = gateCheck(p, "--aud", GATE, "--nonce", "nonce-counter-0001")
         check(r.code == 0 && r.out.contains("E-10442") && r.out.contains("Senior Inspector"), r.err + r.out)
     }
 
@@ -249,7 +261,7 @@ fun tests() {
         val p = main.wallet.presentForChallenge(main.credential.id, challenge)
         val nonce = Regex("\"nonce\":\"([^\"]+)\"").find(jwtPart(p.presentation.substringAfterLast('~'), 1))!!.groupValues[1]
         check(nonce == p.nonce, "nonce in KB-JWT")
-        val r = gateCheck(p.payload, "--aud", GATE, "--nonce", nonce)
+        val r = gateCheck(p, "--aud", GATE, "--nonce", nonce)
         check(r.code == 0 && r.out.contains("MOT") && !r.out.contains("Amira\",\"family"), r.err)
         expectThrows<WalletException.InvalidChallenge>("garbage challenge") {
             main.wallet.readChallenge("GVC1:NOT-A-CHALLENGE")
@@ -271,7 +283,7 @@ fun tests() {
     test("a DER-signing key store (Android/iOS default) is converted and verifies") {
         val der = Enrolled(JcaKeyStore(Mode.DER), "der")
         val p = der.wallet.presentRotating(der.credential.id, GATE, GateProfileKind.ENTRY)
-        val r = gateCheck(p.payload, "--aud", GATE)
+        val r = gateCheck(p, "--aud", GATE)
         check(r.code == 0, r.err)
     }
 
@@ -328,7 +340,7 @@ fun tests() {
         val soft = SoftwareKeyStore.open(dir, "correct horse battery staple")
         val e = Enrolled(soft.asKeyStore(), "soft")
         val p = e.wallet.presentRotating(e.credential.id, GATE, GateProfileKind.ENTRY)
-        check(gateCheck(p.payload, "--aud", GATE).code == 0, "soft key presentation verifies")
+        check(gateCheck(p, "--aud", GATE).code == 0, "soft key presentation verifies")
         check(soft.aliases().size == 1, "one key")
         expectThrows<KeyStoreException.WrongPassphrase>("wrong passphrase") {
             SoftwareKeyStore.open(dir, "wrong")
@@ -354,7 +366,7 @@ fun tests() {
         main.wallet.close()
         val again = Wallet.open(File(work, "wallet-main").path, ks)
         val p = again.presentRotating(main.credential.id, GATE, GateProfileKind.ENTRY)
-        check(gateCheck(p.payload, "--aud", GATE).code == 0, "after reopen")
+        check(gateCheck(p, "--aud", GATE).code == 0, "after reopen")
         again.close()
     }
 }

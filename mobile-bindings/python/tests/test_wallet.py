@@ -98,7 +98,7 @@ def test_accept_list_and_present(tmp_path, hr, gate):
 
     p = wallet.present_rotating(cred.id, GATE, g.GateProfileKind.ENTRY)
     assert p.payload.startswith("GV1:") and p.refresh_after_seconds == 20
-    r = gate.check(p.payload, "--aud", GATE)
+    r = gate.check(p, "--aud", GATE)
     assert r.returncode == 0, r.stderr
     shown = json.loads(r.stdout)
     assert shown["given_name"] == "Amira" and shown["organization"]["code"] == "MOT"
@@ -106,11 +106,11 @@ def test_accept_list_and_present(tmp_path, hr, gate):
 
     q = wallet.present(cred.id, GATE, "nonce-python-000001",
                        g.ClaimSelection.CLAIMS(["position", "access_zones/0"]))
-    r = gate.check(q.payload, "--aud", GATE, "--nonce", "nonce-python-000001")
+    r = gate.check(q, "--aud", GATE, "--nonce", "nonce-python-000001")
     assert r.returncode == 0, r.stderr
     shown = json.loads(r.stdout)
     assert shown["position"] == "Senior Inspector" and shown["access_zones"] == ["HQ-A"]
-    r = gate.check(q.payload, "--aud", GATE, "--nonce", "another-nonce-00001")
+    r = gate.check(q, "--aud", GATE, "--nonce", "another-nonce-00001")
     assert r.returncode == 1 and r.stderr.startswith("kb_nonce")
 
 
@@ -120,7 +120,7 @@ def test_challenge_mode(tmp_path, hr, gate):
     req = wallet.read_challenge(challenge)
     assert req.aud == GATE and req.claims == ["family_name", "organization/name"]
     p = wallet.present_for_challenge(cred.id, challenge)
-    r = gate.check(p.payload, "--aud", GATE, "--nonce", p.nonce)
+    r = gate.check(p, "--aud", GATE, "--nonce", p.nonce)
     assert r.returncode == 0, r.stderr
     shown = json.loads(r.stdout)
     assert shown["family_name"] == "Haddad" and "given_name" not in shown
@@ -129,7 +129,7 @@ def test_challenge_mode(tmp_path, hr, gate):
 def test_der_signatures_are_converted(tmp_path, hr, gate):
     wallet, cred = enrolled(tmp_path, hr, PyKeyStore(der=True))
     p = wallet.present_rotating(cred.id, GATE, g.GateProfileKind.COUNTER)
-    r = gate.check(p.payload, "--aud", GATE)
+    r = gate.check(p, "--aud", GATE)
     assert r.returncode == 0, r.stderr
 
 
@@ -155,7 +155,7 @@ def test_software_key_store(tmp_path, hr, gate):
     soft = g.SoftwareKeyStore.open(str(tmp_path / "keys"), "passphrase")
     wallet, cred = enrolled(tmp_path, hr, soft.as_key_store())
     p = wallet.present_rotating(cred.id, GATE, g.GateProfileKind.ENTRY)
-    assert gate.check(p.payload, "--aud", GATE).returncode == 0
+    assert gate.check(p, "--aud", GATE).returncode == 0
     with pytest.raises(g.KeyStoreError.WrongPassphrase):
         g.SoftwareKeyStore.open(str(tmp_path / "keys"), "not it")
     png = g.qr_png(p.payload, 4, g.QrEcc.M)
