@@ -277,12 +277,4 @@ impl Store {
             .execute("DELETE FROM credentials WHERE id = ?1", [id])?;
         Ok(n > 0)
     }
-
-    pub(crate) fn set_status(&self, id: &str, status: u8, now: u64) -> Result<(), WalletError> {
-        self.conn().execute(
-            "UPDATE credentials SET status = ?2, status_checked_at = ?3 WHERE id = ?1",
-            params![id, i64::from(status), to_i64(now)],
-        )?;
-        Ok(())
-    }
 }
