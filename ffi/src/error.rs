@@ -5,7 +5,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// What went wrong in a [`KeyStore`](crate::KeyStore). Foreign key stores throw these
-/// (`KeyStoreException.KeyNotFound(alias)` in Kotlin, `KeyStoreError.keyNotFound(alias:)` in Swift).
+/// (`KeyStoreException.KeyNotFound(alias)` in Kotlin, `KeyStoreError.KeyNotFound(alias:)` in Swift).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 pub enum KeyStoreError {
     /// No key under this alias.

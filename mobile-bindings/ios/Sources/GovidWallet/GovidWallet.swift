@@ -2533,7 +2533,7 @@ public func FfiConverterTypeKeyAlgorithm_lower(_ value: KeyAlgorithm) -> RustBuf
 
 /**
  * What went wrong in a [`KeyStore`](crate::KeyStore). Foreign key stores throw these
- * (`KeyStoreException.KeyNotFound(alias)` in Kotlin, `KeyStoreError.keyNotFound(alias:)` in Swift).
+ * (`KeyStoreException.KeyNotFound(alias)` in Kotlin, `KeyStoreError.KeyNotFound(alias:)` in Swift).
  */
 public 
 enum KeyStoreError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {

@@ -3599,7 +3599,7 @@ public object FfiConverterTypeKeyAlgorithm: FfiConverterRustBuffer<KeyAlgorithm>
 
 /**
  * What went wrong in a [`KeyStore`](crate::KeyStore). Foreign key stores throw these
- * (`KeyStoreException.KeyNotFound(alias)` in Kotlin, `KeyStoreError.keyNotFound(alias:)` in Swift).
+ * (`KeyStoreException.KeyNotFound(alias)` in Kotlin, `KeyStoreError.KeyNotFound(alias:)` in Swift).
  */
 sealed class KeyStoreException: kotlin.Exception() {
     
