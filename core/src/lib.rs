@@ -8,11 +8,18 @@
 // The public interface is:
 pub mod b64;
 pub mod credential;
+pub mod did;
 pub mod enrollment;
 pub mod jose;
 pub mod json;
 pub mod qr;
 pub mod replay;
 pub mod sdjwt;
+pub mod status;
 pub mod time;
 pub mod trust;
+
+// The README's Rust examples compile and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

@@ -136,6 +136,28 @@ pub(crate) fn is_iso_date(text: &str) -> bool {
 }
 
 impl WorkerClaims {
+    /// The required claims; every optional claim empty.
+    pub fn new(
+        given_name: &str,
+        family_name: &str,
+        employee_number: &str,
+        organization: Organization,
+    ) -> Self {
+        Self {
+            given_name: given_name.to_owned(),
+            family_name: family_name.to_owned(),
+            employee_number: employee_number.to_owned(),
+            organization,
+            department: None,
+            position: None,
+            grade: None,
+            clearance: None,
+            birthdate: None,
+            portrait: None,
+            access_zones: Vec::new(),
+        }
+    }
+
     /// Checks the claims an issuer must not sign malformed.
     pub fn validate(&self) -> Result<(), CredentialError> {
         let required = [

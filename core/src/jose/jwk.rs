@@ -35,6 +35,13 @@ pub enum JwkError {
     /// The JWK carries private key material (`d`) where a public key is expected.
     #[error("JWK contains private key material where a public key is expected")]
     PrivateKeyMaterial,
+    /// The JWK's `use` is not `sig`, or its `key_ops` does not include `verify` (RFC 7517 §4.2,
+    /// §4.3): an encryption key must not verify signatures (Wycheproof JWS tcId 354, 356).
+    #[error("JWK `use`/`key_ops` does not allow verifying signatures")]
+    WrongKeyUse,
+    /// The JWK's `alg` names another algorithm than its key type signs with (RFC 7517 §4.4).
+    #[error("JWK `alg` does not match its key type")]
+    AlgMismatch,
 }
 
 /// A validated public key: Ed25519 or P-256.
@@ -98,13 +105,46 @@ fn coordinate<const N: usize>(
     bytes.try_into().map_err(|_| JwkError::BadCoordinate(name))
 }
 
+/// RFC 7517 §4.2/§4.3: a key marked for encryption (`use` other than `sig`, or `key_ops`
+/// without `verify`) is refused as a signature verification key.
+fn check_use_for_verification(map: &Map<String, Value>) -> Result<(), JwkError> {
+    if let Some(usage) = map.get("use") {
+        if usage.as_str() != Some("sig") {
+            return Err(JwkError::WrongKeyUse);
+        }
+    }
+    if let Some(ops) = map.get("key_ops") {
+        let verify = ops
+            .as_array()
+            .is_some_and(|ops| ops.iter().any(|op| op.as_str() == Some("verify")));
+        if !verify {
+            return Err(JwkError::WrongKeyUse);
+        }
+    }
+    Ok(())
+}
+
 impl PublicKey {
-    /// Parses a public JWK. Refuses private keys, other key types and invalid points.
+    /// Parses a public JWK. Refuses private keys, other key types, invalid points, keys whose
+    /// `use`/`key_ops` do not allow verification and keys whose `alg` is not their key type's.
     pub fn from_jwk(jwk: &Value) -> Result<Self, JwkError> {
         let map = jwk.as_object().ok_or(JwkError::NotAnObject)?;
         if map.contains_key("d") {
             return Err(JwkError::PrivateKeyMaterial);
         }
+        let key = Self::from_key_members(map)?;
+        check_use_for_verification(map)?;
+        if let Some(alg) = map.get("alg") {
+            let named = alg.as_str().and_then(crate::jose::Algorithm::from_name);
+            if named != Some(key.algorithm()) {
+                return Err(JwkError::AlgMismatch);
+            }
+        }
+        Ok(key)
+    }
+
+    /// The key from `kty`, `crv`, `x` (and `y`), ignoring the other members.
+    fn from_key_members(map: &Map<String, Value>) -> Result<Self, JwkError> {
         match (member(map, "kty")?, member(map, "crv")?) {
             ("OKP", "Ed25519") => {
                 let x: [u8; 32] = coordinate(map, "x")?;
@@ -220,6 +260,15 @@ mod tests {
         assert_eq!(PublicKey::from_jwk(&rsa), Err(JwkError::Unsupported));
         let off_curve = json!({"kty":"EC","crv":"P-256","x":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","y":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE"});
         assert_eq!(PublicKey::from_jwk(&off_curve), Err(JwkError::InvalidKey));
+        let x = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+        let enc = json!({"kty":"OKP","crv":"Ed25519","x":x,"use":"enc"});
+        assert_eq!(PublicKey::from_jwk(&enc), Err(JwkError::WrongKeyUse));
+        let ops = json!({"kty":"OKP","crv":"Ed25519","x":x,"key_ops":["encrypt"]});
+        assert_eq!(PublicKey::from_jwk(&ops), Err(JwkError::WrongKeyUse));
+        let ok = json!({"kty":"OKP","crv":"Ed25519","x":x,"use":"sig","key_ops":["verify"],"alg":"EdDSA"});
+        assert!(PublicKey::from_jwk(&ok).is_ok());
+        let alg = json!({"kty":"OKP","crv":"Ed25519","x":x,"alg":"ES256"});
+        assert_eq!(PublicKey::from_jwk(&alg), Err(JwkError::AlgMismatch));
         let short = json!({"kty":"OKP","crv":"Ed25519","x":"AAAA"});
         assert_eq!(
             PublicKey::from_jwk(&short),

@@ -61,6 +61,13 @@ impl SoftwareSigner {
         let d = b64::decode(d).ok_or(JwkError::BadCoordinate("d"))?;
         let mut public = map.clone();
         public.remove("d");
+        // A private JWK's `key_ops` names `sign`; the public half is checked for verification.
+        if public.remove("key_ops").is_some_and(|ops| {
+            !ops.as_array()
+                .is_some_and(|ops| ops.iter().any(|op| op.as_str() == Some("sign")))
+        }) {
+            return Err(JwkError::WrongKeyUse);
+        }
         let expected = PublicKey::from_jwk(&Value::Object(public))?;
         let signer = match expected {
             PublicKey::Ed25519(_) => {

@@ -27,6 +27,12 @@ pub enum ResolveError {
     /// The DID document is malformed or does not match its DID.
     #[error("DID document is invalid")]
     InvalidDocument,
+    /// The DID document is larger than the resolver accepts.
+    #[error("DID document is too large")]
+    DocumentTooLarge,
+    /// The JWS `kid` is a DID URL of another DID than the `iss` claim.
+    #[error("the `kid` DID URL names another DID than `iss`")]
+    KidNotIssuer,
 }
 
 /// Finds the public key that must verify an issuer-signed JWT, from its `iss` claim and its JWS

@@ -1,0 +1,173 @@
+//! Random, unique status list indices for new credentials.
+//!
+//! Indices are drawn uniformly at random among the free ones, never sequentially: two people
+//! hired on the same day must not get neighbouring indices that would link them (draft §12.5,
+//! §13.2), and an index is never given twice (§13.3, "MUST prevent any unintended double
+//! allocation").
+//!
+//! Capacity planning: a list holds [`IndexAllocator::DEFAULT_CAPACITY`] (2^17 = 131,072) entries
+//! by default; at 2 bits that is 32 KiB uncompressed and a few hundred bytes compressed while
+//! revocations are rare. When [`IndexAllocator::allocate`] returns `ListFull`, the issuer starts
+//! a new list at the next URI from [`status_list_uri`] (`…/status/1`, `…/status/2`, …) and
+//! allocates there. Lists are never grown in place, so a list's size says nothing about how
+//! many staff it covers until it is full.
+
+use std::collections::HashSet;
+use std::hash::BuildHasher;
+
+use rand_core::{CryptoRng, RngCore};
+
+use super::{StatusError, MAX_ENTRIES};
+
+/// Random draws tried before switching to choosing among the free indices directly.
+const REJECTION_TRIES: u32 = 64;
+
+/// Allocates indices in one list of `capacity` entries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IndexAllocator {
+    capacity: usize,
+}
+
+impl Default for IndexAllocator {
+    fn default() -> Self {
+        Self {
+            capacity: Self::DEFAULT_CAPACITY,
+        }
+    }
+}
+
+impl IndexAllocator {
+    /// The default list capacity: 2^17 = 131,072 entries (the W3C REC's 16 KB minimum of bits,
+    /// and enough for most agencies' staff in one list).
+    pub const DEFAULT_CAPACITY: usize = 1 << 17;
+
+    /// An allocator for a list of `capacity` entries (1 to [`MAX_ENTRIES`]).
+    pub fn new(capacity: usize) -> Result<Self, StatusError> {
+        if capacity > MAX_ENTRIES {
+            return Err(StatusError::TooManyEntries { max: MAX_ENTRIES });
+        }
+        if capacity == 0 {
+            return Err(StatusError::ListFull { capacity });
+        }
+        Ok(Self { capacity })
+    }
+
+    /// The list capacity.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Picks an index uniformly among those in `0..capacity` not in `used` (indices in `used`
+    /// past the capacity are ignored). The caller records it as used (e.g. in its database) in
+    /// the same transaction that issues the credential.
+    ///
+    /// While the list is sparse this draws at random and retries on a used index; after
+    /// 64 misses, or when at least half the list is used, it counts the free
+    /// indices and picks the k-th. Both paths are uniform and end; a full list is `ListFull`.
+    pub fn allocate<S: BuildHasher>(
+        &self,
+        used: &HashSet<usize, S>,
+        rng: &mut (impl CryptoRng + RngCore),
+    ) -> Result<usize, StatusError> {
+        if used.len() < self.capacity / 2 {
+            for _ in 0..REJECTION_TRIES {
+                let idx = uniform_below(rng, self.capacity);
+                if !used.contains(&idx) {
+                    return Ok(idx);
+                }
+            }
+        }
+        let free = (0..self.capacity).filter(|i| !used.contains(i)).count();
+        if free == 0 {
+            return Err(StatusError::ListFull {
+                capacity: self.capacity,
+            });
+        }
+        let k = uniform_below(rng, free);
+        (0..self.capacity)
+            .filter(|i| !used.contains(i))
+            .nth(k)
+            .ok_or(StatusError::ListFull {
+                capacity: self.capacity,
+            })
+    }
+}
+
+/// A uniform integer in `0..n` (`n` ≥ 1, at most 2^24), without modulo bias.
+fn uniform_below(rng: &mut impl RngCore, n: usize) -> usize {
+    // n ≤ MAX_ENTRIES = 2^24 fits in u32.
+    let n = n.clamp(1, MAX_ENTRIES) as u32;
+    // Reject the top `2^32 mod n` values so every residue is equally likely.
+    let zone = u32::MAX - (u32::MAX - n + 1) % n;
+    loop {
+        let x = rng.next_u32();
+        if x <= zone {
+            return (x % n) as usize;
+        }
+    }
+}
+
+/// The URI of list number `number` (1, 2, …) under `base`: `https://hr.example/status/3`.
+pub fn status_list_uri(base: &str, number: u32) -> String {
+    format!("{}/status/{number}", base.trim_end_matches('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_core::OsRng;
+
+    #[test]
+    fn allocations_are_unique_random_and_end_in_list_full() {
+        let alloc = IndexAllocator::new(20).unwrap_or_else(|e| panic!("{e}"));
+        let mut used = HashSet::new();
+        for _ in 0..20 {
+            let idx = alloc
+                .allocate(&used, &mut OsRng)
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(idx < 20);
+            assert!(used.insert(idx), "index {idx} given twice");
+        }
+        assert_eq!(
+            alloc.allocate(&used, &mut OsRng),
+            Err(StatusError::ListFull { capacity: 20 })
+        );
+    }
+
+    #[test]
+    fn uniform_below_stays_in_range() {
+        for n in [1usize, 2, 3, 7, 1 << 17, MAX_ENTRIES] {
+            for _ in 0..100 {
+                assert!(uniform_below(&mut OsRng, n) < n);
+            }
+        }
+    }
+
+    #[test]
+    fn list_uris_are_numbered() {
+        assert_eq!(
+            status_list_uri("https://hr.example/", 1),
+            "https://hr.example/status/1"
+        );
+        assert_eq!(
+            status_list_uri("https://hr.example", 2),
+            "https://hr.example/status/2"
+        );
+    }
+
+    #[test]
+    fn capacity_limits() {
+        assert_eq!(
+            IndexAllocator::new(0),
+            Err(StatusError::ListFull { capacity: 0 })
+        );
+        assert_eq!(
+            IndexAllocator::new(MAX_ENTRIES + 1),
+            Err(StatusError::TooManyEntries { max: MAX_ENTRIES })
+        );
+        assert_eq!(
+            IndexAllocator::default().capacity(),
+            IndexAllocator::DEFAULT_CAPACITY
+        );
+    }
+}

@@ -1,0 +1,391 @@
+//! The offline trust bundle: round trip, operator signature, version, rollback, issuers, vct,
+//! and status through the bundle (fresh, stale, expired).
+
+// Tests report failures by panicking with the value that was wrong.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use govid_core::jose::{
+    sign_compact, Algorithm, JwsError, JwsHeader, PublicKey, Signer, SoftwareSigner,
+};
+use govid_core::status::{
+    check_credential_status, sign_status_list_token, StatusBits, StatusList, StatusOutcome,
+    StatusReference, StatusTokenClaims, StatusTokenError, UnknownReason,
+};
+use govid_core::trust::bundle::TRUST_BUNDLE_TYP;
+use govid_core::trust::{
+    BundleError, BundleIssuer, IssuerResolver, ResolveError, TrustBundle, TrustBundleBuilder,
+};
+use serde_json::{json, Map, Value};
+
+const ISS: &str = "did:web:hr.agency.example";
+const VCT: &str = "urn:govid:staff-id:1";
+const LIST_URI: &str = "https://hr.agency.example/status/1";
+const IAT: u64 = 1_767_225_600;
+const STALENESS: u64 = 86_400;
+
+fn signer(seed: u8) -> SoftwareSigner {
+    SoftwareSigner::Ed25519(ed25519_dalek::SigningKey::from_bytes(&[seed; 32]))
+}
+
+fn operator() -> SoftwareSigner {
+    signer(1)
+}
+
+fn issuer_key() -> SoftwareSigner {
+    signer(2)
+}
+
+fn status_token(uri: &str, iat: u64, exp: Option<u64>, by: &dyn Signer) -> String {
+    let mut list = StatusList::new(StatusBits::TWO, 128).expect("list");
+    list.set(7, 1).expect("revoke");
+    list.set(8, 2).expect("suspend");
+    let mut claims = StatusTokenClaims::new(uri, iat).issuer(ISS);
+    claims.exp = exp;
+    sign_status_list_token(&list, &claims, by).expect("sign")
+}
+
+fn hr_issuer() -> BundleIssuer {
+    BundleIssuer::new(ISS, "Agency HR Office")
+        .key(issuer_key().public_key(), Some("hr-2026-1".to_owned()))
+        .vct(VCT)
+        .status_list(LIST_URI, status_token(LIST_URI, IAT, None, &issuer_key()))
+}
+
+fn bundle(seq: u64, issuer: BundleIssuer) -> String {
+    TrustBundleBuilder::new(seq, IAT + 60, STALENESS)
+        .issuer(issuer)
+        .sign(&operator())
+        .expect("sign")
+}
+
+fn load(text: &str) -> Result<TrustBundle, BundleError> {
+    TrustBundle::load(text, &operator().public_key(), None)
+}
+
+fn header(kid: Option<&str>) -> JwsHeader {
+    JwsHeader {
+        alg: Algorithm::EdDSA,
+        typ: Some("dc+sd-jwt".to_owned()),
+        kid: kid.map(str::to_owned),
+        raw: Map::new(),
+    }
+}
+
+fn credential(idx: u64) -> Map<String, Value> {
+    let mut payload = Map::new();
+    payload.insert("iss".to_owned(), json!(ISS));
+    payload.insert(
+        "status".to_owned(),
+        StatusReference::new(idx, LIST_URI).to_status_claim(),
+    );
+    payload
+}
+
+#[test]
+fn round_trip() {
+    let loaded = load(&bundle(42, hr_issuer())).expect("loads");
+    assert_eq!(loaded.seq(), 42);
+    assert_eq!(loaded.iat(), IAT + 60);
+    assert_eq!(loaded.max_staleness(), STALENESS);
+    assert_eq!(loaded.issuers(), &[hr_issuer()]);
+    let key = issuer_key().public_key();
+    assert_eq!(
+        loaded.resolve(Some(ISS), &header(Some("hr-2026-1"))),
+        Ok(key.clone())
+    );
+    assert_eq!(
+        loaded.resolve(Some(ISS), &header(Some(&key.thumbprint()))),
+        Ok(key.clone())
+    );
+    assert_eq!(loaded.resolve(Some(ISS), &header(None)), Ok(key.clone()));
+    // `kid` is a hint (PinnedKeys): an unknown one falls back to the issuer's only EdDSA key,
+    // and the signature decides.
+    assert_eq!(
+        loaded.resolve(Some(ISS), &header(Some("hr-2025-9"))),
+        Ok(key)
+    );
+    let es256 = JwsHeader {
+        alg: Algorithm::ES256,
+        ..header(None)
+    };
+    assert_eq!(
+        loaded.resolve(Some(ISS), &es256),
+        Err(ResolveError::UnknownKey),
+        "the issuer has no P-256 key"
+    );
+    assert!(loaded.allows_vct(ISS, VCT));
+    let now = IAT + 3600;
+    for (idx, outcome) in [
+        (0, StatusOutcome::Valid),
+        (7, StatusOutcome::Invalid),
+        (8, StatusOutcome::Suspended),
+    ] {
+        assert_eq!(
+            check_credential_status(&credential(idx), &loaded, now),
+            Ok(outcome)
+        );
+    }
+}
+
+#[test]
+fn module_doc_example_shape_is_what_the_builder_writes() {
+    let text = bundle(42, hr_issuer());
+    let payload = text.split('.').nth(1).expect("payload");
+    let payload: Value =
+        serde_json::from_slice(&govid_core::b64::decode(payload).expect("b64")).expect("json");
+    assert_eq!(payload["v"], 1);
+    assert_eq!(payload["seq"], 42);
+    assert_eq!(payload["max_staleness"], STALENESS);
+    let issuer = &payload["issuers"][0];
+    assert_eq!(issuer["iss"], ISS);
+    assert_eq!(issuer["display_name"], "Agency HR Office");
+    assert_eq!(issuer["keys"][0]["kid"], "hr-2026-1");
+    assert_eq!(issuer["keys"][0]["kty"], "OKP");
+    assert_eq!(issuer["vct"], json!([VCT]));
+    assert_eq!(issuer["status_lists"][0]["uri"], LIST_URI);
+}
+
+#[test]
+fn wrong_operator_key_is_refused() {
+    let text = bundle(42, hr_issuer());
+    let stranger = signer(9).public_key();
+    assert_eq!(
+        TrustBundle::load(&text, &stranger, None).map(|_| ()),
+        Err(BundleError::Signature)
+    );
+    // A P-256 pinned key: the EdDSA bundle is refused too.
+    let p256 = PublicKey::from_jwk(&json!({"kty": "EC", "crv": "P-256",
+        "x": "I3HWm_0Ds1dPMI-IWmf4mBmH-YaeAVbPVu7vB27CxXo",
+        "y": "6N_d5Elj9bs1htgV3okJKIdbHEpkgTmAluYKJemzn1M"}))
+    .expect("key");
+    assert_eq!(
+        TrustBundle::load(&text, &p256, None).map(|_| ()),
+        Err(BundleError::Signature)
+    );
+    assert!(matches!(
+        load("garbage"),
+        Err(BundleError::Malformed(JwsError::Malformed))
+    ));
+}
+
+#[test]
+fn tampered_payload_is_refused() {
+    let text = bundle(42, hr_issuer());
+    let parts: Vec<&str> = text.split('.').collect();
+    let mut payload: Value =
+        serde_json::from_slice(&govid_core::b64::decode(parts[1]).expect("b64")).expect("json");
+    payload["issuers"][0]["vct"] = json!([VCT, "urn:govid:director-id:1"]);
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        govid_core::b64::encode(payload.to_string()),
+        parts[2]
+    );
+    assert_eq!(load(&forged).map(|_| ()), Err(BundleError::Signature));
+}
+
+fn sign_raw(header: Value, payload: Value) -> String {
+    let Value::Object(header) = header else {
+        panic!()
+    };
+    let Value::Object(payload) = payload else {
+        panic!()
+    };
+    sign_compact(header, &payload, &operator()).expect("sign")
+}
+
+#[test]
+fn typ_version_and_shape_are_checked() {
+    let good: Value = {
+        let text = bundle(1, hr_issuer());
+        let payload = text.split('.').nth(1).expect("payload");
+        serde_json::from_slice(&govid_core::b64::decode(payload).expect("b64")).expect("json")
+    };
+    let typ = json!({"typ": TRUST_BUNDLE_TYP});
+    assert!(load(&sign_raw(typ.clone(), good.clone())).is_ok());
+    assert_eq!(
+        load(&sign_raw(json!({"typ": "JWT"}), good.clone())).map(|_| ()),
+        Err(BundleError::Typ)
+    );
+    assert_eq!(
+        load(&sign_raw(json!({}), good.clone())).map(|_| ()),
+        Err(BundleError::Typ)
+    );
+    let mut v2 = good.clone();
+    v2["v"] = json!(2);
+    assert_eq!(
+        load(&sign_raw(typ.clone(), v2)).map(|_| ()),
+        Err(BundleError::Version(2))
+    );
+    let mut no_v = good.clone();
+    no_v.as_object_mut().expect("object").remove("v");
+    assert!(matches!(
+        load(&sign_raw(typ.clone(), no_v)),
+        Err(BundleError::Payload(_))
+    ));
+    let mut no_seq = good.clone();
+    no_seq.as_object_mut().expect("object").remove("seq");
+    assert!(matches!(
+        load(&sign_raw(typ.clone(), no_seq)),
+        Err(BundleError::Payload(_))
+    ));
+    let mut bad_key = good.clone();
+    bad_key["issuers"][0]["keys"][0]["x"] = json!("AAAA");
+    assert!(matches!(
+        load(&sign_raw(typ.clone(), bad_key)),
+        Err(BundleError::IssuerKey(_))
+    ));
+    let mut bad_kid = good;
+    bad_kid["issuers"][0]["keys"][0]["kid"] = json!(5);
+    assert!(matches!(
+        load(&sign_raw(typ, bad_kid)),
+        Err(BundleError::Payload(_))
+    ));
+}
+
+#[test]
+fn older_seq_is_refused() {
+    let text = bundle(42, hr_issuer());
+    let key = operator().public_key();
+    assert_eq!(
+        TrustBundle::load(&text, &key, Some(43)).map(|_| ()),
+        Err(BundleError::SeqRollback {
+            seq: 42,
+            last_seq: 43
+        })
+    );
+    assert!(
+        TrustBundle::load(&text, &key, Some(42)).is_ok(),
+        "same seq reloads"
+    );
+    assert!(TrustBundle::load(&text, &key, Some(41)).is_ok());
+    assert_eq!(
+        BundleError::SeqRollback {
+            seq: 1,
+            last_seq: 2
+        }
+        .rule(),
+        "bundle_seq_rollback"
+    );
+}
+
+#[test]
+fn stale_or_expired_token_is_unknown() {
+    let loaded = load(&bundle(42, hr_issuer())).expect("loads");
+    // The status token's iat is IAT: usable through IAT + max_staleness.
+    assert_eq!(
+        check_credential_status(&credential(7), &loaded, IAT + STALENESS),
+        Ok(StatusOutcome::Invalid)
+    );
+    assert_eq!(
+        check_credential_status(&credential(7), &loaded, IAT + STALENESS + 1),
+        Ok(StatusOutcome::Unknown {
+            reason: UnknownReason::Stale
+        })
+    );
+    let expiring = BundleIssuer::new(ISS, "Agency HR Office")
+        .key(issuer_key().public_key(), None)
+        .vct(VCT)
+        .status_list(
+            LIST_URI,
+            status_token(LIST_URI, IAT, Some(IAT + 3600), &issuer_key()),
+        );
+    let loaded = load(&bundle(43, expiring)).expect("loads");
+    assert_eq!(
+        check_credential_status(&credential(0), &loaded, IAT + 3600),
+        Ok(StatusOutcome::Unknown {
+            reason: UnknownReason::Expired
+        })
+    );
+    // A list the bundle does not carry.
+    let mut elsewhere = credential(0);
+    elsewhere.insert(
+        "status".to_owned(),
+        StatusReference::new(0, "https://hr.agency.example/status/2").to_status_claim(),
+    );
+    assert_eq!(
+        check_credential_status(&elsewhere, &loaded, IAT),
+        Ok(StatusOutcome::Unknown {
+            reason: UnknownReason::NoStatusList
+        })
+    );
+}
+
+#[test]
+fn untrusted_issuer_gets_no_key() {
+    let loaded = load(&bundle(42, hr_issuer())).expect("loads");
+    assert_eq!(
+        loaded.resolve(Some("did:web:evil.example"), &header(None)),
+        Err(ResolveError::UntrustedIssuer)
+    );
+    assert_eq!(
+        loaded.resolve(None, &header(None)),
+        Err(ResolveError::UntrustedIssuer),
+        "keys are restricted to their issuer"
+    );
+    assert!(!loaded.allows_vct("did:web:evil.example", VCT));
+    assert!(loaded.issuer("did:web:evil.example").is_none());
+}
+
+#[test]
+fn vct_not_allowed() {
+    let loaded = load(&bundle(42, hr_issuer())).expect("loads");
+    assert!(loaded.allows_vct(ISS, VCT));
+    assert!(!loaded.allows_vct(ISS, "urn:govid:director-id:1"));
+    assert!(!loaded.allows_vct(ISS, ""));
+}
+
+#[test]
+fn embedded_status_tokens_must_verify_against_their_issuer() {
+    let forged = BundleIssuer::new(ISS, "Agency HR Office")
+        .key(issuer_key().public_key(), None)
+        .status_list(LIST_URI, status_token(LIST_URI, IAT, None, &signer(9)));
+    assert_eq!(
+        load(&bundle(42, forged)).map(|_| ()),
+        Err(BundleError::StatusToken(StatusTokenError::Signature))
+    );
+    let wrong_uri = BundleIssuer::new(ISS, "Agency HR Office")
+        .key(issuer_key().public_key(), None)
+        .status_list(
+            LIST_URI,
+            status_token(
+                "https://hr.agency.example/status/2",
+                IAT,
+                None,
+                &issuer_key(),
+            ),
+        );
+    assert_eq!(
+        load(&bundle(42, wrong_uri)).map(|_| ()),
+        Err(BundleError::StatusToken(StatusTokenError::SubMismatch))
+    );
+    // Expired already when the bundle was made.
+    let expired = BundleIssuer::new(ISS, "Agency HR Office")
+        .key(issuer_key().public_key(), None)
+        .status_list(
+            LIST_URI,
+            status_token(LIST_URI, IAT, Some(IAT + 1), &issuer_key()),
+        );
+    assert_eq!(
+        load(&bundle(42, expired)).map(|_| ()),
+        Err(BundleError::StatusToken(StatusTokenError::Expired {
+            exp: IAT + 1,
+            now: IAT + 60
+        }))
+    );
+}
+
+#[test]
+fn duplicates_are_refused() {
+    let text = TrustBundleBuilder::new(1, IAT + 60, STALENESS)
+        .issuer(hr_issuer())
+        .issuer(BundleIssuer::new(ISS, "Impostor"))
+        .sign(&operator())
+        .expect("sign");
+    assert_eq!(load(&text).map(|_| ()), Err(BundleError::DuplicateIssuer));
+    let twice = hr_issuer().status_list(LIST_URI, status_token(LIST_URI, IAT, None, &issuer_key()));
+    assert_eq!(
+        load(&bundle(1, twice)).map(|_| ()),
+        Err(BundleError::DuplicateStatusList)
+    );
+}
