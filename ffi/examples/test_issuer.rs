@@ -6,6 +6,7 @@
 //! test_issuer issue DIR CODE KEY_PROOF [EXP_SECS] # verifies the proof, prints the credential
 //! test_issuer challenge AUD CLAIM...             # prints a gate's GVC1 challenge (2 min)
 //! test_issuer decode < GV1_PAYLOAD                # prints the presentation a GV1: code holds
+//! test_issuer status DIR VALUE                     # a Status List Token: entry 7 (every ID's) = VALUE
 //! ```
 //!
 //! The issuer id is [`ISSUER_ID`]; the credential is Amira Haddad's worker ID (see
@@ -80,12 +81,7 @@ fn check_key_proof(proof: &str, code: &str, now: u64) -> Result<PublicKey, Strin
 }
 
 fn issue(dir: &Path, code: &str, proof: &str, exp_secs: u64) -> Result<(), String> {
-    let private = std::fs::read_to_string(dir.join("issuer-private.jwk"))
-        .map_err(|e| format!("issuer key: {e}"))?;
-    let private: Value = serde_json::from_str(&private).map_err(|e| e.to_string())?;
-    let signer = SoftwareSigner::from_private_jwk(&private).map_err(|e| e.to_string())?;
-    let kid = signer.public_key().thumbprint();
-    let signer = WithKeyId { signer, kid };
+    let signer = load_signer(dir)?;
     let now = now();
     let holder = check_key_proof(proof, code, now)?;
     let claims = WorkerClaims {
@@ -113,14 +109,41 @@ fn issue(dir: &Path, code: &str, proof: &str, exp_secs: u64) -> Result<(), Strin
             expires_at: now + exp_secs,
         },
         status: Some(StatusListRef {
-            idx: 7,
-            uri: "https://hr.test.govid.example/status/1".into(),
+            idx: STATUS_IDX as u64,
+            uri: STATUS_URI.into(),
         }),
         decoys: Decoys { min: 1, max: 3 },
     };
     let issued =
         issue_worker_id(&claims, &params, &signer, &mut OsRng).map_err(|e| e.to_string())?;
     println!("{}", issued.compact());
+    Ok(())
+}
+
+/// The URI of the test status list, and every test credential's index in it.
+const STATUS_URI: &str = "https://hr.test.govid.example/status/1";
+const STATUS_IDX: usize = 7;
+
+fn load_signer(dir: &Path) -> Result<WithKeyId<SoftwareSigner>, String> {
+    let private = std::fs::read_to_string(dir.join("issuer-private.jwk"))
+        .map_err(|e| format!("issuer key: {e}"))?;
+    let private: Value = serde_json::from_str(&private).map_err(|e| e.to_string())?;
+    let signer = SoftwareSigner::from_private_jwk(&private).map_err(|e| e.to_string())?;
+    let kid = signer.public_key().thumbprint();
+    Ok(WithKeyId { signer, kid })
+}
+
+/// A signed Status List Token (2 bits, 64 entries) whose entry [`STATUS_IDX`] is `value`.
+fn status(dir: &Path, value: u8) -> Result<(), String> {
+    use govid_core::status::{sign_status_list_token, StatusBits, StatusList, StatusTokenClaims};
+    let signer = load_signer(dir)?;
+    let mut list = StatusList::new(StatusBits::TWO, 64).map_err(|e| e.to_string())?;
+    list.set(STATUS_IDX, value).map_err(|e| e.to_string())?;
+    let claims = StatusTokenClaims::new(STATUS_URI, now())
+        .issuer(ISSUER_ID)
+        .ttl(3600);
+    let token = sign_status_list_token(&list, &claims, &signer).map_err(|e| e.to_string())?;
+    println!("{token}");
     Ok(())
 }
 
@@ -160,8 +183,12 @@ fn main() -> ExitCode {
             Err(_) => Err("EXP_SECS must be a number".into()),
         },
         ["decode"] => decode(),
+        ["status", dir, value] => match value.parse() {
+            Ok(value) => status(Path::new(dir), value),
+            Err(_) => Err("VALUE must be 0..=3".into()),
+        },
         ["challenge", aud, ref claims @ ..] => challenge(aud, claims),
-        _ => Err("usage: test_issuer init DIR | issue DIR CODE KEY_PROOF [EXP_SECS] | challenge AUD CLAIM... | decode".into()),
+        _ => Err("usage: test_issuer init DIR | issue DIR CODE KEY_PROOF [EXP_SECS] | challenge AUD CLAIM... | decode | status DIR VALUE".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

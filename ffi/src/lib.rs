@@ -14,6 +14,7 @@ mod error;
 mod keystore;
 mod present;
 mod software_keystore;
+mod status;
 mod store;
 mod wallet;
 
@@ -25,6 +26,7 @@ pub use present::{
     Presentation, QrEcc, DEFAULT_ROTATION_SECONDS,
 };
 pub use software_keystore::SoftwareKeyStore;
+pub use status::MAX_STATUS_TOKEN_AGE_SECS;
 pub use wallet::{
     CredentialStatus, CredentialSummary, EnrollmentRequest, TrustedIssuer, Wallet, DATABASE_FILE,
     MAX_CREDENTIAL_BYTES,

@@ -27,6 +27,7 @@ CREATE TABLE trusted_issuers (
     thumbprint  TEXT NOT NULL,
     iss         TEXT NOT NULL,   -- '' when the key is trusted for any `iss`
     jwk         TEXT NOT NULL,
+    kid         TEXT NOT NULL,   -- '' or an extra `kid` the key answers to (a DID URL)
     added_at    INTEGER NOT NULL,
     PRIMARY KEY (thumbprint, iss)
 );
@@ -57,6 +58,7 @@ pub(crate) struct IssuerRow {
     pub(crate) thumbprint: String,
     pub(crate) iss: Option<String>,
     pub(crate) jwk: String,
+    pub(crate) kid: Option<String>,
 }
 
 /// A stored credential.
@@ -178,12 +180,13 @@ impl Store {
 
     pub(crate) fn add_issuer(&self, row: &IssuerRow, now: u64) -> Result<(), WalletError> {
         self.conn().execute(
-            "INSERT OR REPLACE INTO trusted_issuers (thumbprint, iss, jwk, added_at)
-             VALUES (?1, ?2, ?3, ?4)",
+            "INSERT OR REPLACE INTO trusted_issuers (thumbprint, iss, jwk, kid, added_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
                 row.thumbprint,
                 row.iss.as_deref().unwrap_or(""),
                 row.jwk,
+                row.kid.as_deref().unwrap_or(""),
                 to_i64(now)
             ],
         )?;
@@ -200,14 +203,16 @@ impl Store {
 
     pub(crate) fn issuers(&self) -> Result<Vec<IssuerRow>, WalletError> {
         let conn = self.conn();
-        let mut stmt =
-            conn.prepare("SELECT thumbprint, iss, jwk FROM trusted_issuers ORDER BY added_at")?;
+        let mut stmt = conn
+            .prepare("SELECT thumbprint, iss, jwk, kid FROM trusted_issuers ORDER BY added_at")?;
         let rows = stmt.query_map([], |r| {
             let iss: String = r.get(1)?;
+            let kid: String = r.get(3)?;
             Ok(IssuerRow {
                 thumbprint: r.get(0)?,
                 iss: (!iss.is_empty()).then_some(iss),
                 jwk: r.get(2)?,
+                kid: (!kid.is_empty()).then_some(kid),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -276,5 +281,13 @@ impl Store {
             .conn()
             .execute("DELETE FROM credentials WHERE id = ?1", [id])?;
         Ok(n > 0)
+    }
+
+    pub(crate) fn set_status(&self, id: &str, status: u8, now: u64) -> Result<(), WalletError> {
+        self.conn().execute(
+            "UPDATE credentials SET status = ?2, status_checked_at = ?3 WHERE id = ?1",
+            params![id, i64::from(status), to_i64(now)],
+        )?;
+        Ok(())
     }
 }

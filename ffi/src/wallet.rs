@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use govid_core::b64;
 use govid_core::credential::{WorkerView, WORKER_ID_VCT};
-use govid_core::enrollment::make_key_proof;
+use govid_core::did;
+use govid_core::enrollment::{make_key_proof, EnrollmentOffer};
 use govid_core::jose::{Algorithm, PublicKey};
 use govid_core::sdjwt::{HeldSdJwt, VerifyPolicy, SD_JWT_VC_TYP};
 use govid_core::time::Clock;
@@ -189,17 +190,47 @@ impl Wallet {
         guard(|| {
             let key = PublicKey::from_jwk_str(&jwk)
                 .map_err(|e| WalletError::input(format!("issuer JWK: {e}")))?;
-            let row = IssuerRow {
-                thumbprint: key.thumbprint(),
-                iss: issuer.filter(|i| !i.is_empty()),
-                jwk: key.to_jwk().to_string(),
+            self.pin_issuer(&key, issuer.filter(|i| !i.is_empty()), None)
+        })
+    }
+
+    /// Trusts the issuer `did`, a `did:key` or `did:jwk` (which carry their key, so no network is
+    /// needed): pins its key for that `iss`. For `did:web` issuers, pin the JWK HR publishes with
+    /// `trust_issuer(jwk, did)`.
+    pub fn trust_issuer_did(&self, did: String) -> Result<TrustedIssuer, WalletError> {
+        guard(|| {
+            let did = did.trim();
+            let (key, kid) = if did.starts_with("did:key:") {
+                let key = did::public_key_from_did_key(did)
+                    .map_err(|e| WalletError::input(format!("issuer DID: {e}")))?;
+                let kid = did::did_key_verification_method_id(&key);
+                (key, kid)
+            } else if did.starts_with("did:jwk:") {
+                let key = did::public_key_from_did_jwk(did)
+                    .map_err(|e| WalletError::input(format!("issuer DID: {e}")))?;
+                let kid = did::did_jwk_verification_method_id(&key);
+                (key, kid)
+            } else {
+                return Err(WalletError::input(
+                    "only did:key and did:jwk issuers can be trusted by DID; pin a did:web \
+                     issuer's JWK with trust_issuer",
+                ));
             };
-            self.store.add_issuer(&row, self.clock.now())?;
-            Ok(TrustedIssuer {
-                issuer: row.iss,
-                thumbprint: row.thumbprint,
-                jwk: row.jwk,
-            })
+            self.pin_issuer(&key, Some(did.to_owned()), Some(kid))
+        })
+    }
+
+    /// Starts enrollment from HR's scanned enrollment QR code (`GVE1:<code>:<issuer DID>`):
+    /// [`Wallet::enroll`] with the code and issuer it holds.
+    pub fn enroll_from_offer(
+        &self,
+        offer: String,
+        alg: KeyAlgorithm,
+    ) -> Result<EnrollmentRequest, WalletError> {
+        guard(|| {
+            let offer = EnrollmentOffer::parse(&offer)
+                .map_err(|e| WalletError::input(format!("enrollment QR code: {e}")))?;
+            self.enroll(offer.code.clone(), offer.issuer.clone(), alg)
         })
     }
 
@@ -378,6 +409,26 @@ impl Wallet {
         })
     }
 
+    fn pin_issuer(
+        &self,
+        key: &PublicKey,
+        iss: Option<String>,
+        kid: Option<String>,
+    ) -> Result<TrustedIssuer, WalletError> {
+        let row = IssuerRow {
+            thumbprint: key.thumbprint(),
+            iss,
+            jwk: key.to_jwk().to_string(),
+            kid,
+        };
+        self.store.add_issuer(&row, self.clock.now())?;
+        Ok(TrustedIssuer {
+            issuer: row.iss,
+            thumbprint: row.thumbprint,
+            jwk: row.jwk,
+        })
+    }
+
     pub(crate) fn row(&self, id: &str) -> Result<CredentialRow, WalletError> {
         self.store
             .credential(id)?
@@ -406,7 +457,7 @@ impl Wallet {
         let mut trusted = PinnedKeys::new();
         for row in self.store.issuers()? {
             let key = PublicKey::from_jwk_str(&row.jwk).map_err(WalletError::storage)?;
-            trusted.add(key, row.iss, Vec::new());
+            trusted.add(key, row.iss, row.kid.into_iter().collect());
         }
         let held = HeldSdJwt::receive(&issued, &Self::receive_policy(), &trusted, now)
             .map_err(|e| WalletError::credential(e.rule(), e))?;

@@ -70,13 +70,22 @@ impl KeyStore for MemKeys {
 
 struct Hr {
     signer: SoftwareSigner,
+    iss: String,
 }
 
 impl Hr {
     fn new() -> Self {
         Self {
             signer: SoftwareSigner::generate(Algorithm::EdDSA, &mut OsRng),
+            iss: ISSUER.into(),
         }
+    }
+
+    /// An HR office whose issuer id is the did:key of its key.
+    fn did_key() -> Self {
+        let signer = SoftwareSigner::generate(Algorithm::EdDSA, &mut OsRng);
+        let iss = govid_core::did::did_key_from_public_key(&signer.public_key());
+        Self { signer, iss }
     }
 
     fn jwk(&self) -> String {
@@ -105,7 +114,7 @@ impl Hr {
             access_zones: vec!["HQ-A".into()],
         };
         let params = WorkerIdParams {
-            issuer: ISSUER,
+            issuer: &self.iss,
             holder_key: &holder,
             validity,
             status: None,
@@ -285,4 +294,33 @@ fn the_clock_is_the_systems_by_default() {
     assert!(payload["iat"]
         .as_u64()
         .is_some_and(|iat| iat > 1_700_000_000));
+}
+
+#[test]
+fn did_key_issuers_are_trusted_by_did() {
+    let dir = must(tempfile::tempdir());
+    let hr = Hr::did_key();
+    let w = wallet(&dir, Arc::new(MemKeys::default()), NOW);
+    let req = must(w.enroll("CODE-7".into(), hr.iss.clone(), KeyAlgorithm::Es256));
+    let issued = hr.issue(&req.key_proof, year_from(NOW));
+    match w.accept_credential(issued.clone()) {
+        Err(WalletError::InvalidCredential { rule, .. }) => assert_eq!(rule, "untrusted_issuer"),
+        other => panic!("{other:?}"),
+    }
+    let trusted = must(w.trust_issuer_did(hr.iss.clone()));
+    assert_eq!(trusted.issuer.as_deref(), Some(hr.iss.as_str()));
+    assert_eq!(
+        must(w.accept_credential(issued)).issuer.as_deref(),
+        Some(hr.iss.as_str())
+    );
+    assert!(matches!(
+        w.trust_issuer_did("did:web:hr.example".into()),
+        Err(WalletError::InvalidInput { .. })
+    ));
+    // A did:key pin is for that `iss` only.
+    let other = Hr::new();
+    let req = must(w.enroll("CODE-8".into(), ISSUER.into(), KeyAlgorithm::Es256));
+    assert!(w
+        .accept_credential(other.issue(&req.key_proof, year_from(NOW)))
+        .is_err());
 }

@@ -378,6 +378,11 @@ RustBuffer uniffi_govid_ffi_fn_method_wallet_present_rotating(uint64_t ptr, Rust
 RustBuffer uniffi_govid_ffi_fn_method_wallet_read_challenge(uint64_t ptr, RustBuffer challenge, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_REFRESH_STATUS
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_REFRESH_STATUS
+RustBuffer uniffi_govid_ffi_fn_method_wallet_refresh_status(uint64_t ptr, RustBuffer credential_id, RustBuffer status_list_token, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_ACCEPT_CREDENTIAL
 #define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_ACCEPT_CREDENTIAL
 RustBuffer uniffi_govid_ffi_fn_method_wallet_accept_credential(uint64_t ptr, RustBuffer credential, RustCallStatus *_Nonnull out_status
@@ -403,6 +408,11 @@ int8_t uniffi_govid_ffi_fn_method_wallet_delete_credential(uint64_t ptr, RustBuf
 RustBuffer uniffi_govid_ffi_fn_method_wallet_enroll(uint64_t ptr, RustBuffer code, RustBuffer issuer_id, RustBuffer alg, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_ENROLL_FROM_OFFER
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_ENROLL_FROM_OFFER
+RustBuffer uniffi_govid_ffi_fn_method_wallet_enroll_from_offer(uint64_t ptr, RustBuffer offer, RustBuffer alg, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_LIST_CREDENTIALS
 #define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_LIST_CREDENTIALS
 RustBuffer uniffi_govid_ffi_fn_method_wallet_list_credentials(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -421,6 +431,11 @@ int8_t uniffi_govid_ffi_fn_method_wallet_remove_trusted_issuer(uint64_t ptr, Rus
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUST_ISSUER
 #define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUST_ISSUER
 RustBuffer uniffi_govid_ffi_fn_method_wallet_trust_issuer(uint64_t ptr, RustBuffer jwk, RustBuffer issuer, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUST_ISSUER_DID
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUST_ISSUER_DID
+RustBuffer uniffi_govid_ffi_fn_method_wallet_trust_issuer_did(uint64_t ptr, RustBuffer did, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUSTED_ISSUERS
@@ -782,6 +797,12 @@ uint16_t uniffi_govid_ffi_checksum_method_wallet_read_challenge(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_REFRESH_STATUS
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_REFRESH_STATUS
+uint16_t uniffi_govid_ffi_checksum_method_wallet_refresh_status(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_ACCEPT_CREDENTIAL
 #define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_ACCEPT_CREDENTIAL
 uint16_t uniffi_govid_ffi_checksum_method_wallet_accept_credential(void
@@ -812,6 +833,12 @@ uint16_t uniffi_govid_ffi_checksum_method_wallet_enroll(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_ENROLL_FROM_OFFER
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_ENROLL_FROM_OFFER
+uint16_t uniffi_govid_ffi_checksum_method_wallet_enroll_from_offer(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_LIST_CREDENTIALS
 #define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_LIST_CREDENTIALS
 uint16_t uniffi_govid_ffi_checksum_method_wallet_list_credentials(void
@@ -833,6 +860,12 @@ uint16_t uniffi_govid_ffi_checksum_method_wallet_remove_trusted_issuer(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUST_ISSUER
 #define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUST_ISSUER
 uint16_t uniffi_govid_ffi_checksum_method_wallet_trust_issuer(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUST_ISSUER_DID
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUST_ISSUER_DID
+uint16_t uniffi_govid_ffi_checksum_method_wallet_trust_issuer_did(void
     
 );
 #endif

@@ -350,6 +350,39 @@ fun tests() {
         check(soft.aliases().isEmpty(), "key deleted with its credential")
     }
 
+    test("enroll from HR's scanned GVE1 offer") {
+        val wallet = Wallet.open(File(work, "wallet-offer").path, JcaKeyStore())
+        wallet.trustIssuer(issuerJwk, ISSUER_ID)
+        val code = "K7QM-3XTR-9D2F-HB6W-0PNA-V4YE-ZC8G"
+        val req = wallet.enrollFromOffer("GVE1:$code:$ISSUER_ID", KeyAlgorithm.ES256)
+        check(req.issuerId == ISSUER_ID, req.issuerId)
+        check(jwtPart(req.keyProof, 1).contains("\"nonce\":\"$code\""), "nonce is the code")
+        check(wallet.acceptCredential(hrIssue(code, req.keyProof)).givenName == "Amira", "issued")
+        expectThrows<WalletException.InvalidInput>("not an offer") {
+            wallet.enrollFromOffer("GVE1:short:$ISSUER_ID", KeyAlgorithm.ES256)
+        }
+        wallet.close()
+    }
+
+    test("status: a verified Status List Token marks the ID revoked or suspended") {
+        fun token(value: Int): String {
+            val r = run(env("GOVID_TEST_ISSUER"), "status", issuerDir.path, value.toString())
+            check(r.code == 0, r.err)
+            return r.out.trim()
+        }
+        val e = Enrolled(JcaKeyStore(), "status")
+        check(e.credential.statusListUri == "https://hr.test.govid.example/status/1", "${e.credential.statusListUri}")
+        check(e.wallet.refreshStatus(e.credential.id, token(0)).status == CredentialStatus.Valid, "valid")
+        check(e.wallet.refreshStatus(e.credential.id, token(2)).status == CredentialStatus.Suspended, "suspended")
+        val revoked = e.wallet.refreshStatus(e.credential.id, token(1))
+        check(revoked.status == CredentialStatus.Revoked && revoked.statusCheckedAt != null, "$revoked")
+        check(e.wallet.listCredentials()[0].status == CredentialStatus.Revoked, "listed as revoked")
+        val bad = expectThrows<WalletException.InvalidStatusList>("tampered token") {
+            e.wallet.refreshStatus(e.credential.id, token(0).dropLast(3) + "AAA")
+        }
+        check(bad.rule.startsWith("status_token"), bad.rule)
+    }
+
     test("calls from many threads at once") {
         val pool = Executors.newFixedThreadPool(8)
         val futures = (1..64).map {

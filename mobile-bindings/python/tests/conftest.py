@@ -42,6 +42,11 @@ class Hr:
         assert r.returncode == 0, r.stderr
         return r.stdout.strip()
 
+    def status_token(self, value):
+        r = subprocess.run([self.bin, "status", self.dir, str(value)], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        return r.stdout.strip()
+
     def challenge(self, aud, claims):
         r = subprocess.run([self.bin, "challenge", aud, *claims], capture_output=True, text=True)
         assert r.returncode == 0, r.stderr

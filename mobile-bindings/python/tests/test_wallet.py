@@ -180,3 +180,22 @@ def test_threads(tmp_path, hr):
     for t in threads:
         t.join()
     assert not errors and len(set(nonces)) == 64
+
+
+def test_status_refresh(tmp_path, hr):
+    wallet, cred = enrolled(tmp_path, hr, PyKeyStore())
+    assert wallet.refresh_status(cred.id, hr.status_token(0)).status == g.CredentialStatus.VALID()
+    revoked = wallet.refresh_status(cred.id, hr.status_token(1))
+    assert revoked.status == g.CredentialStatus.REVOKED() and revoked.status_checked_at
+    with pytest.raises(g.WalletError.InvalidStatusList) as e:
+        wallet.refresh_status(cred.id, "not.a.token")
+    assert e.value.rule.startswith("status_token")
+
+
+def test_enroll_from_offer(tmp_path, hr):
+    wallet = g.Wallet.open(str(tmp_path / "w"), PyKeyStore())
+    wallet.trust_issuer(hr.jwk, ISSUER_ID)
+    code = "K7QM-3XTR-9D2F-HB6W-0PNA-V4YE-ZC8G"
+    req = wallet.enroll_from_offer(f"GVE1:{code}:{ISSUER_ID}", g.KeyAlgorithm.ES256)
+    assert jwt_part(req.key_proof, 1)["nonce"] == code
+    assert wallet.accept_credential(hr.issue(code, req.key_proof)).given_name == "Amira"

@@ -1164,6 +1164,14 @@ public protocol WalletProtocol: AnyObject, Sendable {
     func readChallenge(challenge: String) throws  -> ChallengeRequest
     
     /**
+     * Records a credential's status from its issuer's Status List Token, which the app fetched
+     * from the credential's `status_list_uri`. The token must be signed by the key that signed
+     * the credential, be for that URI (`sub`), unexpired and at most 7 days old. Returns the
+     * credential with its new status (`Revoked`, `Suspended`, … to show the holder).
+     */
+    func refreshStatus(credentialId: String, statusListToken: String) throws  -> CredentialSummary
+    
+    /**
      * Verifies an issued worker ID against the trusted issuers and stores it. `credential` is
      * the issued SD-JWT (`<JWT>~<disclosure>~…~`) or a scanned `GV1:` code of it. The
      * credential must be a worker ID, valid now, and bound to a key this wallet enrolled.
@@ -1195,6 +1203,12 @@ public protocol WalletProtocol: AnyObject, Sendable {
     func enroll(code: String, issuerId: String, alg: KeyAlgorithm) throws  -> EnrollmentRequest
     
     /**
+     * Starts enrollment from HR's scanned enrollment QR code (`GVE1:<code>:<issuer DID>`):
+     * [`Wallet::enroll`] with the code and issuer it holds.
+     */
+    func enrollFromOffer(offer: String, alg: KeyAlgorithm) throws  -> EnrollmentRequest
+    
+    /**
      * The stored credentials, oldest first.
      */
     func listCredentials() throws  -> [CredentialSummary]
@@ -1215,6 +1229,13 @@ public protocol WalletProtocol: AnyObject, Sendable {
      * Credentials are accepted only from trusted issuers.
      */
     func trustIssuer(jwk: String, issuer: String?) throws  -> TrustedIssuer
+    
+    /**
+     * Trusts the issuer `did`, a `did:key` or `did:jwk` (which carry their key, so no network is
+     * needed): pins its key for that `iss`. For `did:web` issuers, pin the JWK HR publishes with
+     * `trust_issuer(jwk, did)`.
+     */
+    func trustIssuerDid(did: String) throws  -> TrustedIssuer
     
     /**
      * The trusted issuer keys, oldest first.
@@ -1357,6 +1378,23 @@ open func readChallenge(challenge: String)throws  -> ChallengeRequest  {
 }
     
     /**
+     * Records a credential's status from its issuer's Status List Token, which the app fetched
+     * from the credential's `status_list_uri`. The token must be signed by the key that signed
+     * the credential, be for that URI (`sub`), unexpired and at most 7 days old. Returns the
+     * credential with its new status (`Revoked`, `Suspended`, … to show the holder).
+     */
+open func refreshStatus(credentialId: String, statusListToken: String)throws  -> CredentialSummary  {
+    return try  FfiConverterTypeCredentialSummary_lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
+        uniffiCallStatus in
+    uniffi_govid_ffi_fn_method_wallet_refresh_status(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(credentialId),
+        FfiConverterString.lower(statusListToken),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Verifies an issued worker ID against the trusted issuers and stores it. `credential` is
      * the issued SD-JWT (`<JWT>~<disclosure>~…~`) or a scanned `GV1:` code of it. The
      * credential must be a worker ID, valid now, and bound to a key this wallet enrolled.
@@ -1430,6 +1468,21 @@ open func enroll(code: String, issuerId: String, alg: KeyAlgorithm)throws  -> En
 }
     
     /**
+     * Starts enrollment from HR's scanned enrollment QR code (`GVE1:<code>:<issuer DID>`):
+     * [`Wallet::enroll`] with the code and issuer it holds.
+     */
+open func enrollFromOffer(offer: String, alg: KeyAlgorithm)throws  -> EnrollmentRequest  {
+    return try  FfiConverterTypeEnrollmentRequest_lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
+        uniffiCallStatus in
+    uniffi_govid_ffi_fn_method_wallet_enroll_from_offer(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(offer),
+        FfiConverterTypeKeyAlgorithm_lower(alg),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * The stored credentials, oldest first.
      */
 open func listCredentials()throws  -> [CredentialSummary]  {
@@ -1479,6 +1532,21 @@ open func trustIssuer(jwk: String, issuer: String?)throws  -> TrustedIssuer  {
             self.uniffiCloneHandle(),
         FfiConverterString.lower(jwk),
         FfiConverterOptionString.lower(issuer),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Trusts the issuer `did`, a `did:key` or `did:jwk` (which carry their key, so no network is
+     * needed): pins its key for that `iss`. For `did:web` issuers, pin the JWK HR publishes with
+     * `trust_issuer(jwk, did)`.
+     */
+open func trustIssuerDid(did: String)throws  -> TrustedIssuer  {
+    return try  FfiConverterTypeTrustedIssuer_lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
+        uniffiCallStatus in
+    uniffi_govid_ffi_fn_method_wallet_trust_issuer_did(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(did),uniffiCallStatus
     )
 })
 }
@@ -3404,6 +3472,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_govid_ffi_checksum_method_wallet_read_challenge() != 28797) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_govid_ffi_checksum_method_wallet_refresh_status() != 32505) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_govid_ffi_checksum_method_wallet_accept_credential() != 6187) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3419,6 +3490,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_govid_ffi_checksum_method_wallet_enroll() != 17691) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_govid_ffi_checksum_method_wallet_enroll_from_offer() != 17369) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_govid_ffi_checksum_method_wallet_list_credentials() != 1392) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3429,6 +3503,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_govid_ffi_checksum_method_wallet_trust_issuer() != 42872) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_govid_ffi_checksum_method_wallet_trust_issuer_did() != 57111) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_govid_ffi_checksum_method_wallet_trusted_issuers() != 41307) {

@@ -741,6 +741,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_govid_ffi_checksum_method_wallet_read_challenge(
     ): Int
+    external fun uniffi_govid_ffi_checksum_method_wallet_refresh_status(
+    ): Int
     external fun uniffi_govid_ffi_checksum_method_wallet_accept_credential(
     ): Int
     external fun uniffi_govid_ffi_checksum_method_wallet_accept_credential_file(
@@ -751,6 +753,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_govid_ffi_checksum_method_wallet_enroll(
     ): Int
+    external fun uniffi_govid_ffi_checksum_method_wallet_enroll_from_offer(
+    ): Int
     external fun uniffi_govid_ffi_checksum_method_wallet_list_credentials(
     ): Int
     external fun uniffi_govid_ffi_checksum_method_wallet_portrait(
@@ -758,6 +762,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_govid_ffi_checksum_method_wallet_remove_trusted_issuer(
     ): Int
     external fun uniffi_govid_ffi_checksum_method_wallet_trust_issuer(
+    ): Int
+    external fun uniffi_govid_ffi_checksum_method_wallet_trust_issuer_did(
     ): Int
     external fun uniffi_govid_ffi_checksum_method_wallet_trusted_issuers(
     ): Int
@@ -824,6 +830,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_govid_ffi_fn_method_wallet_read_challenge(`ptr`: Long,`challenge`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_govid_ffi_fn_method_wallet_refresh_status(`ptr`: Long,`credentialId`: RustBuffer.ByValue,`statusListToken`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_govid_ffi_fn_method_wallet_accept_credential(`ptr`: Long,`credential`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_govid_ffi_fn_method_wallet_accept_credential_file(`ptr`: Long,`path`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -834,6 +842,8 @@ internal object UniffiLib {
     ): Byte
     external fun uniffi_govid_ffi_fn_method_wallet_enroll(`ptr`: Long,`code`: RustBuffer.ByValue,`issuerId`: RustBuffer.ByValue,`alg`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_govid_ffi_fn_method_wallet_enroll_from_offer(`ptr`: Long,`offer`: RustBuffer.ByValue,`alg`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_govid_ffi_fn_method_wallet_list_credentials(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_govid_ffi_fn_method_wallet_portrait(`ptr`: Long,`id`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -841,6 +851,8 @@ internal object UniffiLib {
     external fun uniffi_govid_ffi_fn_method_wallet_remove_trusted_issuer(`ptr`: Long,`thumbprint`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
     external fun uniffi_govid_ffi_fn_method_wallet_trust_issuer(`ptr`: Long,`jwk`: RustBuffer.ByValue,`issuer`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_govid_ffi_fn_method_wallet_trust_issuer_did(`ptr`: Long,`did`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_govid_ffi_fn_method_wallet_trusted_issuers(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1008,6 +1020,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_govid_ffi_checksum_method_wallet_read_challenge() and 0xFFFF) != 28797) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_refresh_status() and 0xFFFF) != 32505) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_govid_ffi_checksum_method_wallet_accept_credential() and 0xFFFF) != 6187) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1023,6 +1038,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_govid_ffi_checksum_method_wallet_enroll() and 0xFFFF) != 17691) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_enroll_from_offer() and 0xFFFF) != 17369) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_govid_ffi_checksum_method_wallet_list_credentials() and 0xFFFF) != 1392) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1033,6 +1051,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_govid_ffi_checksum_method_wallet_trust_issuer() and 0xFFFF) != 42872) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_trust_issuer_did() and 0xFFFF) != 57111) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_govid_ffi_checksum_method_wallet_trusted_issuers() and 0xFFFF) != 41307) {
@@ -2312,6 +2333,14 @@ public interface WalletInterface {
     fun `readChallenge`(`challenge`: kotlin.String): ChallengeRequest
     
     /**
+     * Records a credential's status from its issuer's Status List Token, which the app fetched
+     * from the credential's `status_list_uri`. The token must be signed by the key that signed
+     * the credential, be for that URI (`sub`), unexpired and at most 7 days old. Returns the
+     * credential with its new status (`Revoked`, `Suspended`, … to show the holder).
+     */
+    fun `refreshStatus`(`credentialId`: kotlin.String, `statusListToken`: kotlin.String): CredentialSummary
+    
+    /**
      * Verifies an issued worker ID against the trusted issuers and stores it. `credential` is
      * the issued SD-JWT (`<JWT>~<disclosure>~…~`) or a scanned `GV1:` code of it. The
      * credential must be a worker ID, valid now, and bound to a key this wallet enrolled.
@@ -2343,6 +2372,12 @@ public interface WalletInterface {
     fun `enroll`(`code`: kotlin.String, `issuerId`: kotlin.String, `alg`: KeyAlgorithm): EnrollmentRequest
     
     /**
+     * Starts enrollment from HR's scanned enrollment QR code (`GVE1:<code>:<issuer DID>`):
+     * [`Wallet::enroll`] with the code and issuer it holds.
+     */
+    fun `enrollFromOffer`(`offer`: kotlin.String, `alg`: KeyAlgorithm): EnrollmentRequest
+    
+    /**
      * The stored credentials, oldest first.
      */
     fun `listCredentials`(): List<CredentialSummary>
@@ -2363,6 +2398,13 @@ public interface WalletInterface {
      * Credentials are accepted only from trusted issuers.
      */
     fun `trustIssuer`(`jwk`: kotlin.String, `issuer`: kotlin.String?): TrustedIssuer
+    
+    /**
+     * Trusts the issuer `did`, a `did:key` or `did:jwk` (which carry their key, so no network is
+     * needed): pins its key for that `iss`. For `did:web` issuers, pin the JWK HR publishes with
+     * `trust_issuer(jwk, did)`.
+     */
+    fun `trustIssuerDid`(`did`: kotlin.String): TrustedIssuer
     
     /**
      * The trusted issuer keys, oldest first.
@@ -2562,6 +2604,28 @@ open class Wallet: Disposable, AutoCloseable, WalletInterface
 
     
     /**
+     * Records a credential's status from its issuer's Status List Token, which the app fetched
+     * from the credential's `status_list_uri`. The token must be signed by the key that signed
+     * the credential, be for that URI (`sub`), unexpired and at most 7 days old. Returns the
+     * credential with its new status (`Revoked`, `Suspended`, … to show the holder).
+     */
+    @Throws(WalletException::class)override fun `refreshStatus`(`credentialId`: kotlin.String, `statusListToken`: kotlin.String): CredentialSummary {
+            return FfiConverterTypeCredentialSummary.lift(
+    callWithHandle {
+    uniffiRustCallWithError(WalletException) { _status ->
+    UniffiLib.uniffi_govid_ffi_fn_method_wallet_refresh_status(
+        it,
+        
+        FfiConverterString.lower(`credentialId`),
+        FfiConverterString.lower(`statusListToken`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Verifies an issued worker ID against the trusted issuers and stores it. `credential` is
      * the issued SD-JWT (`<JWT>~<disclosure>~…~`) or a scanned `GV1:` code of it. The
      * credential must be a worker ID, valid now, and bound to a key this wallet enrolled.
@@ -2660,6 +2724,26 @@ open class Wallet: Disposable, AutoCloseable, WalletInterface
 
     
     /**
+     * Starts enrollment from HR's scanned enrollment QR code (`GVE1:<code>:<issuer DID>`):
+     * [`Wallet::enroll`] with the code and issuer it holds.
+     */
+    @Throws(WalletException::class)override fun `enrollFromOffer`(`offer`: kotlin.String, `alg`: KeyAlgorithm): EnrollmentRequest {
+            return FfiConverterTypeEnrollmentRequest.lift(
+    callWithHandle {
+    uniffiRustCallWithError(WalletException) { _status ->
+    UniffiLib.uniffi_govid_ffi_fn_method_wallet_enroll_from_offer(
+        it,
+        
+        FfiConverterString.lower(`offer`),
+        FfiConverterTypeKeyAlgorithm.lower(`alg`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * The stored credentials, oldest first.
      */
     @Throws(WalletException::class)override fun `listCredentials`(): List<CredentialSummary> {
@@ -2726,6 +2810,26 @@ open class Wallet: Disposable, AutoCloseable, WalletInterface
         
         FfiConverterString.lower(`jwk`),
         FfiConverterOptionalString.lower(`issuer`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Trusts the issuer `did`, a `did:key` or `did:jwk` (which carry their key, so no network is
+     * needed): pins its key for that `iss`. For `did:web` issuers, pin the JWK HR publishes with
+     * `trust_issuer(jwk, did)`.
+     */
+    @Throws(WalletException::class)override fun `trustIssuerDid`(`did`: kotlin.String): TrustedIssuer {
+            return FfiConverterTypeTrustedIssuer.lift(
+    callWithHandle {
+    uniffiRustCallWithError(WalletException) { _status ->
+    UniffiLib.uniffi_govid_ffi_fn_method_wallet_trust_issuer_did(
+        it,
+        
+        FfiConverterString.lower(`did`),_status)
 }
     }
     )
