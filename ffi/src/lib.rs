@@ -10,9 +10,11 @@
 
 uniffi::setup_scaffolding!();
 
+mod enroll;
 mod error;
 mod keystore;
 mod present;
+mod records;
 mod software_keystore;
 mod status;
 mod store;
@@ -25,9 +27,7 @@ pub use present::{
     default_rotation_seconds, qr_png, qr_svg, ChallengeRequest, ClaimSelection, GateProfileKind,
     Presentation, QrEcc, DEFAULT_ROTATION_SECONDS,
 };
+pub use records::{CredentialStatus, CredentialSummary, EnrollmentRequest, TrustedIssuer};
 pub use software_keystore::SoftwareKeyStore;
 pub use status::MAX_STATUS_TOKEN_AGE_SECS;
-pub use wallet::{
-    CredentialStatus, CredentialSummary, EnrollmentRequest, TrustedIssuer, Wallet, DATABASE_FILE,
-    MAX_CREDENTIAL_BYTES,
-};
+pub use wallet::{Wallet, DATABASE_FILE, MAX_CREDENTIAL_BYTES};

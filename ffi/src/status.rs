@@ -8,7 +8,8 @@ use govid_core::status::{
 };
 
 use crate::error::{guard, WalletError};
-use crate::wallet::{claims_of, CredentialSummary, Wallet};
+use crate::records::CredentialSummary;
+use crate::wallet::{claims_of, Wallet};
 
 /// The oldest Status List Token (by its `iat`) the wallet records a status from: 7 days.
 pub const MAX_STATUS_TOKEN_AGE_SECS: u64 = 7 * 86_400;

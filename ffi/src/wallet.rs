@@ -1,5 +1,5 @@
-//! The `Wallet` object: open, trust issuers, enroll, accept and list credentials.
-//! Presenting is in `present.rs`, status in `status.rs`.
+//! The `Wallet` object: open, accept, list and delete credentials. Trust and enrollment are in
+//! `enroll.rs`, presenting in `present.rs`, status in `status.rs`.
 
 use std::collections::HashMap;
 use std::fs;
@@ -8,8 +8,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use govid_core::b64;
 use govid_core::credential::{WorkerView, WORKER_ID_VCT};
-use govid_core::did;
-use govid_core::enrollment::{make_key_proof, EnrollmentOffer};
 use govid_core::jose::{Algorithm, PublicKey};
 use govid_core::sdjwt::{HeldSdJwt, VerifyPolicy, SD_JWT_VC_TYP};
 use govid_core::time::Clock;
@@ -19,8 +17,9 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::error::{guard, WalletError};
-use crate::keystore::{parse_public_jwk, KeyAlgorithm, KeyStore, KeyStoreSigner};
-use crate::store::{CredentialRow, HolderKeyRow, IssuerRow, Store};
+use crate::keystore::{KeyAlgorithm, KeyStore, KeyStoreSigner};
+use crate::records::{CredentialStatus, CredentialSummary};
+use crate::store::{CredentialRow, Store};
 
 /// The database file inside the wallet directory.
 pub const DATABASE_FILE: &str = "wallet.sqlite3";
@@ -45,110 +44,6 @@ pub(crate) fn random_token() -> String {
     let mut bytes = [0u8; 16];
     OsRng.fill_bytes(&mut bytes);
     b64::encode(bytes)
-}
-
-/// An issuer key the wallet trusts.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct TrustedIssuer {
-    /// The only `iss` this key may sign for, or `None` for any.
-    pub issuer: Option<String>,
-    /// The key's RFC 7638 thumbprint (its id in the wallet).
-    pub thumbprint: String,
-    /// The public JWK, as JSON text.
-    pub jwk: String,
-}
-
-/// What the app sends to HR to enroll (HR's `govid-issuer enroll` reads `key_proof`).
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct EnrollmentRequest {
-    /// The issuer id the proof is addressed to (its `aud`).
-    pub issuer_id: String,
-    /// The `openid4vci-proof+jwt` key proof: a compact JWS.
-    pub key_proof: String,
-    /// The key store alias of the new holder key.
-    pub key_alias: String,
-    /// The new holder key's public JWK, as JSON text.
-    pub holder_jwk: String,
-}
-
-/// A credential's status as last learnt from its issuer's Status List Token.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
-pub enum CredentialStatus {
-    /// Never checked (or the credential has no status list entry).
-    Unknown,
-    /// Valid (status list value 0).
-    Valid,
-    /// Revoked by the issuer (status list value 1, `INVALID`): it will not open gates again.
-    Revoked,
-    /// Suspended by the issuer (status list value 2): may become valid again.
-    Suspended,
-    /// Another, application-specific status list value.
-    Other {
-        /// The value.
-        value: u8,
-    },
-}
-
-impl CredentialStatus {
-    pub(crate) fn from_value(value: Option<u8>) -> Self {
-        match value {
-            None => CredentialStatus::Unknown,
-            Some(0) => CredentialStatus::Valid,
-            Some(1) => CredentialStatus::Revoked,
-            Some(2) => CredentialStatus::Suspended,
-            Some(value) => CredentialStatus::Other { value },
-        }
-    }
-}
-
-/// A stored worker ID, for display in the wallet.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct CredentialSummary {
-    /// The wallet's id for the credential (base64url of a SHA-256 prefix of the issuer JWT: the
-    /// same credential accepted twice has the same id).
-    pub id: String,
-    /// `iss`.
-    pub issuer: Option<String>,
-    /// Given name.
-    pub given_name: Option<String>,
-    /// Family name.
-    pub family_name: Option<String>,
-    /// Employee number.
-    pub employee_number: Option<String>,
-    /// Organization name.
-    pub organization_name: Option<String>,
-    /// Organization code.
-    pub organization_code: Option<String>,
-    /// Department.
-    pub department: Option<String>,
-    /// Position or title.
-    pub position: Option<String>,
-    /// Grade.
-    pub grade: Option<String>,
-    /// Access zones.
-    pub access_zones: Vec<String>,
-    /// Whether the credential carries a portrait (see `Wallet.portrait`).
-    pub has_portrait: bool,
-    /// `iat`, unix seconds.
-    pub issued_at: Option<u64>,
-    /// `nbf`, unix seconds.
-    pub valid_from: Option<u64>,
-    /// `exp`, unix seconds.
-    pub expires_at: Option<u64>,
-    /// Whether `exp` has passed now.
-    pub expired: bool,
-    /// Whether the credential has a status list entry (`refresh_status` applies).
-    pub has_status_list: bool,
-    /// The status list URI to fetch for `refresh_status`.
-    pub status_list_uri: Option<String>,
-    /// Status as last known.
-    pub status: CredentialStatus,
-    /// When the status was last refreshed, unix seconds.
-    pub status_checked_at: Option<u64>,
-    /// When the wallet accepted the credential, unix seconds.
-    pub received_at: u64,
-    /// The holder key's algorithm.
-    pub key_algorithm: KeyAlgorithm,
 }
 
 /// A govid wallet: the staff member's worker IDs and their holder keys, in an app-private
@@ -178,134 +73,6 @@ impl Wallet {
     #[uniffi::constructor]
     pub fn open(dir: String, key_store: Arc<dyn KeyStore>) -> Result<Arc<Self>, WalletError> {
         guard(|| Self::open_with_clock(dir, key_store, Arc::new(SystemClock)).map(Arc::new))
-    }
-
-    /// Trusts an issuer's public key (JWK JSON text), for any `iss` or only for `issuer`.
-    /// Credentials are accepted only from trusted issuers.
-    pub fn trust_issuer(
-        &self,
-        jwk: String,
-        issuer: Option<String>,
-    ) -> Result<TrustedIssuer, WalletError> {
-        guard(|| {
-            let key = PublicKey::from_jwk_str(&jwk)
-                .map_err(|e| WalletError::input(format!("issuer JWK: {e}")))?;
-            self.pin_issuer(&key, issuer.filter(|i| !i.is_empty()), None)
-        })
-    }
-
-    /// Trusts the issuer `did`, a `did:key` or `did:jwk` (which carry their key, so no network is
-    /// needed): pins its key for that `iss`. For `did:web` issuers, pin the JWK HR publishes with
-    /// `trust_issuer(jwk, did)`.
-    pub fn trust_issuer_did(&self, did: String) -> Result<TrustedIssuer, WalletError> {
-        guard(|| {
-            let did = did.trim();
-            let (key, kid) = if did.starts_with("did:key:") {
-                let key = did::public_key_from_did_key(did)
-                    .map_err(|e| WalletError::input(format!("issuer DID: {e}")))?;
-                let kid = did::did_key_verification_method_id(&key);
-                (key, kid)
-            } else if did.starts_with("did:jwk:") {
-                let key = did::public_key_from_did_jwk(did)
-                    .map_err(|e| WalletError::input(format!("issuer DID: {e}")))?;
-                let kid = did::did_jwk_verification_method_id(&key);
-                (key, kid)
-            } else {
-                return Err(WalletError::input(
-                    "only did:key and did:jwk issuers can be trusted by DID; pin a did:web \
-                     issuer's JWK with trust_issuer",
-                ));
-            };
-            self.pin_issuer(&key, Some(did.to_owned()), Some(kid))
-        })
-    }
-
-    /// Starts enrollment from HR's scanned enrollment QR code (`GVE1:<code>:<issuer DID>`):
-    /// [`Wallet::enroll`] with the code and issuer it holds.
-    pub fn enroll_from_offer(
-        &self,
-        offer: String,
-        alg: KeyAlgorithm,
-    ) -> Result<EnrollmentRequest, WalletError> {
-        guard(|| {
-            let offer = EnrollmentOffer::parse(&offer)
-                .map_err(|e| WalletError::input(format!("enrollment QR code: {e}")))?;
-            self.enroll(offer.code.clone(), offer.issuer.clone(), alg)
-        })
-    }
-
-    /// The trusted issuer keys, oldest first.
-    pub fn trusted_issuers(&self) -> Result<Vec<TrustedIssuer>, WalletError> {
-        guard(|| {
-            Ok(self
-                .store
-                .issuers()?
-                .into_iter()
-                .map(|r| TrustedIssuer {
-                    issuer: r.iss,
-                    thumbprint: r.thumbprint,
-                    jwk: r.jwk,
-                })
-                .collect())
-        })
-    }
-
-    /// Stops trusting the issuer key with this thumbprint (stored credentials stay). Returns
-    /// whether a key was removed.
-    pub fn remove_trusted_issuer(&self, thumbprint: String) -> Result<bool, WalletError> {
-        guard(|| self.store.remove_issuer(&thumbprint))
-    }
-
-    /// Starts enrollment with an enrollment code from HR (typed, or read from HR's QR code)
-    /// and HR's issuer id: creates a new holder key of `alg` in the key store and returns the
-    /// key proof HR needs to issue the worker ID for it.
-    pub fn enroll(
-        &self,
-        code: String,
-        issuer_id: String,
-        alg: KeyAlgorithm,
-    ) -> Result<EnrollmentRequest, WalletError> {
-        guard(|| {
-            let code = code.trim();
-            let issuer_id = issuer_id.trim();
-            if code.is_empty() || code.len() > 256 || code.chars().any(char::is_control) {
-                return Err(WalletError::input(
-                    "the enrollment code is empty or malformed",
-                ));
-            }
-            if issuer_id.is_empty() || issuer_id.len() > 512 {
-                return Err(WalletError::input("the issuer id is empty or too long"));
-            }
-            let alias = format!("govid-holder-{}", random_token());
-            let jwk = self.key_store.create_key(alias.clone(), alg)?;
-            let result = (|| {
-                let key = parse_public_jwk(&jwk, alg)?;
-                let signer = KeyStoreSigner::new(self.key_store.clone(), alias.clone(), key);
-                let proof = make_key_proof(code, issuer_id, self.clock.now(), &signer)
-                    .map_err(|e| signer.take_error(e))?;
-                let public = signer.public.to_jwk().to_string();
-                self.store.insert_holder_key(
-                    &HolderKeyRow {
-                        alias: alias.clone(),
-                        alg: alg.jose().as_str().to_owned(),
-                        public_jwk: public.clone(),
-                    },
-                    &signer.public.thumbprint(),
-                    self.clock.now(),
-                )?;
-                Ok(EnrollmentRequest {
-                    issuer_id: issuer_id.to_owned(),
-                    key_proof: proof,
-                    key_alias: alias.clone(),
-                    holder_jwk: public,
-                })
-            })();
-            if result.is_err() {
-                // Best effort: the key is of no use without its record.
-                let _ = self.key_store.delete_key(alias.clone());
-            }
-            result
-        })
     }
 
     /// Verifies an issued worker ID against the trusted issuers and stores it. `credential` is
@@ -406,26 +173,6 @@ impl Wallet {
             key_store,
             clock,
             held: Mutex::new(HashMap::new()),
-        })
-    }
-
-    fn pin_issuer(
-        &self,
-        key: &PublicKey,
-        iss: Option<String>,
-        kid: Option<String>,
-    ) -> Result<TrustedIssuer, WalletError> {
-        let row = IssuerRow {
-            thumbprint: key.thumbprint(),
-            iss,
-            jwk: key.to_jwk().to_string(),
-            kid,
-        };
-        self.store.add_issuer(&row, self.clock.now())?;
-        Ok(TrustedIssuer {
-            issuer: row.iss,
-            thumbprint: row.thumbprint,
-            jwk: row.jwk,
         })
     }
 

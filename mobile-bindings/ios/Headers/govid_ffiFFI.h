@@ -358,6 +358,36 @@ void uniffi_govid_ffi_fn_free_wallet(uint64_t handle, RustCallStatus *_Nonnull o
 uint64_t uniffi_govid_ffi_fn_constructor_wallet_open(RustBuffer dir, uint64_t key_store, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_ENROLL
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_ENROLL
+RustBuffer uniffi_govid_ffi_fn_method_wallet_enroll(uint64_t ptr, RustBuffer code, RustBuffer issuer_id, RustBuffer alg, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_ENROLL_FROM_OFFER
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_ENROLL_FROM_OFFER
+RustBuffer uniffi_govid_ffi_fn_method_wallet_enroll_from_offer(uint64_t ptr, RustBuffer offer, RustBuffer alg, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_REMOVE_TRUSTED_ISSUER
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_REMOVE_TRUSTED_ISSUER
+int8_t uniffi_govid_ffi_fn_method_wallet_remove_trusted_issuer(uint64_t ptr, RustBuffer thumbprint, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUST_ISSUER
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUST_ISSUER
+RustBuffer uniffi_govid_ffi_fn_method_wallet_trust_issuer(uint64_t ptr, RustBuffer jwk, RustBuffer issuer, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUST_ISSUER_DID
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUST_ISSUER_DID
+RustBuffer uniffi_govid_ffi_fn_method_wallet_trust_issuer_did(uint64_t ptr, RustBuffer did, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUSTED_ISSUERS
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUSTED_ISSUERS
+RustBuffer uniffi_govid_ffi_fn_method_wallet_trusted_issuers(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_PRESENT
 #define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_PRESENT
 RustBuffer uniffi_govid_ffi_fn_method_wallet_present(uint64_t ptr, RustBuffer credential_id, RustBuffer aud, RustBuffer nonce, RustBuffer selection, RustCallStatus *_Nonnull out_status
@@ -403,16 +433,6 @@ RustBuffer uniffi_govid_ffi_fn_method_wallet_credential(uint64_t ptr, RustBuffer
 int8_t uniffi_govid_ffi_fn_method_wallet_delete_credential(uint64_t ptr, RustBuffer id, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_ENROLL
-#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_ENROLL
-RustBuffer uniffi_govid_ffi_fn_method_wallet_enroll(uint64_t ptr, RustBuffer code, RustBuffer issuer_id, RustBuffer alg, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_ENROLL_FROM_OFFER
-#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_ENROLL_FROM_OFFER
-RustBuffer uniffi_govid_ffi_fn_method_wallet_enroll_from_offer(uint64_t ptr, RustBuffer offer, RustBuffer alg, RustCallStatus *_Nonnull out_status
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_LIST_CREDENTIALS
 #define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_LIST_CREDENTIALS
 RustBuffer uniffi_govid_ffi_fn_method_wallet_list_credentials(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -421,26 +441,6 @@ RustBuffer uniffi_govid_ffi_fn_method_wallet_list_credentials(uint64_t ptr, Rust
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_PORTRAIT
 #define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_PORTRAIT
 RustBuffer uniffi_govid_ffi_fn_method_wallet_portrait(uint64_t ptr, RustBuffer id, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_REMOVE_TRUSTED_ISSUER
-#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_REMOVE_TRUSTED_ISSUER
-int8_t uniffi_govid_ffi_fn_method_wallet_remove_trusted_issuer(uint64_t ptr, RustBuffer thumbprint, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUST_ISSUER
-#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUST_ISSUER
-RustBuffer uniffi_govid_ffi_fn_method_wallet_trust_issuer(uint64_t ptr, RustBuffer jwk, RustBuffer issuer, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUST_ISSUER_DID
-#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUST_ISSUER_DID
-RustBuffer uniffi_govid_ffi_fn_method_wallet_trust_issuer_did(uint64_t ptr, RustBuffer did, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUSTED_ISSUERS
-#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUSTED_ISSUERS
-RustBuffer uniffi_govid_ffi_fn_method_wallet_trusted_issuers(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_FUNC_DEFAULT_ROTATION_SECONDS
@@ -773,6 +773,42 @@ uint16_t uniffi_govid_ffi_checksum_method_softwarekeystore_as_key_store(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_ENROLL
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_ENROLL
+uint16_t uniffi_govid_ffi_checksum_method_wallet_enroll(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_ENROLL_FROM_OFFER
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_ENROLL_FROM_OFFER
+uint16_t uniffi_govid_ffi_checksum_method_wallet_enroll_from_offer(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_REMOVE_TRUSTED_ISSUER
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_REMOVE_TRUSTED_ISSUER
+uint16_t uniffi_govid_ffi_checksum_method_wallet_remove_trusted_issuer(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUST_ISSUER
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUST_ISSUER
+uint16_t uniffi_govid_ffi_checksum_method_wallet_trust_issuer(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUST_ISSUER_DID
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUST_ISSUER_DID
+uint16_t uniffi_govid_ffi_checksum_method_wallet_trust_issuer_did(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUSTED_ISSUERS
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUSTED_ISSUERS
+uint16_t uniffi_govid_ffi_checksum_method_wallet_trusted_issuers(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_PRESENT
 #define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_PRESENT
 uint16_t uniffi_govid_ffi_checksum_method_wallet_present(void
@@ -827,18 +863,6 @@ uint16_t uniffi_govid_ffi_checksum_method_wallet_delete_credential(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_ENROLL
-#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_ENROLL
-uint16_t uniffi_govid_ffi_checksum_method_wallet_enroll(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_ENROLL_FROM_OFFER
-#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_ENROLL_FROM_OFFER
-uint16_t uniffi_govid_ffi_checksum_method_wallet_enroll_from_offer(void
-    
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_LIST_CREDENTIALS
 #define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_LIST_CREDENTIALS
 uint16_t uniffi_govid_ffi_checksum_method_wallet_list_credentials(void
@@ -848,30 +872,6 @@ uint16_t uniffi_govid_ffi_checksum_method_wallet_list_credentials(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_PORTRAIT
 #define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_PORTRAIT
 uint16_t uniffi_govid_ffi_checksum_method_wallet_portrait(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_REMOVE_TRUSTED_ISSUER
-#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_REMOVE_TRUSTED_ISSUER
-uint16_t uniffi_govid_ffi_checksum_method_wallet_remove_trusted_issuer(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUST_ISSUER
-#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUST_ISSUER
-uint16_t uniffi_govid_ffi_checksum_method_wallet_trust_issuer(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUST_ISSUER_DID
-#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUST_ISSUER_DID
-uint16_t uniffi_govid_ffi_checksum_method_wallet_trust_issuer_did(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUSTED_ISSUERS
-#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUSTED_ISSUERS
-uint16_t uniffi_govid_ffi_checksum_method_wallet_trusted_issuers(void
     
 );
 #endif

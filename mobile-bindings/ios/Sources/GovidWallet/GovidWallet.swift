@@ -1139,6 +1139,43 @@ public func FfiConverterTypeSoftwareKeyStore_lower(_ value: SoftwareKeyStore) ->
 public protocol WalletProtocol: AnyObject, Sendable {
     
     /**
+     * Starts enrollment with an enrollment code from HR (typed, or read from HR's QR code)
+     * and HR's issuer id: creates a new holder key of `alg` in the key store and returns the
+     * key proof HR needs to issue the worker ID for it.
+     */
+    func enroll(code: String, issuerId: String, alg: KeyAlgorithm) throws  -> EnrollmentRequest
+    
+    /**
+     * Starts enrollment from HR's scanned enrollment QR code (`GVE1:<code>:<issuer DID>`):
+     * [`Wallet::enroll`] with the code and issuer it holds.
+     */
+    func enrollFromOffer(offer: String, alg: KeyAlgorithm) throws  -> EnrollmentRequest
+    
+    /**
+     * Stops trusting the issuer key with this thumbprint (stored credentials stay). Returns
+     * whether a key was removed.
+     */
+    func removeTrustedIssuer(thumbprint: String) throws  -> Bool
+    
+    /**
+     * Trusts an issuer's public key (JWK JSON text), for any `iss` or only for `issuer`.
+     * Credentials are accepted only from trusted issuers.
+     */
+    func trustIssuer(jwk: String, issuer: String?) throws  -> TrustedIssuer
+    
+    /**
+     * Trusts the issuer `did`, a `did:key` or `did:jwk` (which carry their key, so no network is
+     * needed): pins its key for that `iss`. For `did:web` issuers, pin the JWK HR publishes with
+     * `trust_issuer(jwk, did)`.
+     */
+    func trustIssuerDid(did: String) throws  -> TrustedIssuer
+    
+    /**
+     * The trusted issuer keys, oldest first.
+     */
+    func trustedIssuers() throws  -> [TrustedIssuer]
+    
+    /**
      * Presents a stored credential to the verifier `aud`, bound to `nonce`, disclosing
      * `selection`.
      */
@@ -1196,19 +1233,6 @@ public protocol WalletProtocol: AnyObject, Sendable {
     func deleteCredential(id: String) throws  -> Bool
     
     /**
-     * Starts enrollment with an enrollment code from HR (typed, or read from HR's QR code)
-     * and HR's issuer id: creates a new holder key of `alg` in the key store and returns the
-     * key proof HR needs to issue the worker ID for it.
-     */
-    func enroll(code: String, issuerId: String, alg: KeyAlgorithm) throws  -> EnrollmentRequest
-    
-    /**
-     * Starts enrollment from HR's scanned enrollment QR code (`GVE1:<code>:<issuer DID>`):
-     * [`Wallet::enroll`] with the code and issuer it holds.
-     */
-    func enrollFromOffer(offer: String, alg: KeyAlgorithm) throws  -> EnrollmentRequest
-    
-    /**
      * The stored credentials, oldest first.
      */
     func listCredentials() throws  -> [CredentialSummary]
@@ -1217,30 +1241,6 @@ public protocol WalletProtocol: AnyObject, Sendable {
      * The portrait data URL (`data:image/…;base64,…`) of a stored credential, if it has one.
      */
     func portrait(id: String) throws  -> String?
-    
-    /**
-     * Stops trusting the issuer key with this thumbprint (stored credentials stay). Returns
-     * whether a key was removed.
-     */
-    func removeTrustedIssuer(thumbprint: String) throws  -> Bool
-    
-    /**
-     * Trusts an issuer's public key (JWK JSON text), for any `iss` or only for `issuer`.
-     * Credentials are accepted only from trusted issuers.
-     */
-    func trustIssuer(jwk: String, issuer: String?) throws  -> TrustedIssuer
-    
-    /**
-     * Trusts the issuer `did`, a `did:key` or `did:jwk` (which carry their key, so no network is
-     * needed): pins its key for that `iss`. For `did:web` issuers, pin the JWK HR publishes with
-     * `trust_issuer(jwk, did)`.
-     */
-    func trustIssuerDid(did: String) throws  -> TrustedIssuer
-    
-    /**
-     * The trusted issuer keys, oldest first.
-     */
-    func trustedIssuers() throws  -> [TrustedIssuer]
     
 }
 /**
@@ -1313,6 +1313,94 @@ public static func `open`(dir: String, keyStore: KeyStore)throws  -> Wallet  {
 }
     
 
+    
+    /**
+     * Starts enrollment with an enrollment code from HR (typed, or read from HR's QR code)
+     * and HR's issuer id: creates a new holder key of `alg` in the key store and returns the
+     * key proof HR needs to issue the worker ID for it.
+     */
+open func enroll(code: String, issuerId: String, alg: KeyAlgorithm)throws  -> EnrollmentRequest  {
+    return try  FfiConverterTypeEnrollmentRequest_lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
+        uniffiCallStatus in
+    uniffi_govid_ffi_fn_method_wallet_enroll(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(code),
+        FfiConverterString.lower(issuerId),
+        FfiConverterTypeKeyAlgorithm_lower(alg),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Starts enrollment from HR's scanned enrollment QR code (`GVE1:<code>:<issuer DID>`):
+     * [`Wallet::enroll`] with the code and issuer it holds.
+     */
+open func enrollFromOffer(offer: String, alg: KeyAlgorithm)throws  -> EnrollmentRequest  {
+    return try  FfiConverterTypeEnrollmentRequest_lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
+        uniffiCallStatus in
+    uniffi_govid_ffi_fn_method_wallet_enroll_from_offer(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(offer),
+        FfiConverterTypeKeyAlgorithm_lower(alg),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Stops trusting the issuer key with this thumbprint (stored credentials stay). Returns
+     * whether a key was removed.
+     */
+open func removeTrustedIssuer(thumbprint: String)throws  -> Bool  {
+    return try  FfiConverterBool.lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
+        uniffiCallStatus in
+    uniffi_govid_ffi_fn_method_wallet_remove_trusted_issuer(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(thumbprint),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Trusts an issuer's public key (JWK JSON text), for any `iss` or only for `issuer`.
+     * Credentials are accepted only from trusted issuers.
+     */
+open func trustIssuer(jwk: String, issuer: String?)throws  -> TrustedIssuer  {
+    return try  FfiConverterTypeTrustedIssuer_lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
+        uniffiCallStatus in
+    uniffi_govid_ffi_fn_method_wallet_trust_issuer(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(jwk),
+        FfiConverterOptionString.lower(issuer),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Trusts the issuer `did`, a `did:key` or `did:jwk` (which carry their key, so no network is
+     * needed): pins its key for that `iss`. For `did:web` issuers, pin the JWK HR publishes with
+     * `trust_issuer(jwk, did)`.
+     */
+open func trustIssuerDid(did: String)throws  -> TrustedIssuer  {
+    return try  FfiConverterTypeTrustedIssuer_lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
+        uniffiCallStatus in
+    uniffi_govid_ffi_fn_method_wallet_trust_issuer_did(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(did),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The trusted issuer keys, oldest first.
+     */
+open func trustedIssuers()throws  -> [TrustedIssuer]  {
+    return try  FfiConverterSequenceTypeTrustedIssuer.lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
+        uniffiCallStatus in
+    uniffi_govid_ffi_fn_method_wallet_trusted_issuers(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
     
     /**
      * Presents a stored credential to the verifier `aud`, bound to `nonce`, disclosing
@@ -1451,38 +1539,6 @@ open func deleteCredential(id: String)throws  -> Bool  {
 }
     
     /**
-     * Starts enrollment with an enrollment code from HR (typed, or read from HR's QR code)
-     * and HR's issuer id: creates a new holder key of `alg` in the key store and returns the
-     * key proof HR needs to issue the worker ID for it.
-     */
-open func enroll(code: String, issuerId: String, alg: KeyAlgorithm)throws  -> EnrollmentRequest  {
-    return try  FfiConverterTypeEnrollmentRequest_lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
-        uniffiCallStatus in
-    uniffi_govid_ffi_fn_method_wallet_enroll(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(code),
-        FfiConverterString.lower(issuerId),
-        FfiConverterTypeKeyAlgorithm_lower(alg),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * Starts enrollment from HR's scanned enrollment QR code (`GVE1:<code>:<issuer DID>`):
-     * [`Wallet::enroll`] with the code and issuer it holds.
-     */
-open func enrollFromOffer(offer: String, alg: KeyAlgorithm)throws  -> EnrollmentRequest  {
-    return try  FfiConverterTypeEnrollmentRequest_lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
-        uniffiCallStatus in
-    uniffi_govid_ffi_fn_method_wallet_enroll_from_offer(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(offer),
-        FfiConverterTypeKeyAlgorithm_lower(alg),uniffiCallStatus
-    )
-})
-}
-    
-    /**
      * The stored credentials, oldest first.
      */
 open func listCredentials()throws  -> [CredentialSummary]  {
@@ -1503,62 +1559,6 @@ open func portrait(id: String)throws  -> String?  {
     uniffi_govid_ffi_fn_method_wallet_portrait(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(id),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * Stops trusting the issuer key with this thumbprint (stored credentials stay). Returns
-     * whether a key was removed.
-     */
-open func removeTrustedIssuer(thumbprint: String)throws  -> Bool  {
-    return try  FfiConverterBool.lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
-        uniffiCallStatus in
-    uniffi_govid_ffi_fn_method_wallet_remove_trusted_issuer(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(thumbprint),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * Trusts an issuer's public key (JWK JSON text), for any `iss` or only for `issuer`.
-     * Credentials are accepted only from trusted issuers.
-     */
-open func trustIssuer(jwk: String, issuer: String?)throws  -> TrustedIssuer  {
-    return try  FfiConverterTypeTrustedIssuer_lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
-        uniffiCallStatus in
-    uniffi_govid_ffi_fn_method_wallet_trust_issuer(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(jwk),
-        FfiConverterOptionString.lower(issuer),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * Trusts the issuer `did`, a `did:key` or `did:jwk` (which carry their key, so no network is
-     * needed): pins its key for that `iss`. For `did:web` issuers, pin the JWK HR publishes with
-     * `trust_issuer(jwk, did)`.
-     */
-open func trustIssuerDid(did: String)throws  -> TrustedIssuer  {
-    return try  FfiConverterTypeTrustedIssuer_lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
-        uniffiCallStatus in
-    uniffi_govid_ffi_fn_method_wallet_trust_issuer_did(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(did),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * The trusted issuer keys, oldest first.
-     */
-open func trustedIssuers()throws  -> [TrustedIssuer]  {
-    return try  FfiConverterSequenceTypeTrustedIssuer.lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
-        uniffiCallStatus in
-    uniffi_govid_ffi_fn_method_wallet_trusted_issuers(
-            self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
 }
@@ -3460,6 +3460,24 @@ private let initializationResult: InitializationResult = {
     if (uniffi_govid_ffi_checksum_method_softwarekeystore_as_key_store() != 25590) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_govid_ffi_checksum_method_wallet_enroll() != 24050) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_govid_ffi_checksum_method_wallet_enroll_from_offer() != 48974) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_govid_ffi_checksum_method_wallet_remove_trusted_issuer() != 27325) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_govid_ffi_checksum_method_wallet_trust_issuer() != 14453) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_govid_ffi_checksum_method_wallet_trust_issuer_did() != 23301) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_govid_ffi_checksum_method_wallet_trusted_issuers() != 18837) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_govid_ffi_checksum_method_wallet_present() != 60465) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3472,43 +3490,25 @@ private let initializationResult: InitializationResult = {
     if (uniffi_govid_ffi_checksum_method_wallet_read_challenge() != 28797) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_govid_ffi_checksum_method_wallet_refresh_status() != 32505) {
+    if (uniffi_govid_ffi_checksum_method_wallet_refresh_status() != 55080) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_govid_ffi_checksum_method_wallet_accept_credential() != 6187) {
+    if (uniffi_govid_ffi_checksum_method_wallet_accept_credential() != 4084) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_govid_ffi_checksum_method_wallet_accept_credential_file() != 32998) {
+    if (uniffi_govid_ffi_checksum_method_wallet_accept_credential_file() != 27667) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_govid_ffi_checksum_method_wallet_credential() != 49758) {
+    if (uniffi_govid_ffi_checksum_method_wallet_credential() != 20162) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_govid_ffi_checksum_method_wallet_delete_credential() != 54317) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_govid_ffi_checksum_method_wallet_enroll() != 17691) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_govid_ffi_checksum_method_wallet_enroll_from_offer() != 17369) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_govid_ffi_checksum_method_wallet_list_credentials() != 1392) {
+    if (uniffi_govid_ffi_checksum_method_wallet_list_credentials() != 18908) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_govid_ffi_checksum_method_wallet_portrait() != 50647) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_govid_ffi_checksum_method_wallet_remove_trusted_issuer() != 18876) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_govid_ffi_checksum_method_wallet_trust_issuer() != 42872) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_govid_ffi_checksum_method_wallet_trust_issuer_did() != 57111) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_govid_ffi_checksum_method_wallet_trusted_issuers() != 41307) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_govid_ffi_checksum_constructor_softwarekeystore_open() != 34609) {

@@ -733,6 +733,18 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_govid_ffi_checksum_method_softwarekeystore_as_key_store(
     ): Int
+    external fun uniffi_govid_ffi_checksum_method_wallet_enroll(
+    ): Int
+    external fun uniffi_govid_ffi_checksum_method_wallet_enroll_from_offer(
+    ): Int
+    external fun uniffi_govid_ffi_checksum_method_wallet_remove_trusted_issuer(
+    ): Int
+    external fun uniffi_govid_ffi_checksum_method_wallet_trust_issuer(
+    ): Int
+    external fun uniffi_govid_ffi_checksum_method_wallet_trust_issuer_did(
+    ): Int
+    external fun uniffi_govid_ffi_checksum_method_wallet_trusted_issuers(
+    ): Int
     external fun uniffi_govid_ffi_checksum_method_wallet_present(
     ): Int
     external fun uniffi_govid_ffi_checksum_method_wallet_present_for_challenge(
@@ -751,21 +763,9 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_govid_ffi_checksum_method_wallet_delete_credential(
     ): Int
-    external fun uniffi_govid_ffi_checksum_method_wallet_enroll(
-    ): Int
-    external fun uniffi_govid_ffi_checksum_method_wallet_enroll_from_offer(
-    ): Int
     external fun uniffi_govid_ffi_checksum_method_wallet_list_credentials(
     ): Int
     external fun uniffi_govid_ffi_checksum_method_wallet_portrait(
-    ): Int
-    external fun uniffi_govid_ffi_checksum_method_wallet_remove_trusted_issuer(
-    ): Int
-    external fun uniffi_govid_ffi_checksum_method_wallet_trust_issuer(
-    ): Int
-    external fun uniffi_govid_ffi_checksum_method_wallet_trust_issuer_did(
-    ): Int
-    external fun uniffi_govid_ffi_checksum_method_wallet_trusted_issuers(
     ): Int
     external fun uniffi_govid_ffi_checksum_constructor_softwarekeystore_open(
     ): Int
@@ -822,6 +822,18 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_govid_ffi_fn_constructor_wallet_open(`dir`: RustBuffer.ByValue,`keyStore`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_govid_ffi_fn_method_wallet_enroll(`ptr`: Long,`code`: RustBuffer.ByValue,`issuerId`: RustBuffer.ByValue,`alg`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_govid_ffi_fn_method_wallet_enroll_from_offer(`ptr`: Long,`offer`: RustBuffer.ByValue,`alg`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_govid_ffi_fn_method_wallet_remove_trusted_issuer(`ptr`: Long,`thumbprint`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_govid_ffi_fn_method_wallet_trust_issuer(`ptr`: Long,`jwk`: RustBuffer.ByValue,`issuer`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_govid_ffi_fn_method_wallet_trust_issuer_did(`ptr`: Long,`did`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_govid_ffi_fn_method_wallet_trusted_issuers(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_govid_ffi_fn_method_wallet_present(`ptr`: Long,`credentialId`: RustBuffer.ByValue,`aud`: RustBuffer.ByValue,`nonce`: RustBuffer.ByValue,`selection`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_govid_ffi_fn_method_wallet_present_for_challenge(`ptr`: Long,`credentialId`: RustBuffer.ByValue,`challenge`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -840,21 +852,9 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_govid_ffi_fn_method_wallet_delete_credential(`ptr`: Long,`id`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
-    external fun uniffi_govid_ffi_fn_method_wallet_enroll(`ptr`: Long,`code`: RustBuffer.ByValue,`issuerId`: RustBuffer.ByValue,`alg`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_govid_ffi_fn_method_wallet_enroll_from_offer(`ptr`: Long,`offer`: RustBuffer.ByValue,`alg`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
     external fun uniffi_govid_ffi_fn_method_wallet_list_credentials(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_govid_ffi_fn_method_wallet_portrait(`ptr`: Long,`id`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_govid_ffi_fn_method_wallet_remove_trusted_issuer(`ptr`: Long,`thumbprint`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): Byte
-    external fun uniffi_govid_ffi_fn_method_wallet_trust_issuer(`ptr`: Long,`jwk`: RustBuffer.ByValue,`issuer`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_govid_ffi_fn_method_wallet_trust_issuer_did(`ptr`: Long,`did`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_govid_ffi_fn_method_wallet_trusted_issuers(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_govid_ffi_fn_func_default_rotation_seconds(uniffi_out_err: UniffiRustCallStatus, 
     ): Int
@@ -1008,6 +1008,24 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_govid_ffi_checksum_method_softwarekeystore_as_key_store() and 0xFFFF) != 25590) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_enroll() and 0xFFFF) != 24050) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_enroll_from_offer() and 0xFFFF) != 48974) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_remove_trusted_issuer() and 0xFFFF) != 27325) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_trust_issuer() and 0xFFFF) != 14453) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_trust_issuer_did() and 0xFFFF) != 23301) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_trusted_issuers() and 0xFFFF) != 18837) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_govid_ffi_checksum_method_wallet_present() and 0xFFFF) != 60465) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1020,43 +1038,25 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_govid_ffi_checksum_method_wallet_read_challenge() and 0xFFFF) != 28797) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_govid_ffi_checksum_method_wallet_refresh_status() and 0xFFFF) != 32505) {
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_refresh_status() and 0xFFFF) != 55080) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_govid_ffi_checksum_method_wallet_accept_credential() and 0xFFFF) != 6187) {
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_accept_credential() and 0xFFFF) != 4084) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_govid_ffi_checksum_method_wallet_accept_credential_file() and 0xFFFF) != 32998) {
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_accept_credential_file() and 0xFFFF) != 27667) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_govid_ffi_checksum_method_wallet_credential() and 0xFFFF) != 49758) {
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_credential() and 0xFFFF) != 20162) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_govid_ffi_checksum_method_wallet_delete_credential() and 0xFFFF) != 54317) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_govid_ffi_checksum_method_wallet_enroll() and 0xFFFF) != 17691) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_govid_ffi_checksum_method_wallet_enroll_from_offer() and 0xFFFF) != 17369) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_govid_ffi_checksum_method_wallet_list_credentials() and 0xFFFF) != 1392) {
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_list_credentials() and 0xFFFF) != 18908) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_govid_ffi_checksum_method_wallet_portrait() and 0xFFFF) != 50647) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_govid_ffi_checksum_method_wallet_remove_trusted_issuer() and 0xFFFF) != 18876) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_govid_ffi_checksum_method_wallet_trust_issuer() and 0xFFFF) != 42872) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_govid_ffi_checksum_method_wallet_trust_issuer_did() and 0xFFFF) != 57111) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_govid_ffi_checksum_method_wallet_trusted_issuers() and 0xFFFF) != 41307) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_govid_ffi_checksum_constructor_softwarekeystore_open() and 0xFFFF) != 34609) {
@@ -2308,6 +2308,43 @@ public object FfiConverterTypeSoftwareKeyStore: FfiConverter<SoftwareKeyStore, L
 public interface WalletInterface {
     
     /**
+     * Starts enrollment with an enrollment code from HR (typed, or read from HR's QR code)
+     * and HR's issuer id: creates a new holder key of `alg` in the key store and returns the
+     * key proof HR needs to issue the worker ID for it.
+     */
+    fun `enroll`(`code`: kotlin.String, `issuerId`: kotlin.String, `alg`: KeyAlgorithm): EnrollmentRequest
+    
+    /**
+     * Starts enrollment from HR's scanned enrollment QR code (`GVE1:<code>:<issuer DID>`):
+     * [`Wallet::enroll`] with the code and issuer it holds.
+     */
+    fun `enrollFromOffer`(`offer`: kotlin.String, `alg`: KeyAlgorithm): EnrollmentRequest
+    
+    /**
+     * Stops trusting the issuer key with this thumbprint (stored credentials stay). Returns
+     * whether a key was removed.
+     */
+    fun `removeTrustedIssuer`(`thumbprint`: kotlin.String): kotlin.Boolean
+    
+    /**
+     * Trusts an issuer's public key (JWK JSON text), for any `iss` or only for `issuer`.
+     * Credentials are accepted only from trusted issuers.
+     */
+    fun `trustIssuer`(`jwk`: kotlin.String, `issuer`: kotlin.String?): TrustedIssuer
+    
+    /**
+     * Trusts the issuer `did`, a `did:key` or `did:jwk` (which carry their key, so no network is
+     * needed): pins its key for that `iss`. For `did:web` issuers, pin the JWK HR publishes with
+     * `trust_issuer(jwk, did)`.
+     */
+    fun `trustIssuerDid`(`did`: kotlin.String): TrustedIssuer
+    
+    /**
+     * The trusted issuer keys, oldest first.
+     */
+    fun `trustedIssuers`(): List<TrustedIssuer>
+    
+    /**
      * Presents a stored credential to the verifier `aud`, bound to `nonce`, disclosing
      * `selection`.
      */
@@ -2365,19 +2402,6 @@ public interface WalletInterface {
     fun `deleteCredential`(`id`: kotlin.String): kotlin.Boolean
     
     /**
-     * Starts enrollment with an enrollment code from HR (typed, or read from HR's QR code)
-     * and HR's issuer id: creates a new holder key of `alg` in the key store and returns the
-     * key proof HR needs to issue the worker ID for it.
-     */
-    fun `enroll`(`code`: kotlin.String, `issuerId`: kotlin.String, `alg`: KeyAlgorithm): EnrollmentRequest
-    
-    /**
-     * Starts enrollment from HR's scanned enrollment QR code (`GVE1:<code>:<issuer DID>`):
-     * [`Wallet::enroll`] with the code and issuer it holds.
-     */
-    fun `enrollFromOffer`(`offer`: kotlin.String, `alg`: KeyAlgorithm): EnrollmentRequest
-    
-    /**
      * The stored credentials, oldest first.
      */
     fun `listCredentials`(): List<CredentialSummary>
@@ -2386,30 +2410,6 @@ public interface WalletInterface {
      * The portrait data URL (`data:image/…;base64,…`) of a stored credential, if it has one.
      */
     fun `portrait`(`id`: kotlin.String): kotlin.String?
-    
-    /**
-     * Stops trusting the issuer key with this thumbprint (stored credentials stay). Returns
-     * whether a key was removed.
-     */
-    fun `removeTrustedIssuer`(`thumbprint`: kotlin.String): kotlin.Boolean
-    
-    /**
-     * Trusts an issuer's public key (JWK JSON text), for any `iss` or only for `issuer`.
-     * Credentials are accepted only from trusted issuers.
-     */
-    fun `trustIssuer`(`jwk`: kotlin.String, `issuer`: kotlin.String?): TrustedIssuer
-    
-    /**
-     * Trusts the issuer `did`, a `did:key` or `did:jwk` (which carry their key, so no network is
-     * needed): pins its key for that `iss`. For `did:web` issuers, pin the JWK HR publishes with
-     * `trust_issuer(jwk, did)`.
-     */
-    fun `trustIssuerDid`(`did`: kotlin.String): TrustedIssuer
-    
-    /**
-     * The trusted issuer keys, oldest first.
-     */
-    fun `trustedIssuers`(): List<TrustedIssuer>
     
     companion object
 }
@@ -2518,6 +2518,124 @@ open class Wallet: Disposable, AutoCloseable, WalletInterface
             UniffiLib.uniffi_govid_ffi_fn_clone_wallet(handle, status)
         }
     }
+
+    
+    /**
+     * Starts enrollment with an enrollment code from HR (typed, or read from HR's QR code)
+     * and HR's issuer id: creates a new holder key of `alg` in the key store and returns the
+     * key proof HR needs to issue the worker ID for it.
+     */
+    @Throws(WalletException::class)override fun `enroll`(`code`: kotlin.String, `issuerId`: kotlin.String, `alg`: KeyAlgorithm): EnrollmentRequest {
+            return FfiConverterTypeEnrollmentRequest.lift(
+    callWithHandle {
+    uniffiRustCallWithError(WalletException) { _status ->
+    UniffiLib.uniffi_govid_ffi_fn_method_wallet_enroll(
+        it,
+        
+        FfiConverterString.lower(`code`),
+        FfiConverterString.lower(`issuerId`),
+        FfiConverterTypeKeyAlgorithm.lower(`alg`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Starts enrollment from HR's scanned enrollment QR code (`GVE1:<code>:<issuer DID>`):
+     * [`Wallet::enroll`] with the code and issuer it holds.
+     */
+    @Throws(WalletException::class)override fun `enrollFromOffer`(`offer`: kotlin.String, `alg`: KeyAlgorithm): EnrollmentRequest {
+            return FfiConverterTypeEnrollmentRequest.lift(
+    callWithHandle {
+    uniffiRustCallWithError(WalletException) { _status ->
+    UniffiLib.uniffi_govid_ffi_fn_method_wallet_enroll_from_offer(
+        it,
+        
+        FfiConverterString.lower(`offer`),
+        FfiConverterTypeKeyAlgorithm.lower(`alg`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Stops trusting the issuer key with this thumbprint (stored credentials stay). Returns
+     * whether a key was removed.
+     */
+    @Throws(WalletException::class)override fun `removeTrustedIssuer`(`thumbprint`: kotlin.String): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCallWithError(WalletException) { _status ->
+    UniffiLib.uniffi_govid_ffi_fn_method_wallet_remove_trusted_issuer(
+        it,
+        
+        FfiConverterString.lower(`thumbprint`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Trusts an issuer's public key (JWK JSON text), for any `iss` or only for `issuer`.
+     * Credentials are accepted only from trusted issuers.
+     */
+    @Throws(WalletException::class)override fun `trustIssuer`(`jwk`: kotlin.String, `issuer`: kotlin.String?): TrustedIssuer {
+            return FfiConverterTypeTrustedIssuer.lift(
+    callWithHandle {
+    uniffiRustCallWithError(WalletException) { _status ->
+    UniffiLib.uniffi_govid_ffi_fn_method_wallet_trust_issuer(
+        it,
+        
+        FfiConverterString.lower(`jwk`),
+        FfiConverterOptionalString.lower(`issuer`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Trusts the issuer `did`, a `did:key` or `did:jwk` (which carry their key, so no network is
+     * needed): pins its key for that `iss`. For `did:web` issuers, pin the JWK HR publishes with
+     * `trust_issuer(jwk, did)`.
+     */
+    @Throws(WalletException::class)override fun `trustIssuerDid`(`did`: kotlin.String): TrustedIssuer {
+            return FfiConverterTypeTrustedIssuer.lift(
+    callWithHandle {
+    uniffiRustCallWithError(WalletException) { _status ->
+    UniffiLib.uniffi_govid_ffi_fn_method_wallet_trust_issuer_did(
+        it,
+        
+        FfiConverterString.lower(`did`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The trusted issuer keys, oldest first.
+     */
+    @Throws(WalletException::class)override fun `trustedIssuers`(): List<TrustedIssuer> {
+            return FfiConverterSequenceTypeTrustedIssuer.lift(
+    callWithHandle {
+    uniffiRustCallWithError(WalletException) { _status ->
+    UniffiLib.uniffi_govid_ffi_fn_method_wallet_trusted_issuers(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
 
     
     /**
@@ -2702,48 +2820,6 @@ open class Wallet: Disposable, AutoCloseable, WalletInterface
 
     
     /**
-     * Starts enrollment with an enrollment code from HR (typed, or read from HR's QR code)
-     * and HR's issuer id: creates a new holder key of `alg` in the key store and returns the
-     * key proof HR needs to issue the worker ID for it.
-     */
-    @Throws(WalletException::class)override fun `enroll`(`code`: kotlin.String, `issuerId`: kotlin.String, `alg`: KeyAlgorithm): EnrollmentRequest {
-            return FfiConverterTypeEnrollmentRequest.lift(
-    callWithHandle {
-    uniffiRustCallWithError(WalletException) { _status ->
-    UniffiLib.uniffi_govid_ffi_fn_method_wallet_enroll(
-        it,
-        
-        FfiConverterString.lower(`code`),
-        FfiConverterString.lower(`issuerId`),
-        FfiConverterTypeKeyAlgorithm.lower(`alg`),_status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
-     * Starts enrollment from HR's scanned enrollment QR code (`GVE1:<code>:<issuer DID>`):
-     * [`Wallet::enroll`] with the code and issuer it holds.
-     */
-    @Throws(WalletException::class)override fun `enrollFromOffer`(`offer`: kotlin.String, `alg`: KeyAlgorithm): EnrollmentRequest {
-            return FfiConverterTypeEnrollmentRequest.lift(
-    callWithHandle {
-    uniffiRustCallWithError(WalletException) { _status ->
-    UniffiLib.uniffi_govid_ffi_fn_method_wallet_enroll_from_offer(
-        it,
-        
-        FfiConverterString.lower(`offer`),
-        FfiConverterTypeKeyAlgorithm.lower(`alg`),_status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
      * The stored credentials, oldest first.
      */
     @Throws(WalletException::class)override fun `listCredentials`(): List<CredentialSummary> {
@@ -2771,82 +2847,6 @@ open class Wallet: Disposable, AutoCloseable, WalletInterface
         it,
         
         FfiConverterString.lower(`id`),_status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
-     * Stops trusting the issuer key with this thumbprint (stored credentials stay). Returns
-     * whether a key was removed.
-     */
-    @Throws(WalletException::class)override fun `removeTrustedIssuer`(`thumbprint`: kotlin.String): kotlin.Boolean {
-            return FfiConverterBoolean.lift(
-    callWithHandle {
-    uniffiRustCallWithError(WalletException) { _status ->
-    UniffiLib.uniffi_govid_ffi_fn_method_wallet_remove_trusted_issuer(
-        it,
-        
-        FfiConverterString.lower(`thumbprint`),_status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
-     * Trusts an issuer's public key (JWK JSON text), for any `iss` or only for `issuer`.
-     * Credentials are accepted only from trusted issuers.
-     */
-    @Throws(WalletException::class)override fun `trustIssuer`(`jwk`: kotlin.String, `issuer`: kotlin.String?): TrustedIssuer {
-            return FfiConverterTypeTrustedIssuer.lift(
-    callWithHandle {
-    uniffiRustCallWithError(WalletException) { _status ->
-    UniffiLib.uniffi_govid_ffi_fn_method_wallet_trust_issuer(
-        it,
-        
-        FfiConverterString.lower(`jwk`),
-        FfiConverterOptionalString.lower(`issuer`),_status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
-     * Trusts the issuer `did`, a `did:key` or `did:jwk` (which carry their key, so no network is
-     * needed): pins its key for that `iss`. For `did:web` issuers, pin the JWK HR publishes with
-     * `trust_issuer(jwk, did)`.
-     */
-    @Throws(WalletException::class)override fun `trustIssuerDid`(`did`: kotlin.String): TrustedIssuer {
-            return FfiConverterTypeTrustedIssuer.lift(
-    callWithHandle {
-    uniffiRustCallWithError(WalletException) { _status ->
-    UniffiLib.uniffi_govid_ffi_fn_method_wallet_trust_issuer_did(
-        it,
-        
-        FfiConverterString.lower(`did`),_status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
-     * The trusted issuer keys, oldest first.
-     */
-    @Throws(WalletException::class)override fun `trustedIssuers`(): List<TrustedIssuer> {
-            return FfiConverterSequenceTypeTrustedIssuer.lift(
-    callWithHandle {
-    uniffiRustCallWithError(WalletException) { _status ->
-    UniffiLib.uniffi_govid_ffi_fn_method_wallet_trusted_issuers(
-        it,
-        _status)
 }
     }
     )
