@@ -70,14 +70,8 @@ pub struct Validity {
     pub expires_at: u64,
 }
 
-/// A status list entry: `status.status_list {idx, uri}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatusListRef {
-    /// Index in the list.
-    pub idx: u64,
-    /// URI of the Status List Token.
-    pub uri: String,
-}
+/// A status list entry: `status.status_list {idx, uri}` (the status module's type).
+pub type StatusListRef = crate::status::StatusReference;
 
 /// Everything besides the claims that goes into a worker ID.
 #[derive(Clone, Debug)]
