@@ -5,7 +5,6 @@
 //! test_issuer init  DIR                          # DIR/issuer.jwk (public), DIR/issuer-private.jwk
 //! test_issuer issue DIR CODE KEY_PROOF [EXP_SECS] # verifies the proof, prints the credential
 //! test_issuer challenge AUD CLAIM...             # prints a gate's GVC1 challenge (2 min)
-//! test_issuer decode < GV1_PAYLOAD                # prints the presentation a GV1: code holds
 //! test_issuer status DIR VALUE                     # a Status List Token: entry 7 (every ID's) = VALUE
 //! ```
 //!
@@ -164,15 +163,6 @@ fn challenge(aud: &str, claims: &[&str]) -> Result<(), String> {
     Ok(())
 }
 
-/// Decodes a `GV1:` payload read from stdin, as a gate's scanner does.
-fn decode() -> Result<(), String> {
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|e| e.to_string())?;
-    let presentation = govid_core::qr::decode_payload(&text).map_err(|e| e.to_string())?;
-    println!("{presentation}");
-    Ok(())
-}
-
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
@@ -182,13 +172,12 @@ fn main() -> ExitCode {
             Ok(exp) => issue(Path::new(dir), code, proof, exp),
             Err(_) => Err("EXP_SECS must be a number".into()),
         },
-        ["decode"] => decode(),
         ["status", dir, value] => match value.parse() {
             Ok(value) => status(Path::new(dir), value),
             Err(_) => Err("VALUE must be 0..=3".into()),
         },
         ["challenge", aud, ref claims @ ..] => challenge(aud, claims),
-        _ => Err("usage: test_issuer init DIR | issue DIR CODE KEY_PROOF [EXP_SECS] | challenge AUD CLAIM... | decode | status DIR VALUE".into()),
+        _ => Err("usage: test_issuer init DIR | issue DIR CODE KEY_PROOF [EXP_SECS] | challenge AUD CLAIM... | status DIR VALUE".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
