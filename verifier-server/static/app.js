@@ -41,6 +41,7 @@
     missing_claim: "ID did not share what this gate needs",
     challenge_unknown: "Challenge unknown or expired",
     typ: "Not a worker ID",
+    vct_not_accepted: "This kind of ID is not accepted here",
     replay_cache_full: "Gate busy: try again",
     too_large: "Code too large",
     rate_limited: "Too many attempts: wait a moment",

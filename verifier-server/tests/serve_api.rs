@@ -186,6 +186,20 @@ fn each_deny_reason_is_named() {
 }
 
 #[test]
+fn a_credential_type_the_gate_does_not_accept_is_denied() {
+    let world = World::new("serve-vct");
+    let gate = world.gate(
+        "accepted_vct = [\"https://govid.example/vct/visitor/v1\"]",
+        "",
+        &[],
+    );
+    assert_deny(
+        &gate.verify(&world.wallet(IDX_VALID).code(AUD)),
+        "vct_not_accepted",
+    );
+}
+
+#[test]
 fn challenge_mode_nonce_is_usable_once() {
     let world = World::new("serve-challenge");
     let gate = world.gate("", "", &[]);
@@ -220,8 +234,7 @@ fn challenge_mode_nonce_is_usable_once() {
     let first = gate.verify(&encode_presentation(&answer).unwrap());
     assert_eq!(first["decision"], "allow", "{first}");
     assert_eq!(first["mode"], "challenge");
-    // The nonce is spent: another presentation for it is not a challenge answer any more; as a
-    // rotating code it would pass, so use a gate that only takes challenges for that check.
+    // The same presentation again: the challenge is spent and the KB-JWT is in the replay cache.
     assert_deny(
         &gate.verify(&encode_presentation(&answer).unwrap()),
         "replayed",

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load and soak test of `govid-verifier serve` (BENCHMARKS.md, "Gate server (issue 7)").
 #
-#   bash verifier-server/examples/load/gate_load.sh [SECONDS] [SOAK_SECONDS] [POOL]
+#   [CONNS=32] bash verifier-server/examples/load/gate_load.sh [SECONDS] [SOAK_SECONDS] [POOL]
 #
 # Builds release binaries, sets up the demo gate (offline trust bundle, gate log on, replay
 # checks on), makes POOL distinct fresh codes (90% valid, 9% revoked, 1% malformed), measures the
@@ -11,7 +11,7 @@
 # code sent a second time is denied `replayed` AFTER full verification (the replay check is the
 # last step), so repeats cost what an allow costs. Traffic stays on 127.0.0.1.
 set -euo pipefail
-secs="${1:-30}"; soak="${2:-300}"; pool="${3:-60000}"
+secs="${1:-30}"; soak="${2:-300}"; pool="${3:-60000}"; conns="${CONNS:-32}"
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
 port=18080
@@ -37,14 +37,14 @@ cpu() { awk '{sub(/.*\) /, ""); print ($12 + $13) / 100}' "/proc/$server/stat"; 
 count() { curl -s "$url/metrics" | awk '/^govid_verify_duration_seconds_count/ {print $2}'; }
 echo "== wrk ${secs}s (RSS at start: $(rss))"
 c0=$(cpu); n0=$(count)
-wrk -t1 -c32 -d"${secs}s" --latency -s "$here/verify.lua" "$url/v1/verify" -- "$dir/pool.txt"
+wrk -t1 -c"$conns" -d"${secs}s" --latency -s "$here/verify.lua" "$url/v1/verify" -- "$dir/pool.txt"
 c1=$(cpu); n1=$(count)
 awk -v c="$c0" -v C="$c1" -v n="$n0" -v N="$n1" 'BEGIN {
   printf "server: %d decisions in %.2f CPU-s = %.0f decisions per CPU-second\n", N - n, C - c, (N - n) / (C - c) }'
 curl -s "$url/metrics" | grep -E '^govid_verifications_total|^govid_verify_duration_seconds_(count|sum)'
 if [ "$soak" -gt 0 ]; then
   echo "== soak ${soak}s: RSS at start $(rss)"
-  wrk -t1 -c32 -d"${soak}s" --latency -s "$here/verify.lua" "$url/v1/verify" -- "$dir/pool.txt"
+  wrk -t1 -c"$conns" -d"${soak}s" --latency -s "$here/verify.lua" "$url/v1/verify" -- "$dir/pool.txt"
   echo "== soak: RSS at end $(rss)"
   curl -s "$url/metrics" | grep -E '^govid_verifications_total|^govid_replay_cache_entries'
 fi

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use govid_core::credential::GateProfile;
+use govid_core::credential::{GateProfile, WORKER_ID_VCT};
 use govid_core::sdjwt::ClaimPath;
 use serde::Deserialize;
 
@@ -42,6 +42,7 @@ pub(crate) struct GateSection {
     pub(crate) replay_max_entries: Option<usize>,
     pub(crate) challenge_ttl_secs: Option<u64>,
     pub(crate) max_pending_challenges: Option<usize>,
+    pub(crate) accepted_vct: Option<Vec<String>>,
 }
 
 /// `[server]`: HTTP and hardening.
@@ -177,6 +178,8 @@ pub(crate) struct GateConfig {
     pub(crate) replay_max_entries: usize,
     pub(crate) challenge_ttl_secs: u64,
     pub(crate) max_pending_challenges: usize,
+    /// Credential types (`vct`) the gate accepts.
+    pub(crate) accepted_vct: Vec<String>,
 
     pub(crate) listen: SocketAddr,
     pub(crate) max_body_bytes: usize,
@@ -318,6 +321,10 @@ impl GateConfig {
             replay_max_entries: g.replay_max_entries.unwrap_or(1_000_000).max(1),
             challenge_ttl_secs,
             max_pending_challenges: g.max_pending_challenges.unwrap_or(10_000).max(1),
+            accepted_vct: g
+                .accepted_vct
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| vec![WORKER_ID_VCT.to_owned()]),
             listen,
             max_body_bytes,
             request_timeout: Duration::from_millis(s.request_timeout_ms.unwrap_or(5000).max(1)),

@@ -7,7 +7,8 @@
 //!    (rotating mode);
 //! 3. core `verify` under the gate policy (signature, issuer trust, validity, KB-JWT `aud`,
 //!    `nonce`, `iat` window, `sd_hash`, the profile's claims): the core rule code;
-//! 4. a challenge that is unknown or expired (`challenge_unknown`), or rotating mode when the gate
+//! 4. the credential type (`vct_not_accepted`: not in the gate's `accepted_vct`, or not one a
+//!    trust bundle lets this issuer issue); a challenge that is unknown or expired (`challenge_unknown`), or rotating mode when the gate
 //!    accepts only challenges;
 //! 5. credential status from the cached lists: `revoked`, `suspended`, `status_other`,
 //!    `status_unknown` (no fresh list; denied unless the config allows unknown status), or the
@@ -159,6 +160,20 @@ pub(crate) fn decide(
             .then(|| Value::Object(select(payload, &gate.config.keep_claims))),
         mode: Some(mode),
     };
+    // The credential type: one the gate accepts, and (for a bundle issuer) one the bundle lets
+    // this issuer issue.
+    let vct = payload
+        .get("vct")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let bundle_refuses = match (&gate.trust.bundle, decision.issuer.as_deref()) {
+        (Some(bundle), Some(iss)) => bundle.issuer(iss).is_some() && !bundle.allows_vct(iss, vct),
+        _ => false,
+    };
+    if bundle_refuses || !gate.config.accepted_vct.iter().any(|v| v == vct) {
+        decision.reason = "vct_not_accepted";
+        return decision;
+    }
     if challenge.is_none() && challenge_wanted {
         decision.reason = "challenge_unknown";
         return decision;

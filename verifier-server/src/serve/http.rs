@@ -20,7 +20,7 @@
 //! core rule code (`bad_signature`, `expired`, `untrusted_issuer`, `kb_aud`, `kb_nonce`,
 //! `kb_iat`, `missing_claim`, …), or one of `bad_qr`, `revoked`, `suspended`, `status_other`,
 //! `status_unknown`, a status rule (`status_claim_missing`, `status_index_out_of_range`, …),
-//! `replayed`, `challenge_unknown`, `replay_cache_full`. `credential_status` is `valid`, `revoked`,
+//! `replayed`, `challenge_unknown`, `vct_not_accepted`, `replay_cache_full`. `credential_status` is `valid`, `revoked`,
 //! `suspended`, `other`, `unknown`, or `null` when the check was not reached; `issuer` is `null`
 //! unless the credential verified; `mode` is `rotating`, `challenge` or `null`.
 //!
@@ -242,6 +242,7 @@ async fn verify(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bo
         mode = decision.mode.unwrap_or("-"),
         "decision"
     );
+    let word = decision.word();
     let Decision {
         allow: _,
         reason,
@@ -251,13 +252,13 @@ async fn verify(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bo
         credential_hash,
         kept_claims,
         mode,
-    } = decision.clone();
+    } = decision;
     state
         .log
         .record(Entry {
             time: now,
             gate: gate.config.gate_id.clone(),
-            decision: decision.word(),
+            decision: word,
             reason: reason.to_owned(),
             issuer: issuer.clone(),
             credential_status,
@@ -266,7 +267,7 @@ async fn verify(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bo
         })
         .await;
     Json(VerifyResponse {
-        decision: decision.word(),
+        decision: word,
         reason,
         disclosed,
         credential_status,
