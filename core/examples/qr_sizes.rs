@@ -3,7 +3,9 @@
 //! Rows: every presentation in `testdata/vectors/sd-jwt/spec_examples.json` (ES256, JSON with
 //! spaces, as in the RFC), then worker IDs issued and presented by govid itself for the `entry`
 //! and `counter` gate profiles and with every claim disclosed, each with a KB-JWT. Those use fresh
-//! keys and salts on every run, so their sizes vary by a few characters.
+//! keys and salts on every run, so their sizes vary by a few characters. They have no decoys and
+//! no `kid`, so they are smaller than what `govid-issuer` issues: the issue-5 table (shapes,
+//! decoys, holder keys, the gate pass; reproducible) is `examples/qr_table.rs`.
 //!
 //! Run: `cargo run -p govid-core --example qr_sizes`
 

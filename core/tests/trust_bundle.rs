@@ -389,3 +389,37 @@ fn duplicates_are_refused() {
         Err(BundleError::DuplicateStatusList)
     );
 }
+
+/// Regression: a credential of one issuer pointed at another issuer's status list in the same
+/// bundle (e.g. to borrow a list where its index is VALID). The list must not speak for it.
+#[test]
+fn status_list_of_another_issuer_is_not_used() {
+    const OTHER: &str = "did:web:hr.other.example";
+    const OTHER_URI: &str = "https://hr.other.example/status/1";
+    let other = BundleIssuer::new(OTHER, "Other HR Office")
+        .key(signer(3).public_key(), None)
+        .vct(VCT)
+        .status_list(OTHER_URI, status_token(OTHER_URI, IAT, None, &signer(3)));
+    let text = TrustBundleBuilder::new(1, IAT + 60, STALENESS)
+        .issuer(hr_issuer())
+        .issuer(other)
+        .sign(&operator())
+        .expect("sign");
+    let loaded = load(&text).expect("loads");
+    let mut borrowed = credential(0);
+    borrowed.insert(
+        "status".to_owned(),
+        StatusReference::new(0, OTHER_URI).to_status_claim(),
+    );
+    assert_eq!(
+        check_credential_status(&borrowed, &loaded, IAT + 3600),
+        Ok(StatusOutcome::Unknown {
+            reason: UnknownReason::NoStatusList
+        })
+    );
+    // Its own list still answers.
+    assert_eq!(
+        check_credential_status(&credential(7), &loaded, IAT + 3600),
+        Ok(StatusOutcome::Invalid)
+    );
+}

@@ -3,12 +3,21 @@
 //! One presentation on stdin: exit 0 and the processed payload as JSON on stdout, or exit 1 and
 //! one line `<rule>: <message>` on stderr. Usage errors exit 2. With `--jsonl`, one JSON object
 //! per input line in, one result line out, in order; a bad line gives one error line.
+//!
+//! The presentation may be a scanned `GV1:` QR payload. With `--status-token` and/or
+//! `--trust-bundle` the verify includes the credential's status: INVALID is rule `revoked`,
+//! SUSPENDED is `suspended`, and no fresh list for it is `status_unknown` (never accepted).
 
 use std::io::{BufRead, BufWriter, Write};
 
-use govid_core::jose::PublicKey;
+use govid_core::jose::{Algorithm, PublicKey};
+use govid_core::qr;
 use govid_core::sdjwt::{verify, KbExpectation, VerifyPolicy};
-use govid_core::trust::PinnedKeys;
+use govid_core::status::{
+    check_credential_status, verify_status_list_token, StatusListStore, StatusOutcome,
+    StatusReference, StatusTokenSource,
+};
+use govid_core::trust::{IssuerResolver, PinnedKeys, TrustBundle};
 use serde_json::{json, Value};
 
 use crate::input;
@@ -17,8 +26,22 @@ use crate::input;
 #[derive(Debug, clap::Args)]
 pub(crate) struct CheckArgs {
     /// The issuer's public JWK: a file path, or inline JSON.
-    #[arg(long, value_name = "FILE|JSON", required_unless_present = "jsonl")]
+    #[arg(long, value_name = "FILE|JSON", required_unless_present_any = ["jsonl", "trust_bundle"])]
     issuer_jwk: Option<String>,
+    /// A Status List Token (statuslist+jwt) file to check the credential's status against;
+    /// repeatable. The one whose `sub` is the credential's status `uri` is used.
+    #[arg(long, value_name = "FILE")]
+    status_token: Vec<String>,
+    /// An offline trust bundle: trusted issuers (used instead of --issuer-jwk when that is
+    /// absent) and their status lists. Needs --operator-jwk.
+    #[arg(long, value_name = "FILE", requires = "operator_jwk")]
+    trust_bundle: Option<String>,
+    /// The pinned public key of the trust bundle's operator: a file path, or inline JSON.
+    #[arg(long, value_name = "FILE|JSON", requires = "trust_bundle")]
+    operator_jwk: Option<String>,
+    /// How old (seconds after its `iat`) a --status-token may be and still be relied on.
+    #[arg(long, value_name = "SECONDS", default_value_t = 86_400)]
+    max_staleness: u64,
     /// Verify at this time (unix seconds) instead of the system clock.
     #[arg(long, value_name = "UNIX_SECONDS")]
     now: Option<u64>,
@@ -39,7 +62,7 @@ pub(crate) struct CheckArgs {
     typ: Option<String>,
     /// Read JSON lines {"presentation", "issuer_public_jwk", "verifier": {...}} from stdin and
     /// write one {"ok": …} line per input.
-    #[arg(long, conflicts_with_all = ["issuer_jwk", "now", "aud", "nonce", "require_kb", "sd_jwt_vc", "typ"])]
+    #[arg(long, conflicts_with_all = ["issuer_jwk", "now", "aud", "nonce", "require_kb", "sd_jwt_vc", "typ", "status_token", "trust_bundle"])]
     jsonl: bool,
 }
 
@@ -47,14 +70,11 @@ pub(crate) fn run(args: CheckArgs) -> u8 {
     if args.jsonl {
         return run_jsonl();
     }
-    let key = match args.issuer_jwk.as_deref().map(input::public_jwk_arg) {
-        Some(Ok(key)) => key,
-        Some(Err(e)) => {
+    let now = args.now.unwrap_or_else(input::system_now);
+    let trust = match Trust::from_args(&args) {
+        Ok(trust) => trust,
+        Err(e) => {
             eprintln!("usage: {e}");
-            return 2;
-        }
-        None => {
-            eprintln!("usage: --issuer-jwk is required");
             return 2;
         }
     };
@@ -74,8 +94,7 @@ pub(crate) fn run(args: CheckArgs) -> u8 {
         sd_jwt_vc: args.sd_jwt_vc,
         ..VerifyPolicy::default()
     };
-    let now = args.now.unwrap_or_else(input::system_now);
-    match check_one(&presentation, &policy, key, now) {
+    match check_one(&presentation, &policy, &trust, now) {
         Ok(payload) => {
             println!("{payload}");
             0
@@ -87,17 +106,151 @@ pub(crate) fn run(args: CheckArgs) -> u8 {
     }
 }
 
-/// Verifies one presentation; on failure returns the rule code and a message.
+/// Where issuer keys and status come from for one `check` run.
+struct Trust {
+    issuers: Box<dyn IssuerResolver>,
+    bundle: Option<TrustBundle>,
+    /// Status List Token texts given with --status-token.
+    tokens: Vec<String>,
+    max_staleness: u64,
+}
+
+impl Trust {
+    fn pinned(key: PublicKey) -> Self {
+        Self {
+            issuers: Box::new(PinnedKeys::single(key)),
+            bundle: None,
+            tokens: Vec::new(),
+            max_staleness: 0,
+        }
+    }
+
+    fn from_args(args: &CheckArgs) -> Result<Self, String> {
+        let bundle = match (&args.trust_bundle, &args.operator_jwk) {
+            (Some(file), Some(operator)) => {
+                let operator = input::public_jwk_arg(operator)?;
+                let text = std::fs::read_to_string(file)
+                    .map_err(|e| format!("cannot read {file}: {e}"))?;
+                // A bundle that fails its checks is a verification failure of its own; report
+                // it as a usage problem of this run with the bundle's rule.
+                Some(
+                    TrustBundle::load(&text, &operator, None)
+                        .map_err(|e| format!("trust bundle rejected ({}): {e}", e.rule()))?,
+                )
+            }
+            _ => None,
+        };
+        let issuers: Box<dyn IssuerResolver> = match (&args.issuer_jwk, &bundle) {
+            (Some(jwk), _) => Box::new(PinnedKeys::single(input::public_jwk_arg(jwk)?)),
+            (None, Some(bundle)) => Box::new(bundle.clone()),
+            (None, None) => return Err("--issuer-jwk or --trust-bundle is required".to_owned()),
+        };
+        let tokens = args
+            .status_token
+            .iter()
+            .map(|f| std::fs::read_to_string(f).map_err(|e| format!("cannot read {f}: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            issuers,
+            bundle,
+            tokens,
+            max_staleness: args.max_staleness,
+        })
+    }
+
+    fn checks_status(&self) -> bool {
+        self.bundle.is_some() || !self.tokens.is_empty()
+    }
+
+    /// The credential's status from the --status-token files (preferred) or the bundle.
+    fn status(
+        &self,
+        payload: &serde_json::Map<String, Value>,
+        now: u64,
+    ) -> Result<StatusOutcome, (&'static str, String)> {
+        let reference =
+            StatusReference::from_payload(payload).map_err(|e| (e.rule(), e.to_string()))?;
+        let mut store = StatusListStore::new(self.max_staleness);
+        for token in &self.tokens {
+            match verify_status_list_token(
+                token.trim(),
+                self.issuers.as_ref(),
+                &reference.uri,
+                now,
+                &Algorithm::ALL,
+            ) {
+                Ok(list) => store.insert(list),
+                // A token for another list is simply not this credential's.
+                Err(e) if e.rule() == "status_token_sub" => continue,
+                Err(e) => return Err((e.rule(), e.to_string())),
+            }
+        }
+        let source: &dyn StatusTokenSource = match &self.bundle {
+            Some(bundle) if store.is_empty() => bundle,
+            _ => &store,
+        };
+        check_credential_status(payload, source, now).map_err(|e| (e.rule(), e.to_string()))
+    }
+}
+
+/// Verifies one presentation (compact, JWS JSON, or a `GV1:` QR payload), and its status when
+/// status sources are given; on failure returns the rule code and a message.
 fn check_one(
     presentation: &str,
     policy: &VerifyPolicy,
-    key: PublicKey,
+    trust: &Trust,
     now: u64,
 ) -> Result<Value, (&'static str, String)> {
-    let issuers = PinnedKeys::single(key);
-    verify(presentation, policy, &issuers, now)
-        .map(|v| Value::Object(v.payload))
-        .map_err(|e| (e.rule(), e.to_string()))
+    let trimmed = presentation.trim();
+    let decoded;
+    let presentation = if trimmed.starts_with(qr::PREFIX) {
+        decoded = qr::decode_payload(trimmed).map_err(|e| ("bad_qr", e.to_string()))?;
+        decoded.as_str()
+    } else {
+        presentation
+    };
+    let verified = verify(presentation, policy, trust.issuers.as_ref(), now)
+        .map_err(|e| (e.rule(), e.to_string()))?;
+    if let Some(bundle) = &trust.bundle {
+        let iss = verified
+            .payload
+            .get("iss")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let vct = verified
+            .payload
+            .get("vct")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if !bundle.allows_vct(iss, vct) {
+            return Err((
+                "vct_not_allowed",
+                "the trust bundle does not allow this issuer to issue this credential type".into(),
+            ));
+        }
+    }
+    if trust.checks_status() {
+        match trust.status(&verified.payload, now)? {
+            StatusOutcome::Valid => {}
+            StatusOutcome::Invalid => return Err(("revoked", "the credential is revoked".into())),
+            StatusOutcome::Suspended => {
+                return Err(("suspended", "the credential is suspended".into()))
+            }
+            StatusOutcome::Other(v) => {
+                return Err((
+                    "status_other",
+                    format!("the credential's status is 0x{v:02x}"),
+                ))
+            }
+            StatusOutcome::Unknown { reason } => {
+                return Err((
+                    "status_unknown",
+                    format!("no fresh status list for the credential ({reason})"),
+                ))
+            }
+        }
+    }
+    Ok(Value::Object(verified.payload))
 }
 
 /// One `--jsonl` input line into a result line.
@@ -141,7 +294,7 @@ fn jsonl_line(line: &str) -> Value {
         sd_jwt_vc: verifier.get("sd_jwt_vc").and_then(Value::as_bool) == Some(true),
         ..VerifyPolicy::default()
     };
-    match check_one(presentation, &policy, key, now) {
+    match check_one(presentation, &policy, &Trust::pinned(key), now) {
         Ok(payload) => json!({"ok": true, "payload": payload}),
         Err((rule, _)) => fail(rule),
     }

@@ -3,9 +3,12 @@
 //! Subcommands are thin layers over `govid-core`; `check` is a stable, scriptable contract.
 
 mod cmd_check;
+mod cmd_qr;
 mod cmd_resolve;
+mod cmd_serve;
 mod cmd_status;
 mod input;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -25,19 +28,25 @@ enum Command {
     /// Verify one presentation read from stdin (compact SD-JWT, JWS JSON, or a scanned `GV1:`
     /// QR payload), or many with --jsonl.
     Check(cmd_check::CheckArgs),
+    /// Encode a presentation as a gate QR payload (and PNG/SVG), or decode a scanned one.
+    Qr(cmd_qr::QrArgs),
     // No doc comment here: `resolve`'s help text comes from `ResolveArgs`.
     Resolve(cmd_resolve::ResolveArgs),
     /// Check one credential's entry in a Status List Token (statuslist+jwt).
     Status(cmd_status::StatusArgs),
+    // No doc comment here: `serve`'s help text comes from `ServeArgs`.
+    Serve(Box<cmd_serve::ServeArgs>),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Check(args) => cmd_check::run(args),
+        Command::Qr(args) => cmd_qr::run(args),
         Command::Resolve(args) => cmd_resolve::run(args),
         // `run` returns 0, 1 or 2.
         Command::Status(args) => u8::try_from(cmd_status::run(args)).unwrap_or(1),
+        Command::Serve(args) => u8::try_from(cmd_serve::run(*args)).unwrap_or(1),
     };
     ExitCode::from(code)
 }

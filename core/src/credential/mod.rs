@@ -60,10 +60,22 @@
 //! ```
 //!
 //! At an `entry` gate the holder discloses only `given_name`, `family_name` and `organization`.
+//!
+//! # Gate pass
+//!
+//! Alongside the worker ID, HR can issue a gate pass ([`issue_gate_pass`], `vct`
+//! [`GATE_PASS_VCT`]) to the same holder key with the same status entry: only `given_name`,
+//! `family_name`, `organization` (one disclosure), `clearance` and `access_zones`, padded to
+//! [`GATE_PASS_DIGESTS`] top-level digests. Its `entry` presentation fits a QR code of version 22
+//! at ECC M (21 with an Ed25519 holder key), where the worker ID's needs 27 to 29 (BENCHMARKS.md,
+//! "Gate QR sizes (issue 5)"). The wallet shows the pass at gates and the worker ID at counters;
+//! [`gate_policy`] accepts either ([`GATE_VCTS`]) and no other `vct`.
 
+mod gate_pass;
 mod profile;
 mod worker;
 
+pub use gate_pass::{issue_gate_pass, GATE_PASS_DIGESTS, GATE_PASS_VCT, GATE_VCTS};
 pub use profile::{gate_policy, GateProfile};
 pub use worker::{
     issue_worker_id, CredentialError, Organization, StatusListRef, Validity, WorkerClaims,

@@ -1,5 +1,6 @@
 //! Gate profiles: what a gate asks a worker ID to disclose.
 
+use super::GATE_VCTS;
 use crate::sdjwt::{ClaimPath, KbExpectation, PathSegment, VerifyPolicy, SD_JWT_VC_TYP};
 
 /// A named set of claims a gate needs. Status and validity are always checked; they are
@@ -55,8 +56,10 @@ impl GateProfile {
     }
 }
 
-/// The verify policy of a gate for worker IDs: SD-JWT VC rules, `typ` `dc+sd-jwt`, key binding
-/// to `aud` required (with `nonce` in challenge mode), `exp` and the profile's claims required.
+/// The verify policy of a gate: SD-JWT VC rules, `typ` `dc+sd-jwt`, a worker ID or a gate pass
+/// (`vct` one of [`GATE_VCTS`]), key binding to `aud` required (with `nonce` in challenge mode),
+/// `exp` and the profile's claims required (a gate pass has no `position` or `employee_number`,
+/// so only a worker ID passes [`GateProfile::Counter`]).
 pub fn gate_policy(aud: &str, nonce: Option<String>, profile: &GateProfile) -> VerifyPolicy {
     let mut required = profile.claims();
     required.push(ClaimPath::key("exp"));
@@ -68,6 +71,7 @@ pub fn gate_policy(aud: &str, nonce: Option<String>, profile: &GateProfile) -> V
         }),
         expected_typ: Some(SD_JWT_VC_TYP.to_owned()),
         sd_jwt_vc: true,
+        accepted_vcts: Some(GATE_VCTS.iter().map(|&v| v.to_owned()).collect()),
         required_claims: required,
         ..VerifyPolicy::default()
     }

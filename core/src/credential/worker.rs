@@ -70,14 +70,8 @@ pub struct Validity {
     pub expires_at: u64,
 }
 
-/// A status list entry: `status.status_list {idx, uri}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatusListRef {
-    /// Index in the list.
-    pub idx: u64,
-    /// URI of the Status List Token.
-    pub uri: String,
-}
+/// A status list entry: `status.status_list {idx, uri}` (the status module's type).
+pub type StatusListRef = crate::status::StatusReference;
 
 /// Everything besides the claims that goes into a worker ID.
 #[derive(Clone, Debug)]
@@ -90,7 +84,8 @@ pub struct WorkerIdParams<'a> {
     pub validity: Validity,
     /// The status list entry, if the issuer publishes status.
     pub status: Option<StatusListRef>,
-    /// Decoy digests per object.
+    /// Decoy digests per object (a gate pass pads to a fixed count instead, see
+    /// [`super::issue_gate_pass`]).
     pub decoys: Decoys,
 }
 
@@ -188,20 +183,10 @@ impl WorkerClaims {
         Ok(())
     }
 
-    /// The claim tree: always-visible metadata plus each worker claim disclosable on its own.
-    fn claim_tree(&self, params: &WorkerIdParams<'_>) -> ClaimNode {
-        let v = params.validity;
-        let mut root = ClaimNode::object()
-            .plain("iss", params.issuer)
-            .plain("iat", v.issued_at)
-            .plain("nbf", v.not_before)
-            .plain("exp", v.expires_at)
-            .plain("vct", WORKER_ID_VCT)
-            .plain("cnf", json!({ "jwk": params.holder_key.to_jwk() }));
-        if let Some(status) = &params.status {
-            root = root.plain("status", json!({ "status_list": status }));
-        }
-        root = root
+    /// The worker ID's claim tree: the envelope plus each worker claim disclosable on its own,
+    /// `organization`'s name and code each disclosable too.
+    fn worker_id_tree(&self, params: &WorkerIdParams<'_>) -> ClaimNode {
+        let mut root = envelope(params, WORKER_ID_VCT)
             .sd("given_name", self.given_name.as_str())
             .sd("family_name", self.family_name.as_str())
             .sd("employee_number", self.employee_number.as_str())
@@ -224,22 +209,46 @@ impl WorkerClaims {
                 root = root.sd(name, value.as_str());
             }
         }
-        if !self.access_zones.is_empty() {
-            let zones = self
-                .access_zones
-                .iter()
-                .fold(ClaimNode::array(), |a, z| a.push_sd(z.as_str()));
-            root = root.sd("access_zones", zones);
+        self.sd_access_zones(root)
+    }
+
+    /// Adds `access_zones`, if any, as a disclosable array whose elements are each disclosable.
+    pub(super) fn sd_access_zones(&self, root: ClaimNode) -> ClaimNode {
+        if self.access_zones.is_empty() {
+            return root;
         }
-        root
+        let zones = self
+            .access_zones
+            .iter()
+            .fold(ClaimNode::array(), |a, z| a.push_sd(z.as_str()));
+        root.sd("access_zones", zones)
     }
 }
 
-/// Issues a worker ID: an SD-JWT VC (`typ` `dc+sd-jwt`) with every worker claim selectively
-/// disclosable.
-pub fn issue_worker_id(
+/// The always-visible part every govid credential shares: `iss`, `iat`, `nbf`, `exp`, `vct`,
+/// `cnf` and, if given, `status`.
+pub(super) fn envelope(params: &WorkerIdParams<'_>, vct: &str) -> ClaimNode {
+    let v = params.validity;
+    let root = ClaimNode::object()
+        .plain("iss", params.issuer)
+        .plain("iat", v.issued_at)
+        .plain("nbf", v.not_before)
+        .plain("exp", v.expires_at)
+        .plain("vct", vct)
+        .plain("cnf", json!({ "jwk": params.holder_key.to_jwk() }));
+    match &params.status {
+        Some(status) => root.plain("status", json!({ "status_list": status })),
+        None => root,
+    }
+}
+
+/// Checks the claims and the validity period, then issues `tree` (built from them) as an SD-JWT
+/// VC (`typ` `dc+sd-jwt`, `_sd_alg` `sha-256`) with `decoys`.
+pub(super) fn issue_credential(
     claims: &WorkerClaims,
     params: &WorkerIdParams<'_>,
+    tree: &ClaimNode,
+    decoys: Decoys,
     signer: &dyn Signer,
     rng: &mut (impl CryptoRng + RngCore),
 ) -> Result<IssuedSdJwt, CredentialError> {
@@ -250,10 +259,22 @@ pub fn issue_worker_id(
     }
     let options = IssueOptions {
         sd_alg: SdAlg::Sha256,
-        decoys: params.decoys,
+        decoys,
         typ: Some(SD_JWT_VC_TYP.to_owned()),
     };
-    Ok(issue(&claims.claim_tree(params), &options, signer, rng)?)
+    Ok(issue(tree, &options, signer, rng)?)
+}
+
+/// Issues a worker ID: an SD-JWT VC (`typ` `dc+sd-jwt`) with every worker claim selectively
+/// disclosable.
+pub fn issue_worker_id(
+    claims: &WorkerClaims,
+    params: &WorkerIdParams<'_>,
+    signer: &dyn Signer,
+    rng: &mut (impl CryptoRng + RngCore),
+) -> Result<IssuedSdJwt, CredentialError> {
+    let tree = claims.worker_id_tree(params);
+    issue_credential(claims, params, &tree, params.decoys, signer, rng)
 }
 
 /// What a verifier or wallet sees of a worker ID: the always-visible metadata and whichever

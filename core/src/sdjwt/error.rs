@@ -93,6 +93,9 @@ pub enum VerifyError {
     /// A required claim is missing (`vct` in SD-JWT VC mode, or one the policy requires).
     #[error("required claim `{0}` is missing")]
     MissingClaim(String),
+    /// The `vct` is not one the policy accepts.
+    #[error("credential type `vct` is not accepted here")]
+    VctNotAccepted,
     /// In SD-JWT VC mode, a claim that must be always visible was selectively disclosed.
     #[error("claim `{0}` must not be selectively disclosable in an SD-JWT VC")]
     VcClaimDisclosed(&'static str),
@@ -169,6 +172,7 @@ impl VerifyError {
             VerifyError::NotYetValid => "not_yet_valid",
             VerifyError::IssuedInFuture => "iat_in_future",
             VerifyError::MissingClaim(_) => "missing_claim",
+            VerifyError::VctNotAccepted => "vct_not_allowed",
             VerifyError::VcClaimDisclosed(_) => "vc_claim_disclosed",
             VerifyError::KbMissing => "kb_missing",
             VerifyError::KbUnexpected => "kb_unexpected",

@@ -72,6 +72,10 @@ pub struct VerifyPolicy {
     /// SD-JWT VC rules: `vct` required, `iss`/`nbf`/`exp`/`cnf`/`vct`/`status` never disclosed,
     /// and, without `expected_typ`, `typ` must be `dc+sd-jwt` (or the legacy `vc+sd-jwt`).
     pub sd_jwt_vc: bool,
+    /// `Some`: the `vct` must be a string equal to one of these (draft-ietf-oauth-sd-jwt-vc-18
+    /// §2.2.2.1 leaves accepting a type to the verifier). `None` accepts any `vct`, for callers
+    /// that check it elsewhere (a trust bundle's per-issuer list).
+    pub accepted_vcts: Option<Vec<String>>,
     /// Leeway in seconds for `exp`, `nbf` and `iat` (default 60).
     pub leeway: u64,
     /// Claims that must be present (disclosed or always visible) in the processed payload.
@@ -89,6 +93,7 @@ impl Default for VerifyPolicy {
             kb_window: KbWindow::default(),
             expected_typ: None,
             sd_jwt_vc: false,
+            accepted_vcts: None,
             leeway: 60,
             required_claims: Vec::new(),
             limits: Limits::default(),

@@ -135,6 +135,12 @@ pub(crate) fn check_sd_jwt(
     if policy.sd_jwt_vc {
         check_vc_rules(&revealed.payload, &revealed.placements)?;
     }
+    if let Some(accepted) = &policy.accepted_vcts {
+        let vct = revealed.payload.get("vct").and_then(Value::as_str);
+        if !vct.is_some_and(|vct| accepted.iter().any(|a| a == vct)) {
+            return Err(VerifyError::VctNotAccepted);
+        }
+    }
     check_times(&revealed.payload, policy.leeway, now)?;
     for path in &policy.required_claims {
         if !path_present(&revealed.payload, path) {

@@ -12,6 +12,15 @@ pub trait StatusTokenSource {
     /// The verified list published at `uri`, if this source has one.
     fn status_list(&self, uri: &str) -> Option<&VerifiedStatusList>;
 
+    /// The verified list at `uri` that may speak for credentials of issuer `iss`. Sources that
+    /// know which issuer published each list (a trust bundle) return only that issuer's lists,
+    /// so a credential cannot point at another issuer's list; the default trusts the caller to
+    /// have verified each list with the right issuer's keys.
+    fn status_list_for(&self, iss: Option<&str>, uri: &str) -> Option<&VerifiedStatusList> {
+        let _ = iss;
+        self.status_list(uri)
+    }
+
     /// How long after its `iat` a list may still be relied on, in seconds.
     fn max_staleness(&self) -> u64;
 }
@@ -85,7 +94,8 @@ pub fn check_credential_status(
     now: u64,
 ) -> Result<StatusOutcome, StatusError> {
     let reference = StatusReference::from_payload(payload)?;
-    let Some(verified) = tokens.status_list(&reference.uri) else {
+    let iss = payload.get("iss").and_then(Value::as_str);
+    let Some(verified) = tokens.status_list_for(iss, &reference.uri) else {
         return Ok(StatusOutcome::Unknown {
             reason: UnknownReason::NoStatusList,
         });

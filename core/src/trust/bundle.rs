@@ -138,6 +138,8 @@ pub struct TrustBundle {
     keys: PinnedKeys,
     /// Verified status lists by URI.
     lists: HashMap<String, VerifiedStatusList>,
+    /// The `iss` of the issuer each list URI was published by.
+    list_owners: HashMap<String, String>,
 }
 
 impl TrustBundle {
@@ -181,6 +183,7 @@ impl TrustBundle {
         let mut seen = HashSet::new();
         let mut keys = PinnedKeys::new();
         let mut lists = HashMap::new();
+        let mut list_owners = HashMap::new();
         for issuer in &issuers {
             if !seen.insert(issuer.iss.as_str()) {
                 return Err(BundleError::DuplicateIssuer);
@@ -205,6 +208,7 @@ impl TrustBundle {
                 if lists.insert(entry.uri.clone(), verified).is_some() {
                     return Err(BundleError::DuplicateStatusList);
                 }
+                list_owners.insert(entry.uri.clone(), issuer.iss.clone());
             }
         }
         Ok(Self {
@@ -214,6 +218,7 @@ impl TrustBundle {
             issuers,
             keys,
             lists,
+            list_owners,
         })
     }
 
@@ -259,6 +264,13 @@ impl IssuerResolver for TrustBundle {
 impl StatusTokenSource for TrustBundle {
     fn status_list(&self, uri: &str) -> Option<&VerifiedStatusList> {
         self.lists.get(uri)
+    }
+
+    fn status_list_for(&self, iss: Option<&str>, uri: &str) -> Option<&VerifiedStatusList> {
+        let owner = self.list_owners.get(uri)?;
+        (Some(owner.as_str()) == iss)
+            .then(|| self.lists.get(uri))
+            .flatten()
     }
 
     fn max_staleness(&self) -> u64 {
