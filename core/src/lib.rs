@@ -9,6 +9,7 @@
 pub mod b64;
 pub mod credential;
 pub mod did;
+pub mod enrollment;
 pub mod jose;
 pub mod json;
 pub mod qr;

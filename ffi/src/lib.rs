@@ -1,1 +1,33 @@
-//! govid wallet FFI (uniffi layer over govid-core).
+//! govid wallet library: the uniffi layer over `govid-core` that the Android and iOS wallet
+//! apps (and the Python tests) call.
+//!
+//! Core does no I/O; this crate brings the clock (`SystemTime`), the OS RNG, the files and the
+//! SQLite database, and adapts the app's key store (a foreign trait) to core's `Signer`.
+//!
+//! Every exported call returns a typed error ([`WalletError`], [`KeyStoreError`]); panics are
+//! caught at the boundary and become [`WalletError::Internal`]. Every object is `Send + Sync`
+//! and handed out as `Arc<Self>`: call it from any thread.
+
+uniffi::setup_scaffolding!();
+
+mod enroll;
+mod error;
+mod keystore;
+mod present;
+mod records;
+mod software_keystore;
+mod status;
+mod store;
+mod wallet;
+
+// The public interface is:
+pub use error::{KeyStoreError, KeyStoreFailure, WalletError};
+pub use keystore::{KeyAlgorithm, KeyStore};
+pub use present::{
+    default_rotation_seconds, qr_png, qr_svg, ChallengeRequest, ClaimSelection, GateProfileKind,
+    Presentation, QrEcc, DEFAULT_ROTATION_SECONDS,
+};
+pub use records::{CredentialStatus, CredentialSummary, EnrollmentRequest, TrustedIssuer};
+pub use software_keystore::SoftwareKeyStore;
+pub use status::MAX_STATUS_TOKEN_AGE_SECS;
+pub use wallet::{Wallet, DATABASE_FILE, MAX_CREDENTIAL_BYTES};

@@ -1,6 +1,330 @@
-//! govid-issuer: the HR office tool.
+//! `govid-issuer`: the HR office's tool for worker IDs.
+//!
+//! A thin layer over `govid-core`: this crate reads and writes the issuer directory (database,
+//! key files, published files); everything cryptographic is core's.
 
-fn main() {
-    eprintln!("govid-issuer: not yet implemented");
-    std::process::exit(2);
+mod audit;
+mod bundle;
+mod clock;
+mod cmd;
+mod did;
+mod error;
+mod fsutil;
+mod issuer;
+mod keys;
+mod output;
+mod roster;
+mod statuslist;
+mod store;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::error::CliError;
+use crate::output::Report;
+
+/// Issue, suspend and revoke the digital worker IDs of your staff.
+///
+/// Typical order: init (once) → staff import → offer → enroll → issue → publish.
+/// Every command takes --dir (or the GOVID_ISSUER_DIR environment variable): the folder that
+/// holds this office's keys and records. Add --json for machine-readable output.
+#[derive(Debug, Parser)]
+#[command(
+    name = "govid-issuer",
+    version,
+    term_width = 100,
+    max_term_width = 100,
+    after_help = "Exit status: 0 done, 1 refused or failed (the message says why), 2 wrong usage."
+)]
+struct Cli {
+    /// The issuer directory (keys, database, QR codes, credentials).
+    #[arg(
+        long,
+        global = true,
+        env = "GOVID_ISSUER_DIR",
+        value_name = "DIR",
+        hide_env_values = true
+    )]
+    dir: Option<PathBuf>,
+    /// Print the result as JSON (one object; errors too) instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Set up a new issuer: its signing key, its identifier (DID) and its database.
+    Init(InitArgs),
+    /// Import and look up staff records.
+    #[command(subcommand)]
+    Staff(StaffCommand),
+    /// Make one-time enrollment codes (printed, and as QR images) for staff phones.
+    Offer(OfferArgs),
+    /// Accept the key proof a staff member's phone made from its enrollment code.
+    Enroll(EnrollArgs),
+    /// Issue worker IDs to enrolled staff.
+    Issue(IssueArgs),
+    /// Revoke all worker IDs of a staff member, for good (leaving, lost phone...).
+    Revoke(RevokeArgs),
+    /// Suspend all worker IDs of a staff member until reinstated.
+    Suspend(SuspendArgs),
+    /// Lift a suspension.
+    Reinstate(StaffRef),
+    /// Write the files to put on the web server: status lists, DID document, keys, trust bundle.
+    Publish(PublishArgs),
+    /// Replace the signing key (the old one stays published so issued IDs keep working).
+    RotateKey,
+    /// Check the tamper-evident record of every change.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Developer tools (synthetic data for tests and benchmarks).
+    #[command(subcommand, hide = true)]
+    Dev(DevCommand),
+}
+
+/// Signature algorithm of the issuer key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum AlgArg {
+    /// Ed25519 (recommended: small and fast).
+    #[value(name = "EdDSA")]
+    EdDsa,
+    /// ECDSA P-256.
+    #[value(name = "ES256")]
+    Es256,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("identifier").required(true).args(["did_web", "did_key"])))]
+struct InitArgs {
+    /// The issuing office's name, e.g. "Ministry of Transport HR Office".
+    #[arg(long, value_name = "NAME")]
+    name: String,
+    /// Identify the issuer by your web server: host name, optionally with a path
+    /// (e.g. hr.ministry.example or ministry.example/hr). The DID document must then be served there.
+    #[arg(long, value_name = "HOST[/PATH]")]
+    did_web: Option<String>,
+    /// Identify the issuer by its key alone (did:key): no web hosting needed, but the key can never
+    /// be rotated. Requires --status-base-url.
+    #[arg(long)]
+    did_key: bool,
+    /// Signature algorithm.
+    #[arg(long, value_enum, default_value = "EdDSA")]
+    alg: AlgArg,
+    /// Where the status lists will be published; list 1 is <URL>/1.
+    /// Default for --did-web: https://<host>/status.
+    #[arg(long, value_name = "URL")]
+    status_base_url: Option<String>,
+    /// Entries per status list (a new list is started when one is full).
+    #[arg(long, value_name = "N", default_value_t = 131_072, hide = true)]
+    list_capacity: u32,
+}
+
+#[derive(Debug, Subcommand)]
+enum StaffCommand {
+    /// Import or update staff from a CSV roster (see README for the columns).
+    Import(ImportArgs),
+    /// List all staff with their enrollment and ID status.
+    List,
+    /// Show one staff member's record, enrollment and issued IDs.
+    Show(StaffRef),
+}
+
+#[derive(Debug, Args)]
+struct ImportArgs {
+    /// The roster CSV file (UTF-8, header row required).
+    #[arg(value_name = "ROSTER.CSV")]
+    file: PathBuf,
+    /// Import the valid rows even if some rows are bad (bad rows are still listed).
+    #[arg(long)]
+    skip_invalid: bool,
+}
+
+#[derive(Debug, Args)]
+struct StaffRef {
+    /// Employee number.
+    #[arg(value_name = "EMPLOYEE_NUMBER")]
+    employee_number: String,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("who").required(true).args(["employee_number", "all"])))]
+struct OfferArgs {
+    /// Employee number of the staff member.
+    #[arg(value_name = "EMPLOYEE_NUMBER")]
+    employee_number: Option<String>,
+    /// Everyone who has not enrolled a phone yet.
+    #[arg(long)]
+    all: bool,
+    /// Days before an unused code expires.
+    #[arg(long, value_name = "DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=90))]
+    expires_days: u32,
+    /// Folder for the QR images (default: <DIR>/offers).
+    #[arg(long, value_name = "FOLDER")]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct EnrollArgs {
+    /// The key proof file the phone produced (or - to read it from standard input).
+    #[arg(long, value_name = "FILE")]
+    proof: PathBuf,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("who").required(true).args(["employee_number", "all"])))]
+struct IssueArgs {
+    /// Employee number of the staff member.
+    #[arg(value_name = "EMPLOYEE_NUMBER")]
+    employee_number: Option<String>,
+    /// Every enrolled staff member who has no current ID yet.
+    #[arg(long)]
+    all: bool,
+    /// Folder for the ID files, one <employee_number>.sd-jwt each (default: <DIR>/credentials).
+    #[arg(long, value_name = "FOLDER")]
+    out: Option<PathBuf>,
+    /// Write one JSON line per ID to standard output instead of files (with --out: to
+    /// <FOLDER>/credentials.jsonl).
+    #[arg(long)]
+    jsonl: bool,
+    /// Issue a new ID even to staff who already have a current one (the old one is revoked).
+    #[arg(long)]
+    reissue: bool,
+    /// Longest validity of an ID in days (it also ends at the roster's valid_until).
+    #[arg(long, value_name = "DAYS", default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=1830))]
+    max_days: u32,
+    /// IDs per database transaction.
+    #[arg(long, value_name = "N", default_value_t = 10_000, hide = true)]
+    batch: usize,
+}
+
+#[derive(Debug, Args)]
+struct RevokeArgs {
+    /// Employee number of the staff member.
+    #[arg(value_name = "EMPLOYEE_NUMBER")]
+    employee_number: String,
+    /// Why (kept in the audit log), e.g. "left the ministry" or "phone lost".
+    #[arg(long, value_name = "REASON")]
+    reason: String,
+}
+
+#[derive(Debug, Args)]
+struct SuspendArgs {
+    /// Employee number of the staff member.
+    #[arg(value_name = "EMPLOYEE_NUMBER")]
+    employee_number: String,
+    /// Why (kept in the audit log).
+    #[arg(long, value_name = "REASON")]
+    reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct PublishArgs {
+    /// Folder to write the web server's files into (its layout mirrors the URLs).
+    #[arg(long, value_name = "FOLDER")]
+    out: PathBuf,
+    /// Days the published status lists stay valid; publish again before then.
+    #[arg(long, value_name = "DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=90))]
+    valid_days: u32,
+    /// Hours after this publish during which offline gates may rely on the trust bundle's status
+    /// lists; after that they treat every ID's status as unknown (deny). Publish more often.
+    #[arg(long, value_name = "HOURS", default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=2160))]
+    max_staleness_hours: u32,
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Prove the audit log intact, or name the first entry that was altered (exit 1).
+    Verify,
+}
+
+#[derive(Debug, Subcommand)]
+enum DevCommand {
+    /// Write a synthetic roster of N staff.
+    Synth {
+        /// Number of staff.
+        #[arg(long)]
+        count: usize,
+        /// The CSV file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Enroll every unenrolled staff member with a fresh software phone key, through the real
+    /// offer → key proof → enroll path.
+    EnrollAll,
+}
+
+fn run(cli: Cli) -> Result<Report, CliError> {
+    let dir = || {
+        cli.dir.clone().ok_or_else(|| {
+            CliError::usage("no issuer directory: pass --dir DIR or set GOVID_ISSUER_DIR")
+        })
+    };
+    let json = cli.json;
+    match cli.command {
+        Command::Init(a) => cmd::init::run(
+            &dir()?,
+            &cmd::init::InitOptions {
+                name: a.name,
+                did_web: a.did_web,
+                alg: match a.alg {
+                    AlgArg::EdDsa => govid_core::jose::Algorithm::EdDSA,
+                    AlgArg::Es256 => govid_core::jose::Algorithm::ES256,
+                },
+                status_base_url: a.status_base_url,
+                list_capacity: a.list_capacity,
+            },
+        ),
+        Command::Staff(StaffCommand::Import(a)) => {
+            cmd::staff::import(&dir()?, &a.file, a.skip_invalid)
+        }
+        Command::Staff(StaffCommand::List) => cmd::staff::list(&dir()?),
+        Command::Staff(StaffCommand::Show(a)) => cmd::staff::show(&dir()?, &a.employee_number),
+        Command::Offer(a) => {
+            cmd::offer::run(&dir()?, a.employee_number.as_deref(), a.expires_days, a.out)
+        }
+        Command::Enroll(a) => cmd::enroll::run(&dir()?, &a.proof),
+        Command::Issue(a) => cmd::issue::run(
+            &dir()?,
+            &cmd::issue::IssueOptions {
+                employee_number: a.employee_number,
+                out: a.out,
+                jsonl: a.jsonl,
+                reissue: a.reissue,
+                max_days: a.max_days,
+                batch: a.batch.clamp(1, 100_000),
+                quiet: json,
+            },
+        ),
+        Command::Revoke(a) => cmd::status::revoke(&dir()?, &a.employee_number, &a.reason),
+        Command::Suspend(a) => {
+            cmd::status::suspend(&dir()?, &a.employee_number, a.reason.as_deref())
+        }
+        Command::Reinstate(a) => cmd::status::reinstate(&dir()?, &a.employee_number),
+        Command::Publish(a) => {
+            cmd::publish::run(&dir()?, &a.out, a.valid_days, a.max_staleness_hours)
+        }
+        Command::RotateKey => cmd::rotate::run(&dir()?),
+        Command::Audit(AuditCommand::Verify) => cmd::audit::verify(&dir()?),
+        Command::Dev(DevCommand::Synth { count, out }) => cmd::dev::synth(count, &out),
+        Command::Dev(DevCommand::EnrollAll) => cmd::dev::enroll_all(&dir()?),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json = cli.json;
+    match run(cli) {
+        Ok(report) => {
+            report.print(json);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            output::print_error(&e, json);
+            ExitCode::from(e.exit)
+        }
+    }
 }

@@ -5,8 +5,10 @@
 mod cmd_check;
 mod cmd_qr;
 mod cmd_resolve;
+mod cmd_serve;
 mod cmd_status;
 mod input;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -32,6 +34,8 @@ enum Command {
     Resolve(cmd_resolve::ResolveArgs),
     /// Check one credential's entry in a Status List Token (statuslist+jwt).
     Status(cmd_status::StatusArgs),
+    // No doc comment here: `serve`'s help text comes from `ServeArgs`.
+    Serve(Box<cmd_serve::ServeArgs>),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +46,7 @@ fn main() -> ExitCode {
         Command::Resolve(args) => cmd_resolve::run(args),
         // `run` returns 0, 1 or 2.
         Command::Status(args) => u8::try_from(cmd_status::run(args)).unwrap_or(1),
+        Command::Serve(args) => u8::try_from(cmd_serve::run(*args)).unwrap_or(1),
     };
     ExitCode::from(code)
 }

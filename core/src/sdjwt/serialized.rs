@@ -93,10 +93,11 @@ fn from_json(text: &str, limits: &Limits) -> Result<String, VerifyError> {
     let object = json::parse_object(text.as_bytes(), limits.max_json_depth)
         .map_err(|_| VerifyError::Malformed("JSON serialization is not a JSON object"))?;
     let field = |obj: &serde_json::Map<String, Value>, name: &'static str| {
-        obj.get(name)
+        let text = obj
+            .get(name)
             .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or(VerifyError::Malformed("JSON serialization lacks a member"))
+            .ok_or(VerifyError::Malformed("JSON serialization lacks a member"))?;
+        single_part(text, &['.', '~']).map(str::to_owned)
     };
     let payload = field(&object, "payload")?;
     let signature_holder = match object.get("signatures") {
@@ -113,7 +114,11 @@ fn from_json(text: &str, limits: &Limits) -> Result<String, VerifyError> {
     };
     let protected = field(signature_holder, "protected")?;
     let signature = field(signature_holder, "signature")?;
-    let header = signature_holder.get("header").and_then(Value::as_object);
+    let header = match signature_holder.get("header") {
+        None => None,
+        Some(Value::Object(header)) => Some(header),
+        Some(_) => return Err(VerifyError::Malformed("`header` is not an object")),
+    };
     let mut compact = format!("{protected}.{payload}.{signature}~");
     if let Some(disclosures) = header.and_then(|h| h.get("disclosures")) {
         let Value::Array(disclosures) = disclosures else {
@@ -123,15 +128,27 @@ fn from_json(text: &str, limits: &Limits) -> Result<String, VerifyError> {
             let d = d
                 .as_str()
                 .ok_or(VerifyError::Malformed("a disclosure is not a string"))?;
+            let d = single_part(d, &['.', '~'])?;
             compact.push_str(d);
             compact.push('~');
         }
     }
     if let Some(kb) = header.and_then(|h| h.get("kb_jwt")) {
-        compact.push_str(
-            kb.as_str()
-                .ok_or(VerifyError::Malformed("`kb_jwt` is not a string"))?,
-        );
+        let kb = kb
+            .as_str()
+            .ok_or(VerifyError::Malformed("`kb_jwt` is not a string"))?;
+        compact.push_str(single_part(kb, &['~'])?);
     }
     Ok(compact)
+}
+
+/// A JSON member must stay one part of the compact form it is turned into: a `~` (or a `.` in a
+/// JWS part or disclosure) would splice in parts its JSON structure does not show.
+fn single_part<'a>(text: &'a str, separators: &[char]) -> Result<&'a str, VerifyError> {
+    if text.contains(separators) {
+        return Err(VerifyError::Malformed(
+            "a JSON serialization member holds a separator",
+        ));
+    }
+    Ok(text)
 }

@@ -1,0 +1,227 @@
+//! The errors apps see. One enum for the wallet, one for key stores (which foreign code throws).
+//!
+//! Messages name what failed and why, never key material, tokens, salts or claim values.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// What went wrong in a [`KeyStore`](crate::KeyStore). Foreign key stores throw these
+/// (`KeyStoreException.KeyNotFound(alias)` in Kotlin, `KeyStoreError.KeyNotFound(alias:)` in Swift).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+pub enum KeyStoreError {
+    /// No key under this alias.
+    #[error("no key under alias `{alias}`")]
+    KeyNotFound {
+        /// The alias asked for.
+        alias: String,
+    },
+    /// A key already exists under this alias.
+    #[error("a key already exists under alias `{alias}`")]
+    KeyExists {
+        /// The alias asked for.
+        alias: String,
+    },
+    /// The key store cannot make keys of this algorithm (e.g. Ed25519 in the Secure Enclave).
+    #[error("the key store does not support this algorithm")]
+    UnsupportedAlgorithm,
+    /// The user dismissed the authentication prompt that guards the key.
+    #[error("the user cancelled the key's authentication prompt")]
+    UserCancelled,
+    /// The key exists but cannot be used now (device locked, key invalidated, hardware busy).
+    #[error("key store unavailable: {reason}")]
+    Unavailable {
+        /// What the platform reported.
+        reason: String,
+    },
+    /// The passphrase does not open this software key store.
+    #[error("wrong passphrase for the software key store")]
+    WrongPassphrase,
+    /// Anything else the key store reports.
+    #[error("key store failure: {reason}")]
+    Failed {
+        /// What the platform reported.
+        reason: String,
+    },
+}
+
+// A foreign implementation that throws something other than a `KeyStoreError` (a Kotlin
+// `RuntimeException`, a Python `ValueError`) arrives as this.
+impl From<uniffi::UnexpectedUniFFICallbackError> for KeyStoreError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        KeyStoreError::Failed {
+            reason: format!("unexpected error from the key store: {}", e.reason),
+        }
+    }
+}
+
+/// Which key store failure a [`WalletError::KeyStore`] carries (a flat copy of
+/// [`KeyStoreError`]'s variants, so apps can branch without parsing text).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum KeyStoreFailure {
+    /// See [`KeyStoreError::KeyNotFound`].
+    KeyNotFound,
+    /// See [`KeyStoreError::KeyExists`].
+    KeyExists,
+    /// See [`KeyStoreError::UnsupportedAlgorithm`].
+    UnsupportedAlgorithm,
+    /// See [`KeyStoreError::UserCancelled`].
+    UserCancelled,
+    /// See [`KeyStoreError::Unavailable`].
+    Unavailable,
+    /// See [`KeyStoreError::WrongPassphrase`].
+    WrongPassphrase,
+    /// See [`KeyStoreError::Failed`].
+    Failed,
+    /// The key store answered, but with a public key or signature that is malformed or does not
+    /// match the key the wallet recorded (a DER ES256 signature is converted, not refused).
+    BadOutput,
+}
+
+/// Why a wallet call failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+pub enum WalletError {
+    /// The wallet's database or a file could not be read or written.
+    #[error("wallet storage: {reason}")]
+    Storage {
+        /// What failed.
+        reason: String,
+    },
+    /// The key store failed or returned something unusable.
+    #[error("key store ({kind:?}): {reason}")]
+    KeyStore {
+        /// The kind of failure.
+        kind: KeyStoreFailure,
+        /// What failed.
+        reason: String,
+    },
+    /// An argument is malformed (a claim path, a JWK, an empty enrollment code...).
+    #[error("invalid input: {reason}")]
+    InvalidInput {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A credential was refused: it does not verify against a trusted issuer, is not a worker ID,
+    /// has expired, or is bound to a key this wallet does not hold.
+    #[error("credential refused ({rule}): {reason}")]
+    InvalidCredential {
+        /// A stable rule code: core's verification rules (`bad_signature`, `untrusted_issuer`,
+        /// `expired`, …) plus `not_worker_id` and `holder_key_not_held`.
+        rule: String,
+        /// A readable explanation.
+        reason: String,
+    },
+    /// No stored credential has this id.
+    #[error("no credential with id `{id}`")]
+    NotFound {
+        /// The id asked for.
+        id: String,
+    },
+    /// The credential lacks a claim the presentation asks for.
+    #[error("the credential has no claim `{path}`")]
+    MissingClaim {
+        /// The claim path.
+        path: String,
+    },
+    /// A scanned gate challenge (`GVC1:`) was refused (malformed, expired, bad nonce...).
+    #[error("gate challenge refused: {reason}")]
+    InvalidChallenge {
+        /// Why.
+        reason: String,
+    },
+    /// A scanned code or a QR image could not be decoded or produced (e.g. too large).
+    #[error("QR: {reason}")]
+    Qr {
+        /// Why.
+        reason: String,
+    },
+    /// A Status List Token was refused (signature, issuer, `sub` mismatch, index out of range...).
+    #[error("status list token refused ({rule}): {reason}")]
+    InvalidStatusList {
+        /// A stable rule code.
+        rule: String,
+        /// A readable explanation.
+        reason: String,
+    },
+    /// A bug in govid: a panic was caught at the FFI boundary. Please report it.
+    #[error("internal error: {reason}")]
+    Internal {
+        /// What panicked.
+        reason: String,
+    },
+}
+
+impl WalletError {
+    pub(crate) fn storage(e: impl std::fmt::Display) -> Self {
+        WalletError::Storage {
+            reason: e.to_string(),
+        }
+    }
+
+    pub(crate) fn input(reason: impl Into<String>) -> Self {
+        WalletError::InvalidInput {
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn credential(rule: &str, reason: impl std::fmt::Display) -> Self {
+        WalletError::InvalidCredential {
+            rule: rule.to_owned(),
+            reason: reason.to_string(),
+        }
+    }
+
+    pub(crate) fn bad_key_output(reason: impl Into<String>) -> Self {
+        WalletError::KeyStore {
+            kind: KeyStoreFailure::BadOutput,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl From<KeyStoreError> for WalletError {
+    fn from(e: KeyStoreError) -> Self {
+        let kind = match &e {
+            KeyStoreError::KeyNotFound { .. } => KeyStoreFailure::KeyNotFound,
+            KeyStoreError::KeyExists { .. } => KeyStoreFailure::KeyExists,
+            KeyStoreError::UnsupportedAlgorithm => KeyStoreFailure::UnsupportedAlgorithm,
+            KeyStoreError::UserCancelled => KeyStoreFailure::UserCancelled,
+            KeyStoreError::Unavailable { .. } => KeyStoreFailure::Unavailable,
+            KeyStoreError::WrongPassphrase => KeyStoreFailure::WrongPassphrase,
+            KeyStoreError::Failed { .. } => KeyStoreFailure::Failed,
+        };
+        WalletError::KeyStore {
+            kind,
+            reason: e.to_string(),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for WalletError {
+    fn from(e: rusqlite::Error) -> Self {
+        // rusqlite's messages name the failing statement or constraint, not row values.
+        WalletError::storage(e)
+    }
+}
+
+/// Runs `f`, turning a panic into [`WalletError::Internal`] so that apps see one typed error
+/// instead of uniffi's generic `InternalException`.
+pub(crate) fn guard<T>(f: impl FnOnce() -> Result<T, WalletError>) -> Result<T, WalletError> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        let reason = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".to_owned());
+        Err(WalletError::Internal { reason })
+    })
+}
+
+/// [`guard`] for key store calls.
+pub(crate) fn guard_ks<T>(
+    f: impl FnOnce() -> Result<T, KeyStoreError>,
+) -> Result<T, KeyStoreError> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        Err(KeyStoreError::Failed {
+            reason: "internal error (panic caught)".to_owned(),
+        })
+    })
+}

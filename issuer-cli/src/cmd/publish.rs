@@ -1,0 +1,141 @@
+//! `publish`: the static files gates and wallets fetch.
+//!
+//! ```text
+//! OUT/<path of each status list uri>   e.g. OUT/status/1: Status List Token (statuslist+jwt)
+//! OUT/.well-known/did.json             did:web DID document (OUT/<path>/did.json for did:web:host:path)
+//! OUT/.well-known/jwks.json            the same keys as a JWKS
+//! OUT/trust-bundle.jwt                 signed offline trust bundle for gates without network
+//! OUT/operator.jwk                     public operator key gates pin to check the bundle
+//! ```
+//!
+//! Each file is replaced atomically. The bundle's `seq` is taken (and the audit entry written)
+//! in one transaction before any file is written, so a `seq` is never reused for other content.
+
+use std::path::Path;
+
+use govid_core::jose::Signer;
+use serde_json::json;
+
+use crate::audit;
+use crate::clock::{self, DAY};
+use crate::did::{DidMethod, WebTarget};
+use crate::error::{CliError, CliResult};
+use crate::fsutil;
+use crate::issuer::{pretty, Issuer};
+use crate::keys;
+use crate::output::Report;
+use crate::statuslist::{sign_token, uri_path};
+use crate::store;
+
+/// Seconds a gate may cache a status list before fetching it again.
+const STATUS_TTL: u64 = 3600;
+
+pub(crate) fn run(
+    dir: &Path,
+    out: &Path,
+    valid_days: u32,
+    max_staleness_hours: u32,
+) -> CliResult<Report> {
+    let mut issuer = Issuer::open(dir)?;
+    let signer = issuer.signer()?;
+    let operator = keys::load_operator(dir)?;
+    let now = clock::now()?;
+    let exp = now + u64::from(valid_days) * DAY;
+
+    let tx = store::write_tx(&mut issuer.conn)?;
+    let seq: u64 = store::meta(&tx, "bundle_seq")?.parse().unwrap_or(0) + 1;
+    store::set_meta(&tx, "bundle_seq", &seq.to_string())?;
+    let lists: Vec<(i64, String, u32)> = {
+        let mut stmt = tx.prepare("SELECT id, uri, capacity FROM status_lists ORDER BY id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let mut tokens = Vec::with_capacity(lists.len());
+    {
+        let mut entries_stmt =
+            tx.prepare("SELECT idx, status FROM credentials WHERE list_id = ?1 AND status != 0")?;
+        for (id, uri, capacity) in &lists {
+            let entries = entries_stmt
+                .query_map([id], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, u8>(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            let token = sign_token(uri, *capacity, &entries, (now, exp, STATUS_TTL), &signer)?;
+            let path = uri_path(uri).ok_or_else(|| {
+                CliError::new(
+                    "bad_uri",
+                    format!("status list uri {uri} has no usable path"),
+                )
+            })?;
+            tokens.push((uri.clone(), path, token, entries.len()));
+        }
+    }
+    audit::append(
+        &tx,
+        &signer,
+        now,
+        "publish",
+        &json!({"bundle_seq": seq, "lists": lists.iter().map(|l| &l.1).collect::<Vec<_>>(), "exp": exp}),
+    )?;
+    tx.commit()?;
+
+    let (doc, jwks) = issuer.public_documents()?;
+    let doc_dir = match issuer.method {
+        DidMethod::Web => WebTarget::from_did(&issuer.did)
+            .map(|w| w.did_json_path())
+            .unwrap_or_else(|| ".well-known/did.json".to_owned()),
+        DidMethod::Key => "did.json".to_owned(),
+    };
+    let doc_path = out.join(&doc_dir);
+    let jwks_path = doc_path.with_file_name("jwks.json");
+    fsutil::create_dir_all(out, 0o755)?;
+    for (_, path, token, _) in &tokens {
+        fsutil::replace(&out.join(path), token.as_bytes(), 0o644)?;
+    }
+    fsutil::replace(&doc_path, pretty(&doc).as_bytes(), 0o644)?;
+    fsutil::replace(&jwks_path, pretty(&jwks).as_bytes(), 0o644)?;
+    issuer.write_public_files()?;
+
+    let bundle = crate::bundle::build(
+        &issuer,
+        seq,
+        now,
+        u64::from(max_staleness_hours) * 3600,
+        &tokens,
+        &operator,
+    )?;
+    fsutil::replace(&out.join("trust-bundle.jwt"), bundle.as_bytes(), 0o644)?;
+    fsutil::replace(
+        &out.join("operator.jwk"),
+        pretty(&operator.public_key().to_jwk()).as_bytes(),
+        0o644,
+    )?;
+
+    let mut text = format!("Published to {}:\n", out.display());
+    for (uri, path, _, n) in &tokens {
+        text.push_str(&format!("  {path:<28} status list {uri} ({n} not valid)\n"));
+    }
+    text.push_str(&format!(
+        "  {doc_dir:<28} DID document\n  {:<28} public keys\n  {:<28} trust bundle #{seq} for offline gates\n  {:<28} operator key gates pin\n",
+        jwks_path.strip_prefix(out).map(|p| p.display().to_string()).unwrap_or_default(),
+        "trust-bundle.jwt",
+        "operator.jwk",
+    ));
+    text.push_str(&format!(
+        "Copy the folder to the web server. Online gates can use the status lists until {}; \
+         offline gates using trust-bundle.jwt until {}. Publish again before then (daily).",
+        clock::timestamp(exp),
+        clock::timestamp(now + u64::from(max_staleness_hours) * 3600)
+    ));
+    Ok(Report::new(
+        json!({
+            "out": out,
+            "status_lists": tokens.iter().map(|(uri, path, _, n)| json!({"uri": uri, "file": out.join(path), "not_valid": n})).collect::<Vec<_>>(),
+            "did_document": doc_path,
+            "jwks": jwks_path,
+            "trust_bundle": out.join("trust-bundle.jwt"),
+            "trust_bundle_seq": seq,
+            "operator_jwk": out.join("operator.jwk"),
+            "expires_at": exp,
+        }),
+        text,
+    ))
+}

@@ -1,0 +1,214 @@
+//! The issuer database (`issuer.db`, SQLite in WAL mode): schema, opening, settings.
+//!
+//! Every state change runs in one `BEGIN IMMEDIATE` transaction together with its audit entry, so
+//! a killed process leaves the database as it was before or after the change, and two commands
+//! on the same directory take turns (a waiting command gives up after [`BUSY_TIMEOUT_MS`] with a
+//! clear "busy" message).
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+
+use crate::error::{CliError, CliResult};
+
+/// The database file name in the issuer directory.
+pub(crate) const DB_FILE: &str = "issuer.db";
+
+/// How long a command waits for another one to finish writing.
+pub(crate) const BUSY_TIMEOUT_MS: u64 = 10_000;
+
+/// Current schema version (in `meta.schema_version`).
+const SCHEMA_VERSION: &str = "1";
+
+const SCHEMA: &str = r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
+
+-- Issuer signing keys: the current one signs, retired ones stay published for verification.
+CREATE TABLE keys (
+    id          INTEGER PRIMARY KEY,
+    kid         TEXT NOT NULL UNIQUE,
+    alg         TEXT NOT NULL,
+    public_jwk  TEXT NOT NULL,
+    file        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    retired_at  INTEGER
+) STRICT;
+
+CREATE TABLE staff (
+    employee_number   TEXT PRIMARY KEY,
+    family_name       TEXT NOT NULL,
+    given_name        TEXT NOT NULL,
+    birth_date        TEXT,
+    organization_name TEXT NOT NULL,
+    organization_code TEXT NOT NULL,
+    department        TEXT,
+    position          TEXT,
+    grade             TEXT,
+    clearance         TEXT,
+    access_zones      TEXT NOT NULL,          -- JSON array of strings
+    valid_until       TEXT NOT NULL,          -- YYYY-MM-DD, last day of validity
+    state             TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active','suspended','revoked')),
+    state_reason      TEXT,
+    holder_jwk        TEXT,                   -- the enrolled phone key (public JWK)
+    holder_thumbprint TEXT UNIQUE,
+    enrolled_at       INTEGER,
+    created_at        INTEGER NOT NULL,
+    updated_at        INTEGER NOT NULL
+) STRICT;
+
+-- One-time enrollment codes, stored as SHA-256 of the normalized code, never in clear.
+CREATE TABLE offers (
+    id              INTEGER PRIMARY KEY,
+    employee_number TEXT NOT NULL REFERENCES staff(employee_number),
+    code_sha256     TEXT NOT NULL UNIQUE,
+    created_at      INTEGER NOT NULL,
+    expires_at      INTEGER NOT NULL,
+    used_at         INTEGER,
+    cancelled_at    INTEGER
+) STRICT;
+CREATE INDEX offers_staff ON offers(employee_number);
+
+CREATE TABLE status_lists (
+    id         INTEGER PRIMARY KEY,             -- the list number in its URI
+    uri        TEXT NOT NULL UNIQUE,
+    capacity   INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+) STRICT;
+
+-- Issued credentials. (list_id, idx) is unique: an index is never given twice.
+-- status: 0 valid, 1 revoked (final), 2 suspended.
+CREATE TABLE credentials (
+    id              INTEGER PRIMARY KEY,
+    employee_number TEXT NOT NULL REFERENCES staff(employee_number),
+    list_id         INTEGER NOT NULL REFERENCES status_lists(id),
+    idx             INTEGER NOT NULL,
+    kid             TEXT NOT NULL,
+    issued_at       INTEGER NOT NULL,
+    expires_at      INTEGER NOT NULL,
+    status          INTEGER NOT NULL DEFAULT 0 CHECK (status IN (0, 1, 2)),
+    reason          TEXT,
+    superseded_at   INTEGER,
+    UNIQUE (list_id, idx)
+) STRICT;
+CREATE INDEX credentials_staff ON credentials(employee_number);
+
+-- The issued text, apart from the small rows status changes rewrite.
+CREATE TABLE credential_texts (
+    credential_id INTEGER PRIMARY KEY REFERENCES credentials(id),
+    sd_jwt        TEXT NOT NULL
+) STRICT;
+
+-- Append-only, hash-chained, signed log of every state change.
+CREATE TABLE audit (
+    seq       INTEGER PRIMARY KEY,
+    at        INTEGER NOT NULL,
+    action    TEXT NOT NULL,
+    detail    TEXT NOT NULL,                   -- JSON
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL,
+    kid       TEXT NOT NULL,
+    sig       TEXT NOT NULL
+) STRICT;
+"#;
+
+/// Sets the per-connection settings: WAL, `synchronous=NORMAL`, busy timeout, foreign keys.
+fn configure(conn: &Connection) -> CliResult<()> {
+    // GOVID_ISSUER_BUSY_TIMEOUT_MS shortens the wait in tests.
+    let wait = std::env::var("GOVID_ISSUER_BUSY_TIMEOUT_MS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(BUSY_TIMEOUT_MS);
+    conn.busy_timeout(std::time::Duration::from_millis(wait))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+/// Creates a new database at `path` with the schema.
+pub(crate) fn create(path: &Path) -> CliResult<Connection> {
+    let conn = Connection::open(path)?;
+    // 8 KiB pages hold three ~2.7 KB credentials each (4 KiB pages hold one, wasting a third).
+    conn.pragma_update(None, "page_size", 8192)?;
+    configure(&conn)?;
+    conn.execute_batch(SCHEMA)?;
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES ('schema_version', ?1)",
+        [SCHEMA_VERSION],
+    )?;
+    Ok(conn)
+}
+
+/// Opens the database of the issuer directory `dir`.
+pub(crate) fn open(dir: &Path) -> CliResult<Connection> {
+    let path = db_path(dir);
+    if !path.is_file() {
+        return Err(CliError::new(
+            "no_issuer",
+            format!(
+                "no issuer in {}: run `govid-issuer init --dir {} ...` first (or check --dir)",
+                dir.display(),
+                dir.display()
+            ),
+        ));
+    }
+    let conn = Connection::open_with_flags(
+        &path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    configure(&conn)?;
+    let version: Option<String> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match version.as_deref() {
+        Some(SCHEMA_VERSION) => Ok(conn),
+        Some(v) => Err(CliError::new(
+            "schema_version",
+            format!("issuer.db has schema version {v}; this govid-issuer reads version {SCHEMA_VERSION}"),
+        )),
+        None => Err(CliError::new(
+            "corrupt_database",
+            "issuer.db is not a govid issuer database (no schema version)",
+        )),
+    }
+}
+
+/// `dir/issuer.db`.
+pub(crate) fn db_path(dir: &Path) -> PathBuf {
+    dir.join(DB_FILE)
+}
+
+/// Starts a write transaction now (not at the first write), so the command waits its turn
+/// before reading what it will change.
+pub(crate) fn write_tx(conn: &mut Connection) -> CliResult<rusqlite::Transaction<'_>> {
+    Ok(conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
+}
+
+/// A `meta` value.
+pub(crate) fn meta(conn: &Connection, key: &str) -> CliResult<String> {
+    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| {
+            CliError::new(
+                "corrupt_database",
+                format!("issuer.db has no `{key}` setting"),
+            )
+        })
+}
+
+/// Sets a `meta` value.
+pub(crate) fn set_meta(conn: &Connection, key: &str, value: &str) -> CliResult<()> {
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )?;
+    Ok(())
+}

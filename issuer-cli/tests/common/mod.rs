@@ -1,0 +1,218 @@
+//! Shared helpers for the end-to-end tests: run the real `govid-issuer` binary in a temporary
+//! issuer directory.
+#![allow(dead_code)] // each test file uses a different subset
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use govid_core::enrollment::{make_key_proof, EnrollmentOffer};
+use govid_core::jose::{Algorithm, PublicKey, SoftwareSigner};
+use rand_core::OsRng;
+use serde_json::Value;
+
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_govid-issuer");
+
+/// The sample roster shipped for demos.
+pub(crate) fn sample_roster() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/roster/sample-20.csv")
+}
+
+pub(crate) fn ok<T, E: std::fmt::Debug>(r: Result<T, E>) -> T {
+    r.unwrap_or_else(|e| panic!("{e:?}"))
+}
+
+/// A temporary workspace with an issuer directory `dir` inside it.
+pub(crate) struct Env {
+    pub(crate) tmp: tempfile::TempDir,
+    pub(crate) dir: PathBuf,
+}
+
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+impl Run {
+    fn from(out: Output) -> Self {
+        Self {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    pub(crate) fn json(&self) -> Value {
+        let last = self.stdout.lines().last().unwrap_or_default();
+        serde_json::from_str(last).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+    }
+
+    pub(crate) fn assert_ok(self) -> Self {
+        assert_eq!(
+            self.code, 0,
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Asserts exit code 1 and that stderr contains `needle`.
+    pub(crate) fn assert_fails_with(self, needle: &str) -> Self {
+        assert_eq!(
+            self.code, 1,
+            "expected failure; stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        assert!(
+            self.stderr.contains(needle),
+            "stderr does not contain {needle:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+}
+
+pub(crate) fn command() -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_remove("GOVID_ISSUER_DIR")
+        .env_remove("GOVID_ISSUER_NOW")
+        .env_remove("GOVID_ISSUER_BUSY_TIMEOUT_MS")
+        .stdin(Stdio::null());
+    cmd
+}
+
+impl Env {
+    pub(crate) fn new() -> Self {
+        let tmp = ok(tempfile::tempdir());
+        let dir = tmp.path().join("issuer");
+        Self { tmp, dir }
+    }
+
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
+        self.tmp.path().join(name)
+    }
+
+    /// Runs `govid-issuer --dir <dir> args...`.
+    pub(crate) fn run(&self, args: &[&str]) -> Run {
+        self.run_env(args, &[])
+    }
+
+    pub(crate) fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut cmd = command();
+        cmd.arg("--dir").arg(&self.dir).args(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Run::from(ok(cmd.output()))
+    }
+
+    /// `init` with did:web hr.mot.example.
+    pub(crate) fn init(&self) -> &Self {
+        self.run(&[
+            "init",
+            "--name",
+            "Ministry of Transport HR Office",
+            "--did-web",
+            "hr.mot.example",
+        ])
+        .assert_ok();
+        self
+    }
+
+    pub(crate) fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path(name);
+        ok(std::fs::write(&path, text));
+        path
+    }
+
+    /// `offer N --json` → the offer payload.
+    pub(crate) fn offer(&self, n: &str) -> EnrollmentOffer {
+        let run = self.run(&["--json", "offer", n]).assert_ok();
+        let payload = run.json()["offers"][0]["payload"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        ok(EnrollmentOffer::parse(&payload))
+    }
+
+    /// A phone: scans the offer, makes a key, writes its proof to a file.
+    pub(crate) fn phone_proof(
+        &self,
+        offer: &EnrollmentOffer,
+        alg: Algorithm,
+        iat: u64,
+    ) -> (SoftwareSigner, PathBuf) {
+        let phone = SoftwareSigner::generate(alg, &mut OsRng);
+        let proof = ok(make_key_proof(&offer.code, &offer.issuer, iat, &phone));
+        let path = self.path(&format!("proof-{}.jwt", rand_name()));
+        ok(std::fs::write(&path, proof));
+        (phone, path)
+    }
+
+    /// offer → proof → enroll for `n`; returns the phone key.
+    pub(crate) fn enroll(&self, n: &str) -> SoftwareSigner {
+        let offer = self.offer(n);
+        let (phone, proof) = self.phone_proof(&offer, Algorithm::EdDSA, now());
+        self.run(&["enroll", "--proof", proof.to_str().unwrap_or_default()])
+            .assert_ok();
+        phone
+    }
+
+    /// The issuer's current public key (from public/jwks.json, last key).
+    pub(crate) fn issuer_keys(&self) -> Vec<(String, PublicKey)> {
+        let jwks: Value = ok(serde_json::from_str(&ok(std::fs::read_to_string(
+            self.dir.join("public/jwks.json"),
+        ))));
+        jwks["keys"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|k| {
+                let mut public = k.clone();
+                if let Value::Object(m) = &mut public {
+                    m.remove("kid");
+                    m.remove("alg");
+                    m.remove("use");
+                }
+                (
+                    k["kid"].as_str().unwrap_or_default().to_owned(),
+                    ok(PublicKey::from_jwk(&public)),
+                )
+            })
+            .collect()
+    }
+
+    pub(crate) fn db(&self) -> rusqlite::Connection {
+        ok(rusqlite::Connection::open(self.dir.join("issuer.db")))
+    }
+}
+
+pub(crate) fn now() -> u64 {
+    ok(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)).as_secs()
+}
+
+fn rand_name() -> String {
+    use rand_core::RngCore;
+    format!("{:016x}", OsRng.next_u64())
+}
+
+/// The status of entry `idx` in a Status List Token, read with core's status API after verifying
+/// the token with the issuer key (`StatusValue` as 0 valid, 1 invalid, 2 suspended).
+pub(crate) fn status_in_token(token: &str, key: &PublicKey, uri: &str, idx: u64) -> u8 {
+    use govid_core::status::verify_status_list_token_with_key;
+    let verified = ok(verify_status_list_token_with_key(
+        token,
+        key,
+        uri,
+        now(),
+        &Algorithm::ALL,
+    ));
+    ok(verified.list().status(idx as usize)).to_u8()
+}
+
+/// The `govid-verifier` binary, if built in the same target directory.
+pub(crate) fn verifier_bin() -> Option<PathBuf> {
+    let path = Path::new(BIN).with_file_name("govid-verifier");
+    path.is_file().then_some(path)
+}

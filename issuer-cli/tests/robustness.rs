@@ -1,0 +1,198 @@
+//! Interrupted runs (kill -9), concurrent runs, and the busy message.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// An issuer with `n` synthetic staff, all enrolled.
+fn enrolled(n: usize) -> Env {
+    let env = Env::new();
+    env.init();
+    let roster = env.path("synth.csv");
+    let r = roster.to_str().unwrap_or_default().to_owned();
+    env.run(&["dev", "synth", "--count", &n.to_string(), "--out", &r])
+        .assert_ok();
+    env.run(&["staff", "import", &r]).assert_ok();
+    env.run(&["dev", "enroll-all"]).assert_ok();
+    env
+}
+
+fn count(env: &Env, sql: &str) -> i64 {
+    ok(env.db().query_row(sql, [], |r| r.get(0)))
+}
+
+fn assert_consistent(env: &Env, expected: i64) {
+    assert_eq!(
+        count(env, "SELECT COUNT(*) FROM credentials"),
+        expected,
+        "one credential each"
+    );
+    assert_eq!(
+        count(
+            env,
+            "SELECT COUNT(DISTINCT employee_number) FROM credentials"
+        ),
+        expected,
+        "nobody twice"
+    );
+    assert_eq!(
+        count(
+            env,
+            "SELECT COUNT(*) FROM (SELECT DISTINCT list_id, idx FROM credentials)"
+        ),
+        expected,
+        "no index twice"
+    );
+    env.run(&["audit", "verify"]).assert_ok();
+}
+
+#[test]
+fn kill_during_issue_then_resume_issues_everyone_once() {
+    const N: i64 = 1000;
+    let env = enrolled(N as usize);
+    let out = env.path("ids");
+    let out_s = out.to_str().unwrap_or_default().to_owned();
+    let mut child = ok(command()
+        .arg("--dir")
+        .arg(&env.dir)
+        .args(["issue", "--all", "--batch", "50", "--out", &out_s])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn());
+    // Wait until some batches are committed, then kill -9 in the middle of the run.
+    let started = Instant::now();
+    loop {
+        let done = env
+            .db()
+            .query_row("SELECT COUNT(*) FROM credentials", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .unwrap_or(0);
+        if done >= 100 || started.elapsed() > Duration::from_secs(60) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    ok(child.kill()); // SIGKILL
+    ok(child.wait());
+    let partial = count(&env, "SELECT COUNT(*) FROM credentials");
+    assert!(partial > 0 && partial < N, "killed mid-run after {partial}");
+    assert_eq!(partial % 50, 0, "only whole batches are committed");
+    env.run(&["audit", "verify"]).assert_ok();
+
+    let r = env
+        .run(&["--json", "issue", "--all", "--batch", "50", "--out", &out_s])
+        .assert_ok()
+        .json();
+    assert_eq!(r["issued"].as_i64(), Some(N - partial));
+    assert_consistent(&env, N);
+    let files = ok(std::fs::read_dir(&out))
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".sd-jwt"))
+        })
+        .count();
+    assert_eq!(
+        files as i64, N,
+        "every ID file is there, including those of the killed batch"
+    );
+    // And again: nothing more.
+    let r = env.run(&["--json", "issue", "--all"]).assert_ok().json();
+    assert_eq!(r["issued"], 0);
+}
+
+#[test]
+fn kill_during_publish_leaves_consistent_state() {
+    let env = enrolled(200);
+    env.run(&[
+        "issue",
+        "--all",
+        "--jsonl",
+        "--out",
+        env.path("ids").to_str().unwrap_or_default(),
+    ])
+    .assert_ok();
+    env.run(&["revoke", "S00000007", "--reason", "test"])
+        .assert_ok();
+    let web = env.path("web");
+    let web_s = web.to_str().unwrap_or_default().to_owned();
+    for delay_ms in [0u64, 2, 5, 10, 20, 40] {
+        let mut child = ok(command()
+            .arg("--dir")
+            .arg(&env.dir)
+            .args(["publish", "--out", &web_s])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn());
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        ok(child.wait());
+    }
+    env.run(&["audit", "verify"]).assert_ok();
+    let r = env
+        .run(&["--json", "publish", "--out", &web_s])
+        .assert_ok()
+        .json();
+    let seq = r["trust_bundle_seq"].as_i64().unwrap_or_default();
+    let published = count(&env, "SELECT COUNT(*) FROM audit WHERE action = 'publish'");
+    assert_eq!(seq, published, "every committed publish took its own seq");
+    let token = ok(std::fs::read_to_string(web.join("status/1")));
+    assert_eq!(token.split('.').count(), 3);
+    // A killed run may leave a `.1.tmp-<pid>` beside a target; it is never read, and the
+    // target itself is always a whole token (checked above).
+}
+
+#[test]
+fn concurrent_issue_runs_never_issue_twice() {
+    const N: i64 = 400;
+    let env = enrolled(N as usize);
+    let spawn = || {
+        ok(command()
+            .arg("--dir")
+            .arg(&env.dir)
+            .args(["issue", "--all", "--batch", "25", "--jsonl"])
+            .env("GOVID_ISSUER_BUSY_TIMEOUT_MS", "60000")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn())
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (ok(a.wait_with_output()), ok(b.wait_with_output()));
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
+    let lines =
+        |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).lines().count() as i64;
+    assert_eq!(
+        lines(&a) + lines(&b),
+        N,
+        "each ID printed by exactly one run"
+    );
+    assert_consistent(&env, N);
+}
+
+#[test]
+fn a_busy_database_gives_a_clear_message() {
+    let env = Env::new();
+    env.init();
+    let conn = env.db();
+    ok(conn.execute_batch("BEGIN IMMEDIATE"));
+    let r = env.run_env(
+        &[
+            "staff",
+            "import",
+            sample_roster().to_str().unwrap_or_default(),
+        ],
+        &[("GOVID_ISSUER_BUSY_TIMEOUT_MS", "200")],
+    );
+    r.assert_fails_with("the issuer database is busy: another govid-issuer command is running");
+    ok(conn.execute_batch("ROLLBACK"));
+    env.run(&[
+        "staff",
+        "import",
+        sample_roster().to_str().unwrap_or_default(),
+    ])
+    .assert_ok();
+}

@@ -1,0 +1,201 @@
+"""The wallet flow through the generated Python bindings, with a Python KeyStore (the
+`cryptography` package's P-256) and the library's SoftwareKeyStore."""
+
+import base64
+import json
+import threading
+import time
+
+import pytest
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+import govid_ffi as g
+from conftest import GATE, ISSUER_ID
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class PyKeyStore(g.KeyStore):
+    """P-256 keys in memory; signs raw r||s (JOSE form), or DER when `der` is set."""
+
+    def __init__(self, der=False):
+        self.keys = {}
+        self.der = der
+        self.lock = threading.Lock()
+
+    def create_key(self, alias, alg):
+        if alg != g.KeyAlgorithm.ES256:
+            raise g.KeyStoreError.UnsupportedAlgorithm()
+        with self.lock:
+            if alias in self.keys:
+                raise g.KeyStoreError.KeyExists(alias)
+            self.keys[alias] = ec.generate_private_key(ec.SECP256R1())
+        return self.public_jwk(alias)
+
+    def _key(self, alias):
+        key = self.keys.get(alias)
+        if key is None:
+            raise g.KeyStoreError.KeyNotFound(alias)
+        return key
+
+    def sign(self, alias, message):
+        der = self._key(alias).sign(bytes(message), ec.ECDSA(hashes.SHA256()))
+        if self.der:
+            return der
+        r, s = decode_dss_signature(der)
+        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+    def public_jwk(self, alias):
+        numbers = self._key(alias).public_key().public_numbers()
+        return json.dumps({
+            "kty": "EC", "crv": "P-256",
+            "x": b64url(numbers.x.to_bytes(32, "big")),
+            "y": b64url(numbers.y.to_bytes(32, "big")),
+        })
+
+    def delete_key(self, alias):
+        self.keys.pop(alias, None)
+
+
+def enrolled(tmp_path, hr, key_store, name="w"):
+    wallet = g.Wallet.open(str(tmp_path / name), key_store)
+    wallet.trust_issuer(hr.jwk, ISSUER_ID)
+    code = f"ENR-{name}-{time.time_ns()}"
+    request = wallet.enroll(code, ISSUER_ID, g.KeyAlgorithm.ES256)
+    return wallet, wallet.accept_credential(hr.issue(code, request.key_proof))
+
+
+def jwt_part(jwt, i):
+    part = jwt.split(".")[i]
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+
+
+def test_enroll_key_proof(tmp_path):
+    ks = PyKeyStore()
+    wallet = g.Wallet.open(str(tmp_path / "w"), ks)
+    req = wallet.enroll("CODE-42", ISSUER_ID, g.KeyAlgorithm.ES256)
+    header, payload = jwt_part(req.key_proof, 0), jwt_part(req.key_proof, 1)
+    assert header["typ"] == "openid4vci-proof+jwt" and header["alg"] == "ES256"
+    assert header["jwk"] == json.loads(req.holder_jwk)
+    assert payload["aud"] == ISSUER_ID and payload["nonce"] == "CODE-42"
+    assert abs(payload["iat"] - time.time()) < 60
+    # The proof verifies with the Python key.
+    sig = base64.urlsafe_b64decode(req.key_proof.split(".")[2] + "==")
+    assert len(sig) == 64
+    assert req.key_alias in ks.keys
+
+
+def test_accept_list_and_present(tmp_path, hr, gate):
+    wallet, cred = enrolled(tmp_path, hr, PyKeyStore())
+    assert (cred.given_name, cred.family_name, cred.organization_code) == ("Amira", "Haddad", "MOT")
+    assert cred.status == g.CredentialStatus.UNKNOWN() and not cred.expired
+    assert [c.id for c in wallet.list_credentials()] == [cred.id]
+
+    p = wallet.present_rotating(cred.id, GATE, g.GateProfileKind.ENTRY)
+    assert p.payload.startswith("GV1:") and p.refresh_after_seconds == 20
+    r = gate.check(p, "--aud", GATE)
+    assert r.returncode == 0, r.stderr
+    shown = json.loads(r.stdout)
+    assert shown["given_name"] == "Amira" and shown["organization"]["code"] == "MOT"
+    assert "position" not in shown and "employee_number" not in shown
+
+    q = wallet.present(cred.id, GATE, "nonce-python-000001",
+                       g.ClaimSelection.CLAIMS(["position", "access_zones/0"]))
+    r = gate.check(q, "--aud", GATE, "--nonce", "nonce-python-000001")
+    assert r.returncode == 0, r.stderr
+    shown = json.loads(r.stdout)
+    assert shown["position"] == "Senior Inspector" and shown["access_zones"] == ["HQ-A"]
+    r = gate.check(q, "--aud", GATE, "--nonce", "another-nonce-00001")
+    assert r.returncode == 1 and r.stderr.startswith("kb_nonce")
+
+
+def test_challenge_mode(tmp_path, hr, gate):
+    wallet, cred = enrolled(tmp_path, hr, PyKeyStore())
+    challenge = hr.challenge(GATE, ["family_name", "organization/name"])
+    req = wallet.read_challenge(challenge)
+    assert req.aud == GATE and req.claims == ["family_name", "organization/name"]
+    p = wallet.present_for_challenge(cred.id, challenge)
+    r = gate.check(p, "--aud", GATE, "--nonce", p.nonce)
+    assert r.returncode == 0, r.stderr
+    shown = json.loads(r.stdout)
+    assert shown["family_name"] == "Haddad" and "given_name" not in shown
+
+
+def test_der_signatures_are_converted(tmp_path, hr, gate):
+    wallet, cred = enrolled(tmp_path, hr, PyKeyStore(der=True))
+    p = wallet.present_rotating(cred.id, GATE, g.GateProfileKind.COUNTER)
+    r = gate.check(p, "--aud", GATE)
+    assert r.returncode == 0, r.stderr
+
+
+def test_typed_errors(tmp_path, hr):
+    ks = PyKeyStore()
+    wallet, cred = enrolled(tmp_path, hr, ks)
+    with pytest.raises(g.WalletError.NotFound):
+        wallet.present_rotating("no-such-id", GATE, g.GateProfileKind.ENTRY)
+    with pytest.raises(g.WalletError.MissingClaim):
+        wallet.present(cred.id, GATE, "nonce-0000000000001", g.ClaimSelection.CLAIMS(["clearance"]))
+    with pytest.raises(g.WalletError.InvalidInput):
+        wallet.present(cred.id, "", "n", g.ClaimSelection.PROFILE(g.GateProfileKind.ENTRY))
+    ks.keys.clear()  # the key vanished from the key store
+    with pytest.raises(g.WalletError.KeyStore) as e:
+        wallet.present_rotating(cred.id, GATE, g.GateProfileKind.ENTRY)
+    assert e.value.kind == g.KeyStoreFailure.KEY_NOT_FOUND
+    with pytest.raises(g.WalletError.InvalidCredential) as e:
+        g.Wallet.open(str(tmp_path / "other"), PyKeyStore()).accept_credential("not.a~credential~")
+    assert e.value.rule
+
+
+def test_software_key_store(tmp_path, hr, gate):
+    soft = g.SoftwareKeyStore.open(str(tmp_path / "keys"), "passphrase")
+    wallet, cred = enrolled(tmp_path, hr, soft.as_key_store())
+    p = wallet.present_rotating(cred.id, GATE, g.GateProfileKind.ENTRY)
+    assert gate.check(p, "--aud", GATE).returncode == 0
+    with pytest.raises(g.KeyStoreError.WrongPassphrase):
+        g.SoftwareKeyStore.open(str(tmp_path / "keys"), "not it")
+    png = g.qr_png(p.payload, 4, g.QrEcc.M)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "<svg" in g.qr_svg(p.payload, g.QrEcc.L)
+
+
+def test_threads(tmp_path, hr):
+    wallet, cred = enrolled(tmp_path, hr, PyKeyStore())
+    nonces, errors = [], []
+
+    def worker():
+        try:
+            for _ in range(8):
+                nonces.append(wallet.present_rotating(cred.id, GATE, g.GateProfileKind.ENTRY).nonce)
+        except Exception as e:  # noqa: BLE001 - collected and asserted below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(set(nonces)) == 64
+
+
+def test_status_refresh(tmp_path, hr):
+    wallet, cred = enrolled(tmp_path, hr, PyKeyStore())
+    assert wallet.refresh_status(cred.id, hr.status_token(0)).status == g.CredentialStatus.VALID()
+    revoked = wallet.refresh_status(cred.id, hr.status_token(1))
+    assert revoked.status == g.CredentialStatus.REVOKED() and revoked.status_checked_at
+    with pytest.raises(g.WalletError.InvalidStatusList) as e:
+        wallet.refresh_status(cred.id, "not.a.token")
+    assert e.value.rule.startswith("status_token")
+
+
+def test_enroll_from_offer(tmp_path, hr):
+    wallet = g.Wallet.open(str(tmp_path / "w"), PyKeyStore())
+    wallet.trust_issuer(hr.jwk, ISSUER_ID)
+    code = "K7QM-3XTR-9D2F-HB6W-0PNA-V4YE-ZC8G"
+    req = wallet.enroll_from_offer(f"GVE1:{code}:{ISSUER_ID}", g.KeyAlgorithm.ES256)
+    assert jwt_part(req.key_proof, 1)["nonce"] == code
+    assert wallet.accept_credential(hr.issue(code, req.key_proof)).given_name == "Amira"

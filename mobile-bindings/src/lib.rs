@@ -1,1 +1,0 @@
-//! Binding generation helpers for govid-ffi.

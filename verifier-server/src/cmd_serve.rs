@@ -1,0 +1,185 @@
+//! `govid-verifier serve`: run the gate's verifier server.
+//!
+//! Starts from flags alone (`--listen --trust-jwk --aud [--require-claims] [--profile]
+//! [--log-db]`) or from `--config gate.toml` (see `examples/gate.toml`); flags override the file.
+
+use std::path::PathBuf;
+
+use crate::serve::config::{self, FileConfig, GateConfig, PinnedJwk, TrustedDid};
+
+/// Run the gate's verifier server
+///
+/// HTTP API: POST /v1/verify (scanned `GV1:` text or a compact presentation, as text/plain or
+/// JSON {"payload": …}), POST /v1/challenge, GET /healthz, GET /metrics, and the scanning page at
+/// /. Admin routes (POST /admin/reload, GET /admin/entries) need a bearer token from the config
+/// or GOVID_ADMIN_TOKEN; without one they do not exist.
+///
+/// Prints `listening on ADDR` on stdout once bound; logs go to stderr. Stops on Ctrl-C or
+/// SIGTERM after finishing requests in flight and committing the gate log.
+#[derive(Clone, Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub(crate) struct ServeArgs {
+    /// TOML config file; flags below override it.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Address to listen on (IP:PORT; port 0 picks a free one).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// Trust this issuer public JWK file (repeatable).
+    #[arg(long, value_name = "FILE")]
+    trust_jwk: Vec<PathBuf>,
+    /// Trust this issuer DID (did:web, did:key, did:jwk; repeatable).
+    #[arg(long, value_name = "DID")]
+    trust_did: Vec<String>,
+    /// The gate's audience: the KB-JWT `aud` codes must carry.
+    #[arg(long, value_name = "AUD")]
+    aud: Option<String>,
+    /// The gate's id in logs and metrics.
+    #[arg(long, value_name = "ID")]
+    gate_id: Option<String>,
+    /// Gate profile: entry, counter or custom.
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+    /// Claims the gate requires besides the profile's, comma separated (slash paths).
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    require_claims: Vec<String>,
+    /// Which codes: rotating, challenge or any.
+    #[arg(long, value_name = "MODE")]
+    mode: Option<String>,
+    /// SQLite gate log file (WAL); without it, only the last 1000 decisions are kept in memory.
+    #[arg(long, value_name = "FILE")]
+    log_db: Option<PathBuf>,
+    /// What to do when a credential's status cannot be checked: deny (default) or allow.
+    #[arg(long, value_name = "ACTION")]
+    unknown_status: Option<String>,
+    /// Status list to fetch and keep fresh (repeatable).
+    #[arg(long, value_name = "URI")]
+    status_list: Vec<String>,
+    /// Seconds between status list and DID document refreshes.
+    #[arg(long, value_name = "SECS")]
+    status_refresh: Option<u64>,
+    /// Seconds after its `iat` a status list may still be relied on.
+    #[arg(long, value_name = "SECS")]
+    max_staleness: Option<u64>,
+    /// Seconds a rotating code is accepted and remembered by the replay cache.
+    #[arg(long, value_name = "SECS")]
+    replay_window: Option<u64>,
+    /// Requests per second per client IP (0: no limit).
+    #[arg(long, value_name = "N")]
+    rate_limit: Option<u32>,
+    /// Runtime worker threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    workers: Option<usize>,
+    /// Service log level: error, warn, info, debug.
+    #[arg(long, value_name = "LEVEL", default_value = "info")]
+    log_level: String,
+}
+
+/// Reads the config file (if any) and applies the flags and `GOVID_ADMIN_TOKEN`.
+fn load(args: &ServeArgs) -> Result<GateConfig, String> {
+    let mut file = match &args.config {
+        Some(path) => config::read_file(path)?,
+        None => FileConfig::default(),
+    };
+    let set = |slot: &mut Option<String>, value: &Option<String>| {
+        if value.is_some() {
+            slot.clone_from(value);
+        }
+    };
+    set(&mut file.server.listen, &args.listen);
+    set(&mut file.gate.audience, &args.aud);
+    set(&mut file.gate.id, &args.gate_id);
+    set(&mut file.gate.profile, &args.profile);
+    set(&mut file.gate.mode, &args.mode);
+    set(&mut file.gate.unknown_status, &args.unknown_status);
+    if !args.require_claims.is_empty() {
+        file.gate.require_claims = Some(args.require_claims.clone());
+    }
+    file.trust
+        .jwks
+        .extend(args.trust_jwk.iter().map(|file| PinnedJwk {
+            file: file.clone(),
+            iss: None,
+        }));
+    file.trust
+        .dids
+        .extend(args.trust_did.iter().map(|did| TrustedDid {
+            did: did.clone(),
+            document_url: None,
+        }));
+    if let Some(db) = &args.log_db {
+        file.log.db = Some(db.clone());
+    }
+    if !args.status_list.is_empty() {
+        file.status
+            .lists
+            .get_or_insert_with(Vec::new)
+            .extend(args.status_list.iter().cloned());
+    }
+    if args.status_refresh.is_some() {
+        file.status.refresh_secs = args.status_refresh;
+    }
+    if args.max_staleness.is_some() {
+        file.status.max_staleness_secs = args.max_staleness;
+    }
+    if args.replay_window.is_some() {
+        file.gate.replay_window_secs = args.replay_window;
+    }
+    if args.rate_limit.is_some() {
+        file.server.rate_limit_per_sec = args.rate_limit;
+    }
+    if args.workers.is_some() {
+        file.server.workers = args.workers;
+    }
+    if let Ok(token) = std::env::var("GOVID_ADMIN_TOKEN") {
+        if !token.is_empty() {
+            file.server.admin_token = Some(token);
+        }
+    }
+    GateConfig::from_file(file)
+}
+
+/// Runs `serve`; returns the exit status (0 after a clean shutdown, 1 on a runtime error, 2 for
+/// a bad config).
+pub(crate) fn run(args: ServeArgs) -> i32 {
+    let level = match args.log_level.as_str() {
+        "error" => tracing::Level::ERROR,
+        "warn" => tracing::Level::WARN,
+        "debug" => tracing::Level::DEBUG,
+        "trace" => tracing::Level::TRACE,
+        _ => tracing::Level::INFO,
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
+    let config = match load(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("govid-verifier serve: {e}");
+            return 2;
+        }
+    };
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all().thread_name("govid-gate");
+    if config.workers > 0 {
+        builder.worker_threads(config.workers);
+    }
+    let runtime = match builder.build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("govid-verifier serve: cannot start the runtime: {e}");
+            return 1;
+        }
+    };
+    let reload_args = args.clone();
+    let reloader = Box::new(move || load(&reload_args));
+    match runtime.block_on(crate::serve::run(config, reloader)) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("govid-verifier serve: {e}");
+            1
+        }
+    }
+}

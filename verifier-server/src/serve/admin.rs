@@ -1,0 +1,109 @@
+//! Admin routes, behind a bearer token: `POST /admin/reload`, `GET /admin/entries?limit=N`.
+//!
+//! Closed unless a token is configured (`[server] admin_token` or `GOVID_ADMIN_TOKEN`): without
+//! one every admin route answers 404, as if it did not exist. With one, a request without
+//! `Authorization: Bearer …` gets 401, a wrong token 403. Tokens are compared in constant time
+//! (SHA-256 of both, then `subtle`), so neither content nor length leaks through timing.
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::http::error;
+use super::AppState;
+
+/// Most entries one `/admin/entries` request returns.
+const MAX_ENTRIES: usize = 1000;
+
+pub(crate) fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/admin/reload", post(reload))
+        .route("/admin/entries", get(entries))
+}
+
+/// Whether the request carries the configured token; `Err` is the response to send.
+fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Box<Response>> {
+    let gate = state.gate();
+    let Some(expected) = &gate.config.admin_token else {
+        return Err(Box::new(error(StatusCode::NOT_FOUND, "not_found")));
+    };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        });
+    let Some(presented) = presented else {
+        let mut response = error(StatusCode::UNAUTHORIZED, "unauthorized");
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"govid-gate\""),
+        );
+        return Err(Box::new(response));
+    };
+    let a: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+    let b: [u8; 32] = Sha256::digest(expected.0.as_bytes()).into();
+    if bool::from(a.ct_eq(&b)) {
+        Ok(())
+    } else {
+        tracing::warn!("admin request with a wrong token");
+        Err(Box::new(error(StatusCode::FORBIDDEN, "forbidden")))
+    }
+}
+
+async fn reload(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if let Err(response) = authorize(&state, &headers) {
+        return *response;
+    }
+    let outcome = {
+        let state = state.clone();
+        tokio::task::spawn_blocking(move || state.reload()).await
+    };
+    match outcome {
+        Ok(Ok(())) => {
+            tracing::info!("config reloaded");
+            Json(json!({"reloaded": true})).into_response()
+        }
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "config reload failed; keeping the running config");
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(json!({"error": "reload_failed", "message": e})),
+            )
+                .into_response()
+        }
+        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "reload_failed"),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct EntriesQuery {
+    limit: Option<usize>,
+}
+
+async fn entries(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(query): Query<EntriesQuery>,
+) -> Response {
+    if let Err(response) = authorize(&state, &headers) {
+        return *response;
+    }
+    let limit = query.limit.unwrap_or(50).clamp(1, MAX_ENTRIES);
+    match state.log.recent(limit).await {
+        Ok(rows) => Json(json!({ "entries": rows })).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "reading the gate log failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "log_unavailable")
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! What the gate has fetched: did:web documents and verified status lists, in memory.
+//!
+//! The verify path only reads these maps (a read lock and a map lookup); the refresher in
+//! [`super::refresh`] writes them. A failed refresh leaves the last good copy in place: a status
+//! list is then used until it is older than the gate's `max_staleness_secs` (core's
+//! `check_credential_status` says `Unknown(stale)` after that), a DID document until the next
+//! good fetch.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, RwLock};
+
+use govid_core::did::DidDocumentSource;
+use govid_core::status::{StatusTokenSource, VerifiedStatusList};
+use govid_core::trust::{ResolveError, TrustBundle};
+
+/// One fetched item and how fetching it has gone.
+#[derive(Clone, Debug)]
+pub(crate) struct Fetched<T> {
+    pub(crate) value: Option<T>,
+    /// When the current `value` was fetched (unix seconds).
+    pub(crate) fetched_at: u64,
+    /// When the last attempt, good or bad, was made.
+    pub(crate) attempted_at: u64,
+    /// Why the last attempt failed, if it did.
+    pub(crate) last_error: Option<String>,
+}
+
+impl<T> Default for Fetched<T> {
+    fn default() -> Self {
+        Self {
+            value: None,
+            fetched_at: 0,
+            attempted_at: 0,
+            last_error: None,
+        }
+    }
+}
+
+/// The shared cache.
+#[derive(Debug, Default)]
+pub(crate) struct Cache {
+    /// did:web documents by their canonical `https://…/did.json` URL (the key the core resolver
+    /// asks for, whatever URL they were fetched from).
+    docs: RwLock<HashMap<String, Fetched<Arc<Vec<u8>>>>>,
+    /// Verified status lists by URI. Replaced whole (copy on write) so readers hold an `Arc`.
+    status: RwLock<Arc<HashMap<String, Fetched<VerifiedStatusList>>>>,
+    /// Status list URIs seen in verified credentials, to fetch.
+    discovered: Mutex<BTreeSet<String>>,
+}
+
+impl Cache {
+    /// Stores a good document.
+    pub(crate) fn put_doc(&self, url: &str, body: Vec<u8>, now: u64) {
+        let mut docs = self.docs.write().unwrap_or_else(|e| e.into_inner());
+        let entry = docs.entry(url.to_owned()).or_default();
+        entry.value = Some(Arc::new(body));
+        entry.fetched_at = now;
+        entry.attempted_at = now;
+        entry.last_error = None;
+    }
+
+    /// Notes a failed document fetch (the last good copy stays).
+    pub(crate) fn doc_failed(&self, url: &str, error: String, now: u64) {
+        let mut docs = self.docs.write().unwrap_or_else(|e| e.into_inner());
+        let entry = docs.entry(url.to_owned()).or_default();
+        entry.attempted_at = now;
+        entry.last_error = Some(error);
+    }
+
+    /// Stores a verified status list (keeping the newer by `iat`).
+    pub(crate) fn put_status(&self, list: VerifiedStatusList, now: u64) {
+        let mut guard = self.status.write().unwrap_or_else(|e| e.into_inner());
+        let mut map = HashMap::clone(&guard);
+        let entry: &mut Fetched<VerifiedStatusList> = map.entry(list.uri().to_owned()).or_default();
+        entry.attempted_at = now;
+        entry.last_error = None;
+        if entry
+            .value
+            .as_ref()
+            .is_none_or(|old| old.iat() <= list.iat())
+        {
+            entry.value = Some(list);
+            entry.fetched_at = now;
+        }
+        *guard = Arc::new(map);
+    }
+
+    /// Notes a failed status list fetch or verification (the last good copy stays).
+    pub(crate) fn status_failed(&self, uri: &str, error: String, now: u64) {
+        let mut guard = self.status.write().unwrap_or_else(|e| e.into_inner());
+        let mut map = HashMap::clone(&guard);
+        let entry = map.entry(uri.to_owned()).or_default();
+        entry.attempted_at = now;
+        entry.last_error = Some(error);
+        *guard = Arc::new(map);
+    }
+
+    /// The current status lists.
+    pub(crate) fn status_snapshot(&self) -> Arc<HashMap<String, Fetched<VerifiedStatusList>>> {
+        self.status
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The documents' fetch state, by canonical URL.
+    pub(crate) fn doc_states(&self) -> HashMap<String, Fetched<()>> {
+        let docs = self.docs.read().unwrap_or_else(|e| e.into_inner());
+        docs.iter()
+            .map(|(url, f)| {
+                let state = Fetched {
+                    value: f.value.as_ref().map(|_| ()),
+                    fetched_at: f.fetched_at,
+                    attempted_at: f.attempted_at,
+                    last_error: f.last_error.clone(),
+                };
+                (url.clone(), state)
+            })
+            .collect()
+    }
+
+    /// Records a status list URI a verified credential referenced. Returns whether it is new
+    /// (and was accepted under `max` URIs in all).
+    pub(crate) fn discover(&self, uri: &str, max: usize) -> bool {
+        let mut set = self.discovered.lock().unwrap_or_else(|e| e.into_inner());
+        if set.contains(uri) || set.len() >= max {
+            return false;
+        }
+        set.insert(uri.to_owned())
+    }
+
+    /// The discovered URIs.
+    pub(crate) fn discovered(&self) -> Vec<String> {
+        let set = self.discovered.lock().unwrap_or_else(|e| e.into_inner());
+        set.iter().cloned().collect()
+    }
+}
+
+/// The document source core's `DidResolver` reads: the cache, never the network.
+#[derive(Debug)]
+pub(crate) struct CachedDocs(pub(crate) Arc<Cache>);
+
+impl DidDocumentSource for CachedDocs {
+    fn did_document(&self, url: &str) -> Result<Vec<u8>, ResolveError> {
+        let docs = self.0.docs.read().unwrap_or_else(|e| e.into_inner());
+        docs.get(url)
+            .and_then(|f| f.value.as_ref())
+            .map(|body| body.as_ref().clone())
+            .ok_or(ResolveError::DocumentUnavailable)
+    }
+}
+
+/// The status lists core's `check_credential_status` reads: fetched lists and the trust
+/// bundle's, the newer (by `iat`) when both have one.
+pub(crate) struct StatusView {
+    pub(crate) fetched: Arc<HashMap<String, Fetched<VerifiedStatusList>>>,
+    pub(crate) bundle: Option<Arc<TrustBundle>>,
+    pub(crate) max_staleness: u64,
+}
+
+impl StatusTokenSource for StatusView {
+    fn status_list(&self, uri: &str) -> Option<&VerifiedStatusList> {
+        let fetched = self.fetched.get(uri).and_then(|f| f.value.as_ref());
+        let bundled = self.bundle.as_ref().and_then(|b| b.status_list(uri));
+        match (fetched, bundled) {
+            (Some(f), Some(b)) if b.iat() > f.iat() => Some(b),
+            (Some(f), _) => Some(f),
+            (None, b) => b,
+        }
+    }
+
+    fn max_staleness(&self) -> u64 {
+        self.max_staleness
+    }
+}

@@ -1,0 +1,409 @@
+//! The gate's configuration: a TOML file (`--config gate.toml`, see `examples/gate.toml`),
+//! command-line flags that override it, and the checked [`GateConfig`] the server runs with.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use govid_core::credential::{GateProfile, GATE_VCTS};
+use govid_core::sdjwt::ClaimPath;
+use serde::Deserialize;
+
+/// Largest config file read.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// The TOML file, as written. Every field is optional so that flags can supply it.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FileConfig {
+    #[serde(default)]
+    pub(crate) gate: GateSection,
+    #[serde(default)]
+    pub(crate) server: ServerSection,
+    #[serde(default)]
+    pub(crate) trust: TrustSection,
+    #[serde(default)]
+    pub(crate) status: StatusSection,
+    #[serde(default)]
+    pub(crate) log: LogSection,
+}
+
+/// `[gate]`: who the gate is and what it asks for.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct GateSection {
+    pub(crate) id: Option<String>,
+    pub(crate) audience: Option<String>,
+    pub(crate) profile: Option<String>,
+    pub(crate) require_claims: Option<Vec<String>>,
+    pub(crate) mode: Option<String>,
+    pub(crate) unknown_status: Option<String>,
+    pub(crate) replay_window_secs: Option<u64>,
+    pub(crate) replay_max_entries: Option<usize>,
+    pub(crate) challenge_ttl_secs: Option<u64>,
+    pub(crate) max_pending_challenges: Option<usize>,
+    pub(crate) accepted_vct: Option<Vec<String>>,
+}
+
+/// `[server]`: HTTP and hardening.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ServerSection {
+    pub(crate) listen: Option<String>,
+    pub(crate) max_body_bytes: Option<usize>,
+    pub(crate) request_timeout_ms: Option<u64>,
+    pub(crate) rate_limit_per_sec: Option<u32>,
+    pub(crate) rate_limit_burst: Option<u32>,
+    pub(crate) admin_token: Option<String>,
+    pub(crate) workers: Option<usize>,
+    pub(crate) max_connections: Option<usize>,
+    pub(crate) header_read_timeout_ms: Option<u64>,
+}
+
+/// `[trust]`: which issuers the gate trusts.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TrustSection {
+    #[serde(default)]
+    pub(crate) jwks: Vec<PinnedJwk>,
+    #[serde(default)]
+    pub(crate) dids: Vec<TrustedDid>,
+    pub(crate) bundle: Option<PathBuf>,
+    pub(crate) bundle_operator_jwk: Option<PathBuf>,
+}
+
+/// A pinned issuer key: a JWK file, optionally only for one `iss`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PinnedJwk {
+    pub(crate) file: PathBuf,
+    pub(crate) iss: Option<String>,
+}
+
+/// A trusted issuer DID; did:web documents come from `document_url` when set (a mirror).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TrustedDid {
+    pub(crate) did: String,
+    pub(crate) document_url: Option<String>,
+}
+
+/// `[status]`: status list fetching and staleness.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StatusSection {
+    pub(crate) refresh_secs: Option<u64>,
+    pub(crate) max_staleness_secs: Option<u64>,
+    pub(crate) fetch_timeout_secs: Option<u64>,
+    pub(crate) lists: Option<Vec<String>>,
+    pub(crate) fetch_discovered: Option<bool>,
+    pub(crate) max_lists: Option<usize>,
+}
+
+/// `[log]`: the gate log.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LogSection {
+    pub(crate) db: Option<PathBuf>,
+    pub(crate) retention_days: Option<u64>,
+    pub(crate) keep_claims: Option<Vec<String>>,
+    pub(crate) salt_file: Option<PathBuf>,
+    pub(crate) commit_before_response: Option<bool>,
+}
+
+/// Reads and parses a TOML config file. Relative paths inside it are taken relative to the
+/// file's directory.
+pub(crate) fn read_file(path: &Path) -> Result<FileConfig, String> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut text = String::new();
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(format!("{}: larger than 1 MiB", path.display()));
+    }
+    let mut config: FileConfig =
+        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    config.rebase(base);
+    Ok(config)
+}
+
+impl FileConfig {
+    /// Makes relative paths relative to `base`.
+    fn rebase(&mut self, base: &Path) {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        self.trust.jwks.iter_mut().for_each(|j| fix(&mut j.file));
+        self.trust.bundle.iter_mut().for_each(fix);
+        self.trust.bundle_operator_jwk.iter_mut().for_each(fix);
+        self.log.db.iter_mut().for_each(fix);
+        self.log.salt_file.iter_mut().for_each(fix);
+    }
+}
+
+/// Which gate codes a gate accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Rotating one-way codes only (no challenge): nonce unchecked, replay cache.
+    Rotating,
+    /// Only answers to a challenge this gate issued.
+    Challenge,
+    /// Both.
+    Any,
+}
+
+/// What to do when a credential's status cannot be stated (no fresh status list).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum UnknownStatus {
+    /// Deny with `status_unknown` (the default).
+    Deny,
+    /// Allow, reporting `credential_status: "unknown"`.
+    Allow,
+}
+
+/// The checked configuration the server runs with.
+#[derive(Clone, Debug)]
+pub(crate) struct GateConfig {
+    pub(crate) gate_id: String,
+    pub(crate) audience: String,
+    pub(crate) profile: GateProfile,
+    pub(crate) mode: Mode,
+    pub(crate) unknown_status: UnknownStatus,
+    pub(crate) replay_window_secs: u64,
+    pub(crate) replay_max_entries: usize,
+    pub(crate) challenge_ttl_secs: u64,
+    pub(crate) max_pending_challenges: usize,
+    /// Credential types (`vct`) the gate accepts (default: the worker ID and the gate pass).
+    pub(crate) accepted_vct: Vec<String>,
+
+    pub(crate) listen: SocketAddr,
+    pub(crate) max_body_bytes: usize,
+    pub(crate) request_timeout: Duration,
+    pub(crate) rate_limit_per_sec: u32,
+    pub(crate) rate_limit_burst: u32,
+    /// `None`: admin routes answer 404.
+    pub(crate) admin_token: Option<AdminToken>,
+    pub(crate) workers: usize,
+    pub(crate) max_connections: usize,
+    pub(crate) header_read_timeout: Duration,
+
+    pub(crate) trust: TrustSection,
+
+    pub(crate) status_refresh: Duration,
+    pub(crate) max_staleness_secs: u64,
+    pub(crate) fetch_timeout: Duration,
+    pub(crate) status_lists: Vec<String>,
+    pub(crate) fetch_discovered: bool,
+    pub(crate) max_status_lists: usize,
+
+    pub(crate) log_db: Option<PathBuf>,
+    pub(crate) retention_days: u64,
+    pub(crate) keep_claims: Vec<ClaimPath>,
+    pub(crate) salt_file: Option<PathBuf>,
+    pub(crate) commit_before_response: bool,
+}
+
+/// The admin bearer token; its `Debug` never shows it.
+#[derive(Clone)]
+pub(crate) struct AdminToken(pub(crate) String);
+
+impl std::fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminToken([elided])")
+    }
+}
+
+/// The shortest admin token accepted.
+pub(crate) const MIN_ADMIN_TOKEN_LEN: usize = 16;
+
+fn parse_claims(list: &[String], what: &str) -> Result<Vec<ClaimPath>, String> {
+    list.iter()
+        .map(|c| c.trim())
+        .filter(|c| !c.is_empty())
+        .map(|c| ClaimPath::parse(c).map_err(|e| format!("{what}: `{c}`: {e}")))
+        .collect()
+}
+
+impl GateConfig {
+    /// Checks a merged [`FileConfig`] (flags already applied) into the running configuration.
+    pub(crate) fn from_file(file: FileConfig) -> Result<Self, String> {
+        let g = file.gate;
+        let audience = g
+            .audience
+            .filter(|a| !a.trim().is_empty())
+            .ok_or("the gate audience is required (--aud or [gate] audience)")?;
+        let extra = parse_claims(&g.require_claims.unwrap_or_default(), "require_claims")?;
+        let profile = match g.profile.as_deref().unwrap_or("entry") {
+            "custom" if extra.is_empty() => {
+                return Err("profile `custom` needs require_claims".to_owned())
+            }
+            "custom" => GateProfile::Custom(extra),
+            name => {
+                let base = GateProfile::from_name(name)
+                    .ok_or(format!("unknown profile `{name}` (entry, counter, custom)"))?;
+                if extra.is_empty() {
+                    base
+                } else {
+                    let mut claims = base.claims();
+                    for c in extra {
+                        if !claims.contains(&c) {
+                            claims.push(c);
+                        }
+                    }
+                    GateProfile::Custom(claims)
+                }
+            }
+        };
+        let mode = match g.mode.as_deref().unwrap_or("any") {
+            "rotating" => Mode::Rotating,
+            "challenge" => Mode::Challenge,
+            "any" => Mode::Any,
+            other => return Err(format!("unknown mode `{other}` (rotating, challenge, any)")),
+        };
+        let unknown_status = match g.unknown_status.as_deref().unwrap_or("deny") {
+            "deny" => UnknownStatus::Deny,
+            "allow" => UnknownStatus::Allow,
+            other => return Err(format!("unknown_status `{other}` is not deny or allow")),
+        };
+        let replay_window_secs = g.replay_window_secs.unwrap_or(60);
+        if !(1..=3600).contains(&replay_window_secs) {
+            return Err("replay_window_secs must be 1..=3600".to_owned());
+        }
+        let challenge_ttl_secs = g.challenge_ttl_secs.unwrap_or(120);
+        if !(1..=3600).contains(&challenge_ttl_secs) {
+            return Err("challenge_ttl_secs must be 1..=3600".to_owned());
+        }
+
+        let s = file.server;
+        let listen = s.listen.as_deref().unwrap_or("127.0.0.1:8080");
+        let listen: SocketAddr = listen
+            .parse()
+            .map_err(|_| format!("listen address `{listen}` is not IP:PORT"))?;
+        let admin_token = match s.admin_token.filter(|t| !t.is_empty()) {
+            Some(t) if t.len() < MIN_ADMIN_TOKEN_LEN => {
+                return Err(format!(
+                    "the admin token must be at least {MIN_ADMIN_TOKEN_LEN} characters"
+                ))
+            }
+            t => t.map(AdminToken),
+        };
+        let max_body_bytes = s.max_body_bytes.unwrap_or(16 * 1024);
+        if !(1024..=1024 * 1024).contains(&max_body_bytes) {
+            return Err("max_body_bytes must be 1024..=1048576".to_owned());
+        }
+
+        let t = file.trust;
+        if t.jwks.is_empty() && t.dids.is_empty() && t.bundle.is_none() {
+            return Err(
+                "no trusted issuer: give --trust-jwk, --trust-did, or [trust] in the config"
+                    .to_owned(),
+            );
+        }
+        if t.bundle.is_some() != t.bundle_operator_jwk.is_some() {
+            return Err("[trust] bundle and bundle_operator_jwk go together".to_owned());
+        }
+
+        let st = file.status;
+        let refresh = st.refresh_secs.unwrap_or(300).max(1);
+        let log = file.log;
+        Ok(Self {
+            gate_id: g.id.unwrap_or_else(|| "gate".to_owned()),
+            audience,
+            profile,
+            mode,
+            unknown_status,
+            replay_window_secs,
+            replay_max_entries: g.replay_max_entries.unwrap_or(1_000_000).max(1),
+            challenge_ttl_secs,
+            max_pending_challenges: g.max_pending_challenges.unwrap_or(10_000).max(1),
+            accepted_vct: g
+                .accepted_vct
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| GATE_VCTS.map(str::to_owned).to_vec()),
+            listen,
+            max_body_bytes,
+            request_timeout: Duration::from_millis(s.request_timeout_ms.unwrap_or(5000).max(1)),
+            rate_limit_per_sec: s.rate_limit_per_sec.unwrap_or(20),
+            rate_limit_burst: s.rate_limit_burst.unwrap_or(40).max(1),
+            admin_token,
+            workers: s.workers.unwrap_or(0),
+            max_connections: s.max_connections.unwrap_or(1024).max(1),
+            header_read_timeout: Duration::from_millis(
+                s.header_read_timeout_ms
+                    .unwrap_or(10_000)
+                    .clamp(100, 60_000),
+            ),
+            trust: t,
+            status_refresh: Duration::from_secs(refresh),
+            max_staleness_secs: st.max_staleness_secs.unwrap_or(86_400),
+            fetch_timeout: Duration::from_secs(st.fetch_timeout_secs.unwrap_or(5).clamp(1, 60)),
+            status_lists: st.lists.unwrap_or_default(),
+            fetch_discovered: st.fetch_discovered.unwrap_or(true),
+            max_status_lists: st.max_lists.unwrap_or(64).max(1),
+            log_db: log.db,
+            retention_days: log.retention_days.unwrap_or(30),
+            keep_claims: parse_claims(&log.keep_claims.unwrap_or_default(), "keep_claims")?,
+            salt_file: log.salt_file,
+            commit_before_response: log.commit_before_response.unwrap_or(false),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn minimal() -> FileConfig {
+        let mut f = FileConfig::default();
+        f.gate.audience = Some("https://gate.example/a".into());
+        f.trust.jwks.push(PinnedJwk {
+            file: "issuer.jwk".into(),
+            iss: None,
+        });
+        f
+    }
+
+    #[test]
+    fn defaults_are_safe() {
+        let c = GateConfig::from_file(minimal()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.unknown_status, UnknownStatus::Deny);
+        assert!(c.admin_token.is_none());
+        assert!(c.keep_claims.is_empty());
+        assert_eq!(c.replay_window_secs, 60);
+        assert_eq!(c.profile, GateProfile::Entry);
+        assert_eq!(c.max_body_bytes, 16 * 1024);
+    }
+
+    #[test]
+    fn example_config_parses() {
+        let text = include_str!("../../examples/gate.toml");
+        let file: FileConfig = toml::from_str(text).unwrap_or_else(|e| panic!("{e}"));
+        GateConfig::from_file(file).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    #[test]
+    fn refuses_short_admin_token_and_missing_trust() {
+        let mut f = minimal();
+        f.server.admin_token = Some("short".into());
+        assert!(GateConfig::from_file(f).is_err());
+        let mut f = minimal();
+        f.trust.jwks.clear();
+        assert!(GateConfig::from_file(f).is_err());
+    }
+
+    #[test]
+    fn extra_claims_extend_the_profile() {
+        let mut f = minimal();
+        f.gate.require_claims = Some(vec!["position".into()]);
+        let c = GateConfig::from_file(f).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            c.profile.claims().len(),
+            GateProfile::Entry.claims().len() + 1
+        );
+    }
+}

@@ -1,0 +1,235 @@
+//! `govid-verifier serve`: the gate's verifier as an HTTP server (axum on tokio).
+//!
+//! - [`config`]: the TOML file and flags, checked into a `GateConfig`;
+//! - [`trust`], [`cache`], [`refresh`]: issuer trust (pinned JWKs, DIDs, a trust bundle) and the
+//!   background fetching of did:web documents and status lists into an in-memory cache;
+//! - [`decide`]: the decision itself (no I/O); [`challenge`]: challenge mode's nonces;
+//! - [`http`], [`admin`], [`page`]: the routes; [`listen`]: the accept loop (header timeout,
+//!   connection cap, graceful shutdown); [`ratelimit`], [`metrics`], [`gatelog`]: the per-client
+//!   limit, Prometheus text and the SQLite gate log.
+
+pub(crate) mod admin;
+pub(crate) mod cache;
+pub(crate) mod challenge;
+pub(crate) mod config;
+pub(crate) mod decide;
+pub(crate) mod gatelog;
+pub(crate) mod http;
+pub(crate) mod listen;
+pub(crate) mod metrics;
+pub(crate) mod page;
+pub(crate) mod ratelimit;
+pub(crate) mod refresh;
+pub(crate) mod trust;
+
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+
+use govid_core::credential::gate_policy;
+use govid_core::replay::{ReplayCache, FUTURE_SKEW_SECS};
+use govid_core::sdjwt::{KbWindow, VerifyPolicy};
+
+use self::cache::Cache;
+use self::challenge::Challenges;
+use self::config::GateConfig;
+use self::gatelog::{GateLog, Salt};
+use self::metrics::Metrics;
+use self::ratelimit::RateLimiter;
+use self::trust::GateTrust;
+
+/// What a config reload replaces: the config, trust and the policy built from them.
+pub(crate) struct Gate {
+    pub(crate) config: GateConfig,
+    pub(crate) trust: GateTrust,
+    /// The gate policy for rotating codes (no nonce); challenge mode sets the nonce.
+    pub(crate) policy: VerifyPolicy,
+}
+
+impl Gate {
+    pub(crate) fn new(
+        config: GateConfig,
+        cache: &Arc<Cache>,
+        last_seq: Option<u64>,
+    ) -> Result<Self, String> {
+        let trust = GateTrust::load(&config.trust, cache, last_seq)?;
+        let mut policy = gate_policy(&config.audience, None, &config.profile);
+        // The gate's own list of credential types replaces `gate_policy`'s (the worker ID and the
+        // gate pass).
+        policy.accepted_vcts = Some(config.accepted_vct.clone());
+        // The KB-JWT `iat` window is the replay window, so every KB-JWT that verifies is one the
+        // replay cache can still remember.
+        policy.kb_window = KbWindow {
+            max_age: config.replay_window_secs,
+            max_future: FUTURE_SKEW_SECS,
+        };
+        Ok(Self {
+            config,
+            trust,
+            policy,
+        })
+    }
+}
+
+/// How the config is read again on `POST /admin/reload`.
+pub(crate) type Reloader = Box<dyn Fn() -> Result<GateConfig, String> + Send + Sync>;
+
+/// Everything the handlers share.
+pub(crate) struct AppState {
+    gate: RwLock<Arc<Gate>>,
+    pub(crate) cache: Arc<Cache>,
+    pub(crate) replay: Mutex<ReplayCache>,
+    pub(crate) challenges: Challenges,
+    pub(crate) metrics: Metrics,
+    pub(crate) log: GateLog,
+    pub(crate) salt: Salt,
+    pub(crate) limiter: RateLimiter,
+    pub(crate) refresh_now: tokio::sync::Notify,
+    pub(crate) reloader: Reloader,
+    pub(crate) started: Instant,
+}
+
+impl AppState {
+    /// The current gate (config, trust, policy).
+    pub(crate) fn gate(&self) -> Arc<Gate> {
+        self.gate
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Reads the config again and swaps in the new gate. Listen address, log database, salt,
+    /// replay window and rate limits need a restart; everything else applies at once.
+    pub(crate) fn reload(&self) -> Result<(), String> {
+        let config = (self.reloader)()?;
+        let last_seq = self.gate().trust.bundle.as_ref().map(|b| b.seq());
+        let gate = Gate::new(config, &self.cache, last_seq)?;
+        *self
+            .gate
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(gate);
+        self.refresh_now.notify_one();
+        Ok(())
+    }
+}
+
+/// Builds the shared state (opening the gate log); the writer thread's handle comes back so the
+/// caller can wait for it to drain at shutdown.
+pub(crate) fn build_state(
+    config: GateConfig,
+    reloader: Reloader,
+) -> Result<(Arc<AppState>, Option<std::thread::JoinHandle<()>>), String> {
+    let cache = Arc::new(Cache::default());
+    let (log, writer, salt) = match &config.log_db {
+        Some(db) => {
+            let salt_path = config
+                .salt_file
+                .clone()
+                .unwrap_or_else(|| db.with_extension("salt"));
+            let salt = Salt::load_or_create(&salt_path)?;
+            let (log, writer) =
+                GateLog::open(db, config.retention_days, config.commit_before_response)?;
+            (log, Some(writer), salt)
+        }
+        None => (GateLog::memory(), None, Salt::ephemeral()),
+    };
+    let replay = ReplayCache::new(config.replay_window_secs, config.replay_max_entries);
+    let challenges = Challenges::new(config.max_pending_challenges);
+    let limiter = RateLimiter::new(config.rate_limit_per_sec, config.rate_limit_burst);
+    let gate = Gate::new(config, &cache, None)?;
+    let state = AppState {
+        gate: RwLock::new(Arc::new(gate)),
+        cache,
+        replay: Mutex::new(replay),
+        challenges,
+        metrics: Metrics::default(),
+        log,
+        salt,
+        limiter,
+        refresh_now: tokio::sync::Notify::new(),
+        reloader,
+        started: Instant::now(),
+    };
+    Ok((Arc::new(state), writer))
+}
+
+/// Runs the server until Ctrl-C or SIGTERM. Prints `listening on ADDR` on stdout once bound.
+pub(crate) async fn run(config: GateConfig, reloader: Reloader) -> Result<(), String> {
+    let listen = config.listen;
+    let (state, writer) = build_state(config, reloader)?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let gate = state.gate();
+    tracing::info!(
+        addr = %local,
+        gate = %gate.config.gate_id,
+        profile = gate.config.profile.name(),
+        "govid gate verifier listening"
+    );
+    println!("listening on {local}");
+    drop(gate);
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let refresher = tokio::spawn(refresh::run(state.clone(), stop_rx.clone()));
+    let pruner = tokio::spawn(prune_hourly(state.clone(), stop_rx));
+    // The first fetches start now; the gate answers (status_unknown where a list is missing)
+    // while they run.
+    let app = http::router(state.clone());
+    let (max_connections, header_timeout) = {
+        let gate = state.gate();
+        (gate.config.max_connections, gate.config.header_read_timeout)
+    };
+    listen::serve(
+        listener,
+        app,
+        max_connections,
+        header_timeout,
+        shutdown_signal(),
+    )
+    .await;
+    tracing::info!("shutting down");
+    let _ = stop_tx.send(true);
+    let _ = refresher.await;
+    let _ = pruner.await;
+    drop(state);
+    if let Some(writer) = writer {
+        // Every handler is done, so the channel closes once the last state clone is gone; the
+        // writer commits what was queued and ends.
+        let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+    }
+    Ok(())
+}
+
+async fn prune_hourly(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = every.tick() => state.log.prune_soon(),
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,415 @@
+//! Harness for the `serve_*` tests: the real `govid-verifier serve` binary on a loopback port, and
+//! the issuer's static host (axum on 127.0.0.1:0) serving status lists and DID documents.
+// Test helpers: a panic is the failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code, unreachable_pub)]
+
+pub mod fixtures;
+
+use std::collections::HashMap;
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub use fixtures::*;
+
+/// The gate audience every test uses.
+pub const AUD: &str = "https://gates.test/main";
+/// The issuer id of the trusted test issuer.
+pub const ISS: &str = "did:web:hr.test";
+
+/// A scratch directory, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> Self {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "govid-{name}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// What the static host answers for a path: status code and body.
+type Routes = Arc<Mutex<HashMap<String, (u16, String)>>>;
+
+/// The issuer's static host on loopback.
+pub struct Host {
+    pub addr: SocketAddr,
+    routes: Routes,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Host {
+    pub fn start() -> Self {
+        let routes: Routes = Arc::default();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let r = routes.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                addr_tx.send(listener.local_addr().unwrap()).unwrap();
+                let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+                    let r = r.clone();
+                    async move {
+                        let found = r.lock().unwrap().get(uri.path()).cloned();
+                        match found {
+                            Some((code, body)) => (
+                                axum::http::StatusCode::from_u16(code).unwrap(),
+                                [("content-type", "application/statuslist+jwt")],
+                                body,
+                            ),
+                            None => (
+                                axum::http::StatusCode::NOT_FOUND,
+                                [("content-type", "text/plain")],
+                                String::new(),
+                            ),
+                        }
+                    }
+                });
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = stop_rx.await;
+                    })
+                    .await
+                    .unwrap();
+            });
+        });
+        let addr = addr_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        Self {
+            addr,
+            routes,
+            _stop: stop_tx,
+        }
+    }
+
+    /// The absolute URL of `path` on this host.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Serves `body` at `path`.
+    pub fn set(&self, path: &str, body: &str) {
+        self.routes
+            .lock()
+            .unwrap()
+            .insert(path.to_owned(), (200, body.to_owned()));
+    }
+
+    /// Makes `path` answer 503 (the host is "down" for it).
+    pub fn down(&self, path: &str) {
+        self.routes
+            .lock()
+            .unwrap()
+            .insert(path.to_owned(), (503, String::new()));
+    }
+}
+
+/// A running `govid-verifier serve`.
+pub struct Gate {
+    pub addr: SocketAddr,
+    pub child: Child,
+    pub stderr: Arc<Mutex<String>>,
+    agent: ureq::Agent,
+}
+
+impl Gate {
+    /// Starts the binary with `args` (and `env`), waits for `listening on`.
+    pub fn start(args: &[String], env: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_govid-verifier"));
+        command
+            .arg("serve")
+            .args(args)
+            .env_remove("GOVID_ADMIN_TOKEN")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().unwrap();
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut err = child.stderr.take().unwrap();
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = err.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("listening on ") {
+                    let _ = tx.send(addr.parse::<SocketAddr>().unwrap());
+                }
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(addr) => addr,
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                std::thread::sleep(Duration::from_millis(100));
+                panic!("gate did not start: {}", stderr.lock().unwrap());
+            }
+        };
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(10)))
+            .build()
+            .into();
+        Gate {
+            addr,
+            child,
+            stderr,
+            agent,
+        }
+    }
+
+    /// Starts the binary with a config file holding `toml`.
+    pub fn with_config(dir: &TempDir, toml: &str, env: &[(&str, &str)]) -> Self {
+        let path = dir.path("gate.toml");
+        std::fs::write(&path, toml).unwrap();
+        Self::start(&["--config".into(), path.display().to_string()], env)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// POSTs `body` with `content_type`; returns the status and the body as JSON (or `Null`).
+    pub fn post(&self, path: &str, content_type: &str, body: &str) -> (u16, Value) {
+        let mut response = self
+            .agent
+            .post(&self.url(path))
+            .header("Content-Type", content_type)
+            .send(body)
+            .unwrap();
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// POSTs a scanned text to `/v1/verify`; the decision must come with HTTP 200.
+    pub fn verify(&self, text: &str) -> Value {
+        let (status, body) = self.post("/v1/verify", "text/plain", text);
+        assert_eq!(status, 200, "verify answered {status}: {body}");
+        body
+    }
+
+    /// GET with optional headers; returns status and body text.
+    pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
+        let mut request = self.agent.get(&self.url(path));
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let mut response = request.call().unwrap();
+        let status = response.status().as_u16();
+        (
+            status,
+            response.body_mut().read_to_string().unwrap_or_default(),
+        )
+    }
+
+    /// POST with headers and an empty body; returns status and body text.
+    pub fn post_empty(&self, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
+        let mut request = self.agent.post(&self.url(path));
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let mut response = request.send_empty().unwrap();
+        let status = response.status().as_u16();
+        (
+            status,
+            response.body_mut().read_to_string().unwrap_or_default(),
+        )
+    }
+
+    /// Waits until `/healthz` says the list at `uri` is usable (fetched and not stale).
+    pub fn wait_for_status_list(&self, uri: &str) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let (_, body) = self.get("/healthz", &[]);
+            let health: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+            let ready = health["status_lists"].as_array().is_some_and(|lists| {
+                lists
+                    .iter()
+                    .any(|l| l["uri"] == uri && l["stale"] == false && !l["age_secs"].is_null())
+            });
+            if ready {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "status list {uri} never arrived: {body}\n{}",
+                self.stderr.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "gate did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A ready world: the static host with a status list, an issuer, and its public JWK on disk.
+pub struct World {
+    pub dir: TempDir,
+    pub host: Host,
+    pub issuer: Issuer,
+    pub jwk_path: PathBuf,
+    pub status_uri: String,
+}
+
+/// Status list indices with a meaning in every test.
+pub const IDX_VALID: u64 = 7;
+pub const IDX_REVOKED: u64 = 8;
+pub const IDX_SUSPENDED: u64 = 9;
+
+impl World {
+    pub fn new(name: &str) -> Self {
+        let dir = TempDir::new(name);
+        let host = Host::start();
+        let issuer = Issuer::new(ISS);
+        let jwk_path = dir.path("issuer.jwk");
+        std::fs::write(&jwk_path, issuer.public_jwk()).unwrap();
+        let status_uri = host.url("/status/1");
+        let world = World {
+            dir,
+            host,
+            issuer,
+            jwk_path,
+            status_uri,
+        };
+        world.publish_status(now(), &[]);
+        world
+    }
+
+    /// Publishes the status list with `iat`, revoked and suspended entries set, plus `extra`.
+    pub fn publish_status(&self, iat: u64, extra: &[(usize, u8)]) {
+        let mut set = vec![(IDX_REVOKED as usize, 1), (IDX_SUSPENDED as usize, 2)];
+        set.extend_from_slice(extra);
+        let token = self.issuer.status_token(&self.status_uri, iat, 1024, &set);
+        self.host.set("/status/1", &token);
+    }
+
+    /// A wallet holding a fresh worker ID with status entry `idx`.
+    pub fn wallet(&self, idx: u64) -> Wallet {
+        let holder = Wallet::holder_key();
+        let t = now();
+        let issued = self.issuer.issue(
+            &amira(),
+            &holder,
+            valid_now(t),
+            Some((idx, &self.status_uri)),
+        );
+        Wallet::receive(holder, &issued, &self.issuer, t)
+    }
+
+    /// A wallet holding a gate pass with status entry `idx`.
+    pub fn gate_pass_wallet(&self, idx: u64) -> Wallet {
+        let holder = Wallet::holder_key();
+        let t = now();
+        let issued = self.issuer.issue_gate_pass(
+            &amira(),
+            &holder,
+            valid_now(t),
+            Some((idx, &self.status_uri)),
+        );
+        Wallet::receive(holder, &issued, &self.issuer, t)
+    }
+
+    /// The base TOML config for this world, with `extra` lines appended to `[gate]`.
+    pub fn config(&self, gate_extra: &str, rest: &str) -> String {
+        format!(
+            r#"
+[gate]
+id = "test-gate"
+audience = "{AUD}"
+profile = "entry"
+{gate_extra}
+
+[server]
+listen = "127.0.0.1:0"
+rate_limit_per_sec = 0
+
+[[trust.jwks]]
+file = "{jwk}"
+iss = "{ISS}"
+
+[status]
+refresh_secs = 1
+lists = ["{uri}"]
+
+{rest}
+"#,
+            jwk = self.jwk_path.display(),
+            uri = self.status_uri,
+        )
+    }
+
+    /// Starts a gate with [`Self::config`] and waits for the status list.
+    pub fn gate(&self, gate_extra: &str, rest: &str, env: &[(&str, &str)]) -> Gate {
+        let gate = Gate::with_config(&self.dir, &self.config(gate_extra, rest), env);
+        gate.wait_for_status_list(&self.status_uri);
+        gate
+    }
+}
+
+/// Asserts a deny with `reason`.
+#[track_caller]
+pub fn assert_deny(body: &Value, reason: &str) {
+    assert_eq!(body["decision"], "deny", "{body}");
+    assert_eq!(body["reason"], reason, "{body}");
+}

@@ -1,0 +1,115 @@
+//! Status lists fetched in the background: a refresh picks up revocation; when the issuer's host
+//! is down the last good copy is used until it is too stale, then the status is unknown and the
+//! gate denies; when the host is back, entries are allowed again.
+// Tests: a panic is the failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod serve_common;
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use serve_common::*;
+
+/// Waits until `check` holds for a fresh decision, or fails after `secs`.
+fn eventually(secs: u64, what: &str, mut check: impl FnMut() -> Option<Value>) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn status_host_down_last_good_copy_until_stale_then_deny() {
+    let world = World::new("serve-stale");
+    // Lists may be relied on 6 s after their iat; the gate only ever sees this one.
+    let published = now();
+    world.publish_status(published, &[]);
+    let gate = world.gate("", "max_staleness_secs = 6", &[]);
+    let wallet = world.wallet(IDX_VALID);
+    assert_eq!(gate.verify(&wallet.code(AUD))["decision"], "allow");
+
+    // The host goes down: the refresher fails, the last good copy is still used.
+    world.host.down("/status/1");
+    eventually(10, "a failed refresh", || {
+        let (_, body) = gate.get("/healthz", &[]);
+        let h: Value = serde_json::from_str(&body).unwrap();
+        let failed = h["status_lists"][0]["last_fetch_failed"] == true;
+        failed.then_some(h)
+    });
+    if now() < published + 5 {
+        let body = gate.verify(&wallet.code(AUD));
+        assert_eq!(body["decision"], "allow", "last good copy: {body}");
+        assert_eq!(body["credential_status"], "valid");
+    }
+
+    // Past max staleness: status unknown, denied.
+    let denied = eventually(15, "staleness", || {
+        let body = gate.verify(&wallet.code(AUD));
+        (body["reason"] == "status_unknown").then_some(body)
+    });
+    assert_eq!(denied["decision"], "deny");
+    assert_eq!(denied["credential_status"], "unknown");
+    assert!(now() > published + 6, "denied only once stale");
+    let (_, health) = gate.get("/healthz", &[]);
+    assert!(health.contains("\"degraded\""), "{health}");
+
+    // The host is back with a fresh list: allowed again.
+    world.publish_status(now(), &[]);
+    eventually(15, "recovery", || {
+        let body = gate.verify(&wallet.code(AUD));
+        (body["decision"] == "allow").then_some(body)
+    });
+}
+
+#[test]
+fn revocation_is_picked_up_on_refresh_and_unknown_status_can_be_allowed() {
+    let world = World::new("serve-revoke");
+    let gate = world.gate("unknown_status = \"allow\"", "", &[]);
+    let wallet = world.wallet(IDX_VALID);
+    assert_eq!(gate.verify(&wallet.code(AUD))["decision"], "allow");
+    world.publish_status(now() + 1, &[(IDX_VALID as usize, 1)]);
+    let body = eventually(15, "revocation", || {
+        let body = gate.verify(&wallet.code(AUD));
+        (body["decision"] == "deny").then_some(body)
+    });
+    assert_deny(&body, "revoked");
+
+    // With unknown_status = "allow", a credential whose list cannot be had is allowed, and says so.
+    let holder = Wallet::holder_key();
+    let issued = world.issuer.issue(
+        &amira(),
+        &holder,
+        valid_now(now()),
+        Some((IDX_VALID, &world.host.url("/status/missing"))),
+    );
+    let unlisted = Wallet::receive(holder, &issued, &world.issuer, now());
+    let body = gate.verify(&unlisted.code(AUD));
+    assert_eq!(body["decision"], "allow", "{body}");
+    assert_eq!(body["credential_status"], "unknown");
+}
+
+#[test]
+fn discovered_status_list_is_fetched_in_the_background() {
+    let world = World::new("serve-discover");
+    // A second list, not in the config: the first presentation finds no list (denied, status
+    // unknown) and makes the gate fetch it; later ones are decided on it.
+    let uri2 = world.host.url("/status/2");
+    let token = world.issuer.status_token(&uri2, now(), 64, &[]);
+    world.host.set("/status/2", &token);
+    let gate = world.gate("", "", &[]);
+    let holder = Wallet::holder_key();
+    let issued = world
+        .issuer
+        .issue(&amira(), &holder, valid_now(now()), Some((3, &uri2)));
+    let wallet = Wallet::receive(holder, &issued, &world.issuer, now());
+    assert_deny(&gate.verify(&wallet.code(AUD)), "status_unknown");
+    eventually(10, "the discovered list", || {
+        let body = gate.verify(&wallet.code(AUD));
+        (body["decision"] == "allow").then_some(body)
+    });
+}

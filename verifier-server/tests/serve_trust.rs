@@ -1,0 +1,123 @@
+//! Issuer trust beyond pinned JWKs: a did:web issuer whose document the gate fetches in the
+//! background (here from a mirror URL on the loopback host), and an offline trust bundle.
+// Tests: a panic is the failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod serve_common;
+
+use govid_core::credential::WORKER_ID_VCT;
+use govid_core::did::did_web_document;
+use govid_core::jose::{Algorithm, Signer as _, SoftwareSigner};
+use govid_core::trust::{BundleIssuer, TrustBundleBuilder};
+use rand_core::OsRng;
+use serve_common::*;
+
+#[test]
+fn did_web_issuer_fetched_in_the_background() {
+    let world = World::new("serve-didweb");
+    let document = did_web_document(ISS, &[("key-1", world.issuer.signer.public_key())]).unwrap();
+    world.host.set("/hr/did.json", &document.to_string());
+    let toml = format!(
+        r#"
+[gate]
+audience = "{AUD}"
+
+[server]
+listen = "127.0.0.1:0"
+rate_limit_per_sec = 0
+
+[[trust.dids]]
+did = "{ISS}"
+document_url = "{doc}"
+
+[status]
+refresh_secs = 1
+lists = ["{uri}"]
+"#,
+        doc = world.host.url("/hr/did.json"),
+        uri = world.status_uri,
+    );
+    let gate = Gate::with_config(&world.dir, &toml, &[]);
+    gate.wait_for_status_list(&world.status_uri);
+    let body = gate.verify(&world.wallet(IDX_VALID).code(AUD));
+    assert_eq!(body["decision"], "allow", "{body}");
+    assert_eq!(body["issuer"], ISS);
+    // Another issuer is not trusted, whatever its DID document says.
+    let rogue = Issuer::new("did:web:rogue.test");
+    let holder = Wallet::holder_key();
+    let issued = rogue.issue(
+        &amira(),
+        &holder,
+        valid_now(now()),
+        Some((IDX_VALID, &world.status_uri)),
+    );
+    let wallet = Wallet::receive(holder, &issued, &rogue, now());
+    assert_deny(&gate.verify(&wallet.code(AUD)), "untrusted_issuer");
+}
+
+#[test]
+fn offline_trust_bundle_gives_keys_and_status() {
+    let world = World::new("serve-bundle");
+    let operator = SoftwareSigner::generate(Algorithm::EdDSA, &mut OsRng);
+    // The status list travels inside the bundle: the gate needs no network for it.
+    let uri = "https://hr.test/status/offline";
+    let token = world.issuer.status_token(uri, now(), 64, &[(2, 1)]);
+    let bundle = TrustBundleBuilder::new(1, now(), 86_400)
+        .issuer(
+            BundleIssuer::new(ISS, "HR test office")
+                .key(world.issuer.signer.public_key(), None)
+                .vct(WORKER_ID_VCT)
+                .status_list(uri, token),
+        )
+        .sign(&operator)
+        .unwrap();
+    std::fs::write(world.dir.path("bundle.jwt"), bundle).unwrap();
+    std::fs::write(
+        world.dir.path("operator.jwk"),
+        operator.public_key().to_jwk().to_string(),
+    )
+    .unwrap();
+    let toml = format!(
+        r#"
+[gate]
+audience = "{AUD}"
+
+[server]
+listen = "127.0.0.1:0"
+rate_limit_per_sec = 0
+
+[trust]
+bundle = "bundle.jwt"
+bundle_operator_jwk = "operator.jwk"
+
+[status]
+fetch_discovered = false
+"#
+    );
+    let gate = Gate::with_config(&world.dir, &toml, &[]);
+    let wallet = |idx: u64| {
+        let holder = Wallet::holder_key();
+        let issued = world
+            .issuer
+            .issue(&amira(), &holder, valid_now(now()), Some((idx, uri)));
+        Wallet::receive(holder, &issued, &world.issuer, now())
+    };
+    let body = gate.verify(&wallet(1).code(AUD));
+    assert_eq!(body["decision"], "allow", "{body}");
+    assert_eq!(body["credential_status"], "valid");
+    assert_deny(&gate.verify(&wallet(2).code(AUD)), "revoked");
+    // A bundle signed by someone else is refused at start.
+    let other = SoftwareSigner::generate(Algorithm::EdDSA, &mut OsRng);
+    std::fs::write(
+        world.dir.path("operator.jwk"),
+        other.public_key().to_jwk().to_string(),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_govid-verifier"))
+        .args(["serve", "--config"])
+        .arg(world.dir.path("gate.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bundle_signature"));
+}
