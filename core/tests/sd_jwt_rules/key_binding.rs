@@ -354,3 +354,24 @@ fn a_holder_refuses_an_issued_sd_jwt_with_a_kb_jwt() {
         HeldSdJwt::receive(&format!("{issued}x"), &plain_policy(), &pinned(), NOW).unwrap_err();
     assert_eq!(err, VerifyError::KbUnexpected);
 }
+
+#[test]
+fn a_kb_jwt_payload_that_is_not_a_json_object_is_refused() {
+    use govid_core::b64;
+    use govid_core::jose::Signer;
+    let sd_jwt = held().present(&entry_paths(), None).unwrap();
+    for payload in ["[1]", "\"kb\"", "{\"iat\":"] {
+        let input = format!(
+            "{}.{}",
+            b64::encode(r#"{"alg":"EdDSA","typ":"kb+jwt"}"#),
+            b64::encode(payload)
+        );
+        let signature = common::holder().sign(input.as_bytes()).unwrap();
+        let kb = format!("{input}.{}", b64::encode(signature));
+        rejects(
+            check(&format!("{sd_jwt}{kb}"), &vc_policy()),
+            VerifyError::KbClaim("payload"),
+            "kb_malformed",
+        );
+    }
+}

@@ -377,8 +377,14 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
     } else {
         let bar = indicatif::ProgressBar::new(total);
         if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{spinner} issuing [{bar:30}] {pos}/{len} IDs  {per_sec}  ETA {eta}",
+            "{spinner} issuing [{bar:30}] {pos}/{len} IDs  {rate}  ETA {eta}",
         ) {
+            let style = style.with_key(
+                "rate",
+                |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.0} IDs/s", state.per_sec());
+                },
+            );
             bar.set_style(style.progress_chars("=> "));
         }
         bar
@@ -475,6 +481,7 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
                 );
                 lists.insert(m.list_id);
                 made_here.push(m);
+                bar.inc(1);
                 Ok(())
             };
             sign_and_store(
@@ -507,7 +514,6 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
         }
         phases[4] += t4.elapsed();
         issued += made.len() as u64;
-        bar.inc(made.len() as u64);
     }
     bar.finish_and_clear();
     if trace {

@@ -123,12 +123,19 @@ pub(crate) fn run(
         let code = create_offer(&tx, n, now, expires_at, &mut OsRng)?;
         made.push((n.clone(), code));
     }
+    // Up to 100 names in clear; beyond that the count, the range and a digest of the list.
+    let who = if targets.len() <= 100 {
+        json!({"staff": targets})
+    } else {
+        json!({"count": targets.len(), "first": targets.first(), "last": targets.last(),
+               "staff_sha256": to_hex(&Sha256::digest(targets.join("\n").as_bytes()))})
+    };
     audit::append(
         &tx,
         &signer,
         now,
         "offer",
-        &json!({"staff": targets, "expires_at": expires_at}),
+        &json!({"offers": who, "expires_at": expires_at}),
     )?;
     tx.commit()?;
 
