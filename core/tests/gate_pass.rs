@@ -236,7 +236,7 @@ fn gate_policy_accepts_both_govid_types_and_no_other_vct() {
     let shown = setup.present(&other, &GateProfile::Entry.claims()).unwrap();
     let denied = setup.verify(&shown, &GateProfile::Entry).unwrap_err();
     assert_eq!(denied, VerifyError::VctNotAccepted);
-    assert_eq!(denied.rule(), "vct_not_allowed");
+    assert_eq!(denied.rule(), "vct_not_accepted");
 }
 
 #[test]

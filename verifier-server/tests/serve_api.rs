@@ -200,6 +200,32 @@ fn a_credential_type_the_gate_does_not_accept_is_denied() {
 }
 
 #[test]
+fn a_gate_pass_is_accepted_by_default_and_shares_the_worker_ids_status() {
+    let world = World::new("serve-gate-pass");
+    let gate = world.gate("", "", &[]);
+    let body = gate.verify(&world.gate_pass_wallet(IDX_VALID).code(AUD));
+    assert_eq!(body["decision"], "allow", "{body}");
+    assert_eq!(
+        body["disclosed"],
+        json!({"given_name": "Amira", "family_name": "Haddad",
+               "organization": {"name": "Ministry of Transport", "code": "MOT"}})
+    );
+    assert_deny(
+        &gate.verify(&world.gate_pass_wallet(IDX_REVOKED).code(AUD)),
+        "revoked",
+    );
+    let worker_id_only = world.gate(
+        "accepted_vct = [\"https://govid.example/vct/worker-id/v1\"]",
+        "",
+        &[],
+    );
+    assert_deny(
+        &worker_id_only.verify(&world.gate_pass_wallet(IDX_VALID).code(AUD)),
+        "vct_not_accepted",
+    );
+}
+
+#[test]
 fn challenge_mode_nonce_is_usable_once() {
     let world = World::new("serve-challenge");
     let gate = world.gate("", "", &[]);

@@ -172,7 +172,7 @@ impl VerifyError {
             VerifyError::NotYetValid => "not_yet_valid",
             VerifyError::IssuedInFuture => "iat_in_future",
             VerifyError::MissingClaim(_) => "missing_claim",
-            VerifyError::VctNotAccepted => "vct_not_allowed",
+            VerifyError::VctNotAccepted => "vct_not_accepted",
             VerifyError::VcClaimDisclosed(_) => "vc_claim_disclosed",
             VerifyError::KbMissing => "kb_missing",
             VerifyError::KbUnexpected => "kb_unexpected",

@@ -88,6 +88,54 @@ fn sd_jwt_vc_requires_a_string_vct() {
 }
 
 #[test]
+fn a_vct_the_policy_does_not_accept_is_refused() {
+    let issued = common::issue_with(&vc_claims(""), &common::vc_options(), 7).compact();
+    let only = |vcts: &[&str]| VerifyPolicy {
+        accepted_vcts: Some(vcts.iter().map(|v| (*v).to_owned()).collect()),
+        ..vc_no_kb()
+    };
+    accepts(check(&issued, &only(&["https://other.example/vct", VCT])));
+    rejects(
+        check(&issued, &only(&["https://other.example/vct"])),
+        VerifyError::VctNotAccepted,
+        "vct_not_accepted",
+    );
+    // Compared exactly: no prefix, case or trailing-slash matching.
+    for near in [
+        &VCT[..VCT.len() - 1],
+        &VCT.to_uppercase(),
+        &format!("{VCT}/"),
+    ] {
+        rejects(
+            check(&issued, &only(&[near])),
+            VerifyError::VctNotAccepted,
+            "vct_not_accepted",
+        );
+    }
+    // An empty list accepts nothing; `None` (the default) accepts any `vct`.
+    rejects(
+        check(&issued, &only(&[])),
+        VerifyError::VctNotAccepted,
+        "vct_not_accepted",
+    );
+    accepts(check(&issued, &vc_no_kb()));
+    // Without SD-JWT VC mode, a missing `vct` is not one of the accepted ones either.
+    let without = ClaimNode::object()
+        .plain("iss", ISS)
+        .sd("given_name", "Amira");
+    let issued = common::issue_with(&without, &common::vc_options(), 7).compact();
+    let plain_only = VerifyPolicy {
+        accepted_vcts: Some(vec![VCT.to_owned()]),
+        ..plain_policy()
+    };
+    rejects(
+        check(&issued, &plain_only),
+        VerifyError::VctNotAccepted,
+        "vct_not_accepted",
+    );
+}
+
+#[test]
 fn sd_jwt_vc_claims_that_must_stay_visible_are_refused_when_disclosed() {
     for name in VC_ALWAYS_VISIBLE {
         let issued = common::issue_with(&vc_claims(name), &common::vc_options(), 6);

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use govid_core::credential::{GateProfile, WORKER_ID_VCT};
+use govid_core::credential::{GateProfile, GATE_VCTS};
 use govid_core::sdjwt::ClaimPath;
 use serde::Deserialize;
 
@@ -178,7 +178,7 @@ pub(crate) struct GateConfig {
     pub(crate) replay_max_entries: usize,
     pub(crate) challenge_ttl_secs: u64,
     pub(crate) max_pending_challenges: usize,
-    /// Credential types (`vct`) the gate accepts.
+    /// Credential types (`vct`) the gate accepts (default: the worker ID and the gate pass).
     pub(crate) accepted_vct: Vec<String>,
 
     pub(crate) listen: SocketAddr,
@@ -324,7 +324,7 @@ impl GateConfig {
             accepted_vct: g
                 .accepted_vct
                 .filter(|v| !v.is_empty())
-                .unwrap_or_else(|| vec![WORKER_ID_VCT.to_owned()]),
+                .unwrap_or_else(|| GATE_VCTS.map(str::to_owned).to_vec()),
             listen,
             max_body_bytes,
             request_timeout: Duration::from_millis(s.request_timeout_ms.unwrap_or(5000).max(1)),

@@ -5,8 +5,9 @@
 //! 2. which nonce is expected: the challenge the request names, or the one the KB-JWT carries
 //!    when it is an outstanding challenge of this gate (challenge mode); none otherwise
 //!    (rotating mode);
-//! 3. core `verify` under the gate policy (signature, issuer trust, validity, KB-JWT `aud`,
-//!    `nonce`, `iat` window, `sd_hash`, the profile's claims): the core rule code;
+//! 3. core `verify` under the gate policy (signature, issuer trust, `vct` in the gate's
+//!    `accepted_vct`, validity, KB-JWT `aud`, `nonce`, `iat` window, `sd_hash`, the profile's
+//!    claims): the core rule code;
 //! 4. the credential type (`vct_not_accepted`: not in the gate's `accepted_vct`, or not one a
 //!    trust bundle lets this issuer issue); a challenge that is unknown or expired (`challenge_unknown`), or rotating mode when the gate
 //!    accepts only challenges;

@@ -53,6 +53,9 @@ impl Gate {
     ) -> Result<Self, String> {
         let trust = GateTrust::load(&config.trust, cache, last_seq)?;
         let mut policy = gate_policy(&config.audience, None, &config.profile);
+        // The gate's own list of credential types replaces `gate_policy`'s (the worker ID and the
+        // gate pass).
+        policy.accepted_vcts = Some(config.accepted_vct.clone());
         // The KB-JWT `iat` window is the replay window, so every KB-JWT that verifies is one the
         // replay cache can still remember.
         policy.kb_window = KbWindow {

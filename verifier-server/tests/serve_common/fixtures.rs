@@ -5,8 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code, unreachable_pub)]
 
 use govid_core::credential::{
-    issue_worker_id, GateProfile, Organization, StatusListRef, Validity, WorkerClaims,
-    WorkerIdParams,
+    issue_gate_pass, issue_worker_id, GateProfile, Organization, StatusListRef, Validity,
+    WorkerClaims, WorkerIdParams,
 };
 use govid_core::jose::{Algorithm, Signer as _, SoftwareSigner};
 use govid_core::qr::{encode_presentation, render, Ecc};
@@ -72,6 +72,30 @@ impl Issuer {
             decoys: Decoys::NONE,
         };
         issue_worker_id(claims, &params, &self.signer, &mut OsRng)
+            .unwrap()
+            .compact()
+    }
+
+    /// Issues a gate pass to `holder`, with the parameters of [`Issuer::issue`].
+    pub fn issue_gate_pass(
+        &self,
+        claims: &WorkerClaims,
+        holder: &SoftwareSigner,
+        validity: Validity,
+        status: Option<(u64, &str)>,
+    ) -> String {
+        let holder_key = holder.public_key();
+        let params = WorkerIdParams {
+            issuer: &self.iss,
+            holder_key: &holder_key,
+            validity,
+            status: status.map(|(idx, uri)| StatusListRef {
+                idx,
+                uri: uri.to_owned(),
+            }),
+            decoys: Decoys::NONE,
+        };
+        issue_gate_pass(claims, &params, &self.signer, &mut OsRng)
             .unwrap()
             .compact()
     }

@@ -357,6 +357,19 @@ impl World {
         Wallet::receive(holder, &issued, &self.issuer, t)
     }
 
+    /// A wallet holding a gate pass with status entry `idx`.
+    pub fn gate_pass_wallet(&self, idx: u64) -> Wallet {
+        let holder = Wallet::holder_key();
+        let t = now();
+        let issued = self.issuer.issue_gate_pass(
+            &amira(),
+            &holder,
+            valid_now(t),
+            Some((idx, &self.status_uri)),
+        );
+        Wallet::receive(holder, &issued, &self.issuer, t)
+    }
+
     /// The base TOML config for this world, with `extra` lines appended to `[gate]`.
     pub fn config(&self, gate_extra: &str, rest: &str) -> String {
         format!(
