@@ -412,15 +412,15 @@ fn gate_passes_are_accepted_listed_and_kept_apart_from_worker_ids() {
     let dir = must(tempfile::tempdir());
     let hr = Hr::new();
     let (w, id, pass) = with_id_and_pass(&dir, &hr, NOW);
+    // Both received at the same second: listed in id order, so compare as a map.
     let listed = must(w.list_credentials());
-    let kinds: Vec<_> = listed.iter().map(|c| (c.id.clone(), c.kind)).collect();
-    assert_eq!(
-        kinds,
-        vec![
-            (id.clone(), CredentialKind::WorkerId),
-            (pass.clone(), CredentialKind::GatePass)
-        ]
-    );
+    let kinds: std::collections::BTreeMap<_, _> =
+        listed.iter().map(|c| (c.id.clone(), c.kind)).collect();
+    let expected = [
+        (id.clone(), CredentialKind::WorkerId),
+        (pass.clone(), CredentialKind::GatePass),
+    ];
+    assert_eq!(kinds, expected.into_iter().collect());
     let pass = must(w.credential(pass));
     assert_eq!(pass.given_name.as_deref(), Some("Amira"));
     assert_eq!(pass.organization_code.as_deref(), Some("MOT"));
