@@ -1,21 +1,26 @@
 //! A minimal stand-in for HR, for the binding tests: makes an issuer key, checks a wallet's
-//! enrollment key proof and issues a worker ID to the key it proves.
+//! enrollment key proof and issues a worker ID or a gate pass to the key it proves.
 //!
 //! ```text
 //! test_issuer init  DIR                          # DIR/issuer.jwk (public), DIR/issuer-private.jwk
-//! test_issuer issue DIR CODE KEY_PROOF [EXP_SECS] # verifies the proof, prints the credential
+//! test_issuer issue DIR CODE KEY_PROOF [EXP_SECS] # verifies the proof, prints the worker ID
+//! test_issuer issue-gate-pass DIR CODE KEY_PROOF [EXP_SECS]  # the same, prints the gate pass
+//! test_issuer issue-other-vct DIR CODE KEY_PROOF [EXP_SECS]  # a credential of another `vct`
 //! test_issuer challenge AUD CLAIM...             # prints a gate's GVC1 challenge (2 min)
 //! test_issuer status DIR VALUE                     # a Status List Token: entry 7 (every ID's) = VALUE
 //! ```
 //!
-//! The issuer id is [`ISSUER_ID`]; the credential is Amira Haddad's worker ID (see
-//! `govid_core::credential`), valid from now for `EXP_SECS` (default one year).
+//! The issuer id is [`ISSUER_ID`]; the credential is Amira Haddad's worker ID or gate pass (see
+//! `govid_core::credential`), valid from now for `EXP_SECS` (default one year). Both kinds carry
+//! the same status list entry, as HR's do; the key proof may be used for both. `issue-other-vct`
+//! makes a well-formed SD-JWT VC of type [`OTHER_VCT`], which wallets must refuse.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use govid_core::credential::{
-    issue_worker_id, Organization, StatusListRef, Validity, WorkerClaims, WorkerIdParams,
+    issue_gate_pass, issue_worker_id, Organization, StatusListRef, Validity, WorkerClaims,
+    WorkerIdParams,
 };
 use govid_core::enrollment::KEY_PROOF_TYP;
 use govid_core::jose::{Algorithm, CompactJws, PublicKey, Signer, SoftwareSigner, WithKeyId};
@@ -79,7 +84,43 @@ fn check_key_proof(proof: &str, code: &str, now: u64) -> Result<PublicKey, Strin
     Ok(key)
 }
 
-fn issue(dir: &Path, code: &str, proof: &str, exp_secs: u64) -> Result<(), String> {
+/// Which credential `issue` makes.
+#[derive(Clone, Copy)]
+enum Kind {
+    WorkerId,
+    GatePass,
+    Other,
+}
+
+/// The `vct` of `issue-other-vct`: not a govid worker ID or gate pass.
+const OTHER_VCT: &str = "https://govid.example/vct/visitor-badge/v1";
+
+/// A minimal SD-JWT VC of type [`OTHER_VCT`] for `holder`.
+fn issue_other(
+    params: &WorkerIdParams<'_>,
+    signer: &dyn govid_core::jose::Signer,
+) -> Result<govid_core::sdjwt::IssuedSdJwt, String> {
+    use govid_core::sdjwt::{issue, ClaimNode, IssueOptions, SD_JWT_VC_TYP};
+    let v = params.validity;
+    let tree = ClaimNode::object()
+        .plain("iss", params.issuer)
+        .plain("iat", v.issued_at)
+        .plain("nbf", v.not_before)
+        .plain("exp", v.expires_at)
+        .plain("vct", OTHER_VCT)
+        .plain(
+            "cnf",
+            serde_json::json!({ "jwk": params.holder_key.to_jwk() }),
+        )
+        .sd("given_name", "Amira");
+    let options = IssueOptions {
+        typ: Some(SD_JWT_VC_TYP.to_owned()),
+        ..IssueOptions::default()
+    };
+    issue(&tree, &options, signer, &mut OsRng).map_err(|e| e.to_string())
+}
+
+fn issue(dir: &Path, kind: Kind, code: &str, proof: &str, exp_secs: u64) -> Result<(), String> {
     let signer = load_signer(dir)?;
     let now = now();
     let holder = check_key_proof(proof, code, now)?;
@@ -113,8 +154,15 @@ fn issue(dir: &Path, code: &str, proof: &str, exp_secs: u64) -> Result<(), Strin
         }),
         decoys: Decoys { min: 1, max: 3 },
     };
-    let issued =
-        issue_worker_id(&claims, &params, &signer, &mut OsRng).map_err(|e| e.to_string())?;
+    let issued = match kind {
+        Kind::WorkerId => {
+            issue_worker_id(&claims, &params, &signer, &mut OsRng).map_err(|e| e.to_string())?
+        }
+        Kind::GatePass => {
+            issue_gate_pass(&claims, &params, &signer, &mut OsRng).map_err(|e| e.to_string())?
+        }
+        Kind::Other => issue_other(&params, &signer)?,
+    };
     println!("{}", issued.compact());
     Ok(())
 }
@@ -167,17 +215,25 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         ["init", dir] => init(Path::new(dir)),
-        ["issue", dir, code, proof] => issue(Path::new(dir), code, proof, 365 * 86_400),
-        ["issue", dir, code, proof, exp] => match exp.parse() {
-            Ok(exp) => issue(Path::new(dir), code, proof, exp),
-            Err(_) => Err("EXP_SECS must be a number".into()),
-        },
+        [cmd @ ("issue" | "issue-gate-pass" | "issue-other-vct"), dir, code, proof, ref exp @ ..]
+            if exp.len() <= 1 =>
+        {
+            let kind = match cmd {
+                "issue" => Kind::WorkerId,
+                "issue-gate-pass" => Kind::GatePass,
+                _ => Kind::Other,
+            };
+            match exp.first().map_or(Ok(365 * 86_400), |e| e.parse()) {
+                Ok(exp) => issue(Path::new(dir), kind, code, proof, exp),
+                Err(_) => Err("EXP_SECS must be a number".into()),
+            }
+        }
         ["status", dir, value] => match value.parse() {
             Ok(value) => status(Path::new(dir), value),
             Err(_) => Err("VALUE must be 0..=3".into()),
         },
         ["challenge", aud, ref claims @ ..] => challenge(aud, claims),
-        _ => Err("usage: test_issuer init DIR | issue DIR CODE KEY_PROOF [EXP_SECS] | challenge AUD CLAIM... | status DIR VALUE".into()),
+        _ => Err("usage: test_issuer init DIR | issue DIR CODE KEY_PROOF [EXP_SECS] | issue-gate-pass DIR CODE KEY_PROOF [EXP_SECS] | issue-other-vct DIR CODE KEY_PROOF [EXP_SECS] | challenge AUD CLAIM... | status DIR VALUE".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -99,12 +99,13 @@ pub enum WalletError {
         /// What is wrong with it.
         reason: String,
     },
-    /// A credential was refused: it does not verify against a trusted issuer, is not a worker ID,
-    /// has expired, or is bound to a key this wallet does not hold.
+    /// A credential was refused: it does not verify against a trusted issuer, is neither a worker
+    /// ID nor a gate pass, has expired, or is bound to a key this wallet does not hold.
     #[error("credential refused ({rule}): {reason}")]
     InvalidCredential {
         /// A stable rule code: core's verification rules (`bad_signature`, `untrusted_issuer`,
-        /// `expired`, …) plus `not_worker_id` and `holder_key_not_held`.
+        /// `expired`, …) plus `not_worker_id` (a `vct` other than the worker ID's or the gate
+        /// pass's) and `holder_key_not_held`.
         rule: String,
         /// A readable explanation.
         reason: String,

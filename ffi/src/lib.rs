@@ -12,6 +12,7 @@ uniffi::setup_scaffolding!();
 
 mod enroll;
 mod error;
+mod gate;
 mod keystore;
 mod present;
 mod records;
@@ -27,7 +28,9 @@ pub use present::{
     default_rotation_seconds, qr_png, qr_svg, ChallengeRequest, ClaimSelection, GateProfileKind,
     Presentation, QrEcc, DEFAULT_ROTATION_SECONDS,
 };
-pub use records::{CredentialStatus, CredentialSummary, EnrollmentRequest, TrustedIssuer};
+pub use records::{
+    CredentialKind, CredentialStatus, CredentialSummary, EnrollmentRequest, TrustedIssuer,
+};
 pub use software_keystore::SoftwareKeyStore;
 pub use status::MAX_STATUS_TOKEN_AGE_SECS;
 pub use wallet::{Wallet, DATABASE_FILE, MAX_CREDENTIAL_BYTES};

@@ -1,5 +1,6 @@
-//! Presenting a worker ID at a gate: profile or claim selection, rotating codes, challenges,
-//! and the QR code (`GV1:` payload, PNG, SVG).
+//! Presenting a stored credential at a gate: profile or claim selection, rotating codes,
+//! challenges, and the QR code (`GV1:` payload, PNG, SVG). Choosing between the worker ID and
+//! the gate pass is in `gate.rs`.
 
 use govid_core::credential::GateProfile;
 use govid_core::qr::{self, Ecc};
@@ -7,7 +8,8 @@ use govid_core::sdjwt::{ClaimPath, KbRequest, PresentError};
 use serde_json::Value;
 
 use crate::error::{guard, WalletError};
-use crate::wallet::{claims_of, random_token, Wallet};
+use crate::records::CredentialKind;
+use crate::wallet::{claims_of, kind_of, random_token, Wallet};
 
 /// How often (seconds) an app in rotating mode asks for a fresh code by default. Short enough
 /// that a photo of the screen is stale by the time it reaches a gate, long enough for a scan;
@@ -32,6 +34,11 @@ impl GateProfileKind {
             GateProfileKind::Entry => GateProfile::Entry,
             GateProfileKind::Counter => GateProfile::Counter,
         }
+    }
+
+    /// The claim paths the profile discloses.
+    pub(crate) fn claims(self) -> Vec<ClaimPath> {
+        self.core().claims()
     }
 }
 
@@ -70,6 +77,11 @@ pub struct Presentation {
     pub disclosed: Vec<String>,
     /// In rotating mode: ask for a fresh code after this many seconds. `None` otherwise.
     pub refresh_after_seconds: Option<u32>,
+    /// The id of the credential presented: the one asked for, or with the `*_best` calls the
+    /// one the wallet chose.
+    pub credential_id: String,
+    /// Whether a worker ID or a gate pass was presented.
+    pub kind: CredentialKind,
 }
 
 /// What a scanned gate challenge asks for, to show the holder before answering.
@@ -156,7 +168,7 @@ fn check_binding(name: &str, value: &str) -> Result<(), WalletError> {
     Ok(())
 }
 
-fn parse_paths(paths: &[String]) -> Result<Vec<ClaimPath>, WalletError> {
+pub(crate) fn parse_paths(paths: &[String]) -> Result<Vec<ClaimPath>, WalletError> {
     if paths.is_empty() {
         return Err(WalletError::input("no claims selected"));
     }
@@ -170,8 +182,9 @@ fn parse_paths(paths: &[String]) -> Result<Vec<ClaimPath>, WalletError> {
 
 #[uniffi::export]
 impl Wallet {
-    /// Presents a stored credential to the verifier `aud`, bound to `nonce`, disclosing
-    /// `selection`.
+    /// Presents the stored credential `credential_id` (exactly that one, worker ID or gate
+    /// pass) to the verifier `aud`, bound to `nonce`, disclosing `selection`. To let the wallet
+    /// show the gate pass where it can, see [`Wallet::present_best`].
     pub fn present(
         &self,
         credential_id: String,
@@ -180,17 +193,15 @@ impl Wallet {
         selection: ClaimSelection,
     ) -> Result<Presentation, WalletError> {
         guard(|| {
-            let paths = match selection {
-                ClaimSelection::Profile { profile } => profile.core().claims(),
-                ClaimSelection::Claims { paths } => parse_paths(&paths)?,
-            };
+            let paths = selection.paths()?;
             self.make_presentation(&credential_id, aud, nonce, &paths, None)
         })
     }
 
-    /// A fresh gate code for rotating (one-way) mode: a new random nonce and `iat` = now on
-    /// every call. Call it again every `refresh_after_seconds` (see
-    /// [`default_rotation_seconds`]); a gate accepts each code once.
+    /// A fresh gate code for rotating (one-way) mode from the stored credential `credential_id`
+    /// (exactly that one): a new random nonce and `iat` = now on every call. Call it again every
+    /// `refresh_after_seconds` (see [`default_rotation_seconds`]); a gate accepts each code
+    /// once. [`Wallet::present_rotating_best`] shows the gate pass where it can.
     pub fn present_rotating(
         &self,
         credential_id: String,
@@ -202,7 +213,7 @@ impl Wallet {
                 &credential_id,
                 aud,
                 random_token(),
-                &profile.core().claims(),
+                &profile.claims(),
                 Some(DEFAULT_ROTATION_SECONDS),
             )
         })
@@ -225,8 +236,9 @@ impl Wallet {
         })
     }
 
-    /// Answers a scanned gate challenge (`GVC1:`): discloses the claims it asks for, bound to its
-    /// `aud` and `nonce`.
+    /// Answers a scanned gate challenge (`GVC1:`) from the stored credential `credential_id`
+    /// (exactly that one): discloses the claims it asks for, bound to its `aud` and `nonce`.
+    /// [`Wallet::present_for_challenge_best`] answers from the gate pass where it can.
     pub fn present_for_challenge(
         &self,
         credential_id: String,
@@ -245,7 +257,8 @@ impl Wallet {
 }
 
 impl Wallet {
-    fn make_presentation(
+    /// Presents the stored credential `credential_id`, refusing an expired one.
+    pub(crate) fn make_presentation(
         &self,
         credential_id: &str,
         aud: String,
@@ -257,7 +270,8 @@ impl Wallet {
         check_binding("nonce", &nonce)?;
         let row = self.row(credential_id)?;
         let now = self.clock.now();
-        let exp = claims_of(&row)?.get("exp").and_then(Value::as_u64);
+        let claims = claims_of(&row)?;
+        let exp = claims.get("exp").and_then(Value::as_u64);
         if exp.is_some_and(|exp| exp <= now) {
             return Err(WalletError::credential(
                 "expired",
@@ -289,6 +303,8 @@ impl Wallet {
             issued_at: now,
             disclosed: paths.iter().map(ToString::to_string).collect(),
             refresh_after_seconds,
+            credential_id: row.id,
+            kind: kind_of(&claims),
         })
     }
 }

@@ -1,5 +1,7 @@
 //! The records and enums the wallet hands to apps.
 
+use govid_core::credential::{GATE_PASS_VCT, WORKER_ID_VCT};
+
 use crate::keystore::KeyAlgorithm;
 
 /// An issuer key the wallet trusts.
@@ -56,7 +58,31 @@ impl CredentialStatus {
     }
 }
 
-/// A stored worker ID, for display in the wallet.
+/// Which govid credential a stored credential is. HR issues both to the same holder key with the
+/// same status list entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum CredentialKind {
+    /// The full worker ID (`vct` `https://govid.example/vct/worker-id/v1`): every worker claim,
+    /// for counters and anything that asks for more than name and organization.
+    WorkerId,
+    /// The lean gate pass (`vct` `https://govid.example/vct/worker-gate-pass/v1`): name,
+    /// organization and, when the holder has them, clearance and access zones. Its `entry`
+    /// presentation fits a much smaller QR code than the worker ID's.
+    GatePass,
+}
+
+impl CredentialKind {
+    /// The kind of a credential with this `vct`, or `None` for any other credential type.
+    pub(crate) fn from_vct(vct: &str) -> Option<Self> {
+        match vct {
+            WORKER_ID_VCT => Some(CredentialKind::WorkerId),
+            GATE_PASS_VCT => Some(CredentialKind::GatePass),
+            _ => None,
+        }
+    }
+}
+
+/// A stored worker ID or gate pass, for display in the wallet.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
 pub struct CredentialSummary {
     /// The wallet's id for the credential (base64url of a SHA-256 prefix of the issuer JWT: the
@@ -104,4 +130,7 @@ pub struct CredentialSummary {
     pub received_at: u64,
     /// The holder key's algorithm.
     pub key_algorithm: KeyAlgorithm,
+    /// Worker ID or gate pass. A gate pass has no employee number, department, position, grade,
+    /// birth date or portrait: those fields are `None` (or `false`) for it.
+    pub kind: CredentialKind,
 }

@@ -30,6 +30,11 @@ impl Wallet {
     /// from the credential's `status_list_uri`. The token must be signed by the key that signed
     /// the credential, be for that URI (`sub`), unexpired and at most 7 days old. Returns the
     /// credential with its new status (`Revoked`, `Suspended`, … to show the holder).
+    ///
+    /// Works for worker IDs and gate passes alike. HR gives a worker ID and its gate pass the
+    /// same status list entry, so the status is recorded for every stored credential with that
+    /// entry and the same issuer key: refreshing either one updates both (which is what lets
+    /// the `*_best` calls skip a revoked gate pass).
     pub fn refresh_status(
         &self,
         credential_id: String,
@@ -75,6 +80,18 @@ impl Wallet {
                 }
             };
             self.store.set_status(&row.id, value, now)?;
+            for other in self.store.credentials()? {
+                if other.id == row.id || other.issuer_jwk != row.issuer_jwk {
+                    continue;
+                }
+                let same_entry = claims_of(&other)
+                    .ok()
+                    .and_then(|c| StatusReference::from_payload(&c).ok())
+                    .is_some_and(|r| r == reference);
+                if same_entry {
+                    self.store.set_status(&other.id, value, now)?;
+                }
+            }
             self.summary(&self.row(&row.id)?, now)
         })
     }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use govid_core::b64;
-use govid_core::credential::{WorkerView, WORKER_ID_VCT};
+use govid_core::credential::WorkerView;
 use govid_core::jose::{Algorithm, PublicKey};
 use govid_core::sdjwt::{HeldSdJwt, VerifyPolicy, SD_JWT_VC_TYP};
 use govid_core::time::Clock;
@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{guard, WalletError};
 use crate::keystore::{KeyAlgorithm, KeyStore, KeyStoreSigner};
-use crate::records::{CredentialStatus, CredentialSummary};
+use crate::records::{CredentialKind, CredentialStatus, CredentialSummary};
 use crate::store::{CredentialRow, Store};
 
 /// The database file inside the wallet directory.
@@ -46,8 +46,8 @@ pub(crate) fn random_token() -> String {
     b64::encode(bytes)
 }
 
-/// A govid wallet: the staff member's worker IDs and their holder keys, in an app-private
-/// directory. Thread-safe: every method may be called from any thread.
+/// A govid wallet: the staff member's worker IDs and gate passes and their holder keys, in an
+/// app-private directory. Thread-safe: every method may be called from any thread.
 #[derive(uniffi::Object)]
 pub struct Wallet {
     pub(crate) dir: PathBuf,
@@ -75,10 +75,11 @@ impl Wallet {
         guard(|| Self::open_with_clock(dir, key_store, Arc::new(SystemClock)).map(Arc::new))
     }
 
-    /// Verifies an issued worker ID against the trusted issuers and stores it. `credential` is
-    /// the issued SD-JWT (`<JWT>~<disclosure>~…~`) or a scanned `GV1:` code of it. The
-    /// credential must be a worker ID, valid now, and bound to a key this wallet enrolled.
-    /// Accepting the same credential again returns the stored one.
+    /// Verifies an issued worker ID or gate pass against the trusted issuers and stores it.
+    /// `credential` is the issued SD-JWT (`<JWT>~<disclosure>~…~`) or a scanned `GV1:` code of
+    /// it. The credential must be a worker ID or a gate pass (any other `vct` is refused with
+    /// rule `not_worker_id`), valid now, and bound to a key this wallet enrolled; the summary's
+    /// `kind` says which it is. Accepting the same credential again returns the stored one.
     pub fn accept_credential(&self, credential: String) -> Result<CredentialSummary, WalletError> {
         guard(|| self.accept(&credential))
     }
@@ -182,7 +183,8 @@ impl Wallet {
             .ok_or_else(|| WalletError::NotFound { id: id.to_owned() })
     }
 
-    /// The holder's policy for receiving a worker ID: SD-JWT VC rules and `typ` `dc+sd-jwt`.
+    /// The holder's policy for receiving a worker ID or a gate pass: SD-JWT VC rules and `typ`
+    /// `dc+sd-jwt` (the `vct` is checked by [`CredentialKind::from_vct`]).
     fn receive_policy() -> VerifyPolicy {
         VerifyPolicy {
             sd_jwt_vc: true,
@@ -209,10 +211,15 @@ impl Wallet {
         let held = HeldSdJwt::receive(&issued, &Self::receive_policy(), &trusted, now)
             .map_err(|e| WalletError::credential(e.rule(), e))?;
         let claims = held.claims();
-        if claims.get("vct").and_then(Value::as_str) != Some(WORKER_ID_VCT) {
+        if claims
+            .get("vct")
+            .and_then(Value::as_str)
+            .and_then(CredentialKind::from_vct)
+            .is_none()
+        {
             return Err(WalletError::credential(
                 "not_worker_id",
-                "the credential is not a govid worker ID (wrong `vct`)",
+                "the credential is not a govid worker ID or gate pass (wrong `vct`)",
             ));
         }
         let holder = claims
@@ -289,6 +296,7 @@ impl Wallet {
             status_checked_at: row.status_checked_at,
             received_at: row.received_at,
             key_algorithm,
+            kind: kind_of(&claims),
         })
     }
 
@@ -340,6 +348,16 @@ pub(crate) fn claims_of(row: &CredentialRow) -> Result<Map<String, Value>, Walle
         Ok(Value::Object(map)) => Ok(map),
         _ => Err(WalletError::storage("stored claims are not a JSON object")),
     }
+}
+
+/// The kind of a stored credential. Every stored credential passed [`CredentialKind::from_vct`]
+/// when it was accepted (and wallets from before gate passes hold only worker IDs).
+pub(crate) fn kind_of(claims: &Map<String, Value>) -> CredentialKind {
+    claims
+        .get("vct")
+        .and_then(Value::as_str)
+        .and_then(CredentialKind::from_vct)
+        .unwrap_or(CredentialKind::WorkerId)
 }
 
 /// The wallet's id of a credential: base64url of the first 16 bytes of SHA-256 over the issuer

@@ -3,7 +3,8 @@
 use std::sync::{Arc, Mutex};
 
 use govid_core::credential::{
-    gate_policy, issue_worker_id, GateProfile, Organization, Validity, WorkerClaims, WorkerIdParams,
+    gate_policy, issue_gate_pass, issue_worker_id, GateProfile, Organization, StatusListRef,
+    Validity, WorkerClaims, WorkerIdParams, GATE_PASS_VCT, WORKER_ID_VCT,
 };
 use govid_core::jose::{Algorithm, PublicKey, Signer, SoftwareSigner};
 use govid_core::qr;
@@ -11,8 +12,8 @@ use govid_core::sdjwt::{verify, Decoys};
 use govid_core::time::FixedClock;
 use govid_core::trust::PinnedKeys;
 use govid_ffi::{
-    ClaimSelection, GateProfileKind, KeyAlgorithm, KeyStore, KeyStoreError, KeyStoreFailure,
-    SoftwareKeyStore, Wallet, WalletError,
+    ClaimSelection, CredentialKind, CredentialStatus, GateProfileKind, KeyAlgorithm, KeyStore,
+    KeyStoreError, KeyStoreFailure, Presentation, SoftwareKeyStore, Wallet, WalletError,
 };
 use rand_core::OsRng;
 
@@ -92,8 +93,20 @@ impl Hr {
         self.signer.public_key().to_jwk().to_string()
     }
 
-    /// Issues to the key in `proof`'s header (checked by the ffi tests in Kotlin/Python too).
+    /// Issues a worker ID to the key in `proof`'s header (checked by the ffi tests in
+    /// Kotlin/Python too).
     fn issue(&self, proof: &str, validity: Validity) -> String {
+        self.issue_kind(proof, validity, CredentialKind::WorkerId, None)
+    }
+
+    /// Issues a worker ID or a gate pass, with a status list entry if `status` is given.
+    fn issue_kind(
+        &self,
+        proof: &str,
+        validity: Validity,
+        kind: CredentialKind,
+        status: Option<StatusListRef>,
+    ) -> String {
         let jws = must(govid_core::jose::CompactJws::parse(proof, 16));
         let holder = must(PublicKey::from_jwk(&jws.header.raw["jwk"]));
         must(jws.verify(&holder, &Algorithm::ALL));
@@ -117,11 +130,38 @@ impl Hr {
             issuer: &self.iss,
             holder_key: &holder,
             validity,
-            status: None,
+            status,
             decoys: Decoys::NONE,
         };
-        must(issue_worker_id(&claims, &params, &self.signer, &mut OsRng)).compact()
+        let issued = match kind {
+            CredentialKind::WorkerId => issue_worker_id(&claims, &params, &self.signer, &mut OsRng),
+            CredentialKind::GatePass => issue_gate_pass(&claims, &params, &self.signer, &mut OsRng),
+        };
+        must(issued).compact()
     }
+
+    /// A Status List Token for [`STATUS_URI`] whose entry [`STATUS_IDX`] is `value`.
+    fn status_token(&self, value: u8) -> String {
+        use govid_core::status::{
+            sign_status_list_token, StatusBits, StatusList, StatusTokenClaims,
+        };
+        let mut list = must(StatusList::new(StatusBits::TWO, 64));
+        must(list.set(STATUS_IDX as usize, value));
+        let claims = StatusTokenClaims::new(STATUS_URI, NOW)
+            .issuer(self.iss.as_str())
+            .ttl(3600);
+        must(sign_status_list_token(&list, &claims, &self.signer))
+    }
+}
+
+const STATUS_URI: &str = "https://hr.test.govid.example/status/1";
+const STATUS_IDX: u64 = 7;
+
+fn status_entry(idx: u64) -> Option<StatusListRef> {
+    Some(StatusListRef {
+        idx,
+        uri: STATUS_URI.into(),
+    })
 }
 
 fn year_from(now: u64) -> Validity {
@@ -323,4 +363,396 @@ fn did_key_issuers_are_trusted_by_did() {
     assert!(w
         .accept_credential(other.issue(&req.key_proof, year_from(NOW)))
         .is_err());
+}
+
+/// A wallet holding Amira's worker ID and gate pass (same key, same status entry): the wallet,
+/// the worker ID's id and the gate pass's id.
+fn with_id_and_pass(dir: &tempfile::TempDir, hr: &Hr, now: u64) -> (Wallet, String, String) {
+    let w = wallet(dir, Arc::new(MemKeys::default()), now);
+    must(w.trust_issuer(hr.jwk(), Some(ISSUER.into())));
+    let req = must(w.enroll("CODE-G".into(), ISSUER.into(), KeyAlgorithm::Es256));
+    let year = year_from(NOW);
+    let entry = status_entry(STATUS_IDX);
+    let id = hr.issue_kind(
+        &req.key_proof,
+        year,
+        CredentialKind::WorkerId,
+        entry.clone(),
+    );
+    let pass = hr.issue_kind(&req.key_proof, year, CredentialKind::GatePass, entry);
+    let id = must(w.accept_credential(id));
+    let pass = must(w.accept_credential(pass));
+    assert_eq!(id.kind, CredentialKind::WorkerId);
+    assert_eq!(pass.kind, CredentialKind::GatePass);
+    (w, id.id, pass.id)
+}
+
+/// The `vct` a presentation shows the gate.
+fn presented_vct(hr: &Hr, p: &Presentation) -> String {
+    let compact = must(qr::decode_payload(&p.payload));
+    let policy = gate_policy(
+        GATE,
+        Some(p.nonce.clone()),
+        &GateProfile::Custom(Vec::new()),
+    );
+    let trusted = PinnedKeys::single(hr.signer.public_key());
+    let verified = must(verify(&compact, &policy, &trusted, NOW + 1));
+    verified.payload["vct"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn qr_version(p: &Presentation) -> u8 {
+    must(qr::render(&p.payload, qr::Ecc::M)).version()
+}
+
+#[test]
+fn gate_passes_are_accepted_listed_and_kept_apart_from_worker_ids() {
+    let dir = must(tempfile::tempdir());
+    let hr = Hr::new();
+    let (w, id, pass) = with_id_and_pass(&dir, &hr, NOW);
+    // Both received at the same second: listed in id order, so compare as a map.
+    let listed = must(w.list_credentials());
+    let kinds: std::collections::BTreeMap<_, _> =
+        listed.iter().map(|c| (c.id.clone(), c.kind)).collect();
+    let expected = [
+        (id.clone(), CredentialKind::WorkerId),
+        (pass.clone(), CredentialKind::GatePass),
+    ];
+    assert_eq!(kinds, expected.into_iter().collect());
+    let pass = must(w.credential(pass));
+    assert_eq!(pass.given_name.as_deref(), Some("Amira"));
+    assert_eq!(pass.organization_code.as_deref(), Some("MOT"));
+    assert_eq!(pass.access_zones, vec!["HQ-A".to_owned()]);
+    assert_eq!((pass.position, pass.employee_number), (None, None));
+    assert!(!pass.has_portrait && pass.has_status_list);
+    assert_eq!(pass.status_list_uri.as_deref(), Some(STATUS_URI));
+    // Accepting it again is idempotent; from a file too.
+    let file = dir.path().join("pass.sd-jwt");
+    let req = must(w.enroll("CODE-G2".into(), ISSUER.into(), KeyAlgorithm::EdDsa));
+    let issued = hr.issue_kind(
+        &req.key_proof,
+        year_from(NOW),
+        CredentialKind::GatePass,
+        None,
+    );
+    must(std::fs::write(&file, &issued));
+    let from_file = must(w.accept_credential_file(file.to_string_lossy().into_owned()));
+    assert_eq!(from_file.kind, CredentialKind::GatePass);
+    assert_eq!(from_file.key_algorithm, KeyAlgorithm::EdDsa);
+    assert_eq!(must(w.accept_credential(issued)), from_file);
+    assert_eq!(must(w.list_credentials()).len(), 3);
+}
+
+#[test]
+fn gate_passes_get_the_worker_ids_checks() {
+    let dir = must(tempfile::tempdir());
+    let hr = Hr::new();
+    let w = wallet(&dir, Arc::new(MemKeys::default()), NOW);
+    let req = must(w.enroll("CODE-C".into(), ISSUER.into(), KeyAlgorithm::Es256));
+    let pass =
+        |hr: &Hr, validity| hr.issue_kind(&req.key_proof, validity, CredentialKind::GatePass, None);
+    let rule_of = |r: Result<_, WalletError>| match r {
+        Err(WalletError::InvalidCredential { rule, .. }) => rule,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        rule_of(w.accept_credential(pass(&hr, year_from(NOW)))),
+        "untrusted_issuer"
+    );
+    must(w.trust_issuer(hr.jwk(), Some(ISSUER.into())));
+    let issued = pass(&hr, year_from(NOW));
+    let (jwt, rest) = issued.split_once('~').unwrap_or_default();
+    let bad_sig = format!("{}AAAA~{rest}", &jwt[..jwt.len() - 4]);
+    assert_eq!(rule_of(w.accept_credential(bad_sig)), "bad_signature");
+    let old = Validity {
+        issued_at: NOW - 1000,
+        not_before: NOW - 1000,
+        expires_at: NOW - 500,
+    };
+    assert_eq!(rule_of(w.accept_credential(pass(&hr, old))), "expired");
+    // Bound to a key of another wallet.
+    let other = must(tempfile::tempdir());
+    let other = wallet(&other, Arc::new(MemKeys::default()), NOW);
+    let req = must(other.enroll("CODE-O".into(), ISSUER.into(), KeyAlgorithm::Es256));
+    let foreign = hr.issue_kind(
+        &req.key_proof,
+        year_from(NOW),
+        CredentialKind::GatePass,
+        None,
+    );
+    assert_eq!(rule_of(w.accept_credential(foreign)), "holder_key_not_held");
+    assert!(must(w.list_credentials()).is_empty());
+}
+
+#[test]
+fn other_vcts_are_refused_with_not_worker_id() {
+    use govid_core::sdjwt::{issue, ClaimNode, IssueOptions, SD_JWT_VC_TYP};
+    let dir = must(tempfile::tempdir());
+    let hr = Hr::new();
+    let w = wallet(&dir, Arc::new(MemKeys::default()), NOW);
+    must(w.trust_issuer(hr.jwk(), Some(ISSUER.into())));
+    let req = must(w.enroll("CODE-V".into(), ISSUER.into(), KeyAlgorithm::Es256));
+    let jws = must(govid_core::jose::CompactJws::parse(&req.key_proof, 16));
+    let holder = must(PublicKey::from_jwk(&jws.header.raw["jwk"]));
+    let make = |vct: &str| {
+        let tree = ClaimNode::object()
+            .plain("iss", ISSUER)
+            .plain("iat", NOW)
+            .plain("exp", NOW + 86_400)
+            .plain("vct", vct)
+            .plain("cnf", serde_json::json!({ "jwk": holder.to_jwk() }))
+            .sd("given_name", "Amira");
+        let options = IssueOptions {
+            typ: Some(SD_JWT_VC_TYP.to_owned()),
+            ..IssueOptions::default()
+        };
+        must(issue(&tree, &options, &hr.signer, &mut OsRng)).compact()
+    };
+    for vct in [
+        "https://govid.example/vct/visitor-badge/v1",
+        "https://govid.example/vct/worker-gate-pass/v2",
+        "",
+    ] {
+        match w.accept_credential(make(vct)) {
+            Err(WalletError::InvalidCredential { rule, reason }) => {
+                assert_eq!(rule, "not_worker_id", "{vct}");
+                assert!(reason.contains("gate pass"), "{reason}");
+            }
+            other => panic!("{vct}: {other:?}"),
+        }
+    }
+    assert!(must(w.list_credentials()).is_empty());
+    // The same credential with a govid vct is accepted: only the vct was wrong.
+    for (vct, kind) in [
+        (WORKER_ID_VCT, CredentialKind::WorkerId),
+        (GATE_PASS_VCT, CredentialKind::GatePass),
+    ] {
+        assert_eq!(must(w.accept_credential(make(vct))).kind, kind);
+    }
+}
+
+#[test]
+fn entry_presentations_use_the_gate_pass_and_fit_a_smaller_qr_code() {
+    let dir = must(tempfile::tempdir());
+    let hr = Hr::new();
+    let (w, id, pass) = with_id_and_pass(&dir, &hr, NOW);
+    let entry = ClaimSelection::Profile {
+        profile: GateProfileKind::Entry,
+    };
+
+    // Rotating, from the worker ID's id: the gate pass is shown and verifies at the gate.
+    let best = must(w.present_rotating_best(id.clone(), GATE.into(), GateProfileKind::Entry));
+    assert_eq!(
+        (best.credential_id.as_str(), best.kind),
+        (pass.as_str(), CredentialKind::GatePass)
+    );
+    assert_eq!(best.refresh_after_seconds, Some(20));
+    gate_verify(&hr, &best.payload, None, &GateProfile::Entry);
+    assert_eq!(presented_vct(&hr, &best), GATE_PASS_VCT);
+    // Presenting by id is unchanged: the worker ID, in a larger QR code.
+    let by_id = must(w.present_rotating(id.clone(), GATE.into(), GateProfileKind::Entry));
+    assert_eq!(
+        (by_id.credential_id.as_str(), by_id.kind),
+        (id.as_str(), CredentialKind::WorkerId)
+    );
+    assert_eq!(presented_vct(&hr, &by_id), WORKER_ID_VCT);
+    assert!(
+        qr_version(&best) < qr_version(&by_id),
+        "gate pass QR v{} vs worker ID v{}",
+        qr_version(&best),
+        qr_version(&by_id)
+    );
+    assert!(best.payload.len() < by_id.payload.len());
+
+    // With a nonce; and the app can ask which credential it will be without signing.
+    assert_eq!(must(w.best_credential(id.clone(), entry.clone())).id, pass);
+    let nonce = "nonce-0000000000000002".to_owned();
+    let p = must(w.present_best(id.clone(), GATE.into(), nonce.clone(), entry));
+    assert_eq!(p.kind, CredentialKind::GatePass);
+    gate_verify(&hr, &p.payload, Some(nonce.clone()), &GateProfile::Entry);
+
+    // A counter needs position and employee number: the worker ID, from either id.
+    let counter = ClaimSelection::Profile {
+        profile: GateProfileKind::Counter,
+    };
+    for anchor in [&id, &pass] {
+        let p = must(w.present_best(anchor.clone(), GATE.into(), nonce.clone(), counter.clone()));
+        assert_eq!(
+            (p.credential_id.as_str(), p.kind),
+            (id.as_str(), CredentialKind::WorkerId)
+        );
+        gate_verify(&hr, &p.payload, Some(nonce.clone()), &GateProfile::Counter);
+    }
+    // Presenting the pass by id for a counter fails as before: it has no position.
+    match w.present(pass.clone(), GATE.into(), nonce, counter) {
+        Err(WalletError::MissingClaim { path }) => assert_eq!(path, "position"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn challenges_are_answered_from_the_gate_pass_when_it_has_the_claims() {
+    let dir = must(tempfile::tempdir());
+    let hr = Hr::new();
+    let (w, id, pass) = with_id_and_pass(&dir, &hr, NOW);
+    let challenge = |claims: &[&str]| {
+        must(qr::encode_challenge(&qr::GateChallenge {
+            aud: GATE.into(),
+            nonce: "challenge-nonce-0000001".into(),
+            claims: claims.iter().map(|c| (*c).to_owned()).collect(),
+            exp: NOW + 120,
+            v: qr::challenge::CHALLENGE_VERSION,
+        }))
+    };
+    let entry = challenge(&[
+        "given_name",
+        "family_name",
+        "organization/name",
+        "organization/code",
+    ]);
+    let p = must(w.present_for_challenge_best(id.clone(), entry.clone()));
+    assert_eq!(
+        (p.credential_id.as_str(), p.kind),
+        (pass.as_str(), CredentialKind::GatePass)
+    );
+    assert_eq!(p.nonce, "challenge-nonce-0000001");
+    gate_verify(&hr, &p.payload, Some(p.nonce.clone()), &GateProfile::Entry);
+    let by_id = must(w.present_for_challenge(id.clone(), entry));
+    assert_eq!(by_id.kind, CredentialKind::WorkerId);
+
+    let zones = challenge(&["family_name", "access_zones/*"]);
+    assert_eq!(
+        must(w.present_for_challenge_best(id.clone(), zones)).kind,
+        CredentialKind::GatePass
+    );
+    let position = challenge(&["given_name", "position"]);
+    let p = must(w.present_for_challenge_best(pass, position));
+    assert_eq!(
+        (p.credential_id.as_str(), p.kind),
+        (id.as_str(), CredentialKind::WorkerId)
+    );
+}
+
+#[test]
+fn the_worker_id_is_shown_when_the_gate_pass_is_expired_revoked_or_anothers() {
+    let hr = Hr::new();
+    let entry = ClaimSelection::Profile {
+        profile: GateProfileKind::Entry,
+    };
+
+    // Expired pass: the worker ID, valid longer, is shown.
+    let dir = must(tempfile::tempdir());
+    let keys: Arc<dyn KeyStore> = Arc::new(MemKeys::default());
+    let w = wallet(&dir, keys.clone(), NOW);
+    must(w.trust_issuer(hr.jwk(), Some(ISSUER.into())));
+    let req = must(w.enroll("CODE-E".into(), ISSUER.into(), KeyAlgorithm::Es256));
+    let short = Validity {
+        issued_at: NOW,
+        not_before: NOW,
+        expires_at: NOW + 100,
+    };
+    let entry_ref = status_entry(STATUS_IDX);
+    let id = must(w.accept_credential(hr.issue_kind(
+        &req.key_proof,
+        year_from(NOW),
+        CredentialKind::WorkerId,
+        entry_ref.clone(),
+    )));
+    let pass = must(w.accept_credential(hr.issue_kind(
+        &req.key_proof,
+        short,
+        CredentialKind::GatePass,
+        entry_ref.clone(),
+    )));
+    assert_eq!(
+        must(w.best_credential(id.id.clone(), entry.clone())).id,
+        pass.id
+    );
+    drop(w);
+    let later = wallet(&dir, keys, NOW + 200);
+    let p = must(later.present_rotating_best(pass.id.clone(), GATE.into(), GateProfileKind::Entry));
+    assert_eq!(
+        (p.credential_id, p.kind),
+        (id.id.clone(), CredentialKind::WorkerId)
+    );
+
+    // Revoked: refreshing the worker ID's status records it for the pass (same entry) too.
+    let dir = must(tempfile::tempdir());
+    let (w, id, pass) = with_id_and_pass(&dir, &hr, NOW);
+    let valid = must(w.refresh_status(pass.clone(), hr.status_token(0)));
+    assert_eq!(
+        (valid.kind, valid.status),
+        (CredentialKind::GatePass, CredentialStatus::Valid)
+    );
+    assert_eq!(
+        must(w.credential(id.clone())).status,
+        CredentialStatus::Valid
+    );
+    assert_eq!(must(w.best_credential(id.clone(), entry.clone())).id, pass);
+    let revoked = must(w.refresh_status(id.clone(), hr.status_token(1)));
+    assert_eq!(revoked.status, CredentialStatus::Revoked);
+    let pass_now = must(w.credential(pass.clone()));
+    assert_eq!(pass_now.status, CredentialStatus::Revoked);
+    assert!(pass_now.status_checked_at.is_some());
+    // The revoked worker ID is still presented (the gate decides), not the revoked pass.
+    let p = must(w.present_rotating_best(id.clone(), GATE.into(), GateProfileKind::Entry));
+    assert_eq!(p.credential_id, id);
+    // Valid again: the pass is back.
+    must(w.refresh_status(pass.clone(), hr.status_token(0)));
+    assert_eq!(must(w.best_credential(id.clone(), entry.clone())).id, pass);
+
+    // A pass for another status entry (another issuance), or from another issuer, is not used.
+    let dir = must(tempfile::tempdir());
+    let w = wallet(&dir, Arc::new(MemKeys::default()), NOW);
+    let other_hr = Hr::did_key();
+    must(w.trust_issuer(hr.jwk(), Some(ISSUER.into())));
+    must(w.trust_issuer_did(other_hr.iss.clone()));
+    let req = must(w.enroll("CODE-X".into(), ISSUER.into(), KeyAlgorithm::Es256));
+    let year = year_from(NOW);
+    let id = must(w.accept_credential(hr.issue_kind(
+        &req.key_proof,
+        year,
+        CredentialKind::WorkerId,
+        entry_ref,
+    )));
+    let other_entry = must(w.accept_credential(hr.issue_kind(
+        &req.key_proof,
+        year,
+        CredentialKind::GatePass,
+        status_entry(STATUS_IDX + 1),
+    )));
+    assert_eq!(
+        must(w.best_credential(id.id.clone(), entry.clone())).id,
+        id.id
+    );
+    assert!(must(w.delete_credential(other_entry.id)));
+    must(w.accept_credential(other_hr.issue_kind(
+        &req.key_proof,
+        year,
+        CredentialKind::GatePass,
+        status_entry(STATUS_IDX),
+    )));
+    assert_eq!(
+        must(w.best_credential(id.id.clone(), entry.clone())).id,
+        id.id
+    );
+    // The control: HR's own pass for the same entry is used.
+    let own = must(w.accept_credential(hr.issue_kind(
+        &req.key_proof,
+        year,
+        CredentialKind::GatePass,
+        status_entry(STATUS_IDX),
+    )));
+    assert_eq!(must(w.best_credential(id.id.clone(), entry)).id, own.id);
+    match w.best_credential(
+        "no-such-id".into(),
+        ClaimSelection::Claims {
+            paths: vec!["given_name".into()],
+        },
+    ) {
+        Err(WalletError::NotFound { id }) => assert_eq!(id, "no-such-id"),
+        other => panic!("{other:?}"),
+    }
 }

@@ -388,6 +388,26 @@ RustBuffer uniffi_govid_ffi_fn_method_wallet_trust_issuer_did(uint64_t ptr, Rust
 RustBuffer uniffi_govid_ffi_fn_method_wallet_trusted_issuers(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_BEST_CREDENTIAL
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_BEST_CREDENTIAL
+RustBuffer uniffi_govid_ffi_fn_method_wallet_best_credential(uint64_t ptr, RustBuffer credential_id, RustBuffer selection, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_PRESENT_BEST
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_PRESENT_BEST
+RustBuffer uniffi_govid_ffi_fn_method_wallet_present_best(uint64_t ptr, RustBuffer credential_id, RustBuffer aud, RustBuffer nonce, RustBuffer selection, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_PRESENT_FOR_CHALLENGE_BEST
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_PRESENT_FOR_CHALLENGE_BEST
+RustBuffer uniffi_govid_ffi_fn_method_wallet_present_for_challenge_best(uint64_t ptr, RustBuffer credential_id, RustBuffer challenge, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_PRESENT_ROTATING_BEST
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_PRESENT_ROTATING_BEST
+RustBuffer uniffi_govid_ffi_fn_method_wallet_present_rotating_best(uint64_t ptr, RustBuffer credential_id, RustBuffer aud, RustBuffer profile, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_PRESENT
 #define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_PRESENT
 RustBuffer uniffi_govid_ffi_fn_method_wallet_present(uint64_t ptr, RustBuffer credential_id, RustBuffer aud, RustBuffer nonce, RustBuffer selection, RustCallStatus *_Nonnull out_status
@@ -806,6 +826,30 @@ uint16_t uniffi_govid_ffi_checksum_method_wallet_trust_issuer_did(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUSTED_ISSUERS
 #define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUSTED_ISSUERS
 uint16_t uniffi_govid_ffi_checksum_method_wallet_trusted_issuers(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_BEST_CREDENTIAL
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_BEST_CREDENTIAL
+uint16_t uniffi_govid_ffi_checksum_method_wallet_best_credential(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_PRESENT_BEST
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_PRESENT_BEST
+uint16_t uniffi_govid_ffi_checksum_method_wallet_present_best(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_PRESENT_FOR_CHALLENGE_BEST
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_PRESENT_FOR_CHALLENGE_BEST
+uint16_t uniffi_govid_ffi_checksum_method_wallet_present_for_challenge_best(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_PRESENT_ROTATING_BEST
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_PRESENT_ROTATING_BEST
+uint16_t uniffi_govid_ffi_checksum_method_wallet_present_rotating_best(void
     
 );
 #endif

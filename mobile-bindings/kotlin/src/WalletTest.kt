@@ -133,11 +133,14 @@ val work = File(env("GOVID_WORK"))
 val issuerDir = File(work, "hr")
 val issuerJwk by lazy { File(issuerDir, "issuer.jwk").readText().trim() }
 
-fun hrIssue(code: String, proof: String): String {
-    val r = run(env("GOVID_TEST_ISSUER"), "issue", issuerDir.path, code, proof)
-    check(r.code == 0, "test_issuer issue failed: ${r.err}")
+fun hrIssue(code: String, proof: String, command: String = "issue"): String {
+    val r = run(env("GOVID_TEST_ISSUER"), command, issuerDir.path, code, proof)
+    check(r.code == 0, "test_issuer $command failed: ${r.err}")
     return r.out.trim()
 }
+
+/** HR's gate pass for the same key and status entry as the worker ID. */
+fun hrIssueGatePass(code: String, proof: String): String = hrIssue(code, proof, "issue-gate-pass")
 
 fun gateChallenge(claims: List<String>): String {
     val r = run(env("GOVID_TEST_ISSUER"), "challenge", GATE, *claims.toTypedArray())
@@ -157,13 +160,21 @@ fun gateCheck(p: Presentation, vararg extra: String): Run =
 class Enrolled(val ks: KeyStore, name: String) {
     val wallet = Wallet.open(File(work, "wallet-$name").path, ks)
     val credential: CredentialSummary
+    val code = "ENR-$name-${System.nanoTime()}"
+    val request: EnrollmentRequest
 
     init {
         wallet.trustIssuer(issuerJwk, ISSUER_ID)
-        val code = "ENR-$name-${System.nanoTime()}"
-        val req = wallet.enroll(code, ISSUER_ID, KeyAlgorithm.ES256)
-        credential = wallet.acceptCredential(hrIssue(code, req.keyProof))
+        request = wallet.enroll(code, ISSUER_ID, KeyAlgorithm.ES256)
+        credential = wallet.acceptCredential(hrIssue(code, request.keyProof))
     }
+}
+
+/** The QR version of a payload at ECC M, from the width in the PNG header (1 px per module). */
+fun qrVersion(payload: String): Int {
+    val png = qrPng(payload, 1u, QrEcc.M)
+    val side = java.nio.ByteBuffer.wrap(png, 16, 4).int   // IHDR width: modules + 2 × 4 quiet zone
+    return (side - 8 - 17) / 4
 }
 
 fun jwtPart(jwt: String, i: Int): String =
@@ -377,6 +388,60 @@ fun tests() {
             e.wallet.refreshStatus(e.credential.id, token(0).dropLast(3) + "AAA")
         }
         check(bad.rule.startsWith("status_token"), bad.rule)
+    }
+
+    test("gate pass: accepted beside the worker ID, shown for entry in a smaller QR code") {
+        val e = Enrolled(JcaKeyStore(), "gatepass")
+        check(e.credential.kind == CredentialKind.WORKER_ID, "${e.credential.kind}")
+        val passFile = File(work, "gate-pass.sd-jwt").apply { writeText(hrIssueGatePass(e.code, e.request.keyProof)) }
+        val pass = e.wallet.acceptCredentialFile(passFile.path)
+        check(pass.kind == CredentialKind.GATE_PASS, "${pass.kind}")
+        check(pass.givenName == "Amira" && pass.organizationCode == "MOT", "$pass")
+        check(pass.position == null && pass.employeeNumber == null, "a pass has no position: $pass")
+        check(pass.statusListUri == e.credential.statusListUri, "same status entry")
+        // Both received in the same second: listed in id order, so compare as a map.
+        check(e.wallet.listCredentials().associate { it.id to it.kind } ==
+            mapOf(e.credential.id to CredentialKind.WORKER_ID, pass.id to CredentialKind.GATE_PASS),
+            "listed with their kinds")
+
+        // Rotating entry code from the worker ID's id: the wallet shows the gate pass.
+        val best = e.wallet.presentRotatingBest(e.credential.id, GATE, GateProfileKind.ENTRY)
+        check(best.kind == CredentialKind.GATE_PASS && best.credentialId == pass.id, "$best")
+        val r = gateCheck(best, "--aud", GATE)
+        check(r.code == 0, "gate refused the pass: ${r.err}")
+        check(r.out.contains("worker-gate-pass/v1") && r.out.contains("\"given_name\":\"Amira\""), r.out)
+        // By id it is still the worker ID, in a bigger code.
+        val byId = e.wallet.presentRotating(e.credential.id, GATE, GateProfileKind.ENTRY)
+        check(byId.kind == CredentialKind.WORKER_ID && byId.credentialId == e.credential.id, "$byId")
+        check(best.payload.length < byId.payload.length, "${best.payload.length} < ${byId.payload.length}")
+        val (passVersion, idVersion) = qrVersion(best.payload) to qrVersion(byId.payload)
+        println("     entry QR at ECC M: gate pass version $passVersion, worker ID version $idVersion")
+        check(passVersion < idVersion, "gate pass QR v$passVersion, worker ID v$idVersion")
+
+        // With a nonce, and for a challenge; the counter profile needs the worker ID.
+        val entry = ClaimSelection.Profile(GateProfileKind.ENTRY)
+        check(e.wallet.bestCredential(e.credential.id, entry).id == pass.id, "bestCredential")
+        val p = e.wallet.presentBest(e.credential.id, GATE, "nonce-best-000001", entry)
+        check(p.kind == CredentialKind.GATE_PASS, "$p")
+        check(gateCheck(p, "--aud", GATE, "--nonce", "nonce-best-000001").code == 0, "nonce entry")
+        val challenge = gateChallenge(listOf("given_name", "family_name", "organization/name", "organization/code"))
+        val c = e.wallet.presentForChallengeBest(e.credential.id, challenge)
+        check(c.kind == CredentialKind.GATE_PASS && gateCheck(c, "--aud", GATE, "--nonce", c.nonce).code == 0, "challenge")
+        val counter = e.wallet.presentBest(pass.id, GATE, "nonce-best-000002",
+            ClaimSelection.Profile(GateProfileKind.COUNTER))
+        check(counter.kind == CredentialKind.WORKER_ID && counter.credentialId == e.credential.id, "$counter")
+        check(gateCheck(counter, "--aud", GATE, "--nonce", "nonce-best-000002").out.contains("E-10442"), "counter")
+    }
+
+    test("a credential of another type is refused with not_worker_id") {
+        val e = Enrolled(JcaKeyStore(), "vct")
+        val r = run(env("GOVID_TEST_ISSUER"), "issue-other-vct", issuerDir.path, e.code, e.request.keyProof)
+        check(r.code == 0, r.err)
+        val refused = expectThrows<WalletException.InvalidCredential>("another vct") {
+            e.wallet.acceptCredential(r.out.trim())
+        }
+        check(refused.rule == "not_worker_id", refused.rule)
+        check(e.wallet.listCredentials().size == 1, "nothing stored")
     }
 
     test("calls from many threads at once") {

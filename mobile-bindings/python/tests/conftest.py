@@ -37,10 +37,15 @@ class Hr:
             self.jwk = f.read().strip()
         self.jwk_path = os.path.join(self.dir, "issuer.jwk")
 
-    def issue(self, code, proof):
-        r = subprocess.run([self.bin, "issue", self.dir, code, proof], capture_output=True, text=True)
+    def issue(self, code, proof, command="issue"):
+        """The worker ID; `command="issue-gate-pass"` for the gate pass (same key and status
+        entry), `"issue-other-vct"` for a credential of another type."""
+        r = subprocess.run([self.bin, command, self.dir, code, proof], capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
         return r.stdout.strip()
+
+    def issue_gate_pass(self, code, proof):
+        return self.issue(code, proof, "issue-gate-pass")
 
     def status_token(self, value):
         r = subprocess.run([self.bin, "status", self.dir, str(value)], capture_output=True, text=True)

@@ -3,6 +3,7 @@
 
 import base64
 import json
+import struct
 import threading
 import time
 
@@ -199,3 +200,69 @@ def test_enroll_from_offer(tmp_path, hr):
     req = wallet.enroll_from_offer(f"GVE1:{code}:{ISSUER_ID}", g.KeyAlgorithm.ES256)
     assert jwt_part(req.key_proof, 1)["nonce"] == code
     assert wallet.accept_credential(hr.issue(code, req.key_proof)).given_name == "Amira"
+
+
+def qr_version(payload):
+    """The QR version at ECC M, from the PNG's width (1 px per module, 4-module quiet zone)."""
+    png = g.qr_png(payload, 1, g.QrEcc.M)
+    (side,) = struct.unpack(">I", png[16:20])
+    return (side - 8 - 17) // 4
+
+
+def test_gate_pass_accept_kind_and_entry(tmp_path, hr, gate):
+    wallet = g.Wallet.open(str(tmp_path / "w"), PyKeyStore())
+    wallet.trust_issuer(hr.jwk, ISSUER_ID)
+    code = f"ENR-pass-{time.time_ns()}"
+    req = wallet.enroll(code, ISSUER_ID, g.KeyAlgorithm.ES256)
+    worker = wallet.accept_credential(hr.issue(code, req.key_proof))
+    pass_file = tmp_path / "gate-pass.sd-jwt"
+    pass_file.write_text(hr.issue_gate_pass(code, req.key_proof))
+    gate_pass = wallet.accept_credential_file(str(pass_file))
+    assert worker.kind == g.CredentialKind.WORKER_ID
+    assert gate_pass.kind == g.CredentialKind.GATE_PASS
+    assert (gate_pass.given_name, gate_pass.organization_code) == ("Amira", "MOT")
+    assert gate_pass.position is None and gate_pass.employee_number is None
+    # Both received in the same second: listed in id order, so compare as a dict.
+    assert {c.id: c.kind for c in wallet.list_credentials()} == {
+        worker.id: g.CredentialKind.WORKER_ID, gate_pass.id: g.CredentialKind.GATE_PASS}
+
+    # Rotating entry code from the worker ID's id: the gate pass, verified by the gate.
+    best = wallet.present_rotating_best(worker.id, GATE, g.GateProfileKind.ENTRY)
+    assert (best.kind, best.credential_id) == (g.CredentialKind.GATE_PASS, gate_pass.id)
+    r = gate.check(best, "--aud", GATE)
+    assert r.returncode == 0, r.stderr
+    shown = json.loads(r.stdout)
+    assert shown["vct"] == "https://govid.example/vct/worker-gate-pass/v1"
+    assert shown["given_name"] == "Amira" and shown["organization"] == {"name": "Ministry of Transport", "code": "MOT"}
+    # By id: the worker ID, as before, in a larger QR code.
+    by_id = wallet.present_rotating(worker.id, GATE, g.GateProfileKind.ENTRY)
+    assert (by_id.kind, by_id.credential_id) == (g.CredentialKind.WORKER_ID, worker.id)
+    assert qr_version(best.payload) < qr_version(by_id.payload)
+
+    entry = g.ClaimSelection.PROFILE(g.GateProfileKind.ENTRY)
+    assert wallet.best_credential(worker.id, entry).id == gate_pass.id
+    p = wallet.present_best(worker.id, GATE, "nonce-python-best-01", entry)
+    assert p.kind == g.CredentialKind.GATE_PASS
+    assert gate.check(p, "--aud", GATE, "--nonce", "nonce-python-best-01").returncode == 0
+    challenge = hr.challenge(GATE, ["given_name", "organization/code"])
+    c = wallet.present_for_challenge_best(worker.id, challenge)
+    assert c.kind == g.CredentialKind.GATE_PASS
+    assert gate.check(c, "--aud", GATE, "--nonce", c.nonce).returncode == 0
+    counter = wallet.present_best(gate_pass.id, GATE, "nonce-python-best-02",
+                                  g.ClaimSelection.PROFILE(g.GateProfileKind.COUNTER))
+    assert (counter.kind, counter.credential_id) == (g.CredentialKind.WORKER_ID, worker.id)
+
+    # Status: refreshing the pass records the shared entry's status for both.
+    assert wallet.refresh_status(gate_pass.id, hr.status_token(1)).status == g.CredentialStatus.REVOKED()
+    assert wallet.credential(worker.id).status == g.CredentialStatus.REVOKED()
+    assert wallet.best_credential(worker.id, entry).id == worker.id
+
+
+def test_other_vct_is_refused(tmp_path, hr):
+    wallet = g.Wallet.open(str(tmp_path / "w"), PyKeyStore())
+    wallet.trust_issuer(hr.jwk, ISSUER_ID)
+    req = wallet.enroll("CODE-VCT", ISSUER_ID, g.KeyAlgorithm.ES256)
+    with pytest.raises(g.WalletError.InvalidCredential) as e:
+        wallet.accept_credential(hr.issue("CODE-VCT", req.key_proof, "issue-other-vct"))
+    assert e.value.rule == "not_worker_id"
+    assert wallet.list_credentials() == []

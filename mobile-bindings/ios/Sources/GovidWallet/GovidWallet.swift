@@ -1133,8 +1133,8 @@ public func FfiConverterTypeSoftwareKeyStore_lower(_ value: SoftwareKeyStore) ->
 
 
 /**
- * A govid wallet: the staff member's worker IDs and their holder keys, in an app-private
- * directory. Thread-safe: every method may be called from any thread.
+ * A govid wallet: the staff member's worker IDs and gate passes and their holder keys, in an
+ * app-private directory. Thread-safe: every method may be called from any thread.
  */
 public protocol WalletProtocol: AnyObject, Sendable {
     
@@ -1176,21 +1176,57 @@ public protocol WalletProtocol: AnyObject, Sendable {
     func trustedIssuers() throws  -> [TrustedIssuer]
     
     /**
-     * Presents a stored credential to the verifier `aud`, bound to `nonce`, disclosing
-     * `selection`.
+     * The credential the `*_best` calls would present for `selection` on behalf of the holder
+     * of `credential_id` (a worker ID or a gate pass), without signing anything: lets the app
+     * say "showing your gate pass" before the holder reaches the gate.
+     *
+     * The choice: a gate pass of the same holder (same holder key, same `iss`, same status
+     * list entry) that is valid now (`nbf` passed, `exp` not), not known to be revoked or
+     * suspended, and has every selected claim; the most recently issued one if several. Else
+     * the worker ID: `credential_id` itself if it is one, else such a worker ID of the same
+     * holder. Else `credential_id` itself (presenting it then fails as presenting by id does,
+     * e.g. `InvalidCredential("expired")` or `MissingClaim`).
+     */
+    func bestCredential(credentialId: String, selection: ClaimSelection) throws  -> CredentialSummary
+    
+    /**
+     * [`Wallet::present`] with the credential chosen as [`Wallet::best_credential`] does: the
+     * gate pass when it has every selected claim (as for `ClaimSelection.Profile(ENTRY)`), else
+     * the worker ID (as for `COUNTER`). `Presentation.credential_id` and `kind` say which.
+     */
+    func presentBest(credentialId: String, aud: String, nonce: String, selection: ClaimSelection) throws  -> Presentation
+    
+    /**
+     * [`Wallet::present_for_challenge`] with the credential chosen as
+     * [`Wallet::best_credential`] does for the claims the challenge asks for.
+     */
+    func presentForChallengeBest(credentialId: String, challenge: String) throws  -> Presentation
+    
+    /**
+     * [`Wallet::present_rotating`] with the credential chosen as [`Wallet::best_credential`]
+     * does: for `GateProfileKind.ENTRY`, the gate pass when the wallet holds a valid one.
+     */
+    func presentRotatingBest(credentialId: String, aud: String, profile: GateProfileKind) throws  -> Presentation
+    
+    /**
+     * Presents the stored credential `credential_id` (exactly that one, worker ID or gate
+     * pass) to the verifier `aud`, bound to `nonce`, disclosing `selection`. To let the wallet
+     * show the gate pass where it can, see [`Wallet::present_best`].
      */
     func present(credentialId: String, aud: String, nonce: String, selection: ClaimSelection) throws  -> Presentation
     
     /**
-     * Answers a scanned gate challenge (`GVC1:`): discloses the claims it asks for, bound to its
-     * `aud` and `nonce`.
+     * Answers a scanned gate challenge (`GVC1:`) from the stored credential `credential_id`
+     * (exactly that one): discloses the claims it asks for, bound to its `aud` and `nonce`.
+     * [`Wallet::present_for_challenge_best`] answers from the gate pass where it can.
      */
     func presentForChallenge(credentialId: String, challenge: String) throws  -> Presentation
     
     /**
-     * A fresh gate code for rotating (one-way) mode: a new random nonce and `iat` = now on
-     * every call. Call it again every `refresh_after_seconds` (see
-     * [`default_rotation_seconds`]); a gate accepts each code once.
+     * A fresh gate code for rotating (one-way) mode from the stored credential `credential_id`
+     * (exactly that one): a new random nonce and `iat` = now on every call. Call it again every
+     * `refresh_after_seconds` (see [`default_rotation_seconds`]); a gate accepts each code
+     * once. [`Wallet::present_rotating_best`] shows the gate pass where it can.
      */
     func presentRotating(credentialId: String, aud: String, profile: GateProfileKind) throws  -> Presentation
     
@@ -1205,14 +1241,20 @@ public protocol WalletProtocol: AnyObject, Sendable {
      * from the credential's `status_list_uri`. The token must be signed by the key that signed
      * the credential, be for that URI (`sub`), unexpired and at most 7 days old. Returns the
      * credential with its new status (`Revoked`, `Suspended`, … to show the holder).
+     *
+     * Works for worker IDs and gate passes alike. HR gives a worker ID and its gate pass the
+     * same status list entry, so the status is recorded for every stored credential with that
+     * entry and the same issuer key: refreshing either one updates both (which is what lets
+     * the `*_best` calls skip a revoked gate pass).
      */
     func refreshStatus(credentialId: String, statusListToken: String) throws  -> CredentialSummary
     
     /**
-     * Verifies an issued worker ID against the trusted issuers and stores it. `credential` is
-     * the issued SD-JWT (`<JWT>~<disclosure>~…~`) or a scanned `GV1:` code of it. The
-     * credential must be a worker ID, valid now, and bound to a key this wallet enrolled.
-     * Accepting the same credential again returns the stored one.
+     * Verifies an issued worker ID or gate pass against the trusted issuers and stores it.
+     * `credential` is the issued SD-JWT (`<JWT>~<disclosure>~…~`) or a scanned `GV1:` code of
+     * it. The credential must be a worker ID or a gate pass (any other `vct` is refused with
+     * rule `not_worker_id`), valid now, and bound to a key this wallet enrolled; the summary's
+     * `kind` says which it is. Accepting the same credential again returns the stored one.
      */
     func acceptCredential(credential: String) throws  -> CredentialSummary
     
@@ -1244,8 +1286,8 @@ public protocol WalletProtocol: AnyObject, Sendable {
     
 }
 /**
- * A govid wallet: the staff member's worker IDs and their holder keys, in an app-private
- * directory. Thread-safe: every method may be called from any thread.
+ * A govid wallet: the staff member's worker IDs and gate passes and their holder keys, in an
+ * app-private directory. Thread-safe: every method may be called from any thread.
  */
 open class Wallet: WalletProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -1403,8 +1445,81 @@ open func trustedIssuers()throws  -> [TrustedIssuer]  {
 }
     
     /**
-     * Presents a stored credential to the verifier `aud`, bound to `nonce`, disclosing
-     * `selection`.
+     * The credential the `*_best` calls would present for `selection` on behalf of the holder
+     * of `credential_id` (a worker ID or a gate pass), without signing anything: lets the app
+     * say "showing your gate pass" before the holder reaches the gate.
+     *
+     * The choice: a gate pass of the same holder (same holder key, same `iss`, same status
+     * list entry) that is valid now (`nbf` passed, `exp` not), not known to be revoked or
+     * suspended, and has every selected claim; the most recently issued one if several. Else
+     * the worker ID: `credential_id` itself if it is one, else such a worker ID of the same
+     * holder. Else `credential_id` itself (presenting it then fails as presenting by id does,
+     * e.g. `InvalidCredential("expired")` or `MissingClaim`).
+     */
+open func bestCredential(credentialId: String, selection: ClaimSelection)throws  -> CredentialSummary  {
+    return try  FfiConverterTypeCredentialSummary_lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
+        uniffiCallStatus in
+    uniffi_govid_ffi_fn_method_wallet_best_credential(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(credentialId),
+        FfiConverterTypeClaimSelection_lower(selection),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * [`Wallet::present`] with the credential chosen as [`Wallet::best_credential`] does: the
+     * gate pass when it has every selected claim (as for `ClaimSelection.Profile(ENTRY)`), else
+     * the worker ID (as for `COUNTER`). `Presentation.credential_id` and `kind` say which.
+     */
+open func presentBest(credentialId: String, aud: String, nonce: String, selection: ClaimSelection)throws  -> Presentation  {
+    return try  FfiConverterTypePresentation_lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
+        uniffiCallStatus in
+    uniffi_govid_ffi_fn_method_wallet_present_best(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(credentialId),
+        FfiConverterString.lower(aud),
+        FfiConverterString.lower(nonce),
+        FfiConverterTypeClaimSelection_lower(selection),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * [`Wallet::present_for_challenge`] with the credential chosen as
+     * [`Wallet::best_credential`] does for the claims the challenge asks for.
+     */
+open func presentForChallengeBest(credentialId: String, challenge: String)throws  -> Presentation  {
+    return try  FfiConverterTypePresentation_lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
+        uniffiCallStatus in
+    uniffi_govid_ffi_fn_method_wallet_present_for_challenge_best(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(credentialId),
+        FfiConverterString.lower(challenge),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * [`Wallet::present_rotating`] with the credential chosen as [`Wallet::best_credential`]
+     * does: for `GateProfileKind.ENTRY`, the gate pass when the wallet holds a valid one.
+     */
+open func presentRotatingBest(credentialId: String, aud: String, profile: GateProfileKind)throws  -> Presentation  {
+    return try  FfiConverterTypePresentation_lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
+        uniffiCallStatus in
+    uniffi_govid_ffi_fn_method_wallet_present_rotating_best(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(credentialId),
+        FfiConverterString.lower(aud),
+        FfiConverterTypeGateProfileKind_lower(profile),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Presents the stored credential `credential_id` (exactly that one, worker ID or gate
+     * pass) to the verifier `aud`, bound to `nonce`, disclosing `selection`. To let the wallet
+     * show the gate pass where it can, see [`Wallet::present_best`].
      */
 open func present(credentialId: String, aud: String, nonce: String, selection: ClaimSelection)throws  -> Presentation  {
     return try  FfiConverterTypePresentation_lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
@@ -1420,8 +1535,9 @@ open func present(credentialId: String, aud: String, nonce: String, selection: C
 }
     
     /**
-     * Answers a scanned gate challenge (`GVC1:`): discloses the claims it asks for, bound to its
-     * `aud` and `nonce`.
+     * Answers a scanned gate challenge (`GVC1:`) from the stored credential `credential_id`
+     * (exactly that one): discloses the claims it asks for, bound to its `aud` and `nonce`.
+     * [`Wallet::present_for_challenge_best`] answers from the gate pass where it can.
      */
 open func presentForChallenge(credentialId: String, challenge: String)throws  -> Presentation  {
     return try  FfiConverterTypePresentation_lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
@@ -1435,9 +1551,10 @@ open func presentForChallenge(credentialId: String, challenge: String)throws  ->
 }
     
     /**
-     * A fresh gate code for rotating (one-way) mode: a new random nonce and `iat` = now on
-     * every call. Call it again every `refresh_after_seconds` (see
-     * [`default_rotation_seconds`]); a gate accepts each code once.
+     * A fresh gate code for rotating (one-way) mode from the stored credential `credential_id`
+     * (exactly that one): a new random nonce and `iat` = now on every call. Call it again every
+     * `refresh_after_seconds` (see [`default_rotation_seconds`]); a gate accepts each code
+     * once. [`Wallet::present_rotating_best`] shows the gate pass where it can.
      */
 open func presentRotating(credentialId: String, aud: String, profile: GateProfileKind)throws  -> Presentation  {
     return try  FfiConverterTypePresentation_lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
@@ -1470,6 +1587,11 @@ open func readChallenge(challenge: String)throws  -> ChallengeRequest  {
      * from the credential's `status_list_uri`. The token must be signed by the key that signed
      * the credential, be for that URI (`sub`), unexpired and at most 7 days old. Returns the
      * credential with its new status (`Revoked`, `Suspended`, … to show the holder).
+     *
+     * Works for worker IDs and gate passes alike. HR gives a worker ID and its gate pass the
+     * same status list entry, so the status is recorded for every stored credential with that
+     * entry and the same issuer key: refreshing either one updates both (which is what lets
+     * the `*_best` calls skip a revoked gate pass).
      */
 open func refreshStatus(credentialId: String, statusListToken: String)throws  -> CredentialSummary  {
     return try  FfiConverterTypeCredentialSummary_lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
@@ -1483,10 +1605,11 @@ open func refreshStatus(credentialId: String, statusListToken: String)throws  ->
 }
     
     /**
-     * Verifies an issued worker ID against the trusted issuers and stores it. `credential` is
-     * the issued SD-JWT (`<JWT>~<disclosure>~…~`) or a scanned `GV1:` code of it. The
-     * credential must be a worker ID, valid now, and bound to a key this wallet enrolled.
-     * Accepting the same credential again returns the stored one.
+     * Verifies an issued worker ID or gate pass against the trusted issuers and stores it.
+     * `credential` is the issued SD-JWT (`<JWT>~<disclosure>~…~`) or a scanned `GV1:` code of
+     * it. The credential must be a worker ID or a gate pass (any other `vct` is refused with
+     * rule `not_worker_id`), valid now, and bound to a key this wallet enrolled; the summary's
+     * `kind` says which it is. Accepting the same credential again returns the stored one.
      */
 open func acceptCredential(credential: String)throws  -> CredentialSummary  {
     return try  FfiConverterTypeCredentialSummary_lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
@@ -1691,7 +1814,7 @@ public func FfiConverterTypeChallengeRequest_lower(_ value: ChallengeRequest) ->
 
 
 /**
- * A stored worker ID, for display in the wallet.
+ * A stored worker ID or gate pass, for display in the wallet.
  */
 public struct CredentialSummary: Equatable, Hashable {
     /**
@@ -1783,6 +1906,11 @@ public struct CredentialSummary: Equatable, Hashable {
      * The holder key's algorithm.
      */
     public var keyAlgorithm: KeyAlgorithm
+    /**
+     * Worker ID or gate pass. A gate pass has no employee number, department, position, grade,
+     * birth date or portrait: those fields are `None` (or `false`) for it.
+     */
+    public var kind: CredentialKind
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1853,7 +1981,11 @@ public struct CredentialSummary: Equatable, Hashable {
          */receivedAt: UInt64, 
         /**
          * The holder key's algorithm.
-         */keyAlgorithm: KeyAlgorithm) {
+         */keyAlgorithm: KeyAlgorithm, 
+        /**
+         * Worker ID or gate pass. A gate pass has no employee number, department, position, grade,
+         * birth date or portrait: those fields are `None` (or `false`) for it.
+         */kind: CredentialKind) {
         self.id = id
         self.issuer = issuer
         self.givenName = givenName
@@ -1876,6 +2008,7 @@ public struct CredentialSummary: Equatable, Hashable {
         self.statusCheckedAt = statusCheckedAt
         self.receivedAt = receivedAt
         self.keyAlgorithm = keyAlgorithm
+        self.kind = kind
     }
 
     
@@ -1915,7 +2048,8 @@ public struct FfiConverterTypeCredentialSummary: FfiConverterRustBuffer {
                 status: FfiConverterTypeCredentialStatus.read(from: &buf), 
                 statusCheckedAt: FfiConverterOptionUInt64.read(from: &buf), 
                 receivedAt: FfiConverterUInt64.read(from: &buf), 
-                keyAlgorithm: FfiConverterTypeKeyAlgorithm.read(from: &buf)
+                keyAlgorithm: FfiConverterTypeKeyAlgorithm.read(from: &buf), 
+                kind: FfiConverterTypeCredentialKind.read(from: &buf)
         )
     }
 
@@ -1942,6 +2076,7 @@ public struct FfiConverterTypeCredentialSummary: FfiConverterRustBuffer {
         FfiConverterOptionUInt64.write(value.statusCheckedAt, into: &buf)
         FfiConverterUInt64.write(value.receivedAt, into: &buf)
         FfiConverterTypeKeyAlgorithm.write(value.keyAlgorithm, into: &buf)
+        FfiConverterTypeCredentialKind.write(value.kind, into: &buf)
     }
 }
 
@@ -2083,6 +2218,15 @@ public struct Presentation: Equatable, Hashable {
      * In rotating mode: ask for a fresh code after this many seconds. `None` otherwise.
      */
     public var refreshAfterSeconds: UInt32?
+    /**
+     * The id of the credential presented: the one asked for, or with the `*_best` calls the
+     * one the wallet chose.
+     */
+    public var credentialId: String
+    /**
+     * Whether a worker ID or a gate pass was presented.
+     */
+    public var kind: CredentialKind
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2108,7 +2252,14 @@ public struct Presentation: Equatable, Hashable {
          */disclosed: [String], 
         /**
          * In rotating mode: ask for a fresh code after this many seconds. `None` otherwise.
-         */refreshAfterSeconds: UInt32?) {
+         */refreshAfterSeconds: UInt32?, 
+        /**
+         * The id of the credential presented: the one asked for, or with the `*_best` calls the
+         * one the wallet chose.
+         */credentialId: String, 
+        /**
+         * Whether a worker ID or a gate pass was presented.
+         */kind: CredentialKind) {
         self.payload = payload
         self.presentation = presentation
         self.aud = aud
@@ -2116,6 +2267,8 @@ public struct Presentation: Equatable, Hashable {
         self.issuedAt = issuedAt
         self.disclosed = disclosed
         self.refreshAfterSeconds = refreshAfterSeconds
+        self.credentialId = credentialId
+        self.kind = kind
     }
 
     
@@ -2140,7 +2293,9 @@ public struct FfiConverterTypePresentation: FfiConverterRustBuffer {
                 nonce: FfiConverterString.read(from: &buf), 
                 issuedAt: FfiConverterUInt64.read(from: &buf), 
                 disclosed: FfiConverterSequenceString.read(from: &buf), 
-                refreshAfterSeconds: FfiConverterOptionUInt32.read(from: &buf)
+                refreshAfterSeconds: FfiConverterOptionUInt32.read(from: &buf), 
+                credentialId: FfiConverterString.read(from: &buf), 
+                kind: FfiConverterTypeCredentialKind.read(from: &buf)
         )
     }
 
@@ -2152,6 +2307,8 @@ public struct FfiConverterTypePresentation: FfiConverterRustBuffer {
         FfiConverterUInt64.write(value.issuedAt, into: &buf)
         FfiConverterSequenceString.write(value.disclosed, into: &buf)
         FfiConverterOptionUInt32.write(value.refreshAfterSeconds, into: &buf)
+        FfiConverterString.write(value.credentialId, into: &buf)
+        FfiConverterTypeCredentialKind.write(value.kind, into: &buf)
     }
 }
 
@@ -2334,6 +2491,85 @@ public func FfiConverterTypeClaimSelection_lift(_ buf: RustBuffer) throws -> Cla
 #endif
 public func FfiConverterTypeClaimSelection_lower(_ value: ClaimSelection) -> RustBuffer {
     return FfiConverterTypeClaimSelection.lower(value)
+}
+
+
+
+/**
+ * Which govid credential a stored credential is. HR issues both to the same holder key with the
+ * same status list entry.
+ */
+
+public enum CredentialKind: Equatable, Hashable {
+    
+    /**
+     * The full worker ID (`vct` `https://govid.example/vct/worker-id/v1`): every worker claim,
+     * for counters and anything that asks for more than name and organization.
+     */
+    case workerId
+    /**
+     * The lean gate pass (`vct` `https://govid.example/vct/worker-gate-pass/v1`): name,
+     * organization and, when the holder has them, clearance and access zones. Its `entry`
+     * presentation fits a much smaller QR code than the worker ID's.
+     */
+    case gatePass
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension CredentialKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCredentialKind: FfiConverterRustBuffer {
+    typealias SwiftType = CredentialKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CredentialKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .workerId
+        
+        case 2: return .gatePass
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: CredentialKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .workerId:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .gatePass:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCredentialKind_lift(_ buf: RustBuffer) throws -> CredentialKind {
+    return try FfiConverterTypeCredentialKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCredentialKind_lower(_ value: CredentialKind) -> RustBuffer {
+    return FfiConverterTypeCredentialKind.lower(value)
 }
 
 
@@ -3027,13 +3263,14 @@ enum WalletError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          */reason: String
     )
     /**
-     * A credential was refused: it does not verify against a trusted issuer, is not a worker ID,
-     * has expired, or is bound to a key this wallet does not hold.
+     * A credential was refused: it does not verify against a trusted issuer, is neither a worker
+     * ID nor a gate pass, has expired, or is bound to a key this wallet does not hold.
      */
     case InvalidCredential(
         /**
          * A stable rule code: core's verification rules (`bad_signature`, `untrusted_issuer`,
-         * `expired`, …) plus `not_worker_id` and `holder_key_not_held`.
+         * `expired`, …) plus `not_worker_id` (a `vct` other than the worker ID's or the gate
+         * pass's) and `holder_key_not_held`.
          */rule: String, 
         /**
          * A readable explanation.
@@ -3478,22 +3715,34 @@ private let initializationResult: InitializationResult = {
     if (uniffi_govid_ffi_checksum_method_wallet_trusted_issuers() != 18837) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_govid_ffi_checksum_method_wallet_present() != 60465) {
+    if (uniffi_govid_ffi_checksum_method_wallet_best_credential() != 39423) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_govid_ffi_checksum_method_wallet_present_for_challenge() != 31950) {
+    if (uniffi_govid_ffi_checksum_method_wallet_present_best() != 57172) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_govid_ffi_checksum_method_wallet_present_rotating() != 17123) {
+    if (uniffi_govid_ffi_checksum_method_wallet_present_for_challenge_best() != 13863) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_govid_ffi_checksum_method_wallet_present_rotating_best() != 59716) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_govid_ffi_checksum_method_wallet_present() != 30662) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_govid_ffi_checksum_method_wallet_present_for_challenge() != 30676) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_govid_ffi_checksum_method_wallet_present_rotating() != 21821) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_govid_ffi_checksum_method_wallet_read_challenge() != 28797) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_govid_ffi_checksum_method_wallet_refresh_status() != 55080) {
+    if (uniffi_govid_ffi_checksum_method_wallet_refresh_status() != 14335) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_govid_ffi_checksum_method_wallet_accept_credential() != 4084) {
+    if (uniffi_govid_ffi_checksum_method_wallet_accept_credential() != 27987) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_govid_ffi_checksum_method_wallet_accept_credential_file() != 27667) {

@@ -745,6 +745,14 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_govid_ffi_checksum_method_wallet_trusted_issuers(
     ): Int
+    external fun uniffi_govid_ffi_checksum_method_wallet_best_credential(
+    ): Int
+    external fun uniffi_govid_ffi_checksum_method_wallet_present_best(
+    ): Int
+    external fun uniffi_govid_ffi_checksum_method_wallet_present_for_challenge_best(
+    ): Int
+    external fun uniffi_govid_ffi_checksum_method_wallet_present_rotating_best(
+    ): Int
     external fun uniffi_govid_ffi_checksum_method_wallet_present(
     ): Int
     external fun uniffi_govid_ffi_checksum_method_wallet_present_for_challenge(
@@ -833,6 +841,14 @@ internal object UniffiLib {
     external fun uniffi_govid_ffi_fn_method_wallet_trust_issuer_did(`ptr`: Long,`did`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_govid_ffi_fn_method_wallet_trusted_issuers(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_govid_ffi_fn_method_wallet_best_credential(`ptr`: Long,`credentialId`: RustBuffer.ByValue,`selection`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_govid_ffi_fn_method_wallet_present_best(`ptr`: Long,`credentialId`: RustBuffer.ByValue,`aud`: RustBuffer.ByValue,`nonce`: RustBuffer.ByValue,`selection`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_govid_ffi_fn_method_wallet_present_for_challenge_best(`ptr`: Long,`credentialId`: RustBuffer.ByValue,`challenge`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_govid_ffi_fn_method_wallet_present_rotating_best(`ptr`: Long,`credentialId`: RustBuffer.ByValue,`aud`: RustBuffer.ByValue,`profile`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_govid_ffi_fn_method_wallet_present(`ptr`: Long,`credentialId`: RustBuffer.ByValue,`aud`: RustBuffer.ByValue,`nonce`: RustBuffer.ByValue,`selection`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1026,22 +1042,34 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_govid_ffi_checksum_method_wallet_trusted_issuers() and 0xFFFF) != 18837) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_govid_ffi_checksum_method_wallet_present() and 0xFFFF) != 60465) {
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_best_credential() and 0xFFFF) != 39423) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_govid_ffi_checksum_method_wallet_present_for_challenge() and 0xFFFF) != 31950) {
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_present_best() and 0xFFFF) != 57172) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_govid_ffi_checksum_method_wallet_present_rotating() and 0xFFFF) != 17123) {
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_present_for_challenge_best() and 0xFFFF) != 13863) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_present_rotating_best() and 0xFFFF) != 59716) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_present() and 0xFFFF) != 30662) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_present_for_challenge() and 0xFFFF) != 30676) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_present_rotating() and 0xFFFF) != 21821) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_govid_ffi_checksum_method_wallet_read_challenge() and 0xFFFF) != 28797) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_govid_ffi_checksum_method_wallet_refresh_status() and 0xFFFF) != 55080) {
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_refresh_status() and 0xFFFF) != 14335) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_govid_ffi_checksum_method_wallet_accept_credential() and 0xFFFF) != 4084) {
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_accept_credential() and 0xFFFF) != 27987) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_govid_ffi_checksum_method_wallet_accept_credential_file() and 0xFFFF) != 27667) {
@@ -2302,8 +2330,8 @@ public object FfiConverterTypeSoftwareKeyStore: FfiConverter<SoftwareKeyStore, L
 
 
 /**
- * A govid wallet: the staff member's worker IDs and their holder keys, in an app-private
- * directory. Thread-safe: every method may be called from any thread.
+ * A govid wallet: the staff member's worker IDs and gate passes and their holder keys, in an
+ * app-private directory. Thread-safe: every method may be called from any thread.
  */
 public interface WalletInterface {
     
@@ -2345,21 +2373,57 @@ public interface WalletInterface {
     fun `trustedIssuers`(): List<TrustedIssuer>
     
     /**
-     * Presents a stored credential to the verifier `aud`, bound to `nonce`, disclosing
-     * `selection`.
+     * The credential the `*_best` calls would present for `selection` on behalf of the holder
+     * of `credential_id` (a worker ID or a gate pass), without signing anything: lets the app
+     * say "showing your gate pass" before the holder reaches the gate.
+     *
+     * The choice: a gate pass of the same holder (same holder key, same `iss`, same status
+     * list entry) that is valid now (`nbf` passed, `exp` not), not known to be revoked or
+     * suspended, and has every selected claim; the most recently issued one if several. Else
+     * the worker ID: `credential_id` itself if it is one, else such a worker ID of the same
+     * holder. Else `credential_id` itself (presenting it then fails as presenting by id does,
+     * e.g. `InvalidCredential("expired")` or `MissingClaim`).
+     */
+    fun `bestCredential`(`credentialId`: kotlin.String, `selection`: ClaimSelection): CredentialSummary
+    
+    /**
+     * [`Wallet::present`] with the credential chosen as [`Wallet::best_credential`] does: the
+     * gate pass when it has every selected claim (as for `ClaimSelection.Profile(ENTRY)`), else
+     * the worker ID (as for `COUNTER`). `Presentation.credential_id` and `kind` say which.
+     */
+    fun `presentBest`(`credentialId`: kotlin.String, `aud`: kotlin.String, `nonce`: kotlin.String, `selection`: ClaimSelection): Presentation
+    
+    /**
+     * [`Wallet::present_for_challenge`] with the credential chosen as
+     * [`Wallet::best_credential`] does for the claims the challenge asks for.
+     */
+    fun `presentForChallengeBest`(`credentialId`: kotlin.String, `challenge`: kotlin.String): Presentation
+    
+    /**
+     * [`Wallet::present_rotating`] with the credential chosen as [`Wallet::best_credential`]
+     * does: for `GateProfileKind.ENTRY`, the gate pass when the wallet holds a valid one.
+     */
+    fun `presentRotatingBest`(`credentialId`: kotlin.String, `aud`: kotlin.String, `profile`: GateProfileKind): Presentation
+    
+    /**
+     * Presents the stored credential `credential_id` (exactly that one, worker ID or gate
+     * pass) to the verifier `aud`, bound to `nonce`, disclosing `selection`. To let the wallet
+     * show the gate pass where it can, see [`Wallet::present_best`].
      */
     fun `present`(`credentialId`: kotlin.String, `aud`: kotlin.String, `nonce`: kotlin.String, `selection`: ClaimSelection): Presentation
     
     /**
-     * Answers a scanned gate challenge (`GVC1:`): discloses the claims it asks for, bound to its
-     * `aud` and `nonce`.
+     * Answers a scanned gate challenge (`GVC1:`) from the stored credential `credential_id`
+     * (exactly that one): discloses the claims it asks for, bound to its `aud` and `nonce`.
+     * [`Wallet::present_for_challenge_best`] answers from the gate pass where it can.
      */
     fun `presentForChallenge`(`credentialId`: kotlin.String, `challenge`: kotlin.String): Presentation
     
     /**
-     * A fresh gate code for rotating (one-way) mode: a new random nonce and `iat` = now on
-     * every call. Call it again every `refresh_after_seconds` (see
-     * [`default_rotation_seconds`]); a gate accepts each code once.
+     * A fresh gate code for rotating (one-way) mode from the stored credential `credential_id`
+     * (exactly that one): a new random nonce and `iat` = now on every call. Call it again every
+     * `refresh_after_seconds` (see [`default_rotation_seconds`]); a gate accepts each code
+     * once. [`Wallet::present_rotating_best`] shows the gate pass where it can.
      */
     fun `presentRotating`(`credentialId`: kotlin.String, `aud`: kotlin.String, `profile`: GateProfileKind): Presentation
     
@@ -2374,14 +2438,20 @@ public interface WalletInterface {
      * from the credential's `status_list_uri`. The token must be signed by the key that signed
      * the credential, be for that URI (`sub`), unexpired and at most 7 days old. Returns the
      * credential with its new status (`Revoked`, `Suspended`, … to show the holder).
+     *
+     * Works for worker IDs and gate passes alike. HR gives a worker ID and its gate pass the
+     * same status list entry, so the status is recorded for every stored credential with that
+     * entry and the same issuer key: refreshing either one updates both (which is what lets
+     * the `*_best` calls skip a revoked gate pass).
      */
     fun `refreshStatus`(`credentialId`: kotlin.String, `statusListToken`: kotlin.String): CredentialSummary
     
     /**
-     * Verifies an issued worker ID against the trusted issuers and stores it. `credential` is
-     * the issued SD-JWT (`<JWT>~<disclosure>~…~`) or a scanned `GV1:` code of it. The
-     * credential must be a worker ID, valid now, and bound to a key this wallet enrolled.
-     * Accepting the same credential again returns the stored one.
+     * Verifies an issued worker ID or gate pass against the trusted issuers and stores it.
+     * `credential` is the issued SD-JWT (`<JWT>~<disclosure>~…~`) or a scanned `GV1:` code of
+     * it. The credential must be a worker ID or a gate pass (any other `vct` is refused with
+     * rule `not_worker_id`), valid now, and bound to a key this wallet enrolled; the summary's
+     * `kind` says which it is. Accepting the same credential again returns the stored one.
      */
     fun `acceptCredential`(`credential`: kotlin.String): CredentialSummary
     
@@ -2415,8 +2485,8 @@ public interface WalletInterface {
 }
 
 /**
- * A govid wallet: the staff member's worker IDs and their holder keys, in an app-private
- * directory. Thread-safe: every method may be called from any thread.
+ * A govid wallet: the staff member's worker IDs and gate passes and their holder keys, in an
+ * app-private directory. Thread-safe: every method may be called from any thread.
  */
 open class Wallet: Disposable, AutoCloseable, WalletInterface
 {
@@ -2639,8 +2709,101 @@ open class Wallet: Disposable, AutoCloseable, WalletInterface
 
     
     /**
-     * Presents a stored credential to the verifier `aud`, bound to `nonce`, disclosing
-     * `selection`.
+     * The credential the `*_best` calls would present for `selection` on behalf of the holder
+     * of `credential_id` (a worker ID or a gate pass), without signing anything: lets the app
+     * say "showing your gate pass" before the holder reaches the gate.
+     *
+     * The choice: a gate pass of the same holder (same holder key, same `iss`, same status
+     * list entry) that is valid now (`nbf` passed, `exp` not), not known to be revoked or
+     * suspended, and has every selected claim; the most recently issued one if several. Else
+     * the worker ID: `credential_id` itself if it is one, else such a worker ID of the same
+     * holder. Else `credential_id` itself (presenting it then fails as presenting by id does,
+     * e.g. `InvalidCredential("expired")` or `MissingClaim`).
+     */
+    @Throws(WalletException::class)override fun `bestCredential`(`credentialId`: kotlin.String, `selection`: ClaimSelection): CredentialSummary {
+            return FfiConverterTypeCredentialSummary.lift(
+    callWithHandle {
+    uniffiRustCallWithError(WalletException) { _status ->
+    UniffiLib.uniffi_govid_ffi_fn_method_wallet_best_credential(
+        it,
+        
+        FfiConverterString.lower(`credentialId`),
+        FfiConverterTypeClaimSelection.lower(`selection`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * [`Wallet::present`] with the credential chosen as [`Wallet::best_credential`] does: the
+     * gate pass when it has every selected claim (as for `ClaimSelection.Profile(ENTRY)`), else
+     * the worker ID (as for `COUNTER`). `Presentation.credential_id` and `kind` say which.
+     */
+    @Throws(WalletException::class)override fun `presentBest`(`credentialId`: kotlin.String, `aud`: kotlin.String, `nonce`: kotlin.String, `selection`: ClaimSelection): Presentation {
+            return FfiConverterTypePresentation.lift(
+    callWithHandle {
+    uniffiRustCallWithError(WalletException) { _status ->
+    UniffiLib.uniffi_govid_ffi_fn_method_wallet_present_best(
+        it,
+        
+        FfiConverterString.lower(`credentialId`),
+        FfiConverterString.lower(`aud`),
+        FfiConverterString.lower(`nonce`),
+        FfiConverterTypeClaimSelection.lower(`selection`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * [`Wallet::present_for_challenge`] with the credential chosen as
+     * [`Wallet::best_credential`] does for the claims the challenge asks for.
+     */
+    @Throws(WalletException::class)override fun `presentForChallengeBest`(`credentialId`: kotlin.String, `challenge`: kotlin.String): Presentation {
+            return FfiConverterTypePresentation.lift(
+    callWithHandle {
+    uniffiRustCallWithError(WalletException) { _status ->
+    UniffiLib.uniffi_govid_ffi_fn_method_wallet_present_for_challenge_best(
+        it,
+        
+        FfiConverterString.lower(`credentialId`),
+        FfiConverterString.lower(`challenge`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * [`Wallet::present_rotating`] with the credential chosen as [`Wallet::best_credential`]
+     * does: for `GateProfileKind.ENTRY`, the gate pass when the wallet holds a valid one.
+     */
+    @Throws(WalletException::class)override fun `presentRotatingBest`(`credentialId`: kotlin.String, `aud`: kotlin.String, `profile`: GateProfileKind): Presentation {
+            return FfiConverterTypePresentation.lift(
+    callWithHandle {
+    uniffiRustCallWithError(WalletException) { _status ->
+    UniffiLib.uniffi_govid_ffi_fn_method_wallet_present_rotating_best(
+        it,
+        
+        FfiConverterString.lower(`credentialId`),
+        FfiConverterString.lower(`aud`),
+        FfiConverterTypeGateProfileKind.lower(`profile`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Presents the stored credential `credential_id` (exactly that one, worker ID or gate
+     * pass) to the verifier `aud`, bound to `nonce`, disclosing `selection`. To let the wallet
+     * show the gate pass where it can, see [`Wallet::present_best`].
      */
     @Throws(WalletException::class)override fun `present`(`credentialId`: kotlin.String, `aud`: kotlin.String, `nonce`: kotlin.String, `selection`: ClaimSelection): Presentation {
             return FfiConverterTypePresentation.lift(
@@ -2661,8 +2824,9 @@ open class Wallet: Disposable, AutoCloseable, WalletInterface
 
     
     /**
-     * Answers a scanned gate challenge (`GVC1:`): discloses the claims it asks for, bound to its
-     * `aud` and `nonce`.
+     * Answers a scanned gate challenge (`GVC1:`) from the stored credential `credential_id`
+     * (exactly that one): discloses the claims it asks for, bound to its `aud` and `nonce`.
+     * [`Wallet::present_for_challenge_best`] answers from the gate pass where it can.
      */
     @Throws(WalletException::class)override fun `presentForChallenge`(`credentialId`: kotlin.String, `challenge`: kotlin.String): Presentation {
             return FfiConverterTypePresentation.lift(
@@ -2681,9 +2845,10 @@ open class Wallet: Disposable, AutoCloseable, WalletInterface
 
     
     /**
-     * A fresh gate code for rotating (one-way) mode: a new random nonce and `iat` = now on
-     * every call. Call it again every `refresh_after_seconds` (see
-     * [`default_rotation_seconds`]); a gate accepts each code once.
+     * A fresh gate code for rotating (one-way) mode from the stored credential `credential_id`
+     * (exactly that one): a new random nonce and `iat` = now on every call. Call it again every
+     * `refresh_after_seconds` (see [`default_rotation_seconds`]); a gate accepts each code
+     * once. [`Wallet::present_rotating_best`] shows the gate pass where it can.
      */
     @Throws(WalletException::class)override fun `presentRotating`(`credentialId`: kotlin.String, `aud`: kotlin.String, `profile`: GateProfileKind): Presentation {
             return FfiConverterTypePresentation.lift(
@@ -2726,6 +2891,11 @@ open class Wallet: Disposable, AutoCloseable, WalletInterface
      * from the credential's `status_list_uri`. The token must be signed by the key that signed
      * the credential, be for that URI (`sub`), unexpired and at most 7 days old. Returns the
      * credential with its new status (`Revoked`, `Suspended`, … to show the holder).
+     *
+     * Works for worker IDs and gate passes alike. HR gives a worker ID and its gate pass the
+     * same status list entry, so the status is recorded for every stored credential with that
+     * entry and the same issuer key: refreshing either one updates both (which is what lets
+     * the `*_best` calls skip a revoked gate pass).
      */
     @Throws(WalletException::class)override fun `refreshStatus`(`credentialId`: kotlin.String, `statusListToken`: kotlin.String): CredentialSummary {
             return FfiConverterTypeCredentialSummary.lift(
@@ -2744,10 +2914,11 @@ open class Wallet: Disposable, AutoCloseable, WalletInterface
 
     
     /**
-     * Verifies an issued worker ID against the trusted issuers and stores it. `credential` is
-     * the issued SD-JWT (`<JWT>~<disclosure>~…~`) or a scanned `GV1:` code of it. The
-     * credential must be a worker ID, valid now, and bound to a key this wallet enrolled.
-     * Accepting the same credential again returns the stored one.
+     * Verifies an issued worker ID or gate pass against the trusted issuers and stores it.
+     * `credential` is the issued SD-JWT (`<JWT>~<disclosure>~…~`) or a scanned `GV1:` code of
+     * it. The credential must be a worker ID or a gate pass (any other `vct` is refused with
+     * rule `not_worker_id`), valid now, and bound to a key this wallet enrolled; the summary's
+     * `kind` says which it is. Accepting the same credential again returns the stored one.
      */
     @Throws(WalletException::class)override fun `acceptCredential`(`credential`: kotlin.String): CredentialSummary {
             return FfiConverterTypeCredentialSummary.lift(
@@ -2965,7 +3136,7 @@ public object FfiConverterTypeChallengeRequest: FfiConverterRustBuffer<Challenge
 
 
 /**
- * A stored worker ID, for display in the wallet.
+ * A stored worker ID or gate pass, for display in the wallet.
  */
 data class CredentialSummary (
     /**
@@ -3078,6 +3249,12 @@ data class CredentialSummary (
      * The holder key's algorithm.
      */
     var `keyAlgorithm`: KeyAlgorithm
+    , 
+    /**
+     * Worker ID or gate pass. A gate pass has no employee number, department, position, grade,
+     * birth date or portrait: those fields are `None` (or `false`) for it.
+     */
+    var `kind`: CredentialKind
     
 ){
     
@@ -3116,6 +3293,7 @@ public object FfiConverterTypeCredentialSummary: FfiConverterRustBuffer<Credenti
             FfiConverterOptionalULong.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterTypeKeyAlgorithm.read(buf),
+            FfiConverterTypeCredentialKind.read(buf),
         )
     }
 
@@ -3141,7 +3319,8 @@ public object FfiConverterTypeCredentialSummary: FfiConverterRustBuffer<Credenti
             FfiConverterTypeCredentialStatus.allocationSize(value.`status`) +
             FfiConverterOptionalULong.allocationSize(value.`statusCheckedAt`) +
             FfiConverterULong.allocationSize(value.`receivedAt`) +
-            FfiConverterTypeKeyAlgorithm.allocationSize(value.`keyAlgorithm`)
+            FfiConverterTypeKeyAlgorithm.allocationSize(value.`keyAlgorithm`) +
+            FfiConverterTypeCredentialKind.allocationSize(value.`kind`)
     )
 
     override fun write(value: CredentialSummary, buf: ByteBuffer) {
@@ -3167,6 +3346,7 @@ public object FfiConverterTypeCredentialSummary: FfiConverterRustBuffer<Credenti
             FfiConverterOptionalULong.write(value.`statusCheckedAt`, buf)
             FfiConverterULong.write(value.`receivedAt`, buf)
             FfiConverterTypeKeyAlgorithm.write(value.`keyAlgorithm`, buf)
+            FfiConverterTypeCredentialKind.write(value.`kind`, buf)
     }
 }
 
@@ -3274,6 +3454,17 @@ data class Presentation (
      * In rotating mode: ask for a fresh code after this many seconds. `None` otherwise.
      */
     var `refreshAfterSeconds`: kotlin.UInt?
+    , 
+    /**
+     * The id of the credential presented: the one asked for, or with the `*_best` calls the
+     * one the wallet chose.
+     */
+    var `credentialId`: kotlin.String
+    , 
+    /**
+     * Whether a worker ID or a gate pass was presented.
+     */
+    var `kind`: CredentialKind
     
 ){
     
@@ -3297,6 +3488,8 @@ public object FfiConverterTypePresentation: FfiConverterRustBuffer<Presentation>
             FfiConverterULong.read(buf),
             FfiConverterSequenceString.read(buf),
             FfiConverterOptionalUInt.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypeCredentialKind.read(buf),
         )
     }
 
@@ -3307,7 +3500,9 @@ public object FfiConverterTypePresentation: FfiConverterRustBuffer<Presentation>
             FfiConverterString.allocationSize(value.`nonce`) +
             FfiConverterULong.allocationSize(value.`issuedAt`) +
             FfiConverterSequenceString.allocationSize(value.`disclosed`) +
-            FfiConverterOptionalUInt.allocationSize(value.`refreshAfterSeconds`)
+            FfiConverterOptionalUInt.allocationSize(value.`refreshAfterSeconds`) +
+            FfiConverterString.allocationSize(value.`credentialId`) +
+            FfiConverterTypeCredentialKind.allocationSize(value.`kind`)
     )
 
     override fun write(value: Presentation, buf: ByteBuffer) {
@@ -3318,6 +3513,8 @@ public object FfiConverterTypePresentation: FfiConverterRustBuffer<Presentation>
             FfiConverterULong.write(value.`issuedAt`, buf)
             FfiConverterSequenceString.write(value.`disclosed`, buf)
             FfiConverterOptionalUInt.write(value.`refreshAfterSeconds`, buf)
+            FfiConverterString.write(value.`credentialId`, buf)
+            FfiConverterTypeCredentialKind.write(value.`kind`, buf)
     }
 }
 
@@ -3470,6 +3667,53 @@ public object FfiConverterTypeClaimSelection : FfiConverterRustBuffer<ClaimSelec
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
+ * Which govid credential a stored credential is. HR issues both to the same holder key with the
+ * same status list entry.
+ */
+
+enum class CredentialKind {
+    
+    /**
+     * The full worker ID (`vct` `https://govid.example/vct/worker-id/v1`): every worker claim,
+     * for counters and anything that asks for more than name and organization.
+     */
+    WORKER_ID,
+    /**
+     * The lean gate pass (`vct` `https://govid.example/vct/worker-gate-pass/v1`): name,
+     * organization and, when the holder has them, clearance and access zones. Its `entry`
+     * presentation fits a much smaller QR code than the worker ID's.
+     */
+    GATE_PASS;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCredentialKind: FfiConverterRustBuffer<CredentialKind> {
+    override fun read(buf: ByteBuffer) = try {
+        CredentialKind.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: CredentialKind) = 4UL
+
+    override fun write(value: CredentialKind, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
     }
 }
 
@@ -4081,14 +4325,15 @@ sealed class WalletException: kotlin.Exception() {
     }
     
     /**
-     * A credential was refused: it does not verify against a trusted issuer, is not a worker ID,
-     * has expired, or is bound to a key this wallet does not hold.
+     * A credential was refused: it does not verify against a trusted issuer, is neither a worker
+     * ID nor a gate pass, has expired, or is bound to a key this wallet does not hold.
      */
     class InvalidCredential(
         
         /**
          * A stable rule code: core's verification rules (`bad_signature`, `untrusted_issuer`,
-         * `expired`, …) plus `not_worker_id` and `holder_key_not_held`.
+         * `expired`, …) plus `not_worker_id` (a `vct` other than the worker ID's or the gate
+         * pass's) and `holder_key_not_held`.
          */
         val `rule`: kotlin.String, 
         
