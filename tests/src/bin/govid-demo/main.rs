@@ -23,6 +23,7 @@ use std::process::{Command, ExitCode};
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use govid_ffi::CredentialKind;
 use rand_core::{OsRng, RngCore};
 use serde_json::Value;
 use unicode_width::UnicodeWidthStr;
@@ -106,6 +107,7 @@ struct Person {
     employee: String,
     phone: Phone,
     first_code: String,
+    shown: CredentialKind,
     first: Option<Verdict>,
     after: Option<Verdict>,
 }
@@ -156,6 +158,7 @@ fn run(args: &Args) -> Result<(), DemoError> {
             employee,
             phone,
             first_code: String::new(),
+            shown: CredentialKind::WorkerId,
             first: None,
             after: None,
         });
@@ -176,16 +179,29 @@ fn run(args: &Args) -> Result<(), DemoError> {
         &format!("issued {} worker IDs (SD-JWT VC)", issued["issued"]),
         "issuer/credentials/",
     );
+    let mut gate_passes = 0;
     for person in &people {
-        let file = hr
-            .dir()
-            .join("credentials")
-            .join(format!("{}.sd-jwt", person.employee));
-        person.phone.accept(&file)?;
+        let credentials = hr.dir().join("credentials");
+        person
+            .phone
+            .accept(&credentials.join(format!("{}.sd-jwt", person.employee)))?;
+        // HR issues a lean gate pass beside each worker ID (same key and status entry).
+        let pass = credentials.join(format!("{}.gate-pass.sd-jwt", person.employee));
+        if pass.exists() {
+            person.phone.accept(&pass)?;
+            gate_passes += 1;
+        }
     }
     step(
         "phones",
-        &format!("{} wallets checked and stored their IDs", people.len()),
+        &if gate_passes == 0 {
+            format!("{} wallets checked and stored their IDs", people.len())
+        } else {
+            format!(
+                "{} wallets checked and stored their worker IDs and {gate_passes} gate passes",
+                people.len()
+            )
+        },
         "",
     );
     let www = root.join("www");
@@ -218,6 +234,7 @@ fn run(args: &Args) -> Result<(), DemoError> {
         let scanned = reader.scan(&png, &code.payload)?;
         person.first = Some(gate.verify(&scanned)?);
         person.first_code = scanned;
+        person.shown = code.kind;
     }
     let allowed = count(&people, |p| &p.first, "allow");
     step(
@@ -369,11 +386,12 @@ fn print_table(people: &[Person], replay: &Verdict) {
         "employee",
         "name",
         "org",
+        "code shows",
         "first scan",
         "after revoke/suspend",
     ]
     .map(str::to_owned);
-    let rows: Vec<[String; 5]> = people
+    let rows: Vec<[String; 6]> = people
         .iter()
         .map(|p| {
             let seen = p.first.as_ref().map(|v| &v.disclosed);
@@ -387,13 +405,18 @@ fn print_table(people: &[Person], replay: &Verdict) {
                 p.employee.clone(),
                 format!("{} {}", claim(&["given_name"]), claim(&["family_name"])),
                 claim(&["organization", "code"]),
+                match p.shown {
+                    CredentialKind::WorkerId => "worker ID",
+                    CredentialKind::GatePass => "gate pass",
+                }
+                .to_owned(),
                 label(&p.first),
                 label(&p.after),
             ]
         })
         .collect();
     // Column widths in terminal cells: CJK names take two cells a character.
-    let mut widths = [0usize; 5];
+    let mut widths = [0usize; 6];
     for row in std::iter::once(&header).chain(&rows) {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.width());

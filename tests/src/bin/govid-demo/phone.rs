@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use govid_ffi::{
-    qr_png, CredentialSummary, GateProfileKind, KeyAlgorithm, Presentation, QrEcc,
+    qr_png, CredentialKind, CredentialSummary, GateProfileKind, KeyAlgorithm, Presentation, QrEcc,
     SoftwareKeyStore, Wallet,
 };
 
@@ -72,16 +72,18 @@ impl Phone {
             .list_credentials()
             .map_err(|e| DemoError(format!("wallet: {e}")))?;
         held.into_iter()
-            .next()
+            .find(|c| c.kind == CredentialKind::WorkerId)
             .ok_or_else(|| DemoError(format!("the phone in {} holds no ID", self.dir.display())))
     }
 
     /// A fresh rotating gate code for `aud` (entry profile), also written as a QR PNG to `png`.
+    /// The wallet shows its lean gate pass when it holds one (a smaller QR code), else the
+    /// worker ID.
     pub(crate) fn gate_code(&self, aud: &str, png: &Path) -> Result<Presentation, DemoError> {
         let id = self.worker_id()?.id;
         let code = self
             .wallet
-            .present_rotating(id, aud.to_owned(), GateProfileKind::Entry)
+            .present_rotating_best(id, aud.to_owned(), GateProfileKind::Entry)
             .map_err(|e| DemoError(format!("wallet: present: {e}")))?;
         let image = qr_png(code.payload.clone(), QR_MODULE_PX, QrEcc::M)
             .map_err(|e| DemoError(format!("QR code: {e}")))?;
