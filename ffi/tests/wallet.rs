@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use govid_core::credential::{
     gate_policy, issue_worker_id, GateProfile, Organization, Validity, WorkerClaims, WorkerIdParams,
 };
-use govid_core::jose::{Algorithm, PublicKey, Signer, SoftwareSigner};
+use govid_core::jose::{Algorithm, PublicKey, Signer, SoftwareSigner, WithKeyId};
 use govid_core::qr;
 use govid_core::sdjwt::{verify, Decoys};
 use govid_core::time::FixedClock;
@@ -94,6 +94,11 @@ impl Hr {
 
     /// Issues to the key in `proof`'s header (checked by the ffi tests in Kotlin/Python too).
     fn issue(&self, proof: &str, validity: Validity) -> String {
+        self.issue_signed_by(proof, validity, &self.signer)
+    }
+
+    /// [`Hr::issue`] signed by `signer` (another key of this issuer).
+    fn issue_signed_by(&self, proof: &str, validity: Validity, signer: &dyn Signer) -> String {
         let jws = must(govid_core::jose::CompactJws::parse(proof, 16));
         let holder = must(PublicKey::from_jwk(&jws.header.raw["jwk"]));
         must(jws.verify(&holder, &Algorithm::ALL));
@@ -120,7 +125,7 @@ impl Hr {
             status: None,
             decoys: Decoys::NONE,
         };
-        must(issue_worker_id(&claims, &params, &self.signer, &mut OsRng)).compact()
+        must(issue_worker_id(&claims, &params, signer, &mut OsRng)).compact()
     }
 }
 
@@ -176,6 +181,32 @@ fn enroll_accept_present_verify() {
         Some("nonce-0000000000000001".into()),
         &GateProfile::Counter,
     );
+}
+
+/// Regression: `trust_issuer` dropped the JWK's `kid`, so once HR had rotated its key a wallet
+/// pinning both published keys refused every credential (`unknown_issuer_key`, ambiguous).
+#[test]
+fn both_keys_of_a_rotated_issuer_are_told_apart_by_kid() {
+    let dir = must(tempfile::tempdir());
+    let hr = Hr::new();
+    let w = wallet(&dir, Arc::new(MemKeys::default()), NOW);
+    let keys: Vec<WithKeyId<SoftwareSigner>> = (1..=2)
+        .map(|n| WithKeyId {
+            signer: SoftwareSigner::generate(Algorithm::EdDSA, &mut OsRng),
+            kid: format!("{ISSUER}#key-{n}"),
+        })
+        .collect();
+    for key in &keys {
+        let mut jwk = key.public_key().to_jwk();
+        jwk["kid"] = key.kid.clone().into();
+        must(w.trust_issuer(jwk.to_string(), Some(ISSUER.into())));
+    }
+    for (n, key) in keys.iter().enumerate() {
+        let req = must(w.enroll(format!("CODE-{n}"), ISSUER.into(), KeyAlgorithm::Es256));
+        let cred =
+            must(w.accept_credential(hr.issue_signed_by(&req.key_proof, year_from(NOW), key)));
+        assert_eq!(cred.issuer.as_deref(), Some(ISSUER));
+    }
 }
 
 #[test]
