@@ -94,9 +94,9 @@ class StaticHost:
                 super().__init__(*args, directory=host.root, **kwargs)
 
             def do_GET(self):  # noqa: N802 (http.server's name)
-                super().do_GET()
-                with host.lock:
+                with host.lock:  # counted as it starts: see wait_refetched
                     host.gets[self.path] = host.gets.get(self.path, 0) + 1
+                super().do_GET()
 
             def log_message(self, *args):
                 pass
@@ -111,13 +111,15 @@ class StaticHost:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def count(self, path):
+        """How many GETs of `path` have started."""
         with self.lock:
             return self.gets.get(path, 0)
 
     def wait_refetched(self, path, since):
-        """Waits until `path` has been served twice more than `since` (a count taken after the
-        publish). A gate's refresher fetches one URL at a time in one loop, so the second GET
-        after a publish means the first one, of the new file, has been checked and cached."""
+        """Waits until two GETs of `path` have started since `since` (a count taken once the
+        publish has returned, so both got the new file). A gate's refresher fetches a URL once per
+        round and starts the next round after caching what it fetched, so the second GET means
+        the first one's new file has been checked and is in use."""
         wait_until(f"a gate to fetch {path} again", lambda: self.count(path) >= since + 2)
 
     def stop(self):

@@ -39,8 +39,8 @@ def test_rotation_old_ids_verify_new_ids_use_the_new_key(tmp_path, make_phone):
 
         rotated = hr.run("rotate-key")
         assert rotated["kid"] == f"{hr.did}#key-2", rotated
-        marks = {p: host.count(p) for p in ("/.well-known/did.json", "/status/1")}
         hr.publish(host.root)
+        marks = {p: host.count(p) for p in ("/.well-known/did.json", "/status/1")}
         new_row, new_cred, new_path = onboard(hr, new_phone)
         assert kid_of(new_path) == f"{hr.did}#key-2"
 
