@@ -15,6 +15,7 @@ Paths (scripts/test.d/70-e2e builds them; the defaults follow scripts/test-all's
 
 import base64
 import csv
+import ctypes
 import glob
 import http.server
 import itertools
@@ -274,6 +275,12 @@ def show_with_clock_behind(phone, issuer, credential_file, behind_secs, aud=GATE
 # Gates: `govid-verifier serve` subprocesses.
 
 
+def _die_with_parent():
+    """In the child before exec: SIGTERM when the test process dies, even by SIGKILL (Linux
+    PR_SET_PDEATHSIG), so no gate outlives a killed run; teardown stops them otherwise."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+
 class Gate:
     """A running `govid-verifier serve --config DIR/gate.toml` on 127.0.0.1 (port chosen by the
     server, read from its `listening on` line)."""
@@ -289,7 +296,7 @@ class Gate:
         env = dict(os.environ, GOVID_ADMIN_TOKEN=ADMIN_TOKEN)
         self.proc = subprocess.Popen([VERIFIER_BIN, "serve", "--config", self.config_path],
                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.log,
-                                     env=env, start_new_session=True)
+                                     env=env, preexec_fn=_die_with_parent)
         self.addr = None
         threading.Thread(target=self._read_stdout, daemon=True).start()
         try:
