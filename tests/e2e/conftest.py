@@ -151,7 +151,9 @@ class Issuer:
         self.did = out["did"]
         assert self.did == f"did:web:{did_web}"
 
-    def run(self, *args, now=None, ok=True):
+    def run(self, *args, now=None):
+        """`govid-issuer --dir DIR --json ARGS` (with GOVID_ISSUER_NOW=`now` if given); must
+        succeed; returns its JSON answer."""
         env = dict(os.environ)
         env.pop("GOVID_ISSUER_DIR", None)
         env.pop("GOVID_ISSUER_NOW", None)
@@ -159,8 +161,7 @@ class Issuer:
             env["GOVID_ISSUER_NOW"] = str(int(now))
         r = subprocess.run([ISSUER_BIN, "--dir", self.dir, "--json", *args], capture_output=True, text=True,
                            env=env, timeout=60)
-        if ok:
-            assert r.returncode == 0, f"govid-issuer {' '.join(args)} failed: {r.stdout}{r.stderr}"
+        assert r.returncode == 0, f"govid-issuer {' '.join(args)} failed: {r.stdout}{r.stderr}"
         return json.loads(r.stdout.strip().splitlines()[-1])
 
     def hire(self):
