@@ -14,7 +14,8 @@ use crate::wallet::{random_token, Wallet};
 #[uniffi::export]
 impl Wallet {
     /// Trusts an issuer's public key (JWK JSON text), for any `iss` or only for `issuer`.
-    /// Credentials are accepted only from trusted issuers.
+    /// Credentials are accepted only from trusted issuers. The JWK's `kid`, if any, is kept: after
+    /// HR rotates its key, pin every key of its published JWKS and credentials pick theirs by `kid`.
     pub fn trust_issuer(
         &self,
         jwk: String,
@@ -23,7 +24,11 @@ impl Wallet {
         guard(|| {
             let key = PublicKey::from_jwk_str(&jwk)
                 .map_err(|e| WalletError::input(format!("issuer JWK: {e}")))?;
-            self.pin_issuer(&key, issuer.filter(|i| !i.is_empty()), None)
+            let kid = serde_json::from_str::<serde_json::Value>(&jwk)
+                .ok()
+                .and_then(|v| v.get("kid")?.as_str().map(str::to_owned))
+                .filter(|kid| !kid.is_empty());
+            self.pin_issuer(&key, issuer.filter(|i| !i.is_empty()), kid)
         })
     }
 

@@ -6,7 +6,7 @@ use govid_core::credential::{
     gate_policy, issue_gate_pass, issue_worker_id, GateProfile, Organization, StatusListRef,
     Validity, WorkerClaims, WorkerIdParams, GATE_PASS_VCT, WORKER_ID_VCT,
 };
-use govid_core::jose::{Algorithm, PublicKey, Signer, SoftwareSigner};
+use govid_core::jose::{Algorithm, PublicKey, Signer, SoftwareSigner, WithKeyId};
 use govid_core::qr;
 use govid_core::sdjwt::{verify, Decoys};
 use govid_core::time::FixedClock;
@@ -99,6 +99,11 @@ impl Hr {
         self.issue_kind(proof, validity, CredentialKind::WorkerId, None)
     }
 
+    /// [`Hr::issue`] signed by `signer` (another key of this issuer).
+    fn issue_signed_by(&self, proof: &str, validity: Validity, signer: &dyn Signer) -> String {
+        self.issue_with(proof, validity, CredentialKind::WorkerId, None, signer)
+    }
+
     /// Issues a worker ID or a gate pass, with a status list entry if `status` is given.
     fn issue_kind(
         &self,
@@ -106,6 +111,18 @@ impl Hr {
         validity: Validity,
         kind: CredentialKind,
         status: Option<StatusListRef>,
+    ) -> String {
+        self.issue_with(proof, validity, kind, status, &self.signer)
+    }
+
+    /// [`Hr::issue_kind`] signed by `signer`.
+    fn issue_with(
+        &self,
+        proof: &str,
+        validity: Validity,
+        kind: CredentialKind,
+        status: Option<StatusListRef>,
+        signer: &dyn Signer,
     ) -> String {
         let jws = must(govid_core::jose::CompactJws::parse(proof, 16));
         let holder = must(PublicKey::from_jwk(&jws.header.raw["jwk"]));
@@ -134,8 +151,8 @@ impl Hr {
             decoys: Decoys::NONE,
         };
         let issued = match kind {
-            CredentialKind::WorkerId => issue_worker_id(&claims, &params, &self.signer, &mut OsRng),
-            CredentialKind::GatePass => issue_gate_pass(&claims, &params, &self.signer, &mut OsRng),
+            CredentialKind::WorkerId => issue_worker_id(&claims, &params, signer, &mut OsRng),
+            CredentialKind::GatePass => issue_gate_pass(&claims, &params, signer, &mut OsRng),
         };
         must(issued).compact()
     }
@@ -216,6 +233,32 @@ fn enroll_accept_present_verify() {
         Some("nonce-0000000000000001".into()),
         &GateProfile::Counter,
     );
+}
+
+/// Regression: `trust_issuer` dropped the JWK's `kid`, so once HR had rotated its key a wallet
+/// pinning both published keys refused every credential (`unknown_issuer_key`, ambiguous).
+#[test]
+fn both_keys_of_a_rotated_issuer_are_told_apart_by_kid() {
+    let dir = must(tempfile::tempdir());
+    let hr = Hr::new();
+    let w = wallet(&dir, Arc::new(MemKeys::default()), NOW);
+    let keys: Vec<WithKeyId<SoftwareSigner>> = (1..=2)
+        .map(|n| WithKeyId {
+            signer: SoftwareSigner::generate(Algorithm::EdDSA, &mut OsRng),
+            kid: format!("{ISSUER}#key-{n}"),
+        })
+        .collect();
+    for key in &keys {
+        let mut jwk = key.public_key().to_jwk();
+        jwk["kid"] = key.kid.clone().into();
+        must(w.trust_issuer(jwk.to_string(), Some(ISSUER.into())));
+    }
+    for (n, key) in keys.iter().enumerate() {
+        let req = must(w.enroll(format!("CODE-{n}"), ISSUER.into(), KeyAlgorithm::Es256));
+        let cred =
+            must(w.accept_credential(hr.issue_signed_by(&req.key_proof, year_from(NOW), key)));
+        assert_eq!(cred.issuer.as_deref(), Some(ISSUER));
+    }
 }
 
 #[test]

@@ -2,9 +2,9 @@
 //!
 //! The verify path only reads these maps (a read lock and a map lookup); the refresher in
 //! [`super::refresh`] writes them. A failed refresh leaves the last good copy in place: a status
-//! list is then used until it is older than the gate's `max_staleness_secs` (core's
-//! `check_credential_status` says `Unknown(stale)` after that), a DID document until the next
-//! good fetch.
+//! list is then used until it is older than the gate's `max_staleness_secs` (or the trust
+//! bundle's `max_staleness`, if stricter; core's `check_credential_status` says `Unknown(stale)`
+//! after that), a DID document until the next good fetch.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
@@ -169,7 +169,11 @@ impl StatusTokenSource for StatusView {
         }
     }
 
+    /// The gate's `max_staleness_secs`, or the trust bundle's `max_staleness` when that is
+    /// stricter: HR's `publish --max-staleness-hours` must bind an offline gate too.
     fn max_staleness(&self) -> u64 {
-        self.max_staleness
+        self.bundle.as_ref().map_or(self.max_staleness, |b| {
+            self.max_staleness.min(b.max_staleness())
+        })
     }
 }

@@ -1159,7 +1159,8 @@ public protocol WalletProtocol: AnyObject, Sendable {
     
     /**
      * Trusts an issuer's public key (JWK JSON text), for any `iss` or only for `issuer`.
-     * Credentials are accepted only from trusted issuers.
+     * Credentials are accepted only from trusted issuers. The JWK's `kid`, if any, is kept: after
+     * HR rotates its key, pin every key of its published JWKS and credentials pick theirs by `kid`.
      */
     func trustIssuer(jwk: String, issuer: String?) throws  -> TrustedIssuer
     
@@ -1404,7 +1405,8 @@ open func removeTrustedIssuer(thumbprint: String)throws  -> Bool  {
     
     /**
      * Trusts an issuer's public key (JWK JSON text), for any `iss` or only for `issuer`.
-     * Credentials are accepted only from trusted issuers.
+     * Credentials are accepted only from trusted issuers. The JWK's `kid`, if any, is kept: after
+     * HR rotates its key, pin every key of its published JWKS and credentials pick theirs by `kid`.
      */
 open func trustIssuer(jwk: String, issuer: String?)throws  -> TrustedIssuer  {
     return try  FfiConverterTypeTrustedIssuer_lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
@@ -3706,7 +3708,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_govid_ffi_checksum_method_wallet_remove_trusted_issuer() != 27325) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_govid_ffi_checksum_method_wallet_trust_issuer() != 14453) {
+    if (uniffi_govid_ffi_checksum_method_wallet_trust_issuer() != 55977) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_govid_ffi_checksum_method_wallet_trust_issuer_did() != 23301) {

@@ -1033,7 +1033,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_govid_ffi_checksum_method_wallet_remove_trusted_issuer() and 0xFFFF) != 27325) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_govid_ffi_checksum_method_wallet_trust_issuer() and 0xFFFF) != 14453) {
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_trust_issuer() and 0xFFFF) != 55977) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_govid_ffi_checksum_method_wallet_trust_issuer_did() and 0xFFFF) != 23301) {
@@ -2356,7 +2356,8 @@ public interface WalletInterface {
     
     /**
      * Trusts an issuer's public key (JWK JSON text), for any `iss` or only for `issuer`.
-     * Credentials are accepted only from trusted issuers.
+     * Credentials are accepted only from trusted issuers. The JWK's `kid`, if any, is kept: after
+     * HR rotates its key, pin every key of its published JWKS and credentials pick theirs by `kid`.
      */
     fun `trustIssuer`(`jwk`: kotlin.String, `issuer`: kotlin.String?): TrustedIssuer
     
@@ -2653,7 +2654,8 @@ open class Wallet: Disposable, AutoCloseable, WalletInterface
     
     /**
      * Trusts an issuer's public key (JWK JSON text), for any `iss` or only for `issuer`.
-     * Credentials are accepted only from trusted issuers.
+     * Credentials are accepted only from trusted issuers. The JWK's `kid`, if any, is kept: after
+     * HR rotates its key, pin every key of its published JWKS and credentials pick theirs by `kid`.
      */
     @Throws(WalletException::class)override fun `trustIssuer`(`jwk`: kotlin.String, `issuer`: kotlin.String?): TrustedIssuer {
             return FfiConverterTypeTrustedIssuer.lift(
