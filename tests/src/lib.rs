@@ -1,1 +1,0 @@
-//! Shared helpers for govid end-to-end tests.
