@@ -222,10 +222,10 @@ fn sd_jwt(c: &mut Criterion) {
                 black_box(a.is_ok() && h.is_ok())
             };
             for (what, r) in [
-                ("bare signatures", interleaved_ratio(&full, bare)),
+                ("bare signatures", interleaved_ratio(full, bare)),
                 (
                     "bare signatures + holder key decode",
-                    interleaved_ratio(&full, bare_decode),
+                    interleaved_ratio(full, bare_decode),
                 ),
             ] {
                 println!(
