@@ -18,7 +18,10 @@ pub(crate) const DB_FILE: &str = "issuer.db";
 pub(crate) const BUSY_TIMEOUT_MS: u64 = 10_000;
 
 /// Current schema version (in `meta.schema_version`).
-const SCHEMA_VERSION: &str = "1";
+const SCHEMA_VERSION: &str = "2";
+
+/// Version 1 → 2: the gate pass issued alongside each worker ID (NULL for IDs issued before).
+const MIGRATE_1_TO_2: &str = "ALTER TABLE credential_texts ADD COLUMN gate_pass TEXT;";
 
 const SCHEMA: &str = r#"
 CREATE TABLE meta (
@@ -95,10 +98,12 @@ CREATE TABLE credentials (
 ) STRICT;
 CREATE INDEX credentials_staff ON credentials(employee_number);
 
--- The issued text, apart from the small rows status changes rewrite.
+-- The issued texts, apart from the small rows status changes rewrite: the worker ID and the
+-- gate pass issued with it (same holder key, same status entry; NULL before schema 2).
 CREATE TABLE credential_texts (
     credential_id INTEGER PRIMARY KEY REFERENCES credentials(id),
-    sd_jwt        TEXT NOT NULL
+    sd_jwt        TEXT NOT NULL,
+    gate_pass     TEXT
 ) STRICT;
 
 -- Append-only, hash-chained, signed log of every state change.
@@ -169,6 +174,10 @@ pub(crate) fn open(dir: &Path) -> CliResult<Connection> {
         .optional()?;
     match version.as_deref() {
         Some(SCHEMA_VERSION) => Ok(conn),
+        Some("1") => {
+            migrate(&conn, MIGRATE_1_TO_2)?;
+            Ok(conn)
+        }
         Some(v) => Err(CliError::new(
             "schema_version",
             format!("issuer.db has schema version {v}; this govid-issuer reads version {SCHEMA_VERSION}"),
@@ -177,6 +186,25 @@ pub(crate) fn open(dir: &Path) -> CliResult<Connection> {
             "corrupt_database",
             "issuer.db is not a govid issuer database (no schema version)",
         )),
+    }
+}
+
+/// Upgrades the schema in one write transaction (a concurrent command may have done it first).
+fn migrate(conn: &Connection, sql: &str) -> CliResult<()> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let done = (|| -> CliResult<()> {
+        if meta(conn, "schema_version")? != SCHEMA_VERSION {
+            conn.execute_batch(sql)?;
+            set_meta(conn, "schema_version", SCHEMA_VERSION)?;
+        }
+        Ok(())
+    })();
+    match done {
+        Ok(()) => Ok(conn.execute_batch("COMMIT")?),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
     }
 }
 

@@ -89,15 +89,22 @@ fn kill_during_issue_then_resume_issues_everyone_once() {
         .json();
     assert_eq!(r["issued"].as_i64(), Some(N - partial));
     assert_consistent(&env, N);
-    let files = ok(std::fs::read_dir(&out))
-        .filter(|e| {
-            e.as_ref()
-                .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".sd-jwt"))
-        })
-        .count();
+    // (worker IDs, gate passes)
+    let names: Vec<String> = ok(std::fs::read_dir(&out))
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    let passes = names
+        .iter()
+        .filter(|n| n.ends_with(".gate-pass.sd-jwt"))
+        .count() as i64;
+    let ids = names.iter().filter(|n| n.ends_with(".sd-jwt")).count() as i64 - passes;
     assert_eq!(
-        files as i64, N,
+        ids, N,
         "every ID file is there, including those of the killed batch"
+    );
+    assert_eq!(
+        passes, N,
+        "every gate pass file is there, including those of the killed batch"
     );
     // And again: nothing more.
     let r = env.run(&["--json", "issue", "--all"]).assert_ok().json();

@@ -107,9 +107,22 @@ fn uniform_below(rng: &mut impl RngCore, n: usize) -> usize {
     }
 }
 
-/// The URI of list number `number` (1, 2, …) under `base`: `https://hr.example/status/3`.
-pub fn status_list_uri(base: &str, number: u32) -> String {
-    format!("{}/status/{number}", base.trim_end_matches('/'))
+/// The path segment under an issuer's web origin where its lists go by default: list `n` at
+/// `https://<host>/status/<n>` ([`default_status_base`]).
+pub const DEFAULT_STATUS_PATH: &str = "status";
+
+/// The default base URL of an issuer's status lists on `origin` (`https://hr.example` →
+/// `https://hr.example/status`), for [`status_list_uri`].
+pub fn default_status_base(origin: &str) -> String {
+    format!("{}/{DEFAULT_STATUS_PATH}", origin.trim_end_matches('/'))
+}
+
+/// The URI of list number `number` (1, 2, …) under `base`, the URL under which the issuer
+/// publishes its lists: `status_list_uri("https://hr.example/status", 3)` is
+/// `https://hr.example/status/3`. A trailing `/` of `base` is ignored. The one place list URIs
+/// are made: what credentials reference and where the issuer publishes must agree.
+pub fn status_list_uri(base: &str, number: u64) -> String {
+    format!("{}/{number}", base.trim_end_matches('/'))
 }
 
 #[cfg(test)]
@@ -144,14 +157,13 @@ mod tests {
     }
 
     #[test]
-    fn list_uris_are_numbered() {
+    fn list_uris_are_numbered_under_their_base() {
+        let base = default_status_base("https://hr.example/");
+        assert_eq!(base, "https://hr.example/status");
+        assert_eq!(status_list_uri(&base, 1), "https://hr.example/status/1");
         assert_eq!(
-            status_list_uri("https://hr.example/", 1),
-            "https://hr.example/status/1"
-        );
-        assert_eq!(
-            status_list_uri("https://hr.example", 2),
-            "https://hr.example/status/2"
+            status_list_uri("https://cdn.example/hr/lists/", 12),
+            "https://cdn.example/hr/lists/12"
         );
     }
 

@@ -1,4 +1,9 @@
-//! `issue`: worker IDs for enrolled staff, in batches.
+//! `issue`: worker IDs, and the gate pass issued with each, for enrolled staff, in batches.
+//!
+//! Each person gets two credentials from core: the worker ID (`<N>.sd-jwt`) and the gate pass
+//! (`<N>.gate-pass.sd-jwt`, `vct` [`GATE_PASS_VCT`]), bound to the same phone key and sharing
+//! one status list entry, so suspending or revoking the person flips both. They are one row in
+//! `credentials` and one in `credential_texts` (columns `sd_jwt` and `gate_pass`).
 //!
 //! Each batch is one write transaction: choose the next staff (by employee number), allocate
 //! their random status list indices, sign (on every core), insert the credential rows with their
@@ -12,7 +17,11 @@ use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use govid_core::credential::{issue_worker_id, StatusListRef, Validity, WorkerIdParams};
+#[cfg(doc)]
+use govid_core::credential::GATE_PASS_VCT;
+use govid_core::credential::{
+    issue_gate_pass, issue_worker_id, StatusListRef, Validity, WorkerIdParams,
+};
 use govid_core::jose::PublicKey;
 use govid_core::sdjwt::Decoys;
 use rand_chacha::ChaCha20Rng;
@@ -25,7 +34,9 @@ use crate::audit::{self, to_hex};
 use crate::clock::{self, DAY};
 use crate::error::{CliError, CliResult};
 use crate::fsutil;
-use crate::issuer::{list_uri, load_staff, Issuer, Staff, STAFF_COLUMNS};
+use crate::issuer::{
+    gate_pass_file_name, id_file_name, list_uri, load_staff, Issuer, Staff, STAFF_COLUMNS,
+};
 use crate::keys::IssuerSigner;
 use crate::output::Report;
 use crate::statuslist::allocate_batch;
@@ -62,7 +73,10 @@ struct Made {
     uri: String,
     idx: u32,
     expires_at: u64,
+    /// The worker ID.
     sd_jwt: String,
+    /// The gate pass: same holder key, same status entry.
+    gate_pass: String,
 }
 
 /// The list being filled and its used indices (reloaded when another process wrote).
@@ -297,12 +311,15 @@ fn sign_one(
         }),
         decoys: DECOYS,
     };
-    let issued = issue_worker_id(&staff.claims(), &params, signer, rng).map_err(|e| {
+    let claims = staff.claims();
+    let cannot = |e: govid_core::credential::CredentialError| {
         CliError::new(
             "cannot_issue",
             format!("cannot issue an ID to {}: {e}", staff.employee_number),
         )
-    })?;
+    };
+    let issued = issue_worker_id(&claims, &params, signer, rng).map_err(cannot)?;
+    let gate_pass = issue_gate_pass(&claims, &params, signer, rng).map_err(cannot)?;
     Ok(Made {
         employee_number: staff.employee_number.clone(),
         list_id,
@@ -310,20 +327,29 @@ fn sign_one(
         idx,
         expires_at,
         sd_jwt: issued.compact(),
+        gate_pass: gate_pass.compact(),
     })
 }
 
 fn write_out(sink: &mut Sink, made: &Made, kid: &str, now: u64) -> CliResult<()> {
     match sink {
-        Sink::Files(dir) => fsutil::replace(
-            &dir.join(format!("{}.sd-jwt", made.employee_number)),
-            made.sd_jwt.as_bytes(),
-            0o600,
-        ),
+        Sink::Files(dir) => {
+            fsutil::replace(
+                &dir.join(id_file_name(&made.employee_number)),
+                made.sd_jwt.as_bytes(),
+                0o600,
+            )?;
+            fsutil::replace(
+                &dir.join(gate_pass_file_name(&made.employee_number)),
+                made.gate_pass.as_bytes(),
+                0o600,
+            )
+        }
         Sink::Jsonl(w) => {
             let line = json!({
                 "employee_number": made.employee_number,
                 "credential": made.sd_jwt,
+                "gate_pass": made.gate_pass,
                 "status_list": {"uri": made.uri, "idx": made.idx},
                 "kid": kid,
                 "issued_at": now,
@@ -448,7 +474,7 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
             let mut insert_text = tx.prepare_cached(
-                "INSERT INTO credential_texts(credential_id, sd_jwt) VALUES (?1, ?2)",
+                "INSERT INTO credential_texts(credential_id, sd_jwt, gate_pass) VALUES (?1, ?2, ?3)",
             )?;
             let mut store = |m: Made| -> CliResult<()> {
                 if o.reissue {
@@ -465,17 +491,18 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
                     m.expires_at as i64,
                 ])?;
                 last_id = tx.last_insert_rowid();
-                insert_text.execute(params![last_id, m.sd_jwt])?;
+                insert_text.execute(params![last_id, m.sd_jwt, m.gate_pass])?;
                 if first_id == 0 {
                     first_id = last_id;
                 }
                 digest.update(
                     format!(
-                        "{}|{}|{}|{}\n",
+                        "{}|{}|{}|{}|{}\n",
                         m.employee_number,
                         m.list_id,
                         m.idx,
-                        to_hex(&Sha256::digest(m.sd_jwt.as_bytes()))
+                        to_hex(&Sha256::digest(m.sd_jwt.as_bytes())),
+                        to_hex(&Sha256::digest(m.gate_pass.as_bytes()))
                     )
                     .as_bytes(),
                 );
@@ -526,7 +553,7 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
     let mut rewritten = 0u64;
     if let Sink::Files(out) = &sink {
         let mut stmt = issuer.conn.prepare(
-            "SELECT c.employee_number, t.sd_jwt FROM credentials c
+            "SELECT c.employee_number, t.sd_jwt, t.gate_pass FROM credentials c
              JOIN credential_texts t ON t.credential_id = c.id
              WHERE c.superseded_at IS NULL AND c.status != 1 AND c.expires_at > ?1
                AND (?2 IS NULL OR c.employee_number = ?2)",
@@ -534,9 +561,15 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
         let mut rows = stmt.query(params![now as i64, only])?;
         while let Some(r) = rows.next()? {
             let n: String = r.get(0)?;
-            let path = out.join(format!("{n}.sd-jwt"));
+            let path = out.join(id_file_name(&n));
             if !path.exists() {
                 let text: String = r.get(1)?;
+                fsutil::replace(&path, text.as_bytes(), 0o600)?;
+                rewritten += 1;
+            }
+            // NULL for an ID issued before gate passes were.
+            let path = out.join(gate_pass_file_name(&n));
+            if let (false, Some(text)) = (path.exists(), r.get::<_, Option<String>>(2)?) {
                 fsutil::replace(&path, text.as_bytes(), 0o600)?;
                 rewritten += 1;
             }
@@ -557,7 +590,8 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
         Sink::Files(out) => format!(" into {}", out.display()),
         Sink::Jsonl(_) => String::new(),
     };
-    let mut text = format!("Issued {issued} ID(s){where_to} in {secs:.1} s.");
+    let mut text =
+        format!("Issued {issued} ID(s), each with its gate pass{where_to}, in {secs:.1} s.");
     if issued == 0 && only.is_some() {
         text = format!(
             "Nothing issued: {} already has a current ID (use --reissue to replace it).",
