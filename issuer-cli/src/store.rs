@@ -20,8 +20,18 @@ pub(crate) const BUSY_TIMEOUT_MS: u64 = 10_000;
 /// Current schema version (in `meta.schema_version`).
 const SCHEMA_VERSION: &str = "2";
 
-/// Version 1 → 2: the gate pass issued alongside each worker ID (NULL for IDs issued before).
-const MIGRATE_1_TO_2: &str = "ALTER TABLE credential_texts ADD COLUMN gate_pass TEXT;";
+/// Version 1 → 2: the gate passes issued alongside worker IDs (none for IDs issued before).
+const MIGRATE_1_TO_2: &str = GATE_PASS_TEXTS;
+
+/// A table of its own rather than a column of `credential_texts`: a worker ID (≈2.6 KB) and its
+/// pass (≈1.3 KB) in one row would fill an 8 KiB page alone; apart, pages stay full.
+const GATE_PASS_TEXTS: &str = "
+-- The gate pass issued with a worker ID: same holder key, same status entry (its credential).
+CREATE TABLE gate_pass_texts (
+    credential_id INTEGER PRIMARY KEY REFERENCES credentials(id),
+    sd_jwt        TEXT NOT NULL
+) STRICT;
+";
 
 const SCHEMA: &str = r#"
 CREATE TABLE meta (
@@ -98,12 +108,10 @@ CREATE TABLE credentials (
 ) STRICT;
 CREATE INDEX credentials_staff ON credentials(employee_number);
 
--- The issued texts, apart from the small rows status changes rewrite: the worker ID and the
--- gate pass issued with it (same holder key, same status entry; NULL before schema 2).
+-- The issued worker ID, apart from the small rows status changes rewrite.
 CREATE TABLE credential_texts (
     credential_id INTEGER PRIMARY KEY REFERENCES credentials(id),
-    sd_jwt        TEXT NOT NULL,
-    gate_pass     TEXT
+    sd_jwt        TEXT NOT NULL
 ) STRICT;
 
 -- Append-only, hash-chained, signed log of every state change.
@@ -140,6 +148,7 @@ pub(crate) fn create(path: &Path) -> CliResult<Connection> {
     conn.pragma_update(None, "page_size", 8192)?;
     configure(&conn)?;
     conn.execute_batch(SCHEMA)?;
+    conn.execute_batch(GATE_PASS_TEXTS)?;
     conn.execute(
         "INSERT INTO meta(key, value) VALUES ('schema_version', ?1)",
         [SCHEMA_VERSION],

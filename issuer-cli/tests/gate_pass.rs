@@ -108,7 +108,7 @@ fn issue_writes_a_gate_pass_that_verifies_and_is_revoked_with_the_worker_id() {
         assert_eq!(payload["cnf"]["jwk"], phone.public_key().to_jwk());
         // The DB keeps the pass for rewriting the file after an interrupted run.
         let stored: String = ok(env.db().query_row(
-            "SELECT t.gate_pass FROM credential_texts t JOIN credentials c ON c.id = t.credential_id
+            "SELECT g.sd_jwt FROM gate_pass_texts g JOIN credentials c ON c.id = g.credential_id
              WHERE c.employee_number = ?1",
             [n],
             |r| r.get(0),
@@ -304,7 +304,7 @@ fn a_schema_1_database_is_upgraded_and_its_old_ids_have_no_gate_pass() {
     {
         let db = env.db();
         ok(db.execute_batch(
-            "ALTER TABLE credential_texts DROP COLUMN gate_pass;
+            "DROP TABLE gate_pass_texts;
              UPDATE meta SET value = '1' WHERE key = 'schema_version';",
         ));
     }

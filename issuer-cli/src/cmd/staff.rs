@@ -197,9 +197,9 @@ pub(crate) fn show(dir: &Path, employee_number: &str) -> CliResult<Report> {
         )?;
     let mut stmt = issuer.conn.prepare(
         "SELECT c.id, l.uri, c.idx, c.kid, c.issued_at, c.expires_at, c.status, c.reason, c.superseded_at,
-                t.gate_pass IS NOT NULL
+                g.credential_id IS NOT NULL
          FROM credentials c JOIN status_lists l ON l.id = c.list_id
-         LEFT JOIN credential_texts t ON t.credential_id = c.id
+         LEFT JOIN gate_pass_texts g ON g.credential_id = c.id
          WHERE c.employee_number = ?1 ORDER BY c.id",
     )?;
     let mut creds = Vec::new();
