@@ -114,19 +114,46 @@ fn write_out(sink: &mut Sink, made: &Made, kid: &str, now: u64) -> CliResult<()>
             )
         }
         Sink::Jsonl(w) => {
-            let line = json!({
-                "employee_number": made.employee_number,
-                "credential": made.sd_jwt,
-                "gate_pass": made.gate_pass,
-                "status_list": {"uri": made.uri, "idx": made.idx},
-                "kid": kid,
-                "issued_at": now,
-                "expires_at": made.expires_at,
-            });
-            writeln!(w, "{line}")
+            let line = Line {
+                credential: &made.sd_jwt,
+                employee_number: &made.employee_number,
+                expires_at: made.expires_at,
+                gate_pass: &made.gate_pass,
+                issued_at: now,
+                kid,
+                status_list: ListEntry {
+                    idx: made.idx,
+                    uri: &made.uri,
+                },
+            };
+            serde_json::to_writer(&mut *w, &line)
+                .map_err(std::io::Error::from)
+                .and_then(|()| w.write_all(b"\n"))
                 .map_err(|e| CliError::new("io", format!("cannot write output: {e}")))
         }
     }
+}
+
+/// One `--jsonl` line (fields in this order; `gate_pass` came with schema 2, the others are the
+/// original contract).
+#[derive(serde::Serialize)]
+struct Line<'a> {
+    /// The worker ID.
+    credential: &'a str,
+    employee_number: &'a str,
+    expires_at: u64,
+    /// The gate pass: same holder key, same status entry.
+    gate_pass: &'a str,
+    issued_at: u64,
+    kid: &'a str,
+    status_list: ListEntry<'a>,
+}
+
+/// The status entry both credentials of a `--jsonl` line share.
+#[derive(serde::Serialize)]
+struct ListEntry<'a> {
+    idx: u32,
+    uri: &'a str,
 }
 
 pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
