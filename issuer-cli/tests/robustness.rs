@@ -46,6 +46,11 @@ fn assert_consistent(env: &Env, expected: i64) {
         expected,
         "no index twice"
     );
+    assert_eq!(
+        count(env, "SELECT COUNT(*) FROM gate_pass_texts"),
+        expected,
+        "a gate pass with every ID"
+    );
     env.run(&["audit", "verify"]).assert_ok();
 }
 
@@ -178,6 +183,25 @@ fn concurrent_issue_runs_never_issue_twice() {
         "each ID printed by exactly one run"
     );
     assert_consistent(&env, N);
+    // What was printed is what was stored: a batch one run planned and signed, then dropped
+    // because the other run wrote meanwhile, never reaches the output.
+    let db = env.db();
+    for o in [&a, &b] {
+        for line in String::from_utf8_lossy(&o.stdout).lines() {
+            let line: serde_json::Value = ok(serde_json::from_str(line));
+            let n = line["employee_number"].as_str().unwrap_or_default();
+            let (id, pass): (String, String) = ok(db.query_row(
+                "SELECT t.sd_jwt, g.sd_jwt FROM credentials c
+                 JOIN credential_texts t ON t.credential_id = c.id
+                 JOIN gate_pass_texts g ON g.credential_id = c.id
+                 WHERE c.employee_number = ?1",
+                [n],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            ));
+            assert_eq!(line["credential"], id.as_str(), "{n}");
+            assert_eq!(line["gate_pass"], pass.as_str(), "{n}");
+        }
+    }
 }
 
 #[test]

@@ -251,18 +251,19 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
         issued: 0,
         lists: std::collections::BTreeSet::new(),
         phases: [Duration::ZERO; 5],
+        replanned: 0,
     };
     let started = Instant::now();
     std::thread::scope(|scope| {
         let mut pool = sign::Pool::start(scope, &ctx, threads);
         w.run(&mut issuer.conn, &mut planner, &mut pool)
     })?;
-    let (issued, lists, phases) = (w.issued, w.lists, w.phases);
+    let (issued, lists, phases, replanned) = (w.issued, w.lists, w.phases, w.replanned);
     let trace = std::env::var_os("GOVID_ISSUER_TRACE").is_some();
     bar.finish_and_clear();
     if trace {
         eprintln!(
-            "trace (writer thread): plan {:?}, wait for signatures {:?}, insert {:?}, audit+commit {:?}, output {:?}",
+            "trace (writer thread): plan {:?}, wait for signatures {:?}, insert {:?}, audit+commit {:?}, output {:?}; {replanned} planned batch(es) dropped",
             phases[0], phases[1], phases[2], phases[3], phases[4]
         );
     }
@@ -354,6 +355,8 @@ struct Writer<'a> {
     lists: std::collections::BTreeSet<i64>,
     /// plan, wait for signatures, insert, audit + commit, output.
     phases: [Duration; 5],
+    /// Planned batches dropped because another command wrote.
+    replanned: u64,
 }
 
 /// A batch planned and queued for signing in an earlier transaction.
@@ -388,6 +391,7 @@ impl Writer<'_> {
                     planner.cursor = p.cursor_before;
                     planner.forget();
                     pool.discard(p.ticket);
+                    self.replanned += 1;
                     None
                 }
                 None => None,
