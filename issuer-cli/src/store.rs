@@ -24,7 +24,7 @@ const SCHEMA_VERSION: &str = "2";
 const MIGRATE_1_TO_2: &str = GATE_PASS_TEXTS;
 
 /// A table of its own rather than a column of `credential_texts`: a worker ID (≈2.6 KB) and its
-/// pass (≈1.3 KB) in one row would fill an 8 KiB page alone; apart, pages stay full.
+/// pass (≈1.55 KB) in one row would fill an 8 KiB page alone; apart, pages stay full.
 const GATE_PASS_TEXTS: &str = "
 -- The gate pass issued with a worker ID: same holder key, same status entry (its credential).
 CREATE TABLE gate_pass_texts (
