@@ -204,6 +204,59 @@ fn concurrent_issue_runs_never_issue_twice() {
     }
 }
 
+/// Two runs taking turns batch by batch: each run's batch planned (and signed) while the other
+/// committed is dropped and planned again, never stored or printed twice.
+#[test]
+fn a_batch_planned_before_another_command_wrote_is_planned_again() {
+    const N: i64 = 200;
+    let env = enrolled(N as usize);
+    let spawn = || {
+        ok(command()
+            .arg("--dir")
+            .arg(&env.dir)
+            .args(["issue", "--all", "--batch", "20", "--jsonl"])
+            .env("GOVID_ISSUER_BUSY_TIMEOUT_MS", "60000")
+            .env("GOVID_ISSUER_TEST_BATCH_PAUSE_MS", "150")
+            .env("GOVID_ISSUER_TRACE", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn())
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (ok(a.wait_with_output()), ok(b.wait_with_output()));
+    let dropped = |o: &std::process::Output| -> i64 {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+        let n = stderr.lines().find_map(|line| {
+            line.rsplit("; ")
+                .next()?
+                .strip_suffix(" planned batch(es) dropped")
+        });
+        ok(n.unwrap_or_default().trim().parse::<i64>())
+    };
+    assert!(
+        dropped(&a) + dropped(&b) > 0,
+        "the runs interleaved, so some plans were dropped"
+    );
+    let mut printed: Vec<String> = [&a, &b]
+        .iter()
+        .flat_map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .map(|l| {
+            let v: serde_json::Value = ok(serde_json::from_str(&l));
+            v["employee_number"].as_str().unwrap_or_default().to_owned()
+        })
+        .collect();
+    printed.sort();
+    printed.dedup();
+    assert_eq!(printed.len() as i64, N, "everyone printed once");
+    assert_consistent(&env, N);
+}
+
 #[test]
 fn a_busy_database_gives_a_clear_message() {
     let env = Env::new();

@@ -252,6 +252,10 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
         lists: std::collections::BTreeSet::new(),
         phases: [Duration::ZERO; 5],
         replanned: 0,
+        pause: std::env::var("GOVID_ISSUER_TEST_BATCH_PAUSE_MS")
+            .ok()
+            .and_then(|ms| ms.parse().ok())
+            .map(Duration::from_millis),
     };
     let started = Instant::now();
     std::thread::scope(|scope| {
@@ -357,6 +361,8 @@ struct Writer<'a> {
     phases: [Duration; 5],
     /// Planned batches dropped because another command wrote.
     replanned: u64,
+    /// Tests only (`GOVID_ISSUER_TEST_BATCH_PAUSE_MS`): a pause after each commit.
+    pause: Option<Duration>,
 }
 
 /// A batch planned and queued for signing in an earlier transaction.
@@ -416,6 +422,10 @@ impl Writer<'_> {
             }
             self.phases[4] += t4.elapsed();
             self.issued += made.len() as u64;
+            if let Some(pause) = self.pause {
+                // Tests: let another command take its turn between batches.
+                std::thread::sleep(pause);
+            }
             pending = next;
             if pending.is_none() {
                 break;
