@@ -26,14 +26,22 @@ pub(crate) fn to_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Appends an entry, in the caller's transaction.
+/// The newest entry of the chain: what an auditor keeps to notice entries cut off the end.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Head {
+    pub(crate) seq: i64,
+    /// The entry's `hash`, hex.
+    pub(crate) hash: String,
+}
+
+/// Appends an entry, in the caller's transaction; returns it as the new head.
 pub(crate) fn append(
     conn: &Connection,
     signer: &IssuerSigner,
     at: u64,
     action: &str,
     detail: &Value,
-) -> CliResult<()> {
+) -> CliResult<Head> {
     let last: Option<(i64, String)> = conn
         .query_row(
             "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
@@ -54,7 +62,7 @@ pub(crate) fn append(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         rusqlite::params![seq, at, action, detail, prev, hash, signer.kid, sig],
     )?;
-    Ok(())
+    Ok(Head { seq, hash })
 }
 
 /// The result of checking the chain.

@@ -1,6 +1,6 @@
 //! The offline trust bundle `publish` writes for gates, made with core's `trust::bundle`.
 
-use govid_core::credential::WORKER_ID_VCT;
+use govid_core::credential::GATE_VCTS;
 use govid_core::jose::{Signer, SoftwareSigner};
 use govid_core::trust::{BundleIssuer, TrustBundle, TrustBundleBuilder};
 
@@ -8,8 +8,8 @@ use crate::error::{CliError, CliResult};
 use crate::issuer::Issuer;
 use crate::keys;
 
-/// Signs the bundle: this issuer, all its keys (current and retired), and the status list
-/// tokens just made; then loads it back, as a gate would, before it is written.
+/// Signs the bundle: this issuer, the credential types it issues (the worker ID and the gate
+/// pass, [`GATE_VCTS`]), all its keys (current and retired), and the status list tokens just made; then loads it back, as a gate would, before it is written.
 pub(crate) fn build(
     issuer: &Issuer,
     seq: u64,
@@ -18,7 +18,10 @@ pub(crate) fn build(
     tokens: &[(String, String, String, usize)],
     operator: &SoftwareSigner,
 ) -> CliResult<String> {
-    let mut entry = BundleIssuer::new(issuer.did.clone(), issuer.name.clone()).vct(WORKER_ID_VCT);
+    let mut entry = BundleIssuer::new(issuer.did.clone(), issuer.name.clone());
+    for vct in GATE_VCTS {
+        entry = entry.vct(vct);
+    }
     for k in keys::all_keys(&issuer.conn)? {
         entry = entry.key(k.public, Some(k.kid));
     }

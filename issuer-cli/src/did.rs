@@ -124,7 +124,7 @@ impl WebTarget {
 
     /// The default status list base URL: `https://<host>/status`.
     pub(crate) fn default_status_base(&self) -> String {
-        format!("https://{}/status", self.host)
+        govid_core::status::default_status_base(&format!("https://{}", self.host))
     }
 }
 

@@ -79,9 +79,33 @@ impl Issuer {
     }
 }
 
-/// The URI of status list `number` under `base`.
+/// The URI of status list `number` (≥ 1) under `base`: core's [`status_list_uri`], the one
+/// source of list URIs, so what credentials reference is where `publish` writes.
+///
+/// [`status_list_uri`]: govid_core::status::status_list_uri
 pub(crate) fn list_uri(base: &str, number: i64) -> String {
-    format!("{base}/{number}")
+    govid_core::status::status_list_uri(base, number.max(0).unsigned_abs())
+}
+
+/// What an employee number's gate pass file adds before `.sd-jwt`.
+pub(crate) const GATE_PASS_SUFFIX: &str = ".gate-pass";
+
+/// The worker ID file of `employee_number`: `<N>.sd-jwt` (a contract with the wallet and demos).
+pub(crate) fn id_file_name(employee_number: &str) -> String {
+    format!("{employee_number}.sd-jwt")
+}
+
+/// The gate pass file of `employee_number`: `<N>.gate-pass.sd-jwt` (a contract with the wallet
+/// and demos).
+pub(crate) fn gate_pass_file_name(employee_number: &str) -> String {
+    format!("{employee_number}{GATE_PASS_SUFFIX}.sd-jwt")
+}
+
+/// Whether `employee_number`'s ID file would be another one's gate pass file (`X.gate-pass`,
+/// in any case: file systems may ignore case).
+pub(crate) fn clashes_with_gate_pass_file(employee_number: &str) -> bool {
+    let (n, s) = (employee_number.as_bytes(), GATE_PASS_SUFFIX.as_bytes());
+    n.len() >= s.len() && n[n.len() - s.len()..].eq_ignore_ascii_case(s)
 }
 
 pub(crate) fn pretty(value: &Value) -> String {

@@ -66,7 +66,7 @@ enum Command {
     Offer(OfferArgs),
     /// Accept the key proof a staff member's phone made from its enrollment code.
     Enroll(EnrollArgs),
-    /// Issue worker IDs to enrolled staff.
+    /// Issue worker IDs (each with its gate pass) to enrolled staff.
     Issue(IssueArgs),
     /// Revoke all worker IDs of a staff member, for good (leaving, lost phone...).
     Revoke(RevokeArgs),
@@ -183,11 +183,12 @@ struct IssueArgs {
     /// Every enrolled staff member who has no current ID yet.
     #[arg(long)]
     all: bool,
-    /// Folder for the ID files, one <employee_number>.sd-jwt each (default: <DIR>/credentials).
+    /// Folder for the ID files (default: <DIR>/credentials): <employee_number>.sd-jwt, the worker
+    /// ID, and <employee_number>.gate-pass.sd-jwt, the gate pass shown at building gates.
     #[arg(long, value_name = "FOLDER")]
     out: Option<PathBuf>,
-    /// Write one JSON line per ID to standard output instead of files (with --out: to
-    /// <FOLDER>/credentials.jsonl).
+    /// Write one JSON line per ID (with its gate pass) to standard output instead of files
+    /// (with --out: to <FOLDER>/credentials.jsonl).
     #[arg(long)]
     jsonl: bool,
     /// Issue a new ID even to staff who already have a current one (the old one is revoked).

@@ -171,6 +171,13 @@ fn check_row(record: &csv::ByteRecord, today: i64) -> Result<Staff, String> {
             "employee_number {employee_number:?} may only use letters A-Z, digits, - _ . (at most 64)"
         ));
     }
+    if crate::issuer::clashes_with_gate_pass_file(&employee_number) {
+        return Err(format!(
+            "employee_number {employee_number:?} may not end in {:?}: ID files of another \
+             employee number are named that way",
+            crate::issuer::GATE_PASS_SUFFIX
+        ));
+    }
     let family_name = required(1)?;
     let given_name = required(2)?;
     let birth_date = optional(3);
@@ -243,7 +250,8 @@ mod tests {
              E-3,A,B,,Ministry,MOT,,,,,,2020-01-01\n\
              E-4,,B,,Ministry,MOT,,,,,,2030-01-01\n\
              E-5,A,B\n\
-             E 6,A,B,,Ministry,MOT,,,,,,2030-01-01\n",
+             E 6,A,B,,Ministry,MOT,,,,,,2030-01-01\n\
+             E-7.Gate-Pass,A,B,,Ministry,MOT,,,,,,2030-01-01\n",
         );
         let reasons: Vec<(u64, &str)> = r.bad.iter().map(|b| (b.line, b.reason.as_str())).collect();
         assert_eq!(
@@ -257,6 +265,11 @@ mod tests {
                 (
                     8,
                     "employee_number \"E 6\" may only use letters A-Z, digits, - _ . (at most 64)"
+                ),
+                (
+                    9,
+                    "employee_number \"E-7.Gate-Pass\" may not end in \".gate-pass\": ID files of \
+                     another employee number are named that way"
                 ),
             ]
         );

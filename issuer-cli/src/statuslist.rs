@@ -1,42 +1,7 @@
-//! Status lists as the issuer keeps them: the random index allocation for a batch, and the
-//! Status List Token it publishes.
-
-use std::collections::HashSet;
-
-use rand_core::RngCore;
+//! Status lists as the issuer keeps them: where each is published, and the Status List Token
+//! `publish` signs. (Random index allocation is core's `status::IndexAllocator::allocate_many`.)
 
 use crate::error::{CliError, CliResult};
-
-/// Picks `count` distinct indices uniformly at random among the free ones in `0..capacity`
-/// (partial Fisher–Yates over the free indices): O(capacity) per batch, however full the list.
-/// Returns fewer when the list fills up.
-pub(crate) fn allocate_batch(
-    used: &HashSet<u32>,
-    capacity: u32,
-    count: usize,
-    rng: &mut impl RngCore,
-) -> Vec<u32> {
-    let mut free: Vec<u32> = (0..capacity).filter(|i| !used.contains(i)).collect();
-    let take = count.min(free.len());
-    for i in 0..take {
-        let j = i + uniform_below(rng, (free.len() - i) as u32) as usize;
-        free.swap(i, j);
-    }
-    free.truncate(take);
-    free
-}
-
-/// A uniform integer in `0..n` (`n` ≥ 1), without modulo bias.
-fn uniform_below(rng: &mut impl RngCore, n: u32) -> u32 {
-    let n = n.max(1);
-    let zone = u32::MAX - (u32::MAX - n + 1) % n;
-    loop {
-        let x = rng.next_u32();
-        if x <= zone {
-            return x % n;
-        }
-    }
-}
 
 /// The path of a status list URI below the web root: `https://h/status/1` → `status/1`.
 pub(crate) fn uri_path(uri: &str) -> Option<String> {
@@ -84,20 +49,6 @@ pub(crate) fn sign_token(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand_core::OsRng;
-
-    #[test]
-    fn batches_are_unique_and_fill_the_list() {
-        let mut used = HashSet::new();
-        for _ in 0..5 {
-            for i in allocate_batch(&used, 100, 30, &mut OsRng) {
-                assert!(i < 100);
-                assert!(used.insert(i));
-            }
-        }
-        assert_eq!(used.len(), 100);
-        assert!(allocate_batch(&used, 100, 1, &mut OsRng).is_empty());
-    }
 
     #[test]
     fn uri_paths() {

@@ -18,7 +18,20 @@ pub(crate) const DB_FILE: &str = "issuer.db";
 pub(crate) const BUSY_TIMEOUT_MS: u64 = 10_000;
 
 /// Current schema version (in `meta.schema_version`).
-const SCHEMA_VERSION: &str = "1";
+const SCHEMA_VERSION: &str = "2";
+
+/// Version 1 → 2: the gate passes issued alongside worker IDs (none for IDs issued before).
+const MIGRATE_1_TO_2: &str = GATE_PASS_TEXTS;
+
+/// A table of its own rather than a column of `credential_texts`: a worker ID (≈2.6 KB) and its
+/// pass (≈1.55 KB) in one row would fill an 8 KiB page alone; apart, pages stay full.
+const GATE_PASS_TEXTS: &str = "
+-- The gate pass issued with a worker ID: same holder key, same status entry (its credential).
+CREATE TABLE gate_pass_texts (
+    credential_id INTEGER PRIMARY KEY REFERENCES credentials(id),
+    sd_jwt        TEXT NOT NULL
+) STRICT;
+";
 
 const SCHEMA: &str = r#"
 CREATE TABLE meta (
@@ -95,7 +108,7 @@ CREATE TABLE credentials (
 ) STRICT;
 CREATE INDEX credentials_staff ON credentials(employee_number);
 
--- The issued text, apart from the small rows status changes rewrite.
+-- The issued worker ID, apart from the small rows status changes rewrite.
 CREATE TABLE credential_texts (
     credential_id INTEGER PRIMARY KEY REFERENCES credentials(id),
     sd_jwt        TEXT NOT NULL
@@ -135,6 +148,7 @@ pub(crate) fn create(path: &Path) -> CliResult<Connection> {
     conn.pragma_update(None, "page_size", 8192)?;
     configure(&conn)?;
     conn.execute_batch(SCHEMA)?;
+    conn.execute_batch(GATE_PASS_TEXTS)?;
     conn.execute(
         "INSERT INTO meta(key, value) VALUES ('schema_version', ?1)",
         [SCHEMA_VERSION],
@@ -169,6 +183,10 @@ pub(crate) fn open(dir: &Path) -> CliResult<Connection> {
         .optional()?;
     match version.as_deref() {
         Some(SCHEMA_VERSION) => Ok(conn),
+        Some("1") => {
+            migrate(&conn, MIGRATE_1_TO_2)?;
+            Ok(conn)
+        }
         Some(v) => Err(CliError::new(
             "schema_version",
             format!("issuer.db has schema version {v}; this govid-issuer reads version {SCHEMA_VERSION}"),
@@ -177,6 +195,25 @@ pub(crate) fn open(dir: &Path) -> CliResult<Connection> {
             "corrupt_database",
             "issuer.db is not a govid issuer database (no schema version)",
         )),
+    }
+}
+
+/// Upgrades the schema in one write transaction (a concurrent command may have done it first).
+fn migrate(conn: &Connection, sql: &str) -> CliResult<()> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let done = (|| -> CliResult<()> {
+        if meta(conn, "schema_version")? != SCHEMA_VERSION {
+            conn.execute_batch(sql)?;
+            set_meta(conn, "schema_version", SCHEMA_VERSION)?;
+        }
+        Ok(())
+    })();
+    match done {
+        Ok(()) => Ok(conn.execute_batch("COMMIT")?),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
     }
 }
 

@@ -139,6 +139,51 @@ fn did_key_issuer() {
     assert!(web.join("did.json").is_file());
 }
 
+/// `publish` hands out the audit chain's head; `audit verify` shows the same head, and an entry
+/// cut off the end afterwards no longer matches the anchored one.
+#[test]
+fn publish_prints_the_audit_head_that_audit_verify_confirms() {
+    let env = Env::new();
+    env.init();
+    let web = env.path("web");
+    let web = web.to_str().unwrap_or_default();
+    let published = env
+        .run(&["--json", "publish", "--out", web])
+        .assert_ok()
+        .json();
+    let (seq, hash) = (
+        published["audit_head"]["seq"].as_i64().unwrap_or_default(),
+        published["audit_head"]["hash"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    );
+    assert_eq!(seq, 2, "init, publish");
+    assert_eq!(hash.len(), 64, "{hash}");
+    let verified = env.run(&["--json", "audit", "verify"]).assert_ok().json();
+    assert_eq!(verified["entries"], seq);
+    assert_eq!(verified["head"], hash.as_str());
+    let text = env.run(&["publish", "--out", web]).assert_ok().stdout;
+    let verified = env.run(&["--json", "audit", "verify"]).assert_ok().json();
+    let head = verified["head"].as_str().unwrap_or_default();
+    assert!(
+        text.contains(&format!("Audit log head: entry 3 {head}")),
+        "{text}"
+    );
+    let stored: String = ok(env.db().query_row(
+        "SELECT value FROM meta WHERE key = 'published_audit_head'",
+        [],
+        |r| r.get(0),
+    ));
+    assert_eq!(stored, format!("3:{head}"));
+
+    // The last entry cut off: the chain still verifies, but its head is no longer the anchor.
+    ok(env.db().execute("DELETE FROM audit WHERE seq = 3", []));
+    let cut = env.run(&["--json", "audit", "verify"]).assert_ok().json();
+    assert_eq!(cut["entries"], 2);
+    assert_ne!(cut["head"], head, "the anchored head shows the cut");
+}
+
 #[test]
 fn audit_verify_names_the_first_broken_entry() {
     let env = Env::new();

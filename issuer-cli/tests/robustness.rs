@@ -46,6 +46,11 @@ fn assert_consistent(env: &Env, expected: i64) {
         expected,
         "no index twice"
     );
+    assert_eq!(
+        count(env, "SELECT COUNT(*) FROM gate_pass_texts"),
+        expected,
+        "a gate pass with every ID"
+    );
     env.run(&["audit", "verify"]).assert_ok();
 }
 
@@ -89,15 +94,22 @@ fn kill_during_issue_then_resume_issues_everyone_once() {
         .json();
     assert_eq!(r["issued"].as_i64(), Some(N - partial));
     assert_consistent(&env, N);
-    let files = ok(std::fs::read_dir(&out))
-        .filter(|e| {
-            e.as_ref()
-                .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".sd-jwt"))
-        })
-        .count();
+    // (worker IDs, gate passes)
+    let names: Vec<String> = ok(std::fs::read_dir(&out))
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    let passes = names
+        .iter()
+        .filter(|n| n.ends_with(".gate-pass.sd-jwt"))
+        .count() as i64;
+    let ids = names.iter().filter(|n| n.ends_with(".sd-jwt")).count() as i64 - passes;
     assert_eq!(
-        files as i64, N,
+        ids, N,
         "every ID file is there, including those of the killed batch"
+    );
+    assert_eq!(
+        passes, N,
+        "every gate pass file is there, including those of the killed batch"
     );
     // And again: nothing more.
     let r = env.run(&["--json", "issue", "--all"]).assert_ok().json();
@@ -170,6 +182,78 @@ fn concurrent_issue_runs_never_issue_twice() {
         N,
         "each ID printed by exactly one run"
     );
+    assert_consistent(&env, N);
+    // What was printed is what was stored: a batch one run planned and signed, then dropped
+    // because the other run wrote meanwhile, never reaches the output.
+    let db = env.db();
+    for o in [&a, &b] {
+        for line in String::from_utf8_lossy(&o.stdout).lines() {
+            let line: serde_json::Value = ok(serde_json::from_str(line));
+            let n = line["employee_number"].as_str().unwrap_or_default();
+            let (id, pass): (String, String) = ok(db.query_row(
+                "SELECT t.sd_jwt, g.sd_jwt FROM credentials c
+                 JOIN credential_texts t ON t.credential_id = c.id
+                 JOIN gate_pass_texts g ON g.credential_id = c.id
+                 WHERE c.employee_number = ?1",
+                [n],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            ));
+            assert_eq!(line["credential"], id.as_str(), "{n}");
+            assert_eq!(line["gate_pass"], pass.as_str(), "{n}");
+        }
+    }
+}
+
+/// Two runs taking turns batch by batch: each run's batch planned (and signed) while the other
+/// committed is dropped and planned again, never stored or printed twice.
+#[test]
+fn a_batch_planned_before_another_command_wrote_is_planned_again() {
+    const N: i64 = 200;
+    let env = enrolled(N as usize);
+    let spawn = || {
+        ok(command()
+            .arg("--dir")
+            .arg(&env.dir)
+            .args(["issue", "--all", "--batch", "20", "--jsonl"])
+            .env("GOVID_ISSUER_BUSY_TIMEOUT_MS", "60000")
+            .env("GOVID_ISSUER_TEST_BATCH_PAUSE_MS", "150")
+            .env("GOVID_ISSUER_TRACE", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn())
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (ok(a.wait_with_output()), ok(b.wait_with_output()));
+    let dropped = |o: &std::process::Output| -> i64 {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+        let n = stderr.lines().find_map(|line| {
+            line.rsplit("; ")
+                .next()?
+                .strip_suffix(" planned batch(es) dropped")
+        });
+        ok(n.unwrap_or_default().trim().parse::<i64>())
+    };
+    assert!(
+        dropped(&a) + dropped(&b) > 0,
+        "the runs interleaved, so some plans were dropped"
+    );
+    let mut printed: Vec<String> = [&a, &b]
+        .iter()
+        .flat_map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .map(|l| {
+            let v: serde_json::Value = ok(serde_json::from_str(&l));
+            v["employee_number"].as_str().unwrap_or_default().to_owned()
+        })
+        .collect();
+    printed.sort();
+    printed.dedup();
+    assert_eq!(printed.len() as i64, N, "everyone printed once");
     assert_consistent(&env, N);
 }
 

@@ -93,6 +93,56 @@ impl IndexAllocator {
     }
 }
 
+impl IndexAllocator {
+    /// Picks up to `count` distinct indices among those in `0..capacity` not in `used`, for a
+    /// batch of credentials: the same distribution as `count` calls of [`allocate`](Self::allocate)
+    /// each recording its index (a uniformly random sample of the free indices, in random
+    /// order), in one pass. Returns fewer than `count` only when the list fills up (then every
+    /// free index), and `ListFull` when no index is free. The caller records them as used in the
+    /// transaction that issues the credentials.
+    ///
+    /// While the list stays at most half full after the batch, this draws at random and retries
+    /// on an index already used or picked (fewer than 2 draws per index on average); otherwise it
+    /// shuffles the free indices partially (Fisher–Yates), O(capacity).
+    pub fn allocate_many<S: BuildHasher>(
+        &self,
+        used: &HashSet<usize, S>,
+        count: usize,
+        rng: &mut (impl CryptoRng + RngCore),
+    ) -> Result<Vec<usize>, StatusError> {
+        let in_list = if used.len() <= self.capacity {
+            used.iter().filter(|&&i| i < self.capacity).count()
+        } else {
+            (0..self.capacity).filter(|i| used.contains(i)).count()
+        };
+        let free = self.capacity - in_list;
+        if free == 0 {
+            return Err(StatusError::ListFull {
+                capacity: self.capacity,
+            });
+        }
+        let take = count.min(free);
+        if in_list + take <= self.capacity / 2 {
+            let mut picked = HashSet::with_capacity(take);
+            let mut out = Vec::with_capacity(take);
+            while out.len() < take {
+                let idx = uniform_below(rng, self.capacity);
+                if !used.contains(&idx) && picked.insert(idx) {
+                    out.push(idx);
+                }
+            }
+            return Ok(out);
+        }
+        let mut free: Vec<usize> = (0..self.capacity).filter(|i| !used.contains(i)).collect();
+        for i in 0..take {
+            let j = i + uniform_below(rng, free.len() - i);
+            free.swap(i, j);
+        }
+        free.truncate(take);
+        Ok(free)
+    }
+}
+
 /// A uniform integer in `0..n` (`n` ≥ 1, at most 2^24), without modulo bias.
 fn uniform_below(rng: &mut impl RngCore, n: usize) -> usize {
     // n ≤ MAX_ENTRIES = 2^24 fits in u32.
@@ -107,9 +157,22 @@ fn uniform_below(rng: &mut impl RngCore, n: usize) -> usize {
     }
 }
 
-/// The URI of list number `number` (1, 2, …) under `base`: `https://hr.example/status/3`.
-pub fn status_list_uri(base: &str, number: u32) -> String {
-    format!("{}/status/{number}", base.trim_end_matches('/'))
+/// The path segment under an issuer's web origin where its lists go by default: list `n` at
+/// `https://<host>/status/<n>` ([`default_status_base`]).
+pub const DEFAULT_STATUS_PATH: &str = "status";
+
+/// The default base URL of an issuer's status lists on `origin` (`https://hr.example` →
+/// `https://hr.example/status`), for [`status_list_uri`].
+pub fn default_status_base(origin: &str) -> String {
+    format!("{}/{DEFAULT_STATUS_PATH}", origin.trim_end_matches('/'))
+}
+
+/// The URI of list number `number` (1, 2, …) under `base`, the URL under which the issuer
+/// publishes its lists: `status_list_uri("https://hr.example/status", 3)` is
+/// `https://hr.example/status/3`. A trailing `/` of `base` is ignored. The one place list URIs
+/// are made: what credentials reference and where the issuer publishes must agree.
+pub fn status_list_uri(base: &str, number: u64) -> String {
+    format!("{}/{number}", base.trim_end_matches('/'))
 }
 
 #[cfg(test)]
@@ -134,6 +197,97 @@ mod tests {
         );
     }
 
+    fn seeded(seed: u8) -> rand_chacha::ChaCha20Rng {
+        use rand_core::SeedableRng;
+        rand_chacha::ChaCha20Rng::from_seed([seed; 32])
+    }
+
+    fn check_batch(batch: &[usize], used: &HashSet<usize>, capacity: usize) {
+        let distinct: HashSet<usize> = batch.iter().copied().collect();
+        assert_eq!(distinct.len(), batch.len(), "an index given twice");
+        for idx in batch {
+            assert!(*idx < capacity, "{idx} past the capacity");
+            assert!(!used.contains(idx), "{idx} was already used");
+        }
+    }
+
+    #[test]
+    fn allocate_many_fills_a_list_exactly_then_says_list_full() {
+        // 1,000 entries in batches of 300: sparse path first, dense path at the end.
+        let alloc = IndexAllocator::new(1_000).unwrap_or_else(|e| panic!("{e}"));
+        let mut rng = seeded(1);
+        let mut used = HashSet::new();
+        let mut sizes = Vec::new();
+        loop {
+            match alloc.allocate_many(&used, 300, &mut rng) {
+                Ok(batch) => {
+                    check_batch(&batch, &used, 1_000);
+                    sizes.push(batch.len());
+                    used.extend(batch);
+                }
+                Err(e) => {
+                    assert_eq!(e, StatusError::ListFull { capacity: 1_000 });
+                    break;
+                }
+            }
+        }
+        assert_eq!(
+            sizes,
+            [300, 300, 300, 100],
+            "the last batch gets what is left"
+        );
+        assert_eq!(used.len(), 1_000);
+    }
+
+    #[test]
+    fn allocate_many_ignores_other_lists_indices_and_zero_is_empty() {
+        let alloc = IndexAllocator::new(50).unwrap_or_else(|e| panic!("{e}"));
+        let mut rng = seeded(2);
+        let foreign: HashSet<usize> = (50..5_000).chain([3, 7]).collect();
+        let batch = alloc
+            .allocate_many(&foreign, 100, &mut rng)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(batch.len(), 48, "every free index of the list, no more");
+        check_batch(&batch, &foreign, 50);
+        assert_eq!(alloc.allocate_many(&foreign, 0, &mut rng), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn allocate_many_is_uniform_and_not_sequential() {
+        // Each of 8 indices, sampled 2 at a time 8,000 times: about 2,000 picks each, on both
+        // the sparse path (empty list) and the dense path (half used).
+        let alloc = IndexAllocator::new(16).unwrap_or_else(|e| panic!("{e}"));
+        let mut rng = seeded(3);
+        for used in [HashSet::new(), (8..16).collect::<HashSet<usize>>()] {
+            let free: Vec<usize> = (0..16).filter(|i| !used.contains(i)).collect();
+            let mut counts = [0u32; 16];
+            for _ in 0..8_000 {
+                let batch = alloc
+                    .allocate_many(&used, if used.is_empty() { 1 } else { 2 }, &mut rng)
+                    .unwrap_or_else(|e| panic!("{e}"));
+                check_batch(&batch, &used, 16);
+                for idx in batch {
+                    counts[idx] += 1;
+                }
+            }
+            let total: u32 = counts.iter().sum();
+            let expected = f64::from(total) / free.len() as f64;
+            for i in free {
+                let c = f64::from(counts[i]);
+                assert!(
+                    (c - expected).abs() < expected * 0.1,
+                    "index {i}: {c} picks, expected about {expected}"
+                );
+            }
+        }
+        // A big batch in an empty list is not a run of neighbours.
+        let batch = IndexAllocator::default()
+            .allocate_many(&HashSet::new(), 1_000, &mut rng)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let sequential = batch.windows(2).filter(|w| w[1] == w[0] + 1).count();
+        assert!(sequential < 5, "{sequential} neighbours in a row");
+    }
+
     #[test]
     fn uniform_below_stays_in_range() {
         for n in [1usize, 2, 3, 7, 1 << 17, MAX_ENTRIES] {
@@ -144,14 +298,13 @@ mod tests {
     }
 
     #[test]
-    fn list_uris_are_numbered() {
+    fn list_uris_are_numbered_under_their_base() {
+        let base = default_status_base("https://hr.example/");
+        assert_eq!(base, "https://hr.example/status");
+        assert_eq!(status_list_uri(&base, 1), "https://hr.example/status/1");
         assert_eq!(
-            status_list_uri("https://hr.example/", 1),
-            "https://hr.example/status/1"
-        );
-        assert_eq!(
-            status_list_uri("https://hr.example", 2),
-            "https://hr.example/status/2"
+            status_list_uri("https://cdn.example/hr/lists/", 12),
+            "https://cdn.example/hr/lists/12"
         );
     }
 

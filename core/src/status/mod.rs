@@ -8,7 +8,8 @@
 //! - [`StatusReference`]: a credential's `status.status_list {idx, uri}` claim (§6.2).
 //! - [`check_credential_status`]: a credential's [`StatusOutcome`] from a [`StatusTokenSource`] of
 //!   already-verified tokens; `Unknown` when no fresh token is at hand.
-//! - [`IndexAllocator`]: random, unique indices; [`status_list_uri`] names the next list.
+//! - [`IndexAllocator`]: random, unique indices; [`status_list_uri`] names each list (under
+//!   [`default_status_base`] unless the issuer publishes elsewhere).
 //! - [`BitstringStatusList`]: W3C `encodedList` (GZIP, MSB-first), read only.
 
 mod alloc;
@@ -20,7 +21,7 @@ mod list;
 mod reference;
 mod token;
 
-pub use alloc::{status_list_uri, IndexAllocator};
+pub use alloc::{default_status_base, status_list_uri, IndexAllocator, DEFAULT_STATUS_PATH};
 pub use bitstring::{BitstringStatusList, W3C_MIN_BITS};
 pub use check::{
     check_credential_status, StatusListStore, StatusOutcome, StatusTokenSource, UnknownReason,

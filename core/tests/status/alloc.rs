@@ -64,7 +64,7 @@ fn a_full_list_is_list_full() {
     assert!(alloc.allocate(&foreign, &mut OsRng).is_ok());
     // ... and the caller moves on to the next list.
     assert_eq!(
-        status_list_uri("https://hr.example", 2),
+        status_list_uri("https://hr.example/status", 2),
         "https://hr.example/status/2"
     );
 }

@@ -10,6 +10,8 @@
 //!
 //! Each file is replaced atomically. The bundle's `seq` is taken (and the audit entry written)
 //! in one transaction before any file is written, so a `seq` is never reused for other content.
+//! The audit chain's head after that entry is printed (`audit_head` in `--json`) and kept in
+//! `meta.published_audit_head`, for an auditor to anchor the log outside this directory.
 
 use std::path::Path;
 
@@ -68,12 +70,19 @@ pub(crate) fn run(
             tokens.push((uri.clone(), path, token, entries.len()));
         }
     }
-    audit::append(
+    // The publish's own entry is the head an auditor anchors: `audit verify` run right after
+    // prints the same hash, and reports any later change to entries up to it.
+    let head = audit::append(
         &tx,
         &signer,
         now,
         "publish",
         &json!({"bundle_seq": seq, "lists": lists.iter().map(|l| &l.1).collect::<Vec<_>>(), "exp": exp}),
+    )?;
+    store::set_meta(
+        &tx,
+        "published_audit_head",
+        &format!("{}:{}", head.seq, head.hash),
     )?;
     tx.commit()?;
 
@@ -120,6 +129,11 @@ pub(crate) fn run(
         "operator.jwk",
     ));
     text.push_str(&format!(
+        "Audit log head: entry {} {}\n(keep this line, e.g. in the publish log: `audit verify` \
+         must show the same entry and hash, or later ones that follow from it).\n",
+        head.seq, head.hash
+    ));
+    text.push_str(&format!(
         "Copy the folder to the web server. Online gates can use the status lists until {}; \
          offline gates using trust-bundle.jwt until {}. Publish again before then (daily).",
         clock::timestamp(exp),
@@ -135,6 +149,7 @@ pub(crate) fn run(
             "trust_bundle_seq": seq,
             "operator_jwk": out.join("operator.jwk"),
             "expires_at": exp,
+            "audit_head": {"seq": head.seq, "hash": head.hash},
         }),
         text,
     ))

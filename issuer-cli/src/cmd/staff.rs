@@ -196,8 +196,10 @@ pub(crate) fn show(dir: &Path, employee_number: &str) -> CliResult<Report> {
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )?;
     let mut stmt = issuer.conn.prepare(
-        "SELECT c.id, l.uri, c.idx, c.kid, c.issued_at, c.expires_at, c.status, c.reason, c.superseded_at
+        "SELECT c.id, l.uri, c.idx, c.kid, c.issued_at, c.expires_at, c.status, c.reason, c.superseded_at,
+                g.credential_id IS NOT NULL
          FROM credentials c JOIN status_lists l ON l.id = c.list_id
+         LEFT JOIN gate_pass_texts g ON g.credential_id = c.id
          WHERE c.employee_number = ?1 ORDER BY c.id",
     )?;
     let mut creds = Vec::new();
@@ -254,6 +256,7 @@ pub(crate) fn show(dir: &Path, employee_number: &str) -> CliResult<Report> {
             Option<String>,
             Option<i64>,
         ) = (r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?);
+        let gate_pass: bool = r.get(9)?;
         let status_name = match status {
             1 => "revoked",
             2 => "suspended",
@@ -270,9 +273,15 @@ pub(crate) fn show(dir: &Path, employee_number: &str) -> CliResult<Report> {
             clock::timestamp(issued as u64),
             clock::timestamp(expires as u64),
         );
+        if gate_pass {
+            let _ = writeln!(
+                text,
+                "    with gate pass #{id} (same phone key and status entry: {status_name})"
+            );
+        }
         creds.push(json!({"id": id, "status": status_name, "reason": reason,
             "status_list": {"uri": uri, "idx": idx}, "kid": kid, "issued_at": issued,
-            "expires_at": expires, "superseded_at": superseded}));
+            "expires_at": expires, "superseded_at": superseded, "gate_pass": gate_pass}));
     }
     if creds.is_empty() {
         let _ = writeln!(text, "  IDs: none issued");
