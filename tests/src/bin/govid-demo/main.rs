@@ -174,9 +174,23 @@ fn run(args: &Args) -> Result<(), DemoError> {
 
     // HR issues; phones accept; HR publishes.
     let issued = hr.run(&["issue", "--all"])?;
+    let passes = fs::read_dir(hr.dir().join("credentials"))
+        .map(|dir| {
+            dir.filter_map(Result::ok)
+                .filter(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .ends_with(".gate-pass.sd-jwt")
+                })
+                .count()
+        })
+        .unwrap_or(0);
     step(
         "HR",
-        &format!("issued {} worker IDs (SD-JWT VC)", issued["issued"]),
+        &format!(
+            "issued {} worker IDs and {passes} lean gate passes (SD-JWT VC)",
+            issued["issued"]
+        ),
         "issuer/credentials/",
     );
     let mut gate_passes = 0;
