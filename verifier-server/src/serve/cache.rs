@@ -3,8 +3,8 @@
 //! The verify path only reads these maps (a read lock and a map lookup); the refresher in
 //! [`super::refresh`] writes them. A failed refresh leaves the last good copy in place: a status
 //! list is then used until it is older than the gate's `max_staleness_secs` (core's
-//! `check_credential_status` says `Unknown(stale)` after that), a DID document until the next
-//! good fetch.
+//! `check_credential_status` says `Unknown(stale)` after that; a trust bundle's list until the
+//! stricter of that and the bundle's `max_staleness`), a DID document until the next good fetch.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
@@ -151,25 +151,72 @@ impl DidDocumentSource for CachedDocs {
 }
 
 /// The status lists core's `check_credential_status` reads: fetched lists and the trust
-/// bundle's, the newer (by `iat`) when both have one.
+/// bundle's, the newer (by `iat`) when both have one, so newer revocation information is never
+/// passed over for older.
+///
+/// A fetched list may be relied on for the gate's `max_staleness_secs` after its `iat`; a list
+/// from the bundle for the stricter of that and the bundle's own `max_staleness`. A bundle list
+/// speaks only for credentials of the issuer that published it.
 pub(crate) struct StatusView {
     pub(crate) fetched: Arc<HashMap<String, Fetched<VerifiedStatusList>>>,
     pub(crate) bundle: Option<Arc<TrustBundle>>,
+    /// The gate's `max_staleness_secs`.
     pub(crate) max_staleness: u64,
 }
 
-impl StatusTokenSource for StatusView {
-    fn status_list(&self, uri: &str) -> Option<&VerifiedStatusList> {
-        let fetched = self.fetched.get(uri).and_then(|f| f.value.as_ref());
-        let bundled = self.bundle.as_ref().and_then(|b| b.status_list(uri));
+impl StatusView {
+    /// The list the gate would use for `uri` (whoever the issuer), and how many seconds after its
+    /// `iat` it may be relied on.
+    pub(crate) fn list_and_limit(&self, uri: &str) -> Option<(&VerifiedStatusList, u64)> {
+        let bundled = self.bundle.as_deref().and_then(|b| b.status_list(uri));
+        self.pick(uri, bundled)
+    }
+
+    fn pick<'a>(
+        &'a self,
+        uri: &str,
+        bundled: Option<&'a VerifiedStatusList>,
+    ) -> Option<(&'a VerifiedStatusList, u64)> {
+        let fetched = self
+            .fetched
+            .get(uri)
+            .and_then(|f| f.value.as_ref())
+            .map(|list| (list, self.max_staleness));
+        let bundle_limit = self.bundle.as_ref().map_or(self.max_staleness, |b| {
+            self.max_staleness.min(b.max_staleness())
+        });
+        let bundled = bundled.map(|list| (list, bundle_limit));
         match (fetched, bundled) {
-            (Some(f), Some(b)) if b.iat() > f.iat() => Some(b),
+            (Some(f), Some(b)) if b.0.iat() > f.0.iat() => Some(b),
             (Some(f), _) => Some(f),
             (None, b) => b,
         }
     }
 
+    fn pick_for(&self, iss: Option<&str>, uri: &str) -> Option<(&VerifiedStatusList, u64)> {
+        let bundled = self
+            .bundle
+            .as_deref()
+            .and_then(|b| b.status_list_for(iss, uri));
+        self.pick(uri, bundled)
+    }
+}
+
+impl StatusTokenSource for StatusView {
+    fn status_list(&self, uri: &str) -> Option<&VerifiedStatusList> {
+        self.list_and_limit(uri).map(|(list, _)| list)
+    }
+
+    fn status_list_for(&self, iss: Option<&str>, uri: &str) -> Option<&VerifiedStatusList> {
+        self.pick_for(iss, uri).map(|(list, _)| list)
+    }
+
     fn max_staleness(&self) -> u64 {
         self.max_staleness
+    }
+
+    fn max_staleness_for(&self, iss: Option<&str>, uri: &str) -> u64 {
+        self.pick_for(iss, uri)
+            .map_or(self.max_staleness, |(_, limit)| limit)
     }
 }
