@@ -228,6 +228,7 @@ async fn verify(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bo
     let ctx = Context {
         cache: &state.cache,
         replay: &state.replay,
+        holder_keys: &state.holder_keys,
         challenges: &state.challenges,
         salt: &state.salt,
         refresh_now: &state.refresh_now,
