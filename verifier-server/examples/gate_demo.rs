@@ -29,6 +29,10 @@ use govid_core::status::{check_credential_status, StatusOutcome};
 use govid_core::trust::{BundleIssuer, TrustBundle, TrustBundleBuilder};
 use rand_core::OsRng;
 
+// The server's allocator, so `raw` is measured with it too.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const ISS: &str = "did:web:hr.ministry.example";
 const AUD: &str = "https://gates.ministry.example/hq/main-entrance";
 const STATUS_URI: &str = "https://hr.ministry.example/status/1";
