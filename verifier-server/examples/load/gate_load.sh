@@ -41,7 +41,8 @@ sed -i 's/^profile = "entry"$/profile = "entry"\nreplay_window_secs = 900/' "$di
 sed -i 's/^rate_limit_per_sec = 0$/rate_limit_per_sec = 0\nworkers = 2/' "$dir/gate.toml"
 echo "== pool: $pool codes"; "$demo" pool "$dir" "$pool" "$dir/pool.txt"
 echo "== raw (before); $(uptime)"
-raw_before=$("$demo" raw "$dir" 20000 2 | tee /dev/stderr | awk '{print $(NF-3)}')
+raw_line=$("$demo" raw "$dir" 20000 2); echo "$raw_line"
+raw_before=$(echo "$raw_line" | awk '{print $(NF-3)}')
 "$bin" serve --config "$dir/gate.toml" --log-level warn > "$dir/out.txt" 2> "$dir/err.txt" &
 server=$!
 for _ in $(seq 100); do grep -q listening "$dir/out.txt" && break; sleep 0.1; done
