@@ -4,7 +4,8 @@
 //! noticeable share of a verify that a gate repeats for every entry of the same worker.
 //! [`PublicKey::from_jwk`] is a pure function of the JWK, so remembering the keys it returned is
 //! sound: [`HolderKeyCache`] keys each entry by the JWK's complete JSON text, stores only keys
-//! that decoded (a JWK that fails is decoded, and fails, every time), and is bounded.
+//! that decoded (a JWK that fails is decoded, and fails, every time) and are short, and is
+//! bounded.
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
@@ -31,6 +32,9 @@ impl HolderKeys for DecodeHolderKeys {
 }
 
 const SHARDS: usize = 8;
+/// Longest JWK text remembered (an Ed25519 or P-256 JWK is 80–200 bytes); a longer one is decoded
+/// every time, so the cache's memory stays bounded by the entry count.
+const MAX_CACHED_JWK_LEN: usize = 512;
 
 /// A bounded memo of decoded holder keys, shared between threads (sharded locks).
 ///
@@ -71,8 +75,9 @@ impl HolderKeys for HolderKeyCache {
     fn holder_key(&self, jwk: &Value) -> Result<PublicKey, JwkError> {
         // The whole JWK, not only `x`: `from_jwk` also reads `d`, `use`, `key_ops` and `alg`.
         // Writing a `Value` to a string cannot fail (string keys only).
-        let Ok(text) = serde_json::to_string(jwk) else {
-            return PublicKey::from_jwk(jwk);
+        let text = match serde_json::to_string(jwk) {
+            Ok(text) if text.len() <= MAX_CACHED_JWK_LEN => text,
+            _ => return PublicKey::from_jwk(jwk),
         };
         let shard = &self.shards[(self.hasher.hash_one(&text) as usize) % SHARDS];
         if let Some(key) = shard.lock().unwrap_or_else(|e| e.into_inner()).get(&text) {
@@ -134,6 +139,16 @@ mod tests {
         }
         // The four that decode, and nothing for the five that do not.
         assert_eq!(cache.len(), 4);
+    }
+
+    #[test]
+    fn long_jwks_are_decoded_but_not_remembered() {
+        let cache = HolderKeyCache::new(64);
+        let mut padded = ed25519_jwk(5);
+        padded["kid"] = json!("k".repeat(MAX_CACHED_JWK_LEN));
+        assert_eq!(cache.holder_key(&padded), PublicKey::from_jwk(&padded));
+        assert!(cache.holder_key(&padded).is_ok());
+        assert!(cache.is_empty());
     }
 
     #[test]
