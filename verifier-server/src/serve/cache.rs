@@ -220,3 +220,136 @@ impl StatusTokenSource for StatusView {
             .map_or(self.max_staleness, |(_, limit)| limit)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    // Tests: a panic is the failure report.
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use govid_core::jose::{Algorithm, Signer as _, SoftwareSigner};
+    use govid_core::status::{
+        check_credential_status, sign_status_list_token, verify_status_list_token_with_key,
+        StatusBits, StatusList, StatusOutcome, StatusTokenClaims, UnknownReason,
+    };
+    use govid_core::trust::{BundleIssuer, TrustBundleBuilder};
+    use serde_json::{json, Map, Value};
+
+    const ISS: &str = "did:web:hr.test";
+    const URI: &str = "https://hr.test/status/1";
+    const NOW: u64 = 1_800_000_000;
+
+    fn signer(seed: u8) -> SoftwareSigner {
+        SoftwareSigner::Ed25519(ed25519_dalek::SigningKey::from_bytes(&[seed; 32]))
+    }
+
+    /// A status list token for `URI` issued at `iat`, with entry 1 set to `value`.
+    fn token(iat: u64, value: u8) -> String {
+        let mut list = StatusList::new(StatusBits::TWO, 16).unwrap();
+        list.set(1, value).unwrap();
+        let claims = StatusTokenClaims::new(URI, iat).issuer(ISS);
+        sign_status_list_token(&list, &claims, &signer(2)).unwrap()
+    }
+
+    fn fetched(iat: u64, value: u8) -> Arc<HashMap<String, Fetched<VerifiedStatusList>>> {
+        let key = signer(2).public_key();
+        let list =
+            verify_status_list_token_with_key(&token(iat, value), &key, URI, NOW, &Algorithm::ALL)
+                .unwrap();
+        let entry = Fetched {
+            value: Some(list),
+            fetched_at: NOW,
+            attempted_at: NOW,
+            last_error: None,
+        };
+        Arc::new(HashMap::from([(URI.to_owned(), entry)]))
+    }
+
+    fn bundle(iat: u64, value: u8, max_staleness: u64) -> Arc<TrustBundle> {
+        let operator = signer(1);
+        let text = TrustBundleBuilder::new(1, iat + 1, max_staleness)
+            .issuer(
+                BundleIssuer::new(ISS, "HR")
+                    .key(signer(2).public_key(), None)
+                    .vct("urn:test")
+                    .status_list(URI, token(iat, value)),
+            )
+            .sign(&operator)
+            .unwrap();
+        Arc::new(TrustBundle::load(&text, &operator.public_key(), None).unwrap())
+    }
+
+    fn credential(iss: &str) -> Map<String, Value> {
+        let Value::Object(map) = json!({
+            "iss": iss, "status": {"status_list": {"idx": 1, "uri": URI}}
+        }) else {
+            unreachable!()
+        };
+        map
+    }
+
+    #[test]
+    fn a_bundle_list_is_held_to_the_stricter_limit_and_only_for_its_issuer() {
+        let hour_ago = NOW - 3600;
+        let view = |gate_limit, bundle_limit| StatusView {
+            fetched: Arc::new(HashMap::new()),
+            bundle: Some(bundle(hour_ago, 1, bundle_limit)),
+            max_staleness: gate_limit,
+        };
+        let stale = Ok(StatusOutcome::Unknown {
+            reason: UnknownReason::Stale,
+        });
+        let ours = credential(ISS);
+        assert_eq!(
+            check_credential_status(&ours, &view(7200, 86_400), NOW),
+            Ok(StatusOutcome::Invalid)
+        );
+        assert_eq!(
+            check_credential_status(&ours, &view(600, 86_400), NOW),
+            stale
+        );
+        assert_eq!(
+            check_credential_status(&ours, &view(86_400, 600), NOW),
+            stale
+        );
+        // Another issuer's credential cannot point at this issuer's list.
+        assert_eq!(
+            check_credential_status(&credential("did:web:other.test"), &view(7200, 86_400), NOW),
+            Ok(StatusOutcome::Unknown {
+                reason: UnknownReason::NoStatusList
+            })
+        );
+    }
+
+    #[test]
+    fn the_newer_list_is_used_under_its_own_limit() {
+        let ours = credential(ISS);
+        // Fetched an hour ago (revoked), bundle two hours ago (valid): the fetched one, under the
+        // gate's limit only.
+        let view = StatusView {
+            fetched: fetched(NOW - 3600, 1),
+            bundle: Some(bundle(NOW - 7200, 0, 60)),
+            max_staleness: 5400,
+        };
+        assert_eq!(
+            check_credential_status(&ours, &view, NOW),
+            Ok(StatusOutcome::Invalid)
+        );
+        // The bundle's is newer (valid): it is used, and its own 60 s limit makes it stale.
+        let view = StatusView {
+            fetched: fetched(NOW - 7200, 1),
+            bundle: Some(bundle(NOW - 3600, 0, 60)),
+            max_staleness: 86_400,
+        };
+        assert_eq!(
+            check_credential_status(&ours, &view, NOW),
+            Ok(StatusOutcome::Unknown {
+                reason: UnknownReason::Stale
+            })
+        );
+        assert_eq!(
+            view.list_and_limit(URI).map(|(l, lim)| (l.iat(), lim)),
+            Some((NOW - 3600, 60))
+        );
+    }
+}
