@@ -9,7 +9,8 @@ use govid_core::jose::{
 };
 use govid_core::status::{
     check_credential_status, sign_status_list_token, StatusBits, StatusList, StatusOutcome,
-    StatusReference, StatusTokenClaims, StatusTokenError, UnknownReason,
+    StatusReference, StatusTokenClaims, StatusTokenError, StatusTokenSource, UnknownReason,
+    VerifiedStatusList,
 };
 use govid_core::trust::bundle::TRUST_BUNDLE_TYP;
 use govid_core::trust::{
@@ -266,6 +267,67 @@ fn older_seq_is_refused() {
         }
         .rule(),
         "bundle_seq_rollback"
+    );
+}
+
+/// A source that holds the bundle's lists under a stricter limit of its own for one URI (as a
+/// gate does with its `max_staleness_secs`).
+struct StricterFor<'a> {
+    bundle: &'a TrustBundle,
+    uri: &'a str,
+    limit: u64,
+}
+
+impl StatusTokenSource for StricterFor<'_> {
+    fn status_list(&self, uri: &str) -> Option<&VerifiedStatusList> {
+        self.bundle.status_list(uri)
+    }
+
+    fn status_list_for(&self, iss: Option<&str>, uri: &str) -> Option<&VerifiedStatusList> {
+        self.bundle.status_list_for(iss, uri)
+    }
+
+    fn max_staleness(&self) -> u64 {
+        self.bundle.max_staleness()
+    }
+
+    fn max_staleness_for(&self, _iss: Option<&str>, uri: &str) -> u64 {
+        if uri == self.uri {
+            self.limit.min(self.bundle.max_staleness())
+        } else {
+            self.bundle.max_staleness()
+        }
+    }
+}
+
+#[test]
+fn staleness_is_judged_by_the_limit_for_that_list() {
+    let loaded = load(&bundle(42, hr_issuer())).expect("loads");
+    let stricter = StricterFor {
+        bundle: &loaded,
+        uri: LIST_URI,
+        limit: 600,
+    };
+    assert_eq!(
+        check_credential_status(&credential(7), &stricter, IAT + 600),
+        Ok(StatusOutcome::Invalid)
+    );
+    // Within the bundle's own limit, but past the per-list one.
+    assert_eq!(
+        check_credential_status(&credential(7), &stricter, IAT + 601),
+        Ok(StatusOutcome::Unknown {
+            reason: UnknownReason::Stale
+        })
+    );
+    // Another URI keeps the source-wide limit (the bundle's).
+    let elsewhere = StricterFor {
+        bundle: &loaded,
+        uri: "https://elsewhere.example/status/9",
+        limit: 600,
+    };
+    assert_eq!(
+        check_credential_status(&credential(7), &elsewhere, IAT + STALENESS),
+        Ok(StatusOutcome::Invalid)
     );
 }
 

@@ -14,6 +14,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+// mimalloc instead of the system allocator: the gate server allocates per request (parsed JSON,
+// decoded payloads) and glibc's malloc/free were ~8% of its CPU under load (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Verify govid worker IDs: check presentations, read status lists, resolve DIDs, and run the
 /// gate's verifier server.
 #[derive(Debug, Parser)]

@@ -200,7 +200,7 @@ fn a_credential_type_the_gate_does_not_accept_is_denied() {
 }
 
 #[test]
-fn a_gate_pass_is_accepted_by_default_and_shares_the_worker_ids_status() {
+fn a_gate_pass_and_a_worker_id_are_accepted_by_default_and_share_the_status() {
     let world = World::new("serve-gate-pass");
     let gate = world.gate("", "", &[]);
     let body = gate.verify(&world.gate_pass_wallet(IDX_VALID).code(AUD));
@@ -214,6 +214,32 @@ fn a_gate_pass_is_accepted_by_default_and_shares_the_worker_ids_status() {
         &gate.verify(&world.gate_pass_wallet(IDX_REVOKED).code(AUD)),
         "revoked",
     );
+    // The same default gate takes the worker ID too: both of GATE_VCTS.
+    let body = gate.verify(&world.wallet(IDX_VALID).code(AUD));
+    assert_eq!(body["decision"], "allow", "{body}");
+
+    // So does a gate started from flags alone (no config file, no accepted_vct).
+    let from_flags = Gate::start(
+        &[
+            "--listen=127.0.0.1:0".into(),
+            format!("--trust-jwk={}", world.jwk_path.display()),
+            format!("--aud={AUD}"),
+            format!("--status-list={}", world.status_uri),
+            "--status-refresh=1".into(),
+        ],
+        &[],
+    );
+    from_flags.wait_for_status_list(&world.status_uri);
+    for wallet in [world.gate_pass_wallet(IDX_VALID), world.wallet(IDX_VALID)] {
+        let body = from_flags.verify(&wallet.code(AUD));
+        assert_eq!(body["decision"], "allow", "{body}");
+        assert_eq!(body["credential_status"], "valid", "{body}");
+    }
+    assert_deny(
+        &from_flags.verify(&world.gate_pass_wallet(IDX_REVOKED).code(AUD)),
+        "revoked",
+    );
+
     let worker_id_only = world.gate(
         "accepted_vct = [\"https://govid.example/vct/worker-id/v1\"]",
         "",

@@ -121,3 +121,100 @@ fetch_discovered = false
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bundle_signature"));
 }
+
+/// Starts a gate trusting only an offline bundle (made at `now()`, with the bundle's own
+/// `bundle_staleness`) that carries the status list published at `list_iat`, under the gate's
+/// `max_staleness_secs = gate_staleness`.
+fn bundle_gate(world: &World, list_iat: u64, bundle_staleness: u64, gate_staleness: u64) -> Gate {
+    let operator = SoftwareSigner::generate(Algorithm::EdDSA, &mut OsRng);
+    let token = world
+        .issuer
+        .status_token(OFFLINE_URI, list_iat, 64, &[(2, 1)]);
+    let bundle = TrustBundleBuilder::new(1, now(), bundle_staleness)
+        .issuer(
+            BundleIssuer::new(ISS, "HR test office")
+                .key(world.issuer.signer.public_key(), None)
+                .vct(WORKER_ID_VCT)
+                .status_list(OFFLINE_URI, token),
+        )
+        .sign(&operator)
+        .unwrap();
+    std::fs::write(world.dir.path("bundle.jwt"), bundle).unwrap();
+    std::fs::write(
+        world.dir.path("operator.jwk"),
+        operator.public_key().to_jwk().to_string(),
+    )
+    .unwrap();
+    let toml = format!(
+        r#"
+[gate]
+audience = "{AUD}"
+
+[server]
+listen = "127.0.0.1:0"
+rate_limit_per_sec = 0
+
+[trust]
+bundle = "bundle.jwt"
+bundle_operator_jwk = "operator.jwk"
+
+[status]
+fetch_discovered = false
+max_staleness_secs = {gate_staleness}
+"#
+    );
+    Gate::with_config(&world.dir, &toml, &[])
+}
+
+const OFFLINE_URI: &str = "https://hr.test/status/offline";
+
+/// A wallet whose credential points at entry `idx` of [`OFFLINE_URI`].
+fn offline_wallet(world: &World, idx: u64) -> Wallet {
+    let holder = Wallet::holder_key();
+    let issued = world.issuer.issue(
+        &amira(),
+        &holder,
+        valid_now(now()),
+        Some((idx, OFFLINE_URI)),
+    );
+    Wallet::receive(holder, &issued, &world.issuer, now())
+}
+
+#[test]
+fn a_bundle_list_is_held_to_the_stricter_of_the_gate_and_bundle_staleness() {
+    let world = World::new("serve-bundle-stale");
+    // The bundle's list was published an hour ago; the bundle itself allows a day.
+    let hour_ago = now() - 3600;
+
+    // The gate allows only 10 minutes: the list is too old for this gate, whatever the bundle
+    // says. Status unknown, denied (unknown_status = "deny" by default).
+    let strict_gate = bundle_gate(&world, hour_ago, 86_400, 600);
+    let body = strict_gate.verify(&offline_wallet(&world, 1).code(AUD));
+    assert_deny(&body, "status_unknown");
+    assert_eq!(body["credential_status"], "unknown");
+    let (_, health) = strict_gate.get("/healthz", &[]);
+    let health: serde_json::Value = serde_json::from_str(&health).unwrap();
+    assert_eq!(health["status"], "degraded", "{health}");
+    assert_eq!(health["status_lists"][0]["stale"], true, "{health}");
+
+    // The same bundle under a gate that allows two hours: within both limits, allowed, and the
+    // revoked entry is still revoked.
+    let lenient_gate = bundle_gate(&world, hour_ago, 86_400, 7200);
+    let body = lenient_gate.verify(&offline_wallet(&world, 1).code(AUD));
+    assert_eq!(body["decision"], "allow", "{body}");
+    assert_eq!(body["credential_status"], "valid");
+    assert_deny(
+        &lenient_gate.verify(&offline_wallet(&world, 2).code(AUD)),
+        "revoked",
+    );
+    let (_, health) = lenient_gate.get("/healthz", &[]);
+    let health: serde_json::Value = serde_json::from_str(&health).unwrap();
+    assert_eq!(health["status"], "ok", "{health}");
+
+    // The other way round: the bundle allows only 10 minutes, the gate a day. The bundle's
+    // limit wins.
+    let strict_bundle = bundle_gate(&world, hour_ago, 600, 86_400);
+    let body = strict_bundle.verify(&offline_wallet(&world, 1).code(AUD));
+    assert_deny(&body, "status_unknown");
+    assert_eq!(body["credential_status"], "unknown");
+}

@@ -57,14 +57,17 @@ pub fn create_kb_jwt(
 }
 
 /// The holder key from `cnf.jwk` of a processed payload, if there is a `cnf`.
-pub(crate) fn holder_key(payload: &Map<String, Value>) -> Result<Option<PublicKey>, VerifyError> {
+pub(crate) fn holder_key(
+    payload: &Map<String, Value>,
+    keys: &dyn super::HolderKeys,
+) -> Result<Option<PublicKey>, VerifyError> {
     let Some(cnf) = payload.get("cnf") else {
         return Ok(None);
     };
     let jwk = cnf
         .get("jwk")
         .ok_or(VerifyError::HolderKey(JwkError::MissingMember("jwk")))?;
-    PublicKey::from_jwk(jwk)
+    keys.holder_key(jwk)
         .map(Some)
         .map_err(VerifyError::HolderKey)
 }

@@ -9,6 +9,7 @@
 mod claims;
 mod disclosure;
 mod error;
+mod holder_keys;
 mod issue;
 mod kb;
 mod path;
@@ -22,13 +23,14 @@ mod verify;
 pub use claims::{ArrayElement, ClaimNode, ObjectMember};
 pub use disclosure::{Disclosure, DisclosureError, SALT_BYTES};
 pub use error::VerifyError;
+pub use holder_keys::{DecodeHolderKeys, HolderKeyCache, HolderKeys};
 pub use issue::{issue, Decoys, IssueError, IssueOptions, IssuedSdJwt};
 pub use kb::{create_kb_jwt, KbRequest, KeyBinding, KB_JWT_TYP};
 pub use path::{ClaimPath, PathError, PathSegment};
 pub use policy::{KbExpectation, KbWindow, Limits, VerifyPolicy};
 pub use present::{HeldSdJwt, PresentError};
 pub use sd_alg::SdAlg;
-pub use verify::{verify, Verified, SD_JWT_VC_TYP};
+pub use verify::{verify, verify_with, Verified, SD_JWT_VC_TYP};
 
 /// The claim holding object-property digests.
 pub const SD_CLAIM: &str = "_sd";

@@ -4,6 +4,7 @@ use serde_json::{Map, Value};
 
 use super::disclosure::Disclosure;
 use super::error::VerifyError;
+use super::holder_keys::{DecodeHolderKeys, HolderKeys};
 use super::kb::{holder_key, verify_kb_jwt, KeyBinding};
 use super::path::{ClaimPath, PathElem, PathSegment};
 use super::policy::VerifyPolicy;
@@ -66,8 +67,21 @@ pub fn verify(
     issuers: &dyn IssuerResolver,
     now: u64,
 ) -> Result<Verified, VerifyError> {
+    verify_with(presentation, policy, issuers, &DecodeHolderKeys, now)
+}
+
+/// [`verify`], with the holder key from `cnf.jwk` decoded by `holder_keys` (a
+/// [`HolderKeyCache`](super::HolderKeyCache) on a verifier that sees the same holders again).
+/// Same checks, same errors.
+pub fn verify_with(
+    presentation: &str,
+    policy: &VerifyPolicy,
+    issuers: &dyn IssuerResolver,
+    holder_keys: &dyn HolderKeys,
+    now: u64,
+) -> Result<Verified, VerifyError> {
     let checked = check_sd_jwt(presentation, policy, issuers, now)?;
-    let holder = holder_key(&checked.payload)?;
+    let holder = holder_key(&checked.payload, holder_keys)?;
     let key_binding = match (checked.parts.kb_jwt(), &policy.key_binding) {
         (None, Some(_)) => return Err(VerifyError::KbMissing),
         (None, None) => None,

@@ -23,6 +23,15 @@ pub trait StatusTokenSource {
 
     /// How long after its `iat` a list may still be relied on, in seconds.
     fn max_staleness(&self) -> u64;
+
+    /// How long after its `iat` the list [`status_list_for`](Self::status_list_for) gives for
+    /// `(iss, uri)` may be relied on. A source that merges lists held under different limits (a
+    /// gate's online cache and an offline trust bundle) answers per list; the default is
+    /// [`max_staleness`](Self::max_staleness).
+    fn max_staleness_for(&self, iss: Option<&str>, uri: &str) -> u64 {
+        let _ = (iss, uri);
+        self.max_staleness()
+    }
 }
 
 /// Why no status could be stated.
@@ -105,7 +114,8 @@ pub fn check_credential_status(
             reason: UnknownReason::Expired,
         });
     }
-    if now > verified.iat().saturating_add(tokens.max_staleness()) {
+    let max_staleness = tokens.max_staleness_for(iss, &reference.uri);
+    if now > verified.iat().saturating_add(max_staleness) {
         return Ok(StatusOutcome::Unknown {
             reason: UnknownReason::Stale,
         });

@@ -1,17 +1,31 @@
 #!/usr/bin/env bash
 # Load and soak test of `govid-verifier serve` (BENCHMARKS.md, "Gate server (issue 7)").
 #
-#   [CONNS=32] bash verifier-server/examples/load/gate_load.sh [SECONDS] [SOAK_SECONDS] [POOL]
+#   [CONNS=32] [RATE=2000] [RATE_CONNS=8] \
+#     bash verifier-server/examples/load/gate_load.sh [SECONDS] [SOAK_SECONDS] [POOL]
 #
 # Builds release binaries, sets up the demo gate (offline trust bundle, gate log on, replay
-# checks on), makes POOL distinct fresh codes (90% valid, 9% revoked, 1% malformed), measures the
-# raw in-process verify throughput on 2 threads, then runs wrk against the server for SECONDS
-# (default 30) and a soak for SOAK_SECONDS (default 300) recording the server's RSS, then the raw
-# figure again. The replay window is set to 900 s so the pool stays fresh for the whole run; a
-# code sent a second time is denied `replayed` AFTER full verification (the replay check is the
-# last step), so repeats cost what an allow costs. Traffic stays on 127.0.0.1.
+# checks on, rate limit off: every request comes from 127.0.0.1, which the per-client limit
+# would cap at 20/s), makes POOL distinct fresh codes (90% valid, 9% revoked, 1% malformed),
+# then in one run:
+#   1. the raw in-process verify throughput on 2 threads (`gate_demo raw`);
+#   2. wrk at saturation (-cCONNS) for SECONDS (default 30): wall rate, latency, and the
+#      server's and wrk's CPU time per request;
+#   3. wrk at a moderate fixed rate (about RATE/s over RATE_CONNS connections, each waiting
+#      between requests) for SECONDS: latency without queueing at saturation;
+#   4. a soak for SOAK_SECONDS (default 300; 0 skips it) recording the server's RSS;
+#   5. the raw figure again.
+# The replay window is set to 900 s so the pool stays fresh for the whole run; a code sent a
+# second time is denied `replayed` AFTER full verification (the replay check is the last step),
+# so repeats cost what an allow costs. Traffic stays on 127.0.0.1.
+#
+# The machine may be shared: `uptime` is printed at each step, and the figures that do not
+# depend on other tenants are per CPU-second (server decisions per server CPU-second, raw
+# verifications per CPU-second) and their ratio. "Projected on 2 idle cores" divides 2
+# CPU-seconds by the CPU time one request costs the server plus wrk, both measured here.
 set -euo pipefail
-secs="${1:-30}"; soak="${2:-300}"; pool="${3:-60000}"; conns="${CONNS:-32}"
+secs="${1:-30}"; soak="${2:-300}"; pool="${3:-60000}"
+conns="${CONNS:-32}"; rate="${RATE:-2000}"; rate_conns="${RATE_CONNS:-8}"
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
 port=18080
@@ -20,27 +34,43 @@ cargo build --release -q -p govid-verifier --bin govid-verifier --example gate_d
 target="${CARGO_TARGET_DIR:-$root/target}"
 bin="$target/release/govid-verifier"; demo="$target/release/examples/gate_demo"
 dir="$(mktemp -d)"
-trap 'kill "$server" 2>/dev/null || true; rm -rf "$dir"' EXIT
+server=""
+trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$dir"' EXIT
 "$demo" setup "$dir" "$port" >/dev/null
 sed -i 's/^profile = "entry"$/profile = "entry"\nreplay_window_secs = 900/' "$dir/gate.toml"
 sed -i 's/^rate_limit_per_sec = 0$/rate_limit_per_sec = 0\nworkers = 2/' "$dir/gate.toml"
 echo "== pool: $pool codes"; "$demo" pool "$dir" "$pool" "$dir/pool.txt"
-echo "== raw (before)"; "$demo" raw "$dir" 20000 2
+echo "== raw (before); $(uptime)"
+raw_line=$("$demo" raw "$dir" 20000 2); echo "$raw_line"
+raw_before=$(echo "$raw_line" | awk '{print $(NF-3)}')
 "$bin" serve --config "$dir/gate.toml" --log-level warn > "$dir/out.txt" 2> "$dir/err.txt" &
 server=$!
 for _ in $(seq 100); do grep -q listening "$dir/out.txt" && break; sleep 0.1; done
 url="http://127.0.0.1:$port"
 rss() { awk '/VmRSS/ {print $2 " kB"}' "/proc/$server/status"; }
-# The server's user+system CPU seconds (clock ticks of 1/100 s), and its decision count: requests
-# per CPU-second does not depend on what else runs on the machine.
+# User + system CPU seconds of the server (clock ticks of 1/100 s), and its decision count.
 cpu() { awk '{sub(/.*\) /, ""); print ($12 + $13) / 100}' "/proc/$server/stat"; }
 count() { curl -s "$url/metrics" | awk '/^govid_verify_duration_seconds_count/ {print $2}'; }
-echo "== wrk ${secs}s (RSS at start: $(rss))"
-c0=$(cpu); n0=$(count)
-wrk -t1 -c"$conns" -d"${secs}s" --latency -s "$here/verify.lua" "$url/v1/verify" -- "$dir/pool.txt"
-c1=$(cpu); n1=$(count)
-awk -v c="$c0" -v C="$c1" -v n="$n0" -v N="$n1" 'BEGIN {
-  printf "server: %d decisions in %.2f CPU-s = %.0f decisions per CPU-second\n", N - n, C - c, (N - n) / (C - c) }'
+TIMEFORMAT='%U %S'
+# run_wrk NAME CONNS DELAY_MS SECONDS: wrk, then the server's and wrk's CPU per request.
+run_wrk() {
+  local c0 n0 c1 n1 wu ws
+  echo "== $1: wrk -t1 -c$2 for $4 s (wait $3 ms between requests per connection); $(uptime)"
+  c0=$(cpu); n0=$(count)
+  { time WRK_DELAY_MS="$3" wrk -t1 -c"$2" -d"$4s" --latency -s "$here/verify.lua" \
+      "$url/v1/verify" -- "$dir/pool.txt" > "$dir/wrk.txt"; } 2> "$dir/wrk.time"
+  c1=$(cpu); n1=$(count)
+  grep -E 'Requests/sec|Non-2xx|^requests:|^latency p' "$dir/wrk.txt"
+  read -r wu ws < "$dir/wrk.time"
+  awk -v c="$c0" -v C="$c1" -v n="$n0" -v N="$n1" -v wu="$wu" -v ws="$ws" -v raw="$raw_before" 'BEGIN {
+    d = N - n; s = (C - c) / d; w = (wu + ws) / d
+    printf "server: %d decisions in %.2f CPU-s = %.0f decisions per CPU-second (%.0f us each)\n", d, C - c, 1 / s, s * 1e6
+    printf "wrk: %.2f CPU-s = %.1f us per request\n", wu + ws, w * 1e6
+    printf "server / raw (before) per CPU-second: %.0f%%\n", 100 / s / raw
+    printf "projected on 2 idle cores (server + wrk CPU per request): %.0f requests/s\n", 2 / (s + w) }'
+}
+run_wrk saturation "$conns" 0 "$secs"
+run_wrk "moderate rate (~$rate/s)" "$rate_conns" $((rate_conns * 1000 / rate)) "$secs"
 curl -s "$url/metrics" | grep -E '^govid_verifications_total|^govid_verify_duration_seconds_(count|sum)'
 if [ "$soak" -gt 0 ]; then
   echo "== soak ${soak}s: RSS at start $(rss)"
@@ -48,6 +78,6 @@ if [ "$soak" -gt 0 ]; then
   echo "== soak: RSS at end $(rss)"
   curl -s "$url/metrics" | grep -E '^govid_verifications_total|^govid_replay_cache_entries'
 fi
-echo "== raw (after)"; "$demo" raw "$dir" 20000 2
-kill -TERM "$server"; wait "$server" || true
+echo "== raw (after); $(uptime)"; "$demo" raw "$dir" 20000 2
+kill -TERM "$server"; wait "$server" || true; server=""
 echo "gate log rows: $(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from entries').fetchone()[0])" "$dir/gate.db")"

@@ -2,9 +2,9 @@
 //!
 //! The verify path only reads these maps (a read lock and a map lookup); the refresher in
 //! [`super::refresh`] writes them. A failed refresh leaves the last good copy in place: a status
-//! list is then used until it is older than the gate's `max_staleness_secs` (or the trust
-//! bundle's `max_staleness`, if stricter; core's `check_credential_status` says `Unknown(stale)`
-//! after that), a DID document until the next good fetch.
+//! list is then used until it is older than the gate's `max_staleness_secs` (core's
+//! `check_credential_status` says `Unknown(stale)` after that; a trust bundle's list until the
+//! stricter of that and the bundle's `max_staleness`), a DID document until the next good fetch.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
@@ -151,29 +151,229 @@ impl DidDocumentSource for CachedDocs {
 }
 
 /// The status lists core's `check_credential_status` reads: fetched lists and the trust
-/// bundle's, the newer (by `iat`) when both have one.
+/// bundle's, the newer (by `iat`) when both have one, so newer revocation information is never
+/// passed over for older.
+///
+/// A fetched list may be relied on for the gate's `max_staleness_secs` after its `iat`; a list
+/// from the bundle for the stricter of that and the bundle's own `max_staleness`. A bundle list
+/// speaks only for credentials of the issuer that published it.
 pub(crate) struct StatusView {
     pub(crate) fetched: Arc<HashMap<String, Fetched<VerifiedStatusList>>>,
     pub(crate) bundle: Option<Arc<TrustBundle>>,
+    /// The gate's `max_staleness_secs`.
     pub(crate) max_staleness: u64,
 }
 
-impl StatusTokenSource for StatusView {
-    fn status_list(&self, uri: &str) -> Option<&VerifiedStatusList> {
-        let fetched = self.fetched.get(uri).and_then(|f| f.value.as_ref());
-        let bundled = self.bundle.as_ref().and_then(|b| b.status_list(uri));
+impl StatusView {
+    /// The list the gate would use for `uri` (whoever the issuer), and how many seconds after its
+    /// `iat` it may be relied on.
+    pub(crate) fn list_and_limit(&self, uri: &str) -> Option<(&VerifiedStatusList, u64)> {
+        let bundled = self.bundle.as_deref().and_then(|b| b.status_list(uri));
+        self.pick(self.fetched_list(uri), bundled)
+    }
+
+    fn fetched_list(&self, uri: &str) -> Option<&VerifiedStatusList> {
+        self.fetched.get(uri).and_then(|f| f.value.as_ref())
+    }
+
+    fn pick<'a>(
+        &'a self,
+        fetched: Option<&'a VerifiedStatusList>,
+        bundled: Option<&'a VerifiedStatusList>,
+    ) -> Option<(&'a VerifiedStatusList, u64)> {
+        let fetched = fetched.map(|list| (list, self.max_staleness));
+        let bundle_limit = self.bundle.as_ref().map_or(self.max_staleness, |b| {
+            self.max_staleness.min(b.max_staleness())
+        });
+        let bundled = bundled.map(|list| (list, bundle_limit));
         match (fetched, bundled) {
-            (Some(f), Some(b)) if b.iat() > f.iat() => Some(b),
+            (Some(f), Some(b)) if b.0.iat() > f.0.iat() => Some(b),
             (Some(f), _) => Some(f),
             (None, b) => b,
         }
     }
 
-    /// The gate's `max_staleness_secs`, or the trust bundle's `max_staleness` when that is
-    /// stricter: HR's `publish --max-staleness-hours` must bind an offline gate too.
+    fn pick_for(&self, iss: Option<&str>, uri: &str) -> Option<(&VerifiedStatusList, u64)> {
+        let bundled = self
+            .bundle
+            .as_deref()
+            .and_then(|b| b.status_list_for(iss, uri));
+        // A fetched list that names its issuer speaks only for that issuer's credentials: a list
+        // signed by another trusted issuer, served at this URI, does not.
+        let fetched = self
+            .fetched_list(uri)
+            .filter(|list| list.iss().is_none_or(|list_iss| Some(list_iss) == iss));
+        self.pick(fetched, bundled)
+    }
+}
+
+impl StatusTokenSource for StatusView {
+    fn status_list(&self, uri: &str) -> Option<&VerifiedStatusList> {
+        self.list_and_limit(uri).map(|(list, _)| list)
+    }
+
+    fn status_list_for(&self, iss: Option<&str>, uri: &str) -> Option<&VerifiedStatusList> {
+        self.pick_for(iss, uri).map(|(list, _)| list)
+    }
+
     fn max_staleness(&self) -> u64 {
-        self.bundle.as_ref().map_or(self.max_staleness, |b| {
-            self.max_staleness.min(b.max_staleness())
-        })
+        self.max_staleness
+    }
+
+    fn max_staleness_for(&self, iss: Option<&str>, uri: &str) -> u64 {
+        self.pick_for(iss, uri)
+            .map_or(self.max_staleness, |(_, limit)| limit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    // Tests: a panic is the failure report.
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use govid_core::jose::{Algorithm, Signer as _, SoftwareSigner};
+    use govid_core::status::{
+        check_credential_status, sign_status_list_token, verify_status_list_token_with_key,
+        StatusBits, StatusList, StatusOutcome, StatusTokenClaims, UnknownReason,
+    };
+    use govid_core::trust::{BundleIssuer, TrustBundleBuilder};
+    use serde_json::{json, Map, Value};
+
+    const ISS: &str = "did:web:hr.test";
+    const URI: &str = "https://hr.test/status/1";
+    const NOW: u64 = 1_800_000_000;
+
+    fn signer(seed: u8) -> SoftwareSigner {
+        SoftwareSigner::Ed25519(ed25519_dalek::SigningKey::from_bytes(&[seed; 32]))
+    }
+
+    /// A status list token for `URI` issued at `iat`, with entry 1 set to `value`.
+    fn token(iat: u64, value: u8) -> String {
+        let mut list = StatusList::new(StatusBits::TWO, 16).unwrap();
+        list.set(1, value).unwrap();
+        let claims = StatusTokenClaims::new(URI, iat).issuer(ISS);
+        sign_status_list_token(&list, &claims, &signer(2)).unwrap()
+    }
+
+    fn fetched(iat: u64, value: u8) -> Arc<HashMap<String, Fetched<VerifiedStatusList>>> {
+        let key = signer(2).public_key();
+        let list =
+            verify_status_list_token_with_key(&token(iat, value), &key, URI, NOW, &Algorithm::ALL)
+                .unwrap();
+        let entry = Fetched {
+            value: Some(list),
+            fetched_at: NOW,
+            attempted_at: NOW,
+            last_error: None,
+        };
+        Arc::new(HashMap::from([(URI.to_owned(), entry)]))
+    }
+
+    fn bundle(iat: u64, value: u8, max_staleness: u64) -> Arc<TrustBundle> {
+        let operator = signer(1);
+        let text = TrustBundleBuilder::new(1, iat + 1, max_staleness)
+            .issuer(
+                BundleIssuer::new(ISS, "HR")
+                    .key(signer(2).public_key(), None)
+                    .vct("urn:test")
+                    .status_list(URI, token(iat, value)),
+            )
+            .sign(&operator)
+            .unwrap();
+        Arc::new(TrustBundle::load(&text, &operator.public_key(), None).unwrap())
+    }
+
+    fn credential(iss: &str) -> Map<String, Value> {
+        let Value::Object(map) = json!({
+            "iss": iss, "status": {"status_list": {"idx": 1, "uri": URI}}
+        }) else {
+            unreachable!()
+        };
+        map
+    }
+
+    #[test]
+    fn a_bundle_list_is_held_to_the_stricter_limit_and_only_for_its_issuer() {
+        let hour_ago = NOW - 3600;
+        let view = |gate_limit, bundle_limit| StatusView {
+            fetched: Arc::new(HashMap::new()),
+            bundle: Some(bundle(hour_ago, 1, bundle_limit)),
+            max_staleness: gate_limit,
+        };
+        let stale = Ok(StatusOutcome::Unknown {
+            reason: UnknownReason::Stale,
+        });
+        let ours = credential(ISS);
+        assert_eq!(
+            check_credential_status(&ours, &view(7200, 86_400), NOW),
+            Ok(StatusOutcome::Invalid)
+        );
+        assert_eq!(
+            check_credential_status(&ours, &view(600, 86_400), NOW),
+            stale
+        );
+        assert_eq!(
+            check_credential_status(&ours, &view(86_400, 600), NOW),
+            stale
+        );
+        // Another issuer's credential cannot point at this issuer's list.
+        assert_eq!(
+            check_credential_status(&credential("did:web:other.test"), &view(7200, 86_400), NOW),
+            Ok(StatusOutcome::Unknown {
+                reason: UnknownReason::NoStatusList
+            })
+        );
+    }
+
+    #[test]
+    fn a_fetched_list_speaks_only_for_the_issuer_it_names() {
+        let view = StatusView {
+            fetched: fetched(NOW - 60, 1),
+            bundle: None,
+            max_staleness: 3600,
+        };
+        assert_eq!(
+            check_credential_status(&credential(ISS), &view, NOW),
+            Ok(StatusOutcome::Invalid)
+        );
+        assert_eq!(
+            check_credential_status(&credential("did:web:other.test"), &view, NOW),
+            Ok(StatusOutcome::Unknown {
+                reason: UnknownReason::NoStatusList
+            })
+        );
+    }
+
+    #[test]
+    fn the_newer_list_is_used_under_its_own_limit() {
+        let ours = credential(ISS);
+        // Fetched an hour ago (revoked), bundle two hours ago (valid): the fetched one, under the
+        // gate's limit only.
+        let view = StatusView {
+            fetched: fetched(NOW - 3600, 1),
+            bundle: Some(bundle(NOW - 7200, 0, 60)),
+            max_staleness: 5400,
+        };
+        assert_eq!(
+            check_credential_status(&ours, &view, NOW),
+            Ok(StatusOutcome::Invalid)
+        );
+        // The bundle's is newer (valid): it is used, and its own 60 s limit makes it stale.
+        let view = StatusView {
+            fetched: fetched(NOW - 7200, 1),
+            bundle: Some(bundle(NOW - 3600, 0, 60)),
+            max_staleness: 86_400,
+        };
+        assert_eq!(
+            check_credential_status(&ours, &view, NOW),
+            Ok(StatusOutcome::Unknown {
+                reason: UnknownReason::Stale
+            })
+        );
+        assert_eq!(
+            view.list_and_limit(URI).map(|(l, lim)| (l.iat(), lim)),
+            Some((NOW - 3600, 60))
+        );
     }
 }

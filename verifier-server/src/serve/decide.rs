@@ -24,7 +24,7 @@ use std::sync::Mutex;
 use govid_core::credential::GateProfile;
 use govid_core::qr::decode_payload;
 use govid_core::replay::{ReplayCache, ReplayError};
-use govid_core::sdjwt::{verify, ClaimPath, PathSegment, VerifyPolicy};
+use govid_core::sdjwt::{verify_with, ClaimPath, HolderKeyCache, PathSegment, VerifyPolicy};
 use govid_core::status::{check_credential_status, StatusOutcome, StatusReference};
 use serde_json::{Map, Value};
 
@@ -82,6 +82,8 @@ impl Decision {
 pub(crate) struct Context<'a> {
     pub(crate) cache: &'a Cache,
     pub(crate) replay: &'a Mutex<ReplayCache>,
+    /// Holder keys decoded before (a pure function of the JWK, so the same accept/reject).
+    pub(crate) holder_keys: &'a HolderKeyCache,
     pub(crate) challenges: &'a Challenges,
     pub(crate) salt: &'a Salt,
     /// Woken when a new status list URI is seen.
@@ -135,7 +137,7 @@ pub(crate) fn decide(
         None => &gate.policy,
     };
 
-    let verified = match verify(presentation, policy, &gate.trust, now) {
+    let verified = match verify_with(presentation, policy, &gate.trust, ctx.holder_keys, now) {
         Ok(v) => v,
         Err(e) => return Decision::deny(e.rule()),
     };

@@ -12,7 +12,7 @@ use govid_core::credential::{
 use govid_core::jose::{Algorithm, Signer as _, SoftwareSigner};
 use govid_core::qr::encode_presentation;
 use govid_core::replay::ReplayCache;
-use govid_core::sdjwt::{Decoys, HeldSdJwt, KbRequest, VerifyPolicy};
+use govid_core::sdjwt::{Decoys, HeldSdJwt, HolderKeyCache, KbRequest, VerifyPolicy};
 use govid_core::trust::PinnedKeys;
 use proptest::prelude::*;
 use rand_core::OsRng;
@@ -32,6 +32,8 @@ struct Fixture {
     cache: Arc<Cache>,
     challenges: Challenges,
     salt: Salt,
+    /// Shared by every run, so mutated keys meet keys decoded before.
+    holder_keys: HolderKeyCache,
     notify: tokio::sync::Notify,
     /// A compact presentation the gate would allow (status aside: `unknown_status = allow`).
     presentation: String,
@@ -117,6 +119,7 @@ fn fixture() -> Fixture {
         cache,
         challenges: Challenges::new(10),
         salt: Salt::ephemeral(),
+        holder_keys: HolderKeyCache::new(64),
         notify: tokio::sync::Notify::new(),
         presentation,
     }
@@ -127,6 +130,7 @@ fn run(f: &Fixture, text: &str) -> super::Decision {
     let ctx = Context {
         cache: &f.cache,
         replay: &replay,
+        holder_keys: &f.holder_keys,
         challenges: &f.challenges,
         salt: &f.salt,
         refresh_now: &f.notify,

@@ -12,7 +12,8 @@
 //!
 //! Handlers hand each entry to one writer thread over a bounded channel (back-pressure: when the
 //! disk falls behind, requests wait for room instead of entries being dropped). The writer takes
-//! every entry waiting, up to [`MAX_BATCH`], and inserts them in ONE transaction; the database is
+//! every entry waiting (and, when no handler waits for the commit, those arriving within
+//! [`LINGER`]), up to [`MAX_BATCH`], and inserts them in ONE transaction; the database is
 //! in WAL mode with `synchronous = FULL`, so a transaction is on disk (fsynced) when COMMIT
 //! returns, and a committed entry survives a process crash or power loss.
 //!
@@ -41,6 +42,8 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Most entries committed in one transaction.
 pub(crate) const MAX_BATCH: usize = 512;
+/// How long the writer waits for more entries before committing a batch nobody waits for.
+const LINGER: Duration = Duration::from_millis(2);
 /// Entries that may wait for the writer.
 const QUEUE: usize = 8192;
 /// Entries kept in memory when there is no database (for `/admin/entries`).
@@ -334,14 +337,26 @@ fn writer(
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
         let mut next = Some(first);
-        while let Some(msg) = next.take() {
-            match msg {
-                Msg::Entry(job) => batch.push(job),
-                Msg::Prune => prune(&conn, retention_days),
+        let mut lingered = false;
+        loop {
+            while let Some(msg) = next.take() {
+                match msg {
+                    Msg::Entry(job) => batch.push(job),
+                    Msg::Prune => prune(&conn, retention_days),
+                }
+                if batch.len() < MAX_BATCH {
+                    next = rx.try_recv().ok();
+                }
             }
-            if batch.len() < MAX_BATCH {
-                next = rx.try_recv().ok();
+            // When no handler waits for this commit, let a busy gate's entries gather for a
+            // moment: one transaction (and one fsync) for many entries instead of a few.
+            let someone_waits = batch.iter().any(|job| job.ack.is_some());
+            if lingered || batch.is_empty() || batch.len() >= MAX_BATCH || someone_waits {
+                break;
             }
+            lingered = true;
+            std::thread::sleep(LINGER);
+            next = rx.try_recv().ok();
         }
         if batch.is_empty() {
             continue;

@@ -38,7 +38,8 @@
 //!
 //! `{"status": "ok"|"degraded", "gate", "uptime_secs", "challenge_mode",
 //! "status_lists": [{"uri", "age_secs", "stale", "last_fetch_failed"}]}` (always 200; degraded
-//! when a list is missing or stale). Metrics: Prometheus text, see [`super::metrics`].
+//! when a list is missing or stale). The lists are the configured, discovered and trust bundle
+//! ones; a bundle's list is stale past the stricter of the gate's and the bundle's limit. Metrics: Prometheus text, see [`super::metrics`].
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -227,6 +228,7 @@ async fn verify(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bo
     let ctx = Context {
         cache: &state.cache,
         replay: &state.replay,
+        holder_keys: &state.holder_keys,
         challenges: &state.challenges,
         salt: &state.salt,
         refresh_now: &state.refresh_now,
@@ -322,8 +324,10 @@ async fn challenge(State(state): State<Arc<AppState>>) -> Response {
     .into_response()
 }
 
-/// Status list freshness: `(uri, age of the list in seconds, whether the last fetch failed)`.
-fn status_lists(state: &AppState, now: u64) -> Vec<(String, Option<u64>, bool)> {
+/// Status list freshness: `(uri, age of the list in seconds, whether it is stale, whether the
+/// last fetch failed)`. A list is stale past the gate's `max_staleness_secs`, or for a trust
+/// bundle's list the bundle's `max_staleness` when that is stricter; a missing list is stale.
+fn status_lists(state: &AppState, now: u64) -> Vec<(String, Option<u64>, bool, bool)> {
     let gate = state.gate();
     let view = StatusView {
         fetched: state.cache.status_snapshot(),
@@ -332,17 +336,24 @@ fn status_lists(state: &AppState, now: u64) -> Vec<(String, Option<u64>, bool)> 
     };
     let mut uris: Vec<String> = view.fetched.keys().cloned().collect();
     uris.extend(gate.config.status_lists.iter().cloned());
+    if let Some(bundle) = &gate.trust.bundle {
+        let bundled = bundle.issuers().iter().flat_map(|i| &i.status_lists);
+        uris.extend(bundled.map(|l| l.uri.clone()));
+    }
     uris.sort();
     uris.dedup();
     uris.into_iter()
         .map(|uri| {
-            use govid_core::status::StatusTokenSource as _;
-            let age = view.status_list(&uri).map(|l| now.saturating_sub(l.iat()));
+            let found = view.list_and_limit(&uri);
+            let age = found.map(|(list, _)| now.saturating_sub(list.iat()));
+            let stale = found.is_none_or(|(list, limit)| {
+                list.is_expired(now) || now > list.iat().saturating_add(limit)
+            });
             let failed = view
                 .fetched
                 .get(&uri)
                 .is_some_and(|f| f.last_error.is_some());
-            (uri, age, failed)
+            (uri, age, stale, failed)
         })
         .collect()
 }
@@ -352,8 +363,7 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     let gate = state.gate();
     let lists: Vec<Value> = status_lists(&state, now)
         .into_iter()
-        .map(|(uri, age, failed)| {
-            let stale = age.is_none_or(|a| a > gate.config.max_staleness_secs);
+        .map(|(uri, age, stale, failed)| {
             json!({"uri": uri, "age_secs": age, "stale": stale, "last_fetch_failed": failed})
         })
         .collect();
@@ -372,7 +382,7 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     let now = system_now();
     let ages = status_lists(&state, now)
         .into_iter()
-        .filter_map(|(uri, age, _)| age.map(|a| (Some(("uri", uri)), a as f64)))
+        .filter_map(|(uri, age, _, _)| age.map(|a| (Some(("uri", uri)), a as f64)))
         .collect();
     let replay = state
         .replay

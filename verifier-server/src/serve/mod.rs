@@ -27,7 +27,7 @@ use std::time::Instant;
 
 use govid_core::credential::gate_policy;
 use govid_core::replay::{ReplayCache, FUTURE_SKEW_SECS};
-use govid_core::sdjwt::{KbWindow, VerifyPolicy};
+use govid_core::sdjwt::{HolderKeyCache, KbWindow, VerifyPolicy};
 
 use self::cache::Cache;
 use self::challenge::Challenges;
@@ -36,6 +36,9 @@ use self::gatelog::{GateLog, Salt};
 use self::metrics::Metrics;
 use self::ratelimit::RateLimiter;
 use self::trust::GateTrust;
+
+/// Most decoded holder keys remembered (≈ 300 bytes each): the holders a gate sees again.
+const HOLDER_KEY_CACHE: usize = 16_384;
 
 /// What a config reload replaces: the config, trust and the policy built from them.
 pub(crate) struct Gate {
@@ -78,6 +81,7 @@ pub(crate) struct AppState {
     gate: RwLock<Arc<Gate>>,
     pub(crate) cache: Arc<Cache>,
     pub(crate) replay: Mutex<ReplayCache>,
+    pub(crate) holder_keys: HolderKeyCache,
     pub(crate) challenges: Challenges,
     pub(crate) metrics: Metrics,
     pub(crate) log: GateLog,
@@ -140,6 +144,7 @@ pub(crate) fn build_state(
         gate: RwLock::new(Arc::new(gate)),
         cache,
         replay: Mutex::new(replay),
+        holder_keys: HolderKeyCache::new(HOLDER_KEY_CACHE),
         challenges,
         metrics: Metrics::default(),
         log,
