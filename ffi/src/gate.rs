@@ -7,7 +7,6 @@
 //! worker ID. The calls that take a credential id without `_best` present exactly that
 //! credential, as they always have.
 
-use govid_core::qr;
 use govid_core::sdjwt::ClaimPath;
 use serde_json::{Map, Value};
 
@@ -87,11 +86,7 @@ impl Wallet {
         challenge: String,
     ) -> Result<Presentation, WalletError> {
         guard(|| {
-            let c = qr::decode_challenge(&challenge, self.clock.now()).map_err(|e| {
-                WalletError::InvalidChallenge {
-                    reason: e.to_string(),
-                }
-            })?;
+            let c = self.scanned_challenge(&challenge)?;
             let paths = parse_paths(&c.claims)?;
             let row = self.best_row(&credential_id, &paths)?;
             self.make_presentation(&row.id, c.aud, c.nonce, &paths, None)

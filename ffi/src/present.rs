@@ -223,11 +223,7 @@ impl Wallet {
     /// the holder which gate asks for what before answering.
     pub fn read_challenge(&self, challenge: String) -> Result<ChallengeRequest, WalletError> {
         guard(|| {
-            let c = qr::decode_challenge(&challenge, self.clock.now()).map_err(|e| {
-                WalletError::InvalidChallenge {
-                    reason: e.to_string(),
-                }
-            })?;
+            let c = self.scanned_challenge(&challenge)?;
             Ok(ChallengeRequest {
                 aud: c.aud,
                 claims: c.claims,
@@ -245,11 +241,7 @@ impl Wallet {
         challenge: String,
     ) -> Result<Presentation, WalletError> {
         guard(|| {
-            let c = qr::decode_challenge(&challenge, self.clock.now()).map_err(|e| {
-                WalletError::InvalidChallenge {
-                    reason: e.to_string(),
-                }
-            })?;
+            let c = self.scanned_challenge(&challenge)?;
             let paths = parse_paths(&c.claims)?;
             self.make_presentation(&credential_id, c.aud, c.nonce, &paths, None)
         })
@@ -257,6 +249,13 @@ impl Wallet {
 }
 
 impl Wallet {
+    /// A scanned gate challenge (`GVC1:`), checked and not expired.
+    pub(crate) fn scanned_challenge(&self, text: &str) -> Result<qr::GateChallenge, WalletError> {
+        qr::decode_challenge(text, self.clock.now()).map_err(|e| WalletError::InvalidChallenge {
+            reason: e.to_string(),
+        })
+    }
+
     /// Presents the stored credential `credential_id`, refusing an expired one.
     pub(crate) fn make_presentation(
         &self,
