@@ -58,54 +58,15 @@ lists = ["{uri}"]
 #[test]
 fn offline_trust_bundle_gives_keys_and_status() {
     let world = World::new("serve-bundle");
-    let operator = SoftwareSigner::generate(Algorithm::EdDSA, &mut OsRng);
     // The status list travels inside the bundle: the gate needs no network for it.
-    let uri = "https://hr.test/status/offline";
-    let token = world.issuer.status_token(uri, now(), 64, &[(2, 1)]);
-    let bundle = TrustBundleBuilder::new(1, now(), 86_400)
-        .issuer(
-            BundleIssuer::new(ISS, "HR test office")
-                .key(world.issuer.signer.public_key(), None)
-                .vct(WORKER_ID_VCT)
-                .status_list(uri, token),
-        )
-        .sign(&operator)
-        .unwrap();
-    std::fs::write(world.dir.path("bundle.jwt"), bundle).unwrap();
-    std::fs::write(
-        world.dir.path("operator.jwk"),
-        operator.public_key().to_jwk().to_string(),
-    )
-    .unwrap();
-    let toml = format!(
-        r#"
-[gate]
-audience = "{AUD}"
-
-[server]
-listen = "127.0.0.1:0"
-rate_limit_per_sec = 0
-
-[trust]
-bundle = "bundle.jwt"
-bundle_operator_jwk = "operator.jwk"
-
-[status]
-fetch_discovered = false
-"#
-    );
-    let gate = Gate::with_config(&world.dir, &toml, &[]);
-    let wallet = |idx: u64| {
-        let holder = Wallet::holder_key();
-        let issued = world
-            .issuer
-            .issue(&amira(), &holder, valid_now(now()), Some((idx, uri)));
-        Wallet::receive(holder, &issued, &world.issuer, now())
-    };
-    let body = gate.verify(&wallet(1).code(AUD));
+    let gate = bundle_gate(&world, now(), 86_400, 86_400);
+    let body = gate.verify(&offline_wallet(&world, 1).code(AUD));
     assert_eq!(body["decision"], "allow", "{body}");
     assert_eq!(body["credential_status"], "valid");
-    assert_deny(&gate.verify(&wallet(2).code(AUD)), "revoked");
+    assert_deny(
+        &gate.verify(&offline_wallet(&world, 2).code(AUD)),
+        "revoked",
+    );
     // A bundle signed by someone else is refused at start.
     let other = SoftwareSigner::generate(Algorithm::EdDSA, &mut OsRng);
     std::fs::write(
