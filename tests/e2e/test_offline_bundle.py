@@ -30,7 +30,11 @@ def test_offline_bundle_within_staleness_allows(tmp_path, offline_hr, phone):
     offline_hr.publish(tmp_path / "published", "--max-staleness-hours", "24")
     gate = bundle_gate(tmp_path / "gate", tmp_path / "published", "e2e-offline-fresh")
     try:
-        assert gate.healthz()["status_lists"] == []  # nothing fetched, nothing to fetch
+        # The gate reports the bundle's list (nothing fetched, nothing to fetch), fresh.
+        health = gate.healthz()
+        assert health["status"] == "ok", health
+        assert [(l["uri"], l["stale"], l["last_fetch_failed"]) for l in health["status_lists"]] == [
+            ("http://127.0.0.1:9/status/1", False, False)], health
         assert_allowed(gate.verify(phone.show(cred.id)), offline_hr, row)
     finally:
         gate.stop()
@@ -43,5 +47,10 @@ def test_offline_bundle_beyond_staleness_denies_status_unknown(tmp_path, offline
     gate = bundle_gate(tmp_path / "gate", tmp_path / "published", "e2e-offline-stale")
     try:
         assert_denied(gate.verify(phone.show(cred.id)), "status_unknown", "unknown")
+        # /healthz judges the bundle's list by the same (bundle's, stricter) limit.
+        health = gate.healthz()
+        assert health["status"] == "degraded", health
+        assert [(l["uri"], l["stale"]) for l in health["status_lists"]] == [
+            ("http://127.0.0.1:9/status/1", True)], health
     finally:
         gate.stop()
