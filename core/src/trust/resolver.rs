@@ -55,7 +55,8 @@ struct PinnedKey {
 /// A fixed set of trusted issuer keys, as a gate configured with `--trust-jwk` uses.
 ///
 /// A key matches a JWT when the JWT's `kid` is the key's thumbprint or one of its extra key ids,
-/// or, failing that, when exactly one eligible pinned key has the type the JWT's `alg` needs.
+/// or, failing that, when exactly one eligible pinned key has the type the JWT's `alg` needs; a
+/// JWT that names a `kid` falls back only to keys pinned without key ids of their own.
 #[derive(Clone, Debug, Default)]
 pub struct PinnedKeys {
     keys: Vec<PinnedKey>,
@@ -102,20 +103,94 @@ impl IssuerResolver for PinnedKeys {
             return Err(ResolveError::UntrustedIssuer);
         }
         // `kid` is a hint (RFC 7515 §4.1.4): a match picks the key; without one, the only
-        // eligible key of the right type is used. The signature check decides either way.
-        if let Some(kid) = &header.kid {
+        // eligible key of the right type is used. The signature check decides either way. A key
+        // pinned with its own key ids is not a fallback for a JWT that names another one: the
+        // issuer signed with a key this verifier does not have (after a key rotation, say), and
+        // "unknown key" says so where a failed signature check would suggest a forgery.
+        let named = header.kid.as_deref();
+        if let Some(kid) = named {
             if let Some(k) = eligible
                 .iter()
-                .find(|k| k.kids.iter().any(|x| x == kid) || &k.key.thumbprint() == kid)
+                .find(|k| k.kids.iter().any(|x| x == kid) || k.key.thumbprint() == kid)
             {
                 return Ok(k.key.clone());
             }
         }
-        let mut of_type = eligible.iter().filter(|k| k.key.algorithm() == header.alg);
+        let mut of_type = eligible
+            .iter()
+            .filter(|k| k.key.algorithm() == header.alg)
+            .filter(|k| named.is_none() || k.kids.is_empty());
         match (of_type.next(), of_type.next()) {
             (Some(k), None) => Ok(k.key.clone()),
             (None, _) => Err(ResolveError::UnknownKey),
             (Some(_), Some(_)) => Err(ResolveError::AmbiguousKey),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    // Tests: a panic is the failure report.
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::jose::{Algorithm, Signer as _, SoftwareSigner};
+
+    fn key(seed: u8) -> PublicKey {
+        SoftwareSigner::Ed25519(ed25519_dalek::SigningKey::from_bytes(&[seed; 32])).public_key()
+    }
+
+    fn header(kid: Option<&str>) -> JwsHeader {
+        JwsHeader {
+            alg: Algorithm::EdDSA,
+            typ: None,
+            kid: kid.map(str::to_owned),
+            raw: serde_json::Map::new(),
+        }
+    }
+
+    const ISS: &str = "did:web:hr.example";
+
+    #[test]
+    fn kid_picks_the_key_and_an_anonymous_key_is_the_fallback() {
+        let mut keys = PinnedKeys::new();
+        keys.add(key(1), Some(ISS.into()), vec![format!("{ISS}#key-1")]);
+        keys.add(key(2), Some(ISS.into()), Vec::new());
+        let k1 = format!("{ISS}#key-1");
+        assert_eq!(keys.resolve(Some(ISS), &header(Some(&k1))), Ok(key(1)));
+        assert_eq!(
+            keys.resolve(Some(ISS), &header(Some(&key(2).thumbprint()))),
+            Ok(key(2))
+        );
+        // An unknown kid falls back to the one key pinned without key ids.
+        assert_eq!(keys.resolve(Some(ISS), &header(Some("other"))), Ok(key(2)));
+        // Without a kid both keys are candidates.
+        assert_eq!(
+            keys.resolve(Some(ISS), &header(None)),
+            Err(ResolveError::AmbiguousKey)
+        );
+        assert_eq!(
+            keys.resolve(Some("did:web:other.example"), &header(None)),
+            Err(ResolveError::UntrustedIssuer)
+        );
+    }
+
+    #[test]
+    fn a_key_with_its_own_kid_is_no_fallback_for_another_kid() {
+        // After a rotation the issuer signs with key-2; a verifier that has only key-1, pinned
+        // under its kid, reports an unknown key rather than trying key-1.
+        let mut keys = PinnedKeys::new();
+        keys.add(key(1), Some(ISS.into()), vec![format!("{ISS}#key-1")]);
+        let k2 = format!("{ISS}#key-2");
+        assert_eq!(
+            keys.resolve(Some(ISS), &header(Some(&k2))),
+            Err(ResolveError::UnknownKey)
+        );
+        // A JWT without a kid still finds the single key of its type.
+        assert_eq!(keys.resolve(Some(ISS), &header(None)), Ok(key(1)));
+        // Algorithm::ES256 finds no Ed25519 key.
+        let mut es = header(None);
+        es.alg = Algorithm::ES256;
+        assert_eq!(keys.resolve(Some(ISS), &es), Err(ResolveError::UnknownKey));
     }
 }
