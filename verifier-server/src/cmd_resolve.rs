@@ -1,6 +1,5 @@
 //! `govid-verifier resolve <did> [--offline]`: print the keys a DID may sign credentials with.
 
-use std::io::Read as _;
 use std::time::Duration;
 
 use govid_core::did::{
@@ -8,6 +7,8 @@ use govid_core::did::{
     DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_DOCUMENT_DEPTH,
 };
 use serde_json::{json, Value};
+
+use crate::fetch::{get_bounded, FetchError};
 
 /// Print the keys a DID may sign credentials with, as a JWKS
 ///
@@ -60,29 +61,15 @@ fn jwks(document: &DidDocument) -> Value {
 
 /// Fetches a did:web document over HTTPS with a size limit.
 fn fetch(url: &str, timeout: Duration) -> Result<Vec<u8>, String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .https_only(true)
-        .max_redirects(3)
-        .build()
-        .into();
-    let mut response = agent
-        .get(url)
-        .header("Accept", "application/did+json, application/json")
-        .call()
-        .map_err(|e| format!("could not fetch {url}: {e}"))?;
     let limit = DEFAULT_MAX_DOCUMENT_BYTES as u64;
-    let mut body = Vec::new();
-    response
-        .body_mut()
-        .as_reader()
-        .take(limit + 1)
-        .read_to_end(&mut body)
-        .map_err(|e| format!("could not read {url}: {e}"))?;
-    if body.len() as u64 > limit {
-        return Err(format!("{url}: DID document is larger than {limit} bytes"));
-    }
-    Ok(body)
+    let accept = "application/did+json, application/json";
+    get_bounded(url, limit, timeout, accept, true).map_err(|e| match e {
+        FetchError::Request(e) => format!("could not fetch {url}: {e}"),
+        FetchError::Read(e) => format!("could not read {url}: {e}"),
+        FetchError::TooLarge(limit) => {
+            format!("{url}: DID document is larger than {limit} bytes")
+        }
+    })
 }
 
 fn resolve(args: &ResolveArgs) -> Result<Output, String> {

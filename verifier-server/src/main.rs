@@ -7,6 +7,7 @@ mod cmd_qr;
 mod cmd_resolve;
 mod cmd_serve;
 mod cmd_status;
+mod fetch;
 mod input;
 mod serve;
 

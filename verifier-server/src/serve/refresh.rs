@@ -2,7 +2,6 @@
 //! timeouts and size limits, checks them, and puts good copies in the [`Cache`]. A failure keeps
 //! the last good copy. The verify path never waits for this.
 
-use std::io::Read as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +11,7 @@ use govid_core::status::verify_status_list_token;
 
 use super::cache::Cache;
 use super::{AppState, Gate};
+use crate::fetch::{get_bounded, FetchError};
 use crate::input::system_now;
 
 /// Largest status list token fetched.
@@ -138,30 +138,14 @@ pub(crate) async fn refresh_due(gate: &Arc<Gate>, cache: &Arc<Cache>) {
     }
 }
 
-/// One GET with a global timeout, at most 3 redirects and a body limit.
+/// One GET of an http(s) URL with a global timeout, at most 3 redirects and a body limit.
 fn fetch(url: &str, limit: u64, timeout: Duration, accept: &str) -> Result<Vec<u8>, String> {
     if !(url.starts_with("https://") || url.starts_with("http://")) {
         return Err("only http(s) URLs are fetched".to_owned());
     }
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .max_redirects(3)
-        .build()
-        .into();
-    let mut response = agent
-        .get(url)
-        .header("Accept", accept)
-        .call()
-        .map_err(|e| format!("fetch failed: {e}"))?;
-    let mut body = Vec::new();
-    response
-        .body_mut()
-        .as_reader()
-        .take(limit + 1)
-        .read_to_end(&mut body)
-        .map_err(|e| format!("read failed: {e}"))?;
-    if body.len() as u64 > limit {
-        return Err(format!("larger than {limit} bytes"));
-    }
-    Ok(body)
+    get_bounded(url, limit, timeout, accept, false).map_err(|e| match e {
+        FetchError::Request(e) => format!("fetch failed: {e}"),
+        FetchError::Read(e) => format!("read failed: {e}"),
+        FetchError::TooLarge(limit) => format!("larger than {limit} bytes"),
+    })
 }
