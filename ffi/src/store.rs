@@ -140,13 +140,7 @@ impl Store {
             .query_row(
                 "SELECT alias, alg, public_jwk FROM holder_keys WHERE thumbprint = ?1",
                 [thumbprint],
-                |r| {
-                    Ok(HolderKeyRow {
-                        alias: r.get(0)?,
-                        alg: r.get(1)?,
-                        public_jwk: r.get(2)?,
-                    })
-                },
+                Self::map_holder_key,
             )
             .optional()?)
     }
@@ -157,13 +151,7 @@ impl Store {
             .query_row(
                 "SELECT alias, alg, public_jwk FROM holder_keys WHERE alias = ?1",
                 [alias],
-                |r| {
-                    Ok(HolderKeyRow {
-                        alias: r.get(0)?,
-                        alg: r.get(1)?,
-                        public_jwk: r.get(2)?,
-                    })
-                },
+                Self::map_holder_key,
             )
             .optional()?)
     }
@@ -234,6 +222,15 @@ impl Store {
             ],
         )?;
         Ok(())
+    }
+
+    /// A `holder_keys` row selected as `alias, alg, public_jwk`.
+    fn map_holder_key(r: &rusqlite::Row<'_>) -> rusqlite::Result<HolderKeyRow> {
+        Ok(HolderKeyRow {
+            alias: r.get(0)?,
+            alg: r.get(1)?,
+            public_jwk: r.get(2)?,
+        })
     }
 
     fn map_credential(r: &rusqlite::Row<'_>) -> rusqlite::Result<CredentialRow> {
