@@ -5,12 +5,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code, unreachable_pub)]
 
 use govid_core::credential::{
-    issue_gate_pass, issue_worker_id, GateProfile, Organization, StatusListRef, Validity,
-    WorkerClaims, WorkerIdParams,
+    issue_gate_pass, issue_worker_id, CredentialError, GateProfile, Organization, StatusListRef,
+    Validity, WorkerClaims, WorkerIdParams,
 };
 use govid_core::jose::{Algorithm, Signer as _, SoftwareSigner};
 use govid_core::qr::{encode_presentation, render, Ecc};
-use govid_core::sdjwt::{ClaimPath, Decoys, HeldSdJwt, KbRequest, VerifyPolicy};
+use govid_core::sdjwt::{ClaimPath, Decoys, HeldSdJwt, IssuedSdJwt, KbRequest, VerifyPolicy};
 use govid_core::status::{sign_status_list_token, StatusBits, StatusList, StatusTokenClaims};
 use govid_core::trust::PinnedKeys;
 use rand_core::{OsRng, RngCore as _};
@@ -60,20 +60,9 @@ impl Issuer {
         validity: Validity,
         status: Option<(u64, &str)>,
     ) -> String {
-        let holder_key = holder.public_key();
-        let params = WorkerIdParams {
-            issuer: &self.iss,
-            holder_key: &holder_key,
-            validity,
-            status: status.map(|(idx, uri)| StatusListRef {
-                idx,
-                uri: uri.to_owned(),
-            }),
-            decoys: Decoys::NONE,
-        };
-        issue_worker_id(claims, &params, &self.signer, &mut OsRng)
-            .unwrap()
-            .compact()
+        self.issue_with(claims, holder, validity, status, |c, p, s| {
+            issue_worker_id(c, p, s, &mut OsRng)
+        })
     }
 
     /// Issues a gate pass to `holder`, with the parameters of [`Issuer::issue`].
@@ -83,6 +72,24 @@ impl Issuer {
         holder: &SoftwareSigner,
         validity: Validity,
         status: Option<(u64, &str)>,
+    ) -> String {
+        self.issue_with(claims, holder, validity, status, |c, p, s| {
+            issue_gate_pass(c, p, s, &mut OsRng)
+        })
+    }
+
+    /// The parameters both kinds share, handed to `make`.
+    fn issue_with(
+        &self,
+        claims: &WorkerClaims,
+        holder: &SoftwareSigner,
+        validity: Validity,
+        status: Option<(u64, &str)>,
+        make: impl Fn(
+            &WorkerClaims,
+            &WorkerIdParams<'_>,
+            &SoftwareSigner,
+        ) -> Result<IssuedSdJwt, CredentialError>,
     ) -> String {
         let holder_key = holder.public_key();
         let params = WorkerIdParams {
@@ -95,9 +102,7 @@ impl Issuer {
             }),
             decoys: Decoys::NONE,
         };
-        issue_gate_pass(claims, &params, &self.signer, &mut OsRng)
-            .unwrap()
-            .compact()
+        make(claims, &params, &self.signer).unwrap().compact()
     }
 
     /// A Status List Token for `uri` (2 bits per entry, `len` entries, all VALID but `set`).
