@@ -11,10 +11,11 @@ use govid_core::b64;
 use govid_core::credential::{
     gate_policy, issue_worker_id, GateProfile, Organization, Validity, WorkerClaims, WorkerIdParams,
 };
-use govid_core::jose::{CompactJws, Signer};
+use govid_core::jose::{CompactJws, SignatureCache, Signer};
 use govid_core::sdjwt::{
-    issue, verify, ArrayElement, ClaimNode, ClaimPath, Decoys, Disclosure, HeldSdJwt, IssueOptions,
-    KbExpectation, ObjectMember, PathSegment, SdAlg, VerifyPolicy,
+    issue, verify, verify_using, ArrayElement, ClaimNode, ClaimPath, Decoys, Disclosure, HeldSdJwt,
+    HolderKeyCache, IssueOptions, KbExpectation, ObjectMember, PathSegment, SdAlg, VerifyMemos,
+    VerifyPolicy,
 };
 use govid_core::trust::PinnedKeys;
 use proptest::prelude::*;
@@ -324,6 +325,53 @@ fn bound(which: usize) -> &'static (String, Map<String, Value>) {
     &all[which % all.len()]
 }
 
+/// A gate's memos, warm: every genuine presentation of [`bound`] has been verified through them,
+/// so its issuer signature and holder key are remembered when the tampered copies arrive.
+fn warm_memos() -> VerifyMemos<'static> {
+    static MEMOS: OnceLock<(SignatureCache, HolderKeyCache)> = OnceLock::new();
+    let (signatures, holder_keys) = MEMOS.get_or_init(|| {
+        let memos = (SignatureCache::new(64), HolderKeyCache::new(64));
+        for which in 0..3 {
+            let (presentation, payload) = bound(which);
+            let memo = VerifyMemos {
+                holder_keys: &memos.1,
+                issuer_signatures: &memos.0,
+            };
+            let verified = verify_using(presentation, &kb_policy(), &pinned(), memo, NOW).unwrap();
+            assert_eq!(&verified.payload, payload);
+        }
+        assert_eq!(memos.0.len(), 1, "one credential, one issuer signature");
+        memos
+    });
+    VerifyMemos {
+        holder_keys,
+        issuer_signatures: signatures,
+    }
+}
+
+/// `verify` and `verify_using` with warm memos give the same answer for `presentation`: the same
+/// payload, key binding and key, or the same error.
+fn same_with_memos(presentation: &str, policy: &VerifyPolicy) -> Result<(), TestCaseError> {
+    let plain = verify(presentation, policy, &pinned(), NOW);
+    let memo = verify_using(presentation, policy, &pinned(), warm_memos(), NOW);
+    match (plain, memo) {
+        (Ok(a), Ok(b)) => {
+            prop_assert_eq!(a.payload, b.payload);
+            prop_assert_eq!(a.key_binding, b.key_binding);
+            prop_assert_eq!(a.issuer_key, b.issuer_key);
+            prop_assert_eq!(a.holder_key, b.holder_key);
+        }
+        (Err(a), Err(b)) => prop_assert_eq!(a, b),
+        (a, b) => prop_assert!(
+            false,
+            "verify: {:?}, with memos: {:?}",
+            a.is_ok(),
+            b.is_ok()
+        ),
+    }
+    Ok(())
+}
+
 /// Characters a tamperer would try: the base64url alphabet, the separators, whitespace, JSON
 /// punctuation and non-ASCII.
 fn replacement() -> impl Strategy<Value = char> {
@@ -358,6 +406,7 @@ proptest! {
         if let Ok(v) = verify(&tampered, &policy, &pinned(), NOW) {
             prop_assert_eq!(&v.payload, original, "accepted other claims after changing #{}", at);
         }
+        same_with_memos(&tampered, &policy)?;
     }
 
     #[test]
@@ -374,6 +423,7 @@ proptest! {
         if let Ok(v) = verify(&tampered, &kb_policy(), &pinned(), NOW) {
             prop_assert_eq!(&v.payload, original, "accepted other claims after flipping #{}", at);
         }
+        same_with_memos(&tampered, &kb_policy())?;
     }
 
     #[test]
@@ -395,6 +445,7 @@ proptest! {
         if let Ok(v) = verify(&tampered, &kb_policy(), &pinned(), NOW) {
             prop_assert_eq!(&v.payload, original);
         }
+        same_with_memos(&tampered, &kb_policy())?;
     }
 }
 

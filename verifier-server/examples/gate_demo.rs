@@ -1,15 +1,19 @@
 //! A self-contained gate for demos, the browser test and the load test: an HR issuer, an offline
-//! trust bundle (so no status host is needed), two staff members (one valid, one revoked), a gate
-//! config, and fresh gate codes on demand.
+//! trust bundle (so no status host is needed), two staff members (one valid, one revoked) and
+//! optionally a building's worth more (valid), a gate config, and fresh gate codes on demand.
 //!
 //! ```text
-//! gate_demo setup DIR [PORT]       keys, credentials, trust bundle, DIR/gate.toml
-//! gate_demo code DIR allow|deny    a fresh GV1 code (KB-JWT iat = now) on stdout
-//! gate_demo y4m DIR allow|deny OUT a fake-camera video (640x480 I420) of a fresh code
-//! gate_demo pool DIR N OUT         N fresh codes, one per line: 90% allow, 10% deny (revoked),
-//!                                  plus a few malformed ones; for wrk
-//! gate_demo raw DIR N THREADS      in-process verify throughput (decode + verify + status) on
-//!                                  N fresh codes: the ceiling the server is compared with
+//! gate_demo setup DIR [PORT] [STAFF]  keys, credentials (STAFF more valid ones, default 0),
+//!                                     trust bundle, DIR/gate.toml
+//! gate_demo code DIR allow|deny       a fresh GV1 code (KB-JWT iat = now) on stdout
+//! gate_demo y4m DIR allow|deny OUT    a fake-camera video (640x480 I420) of a fresh code
+//! gate_demo pool DIR N OUT            N fresh codes, one per line: 90% allow (from the STAFF in
+//!                                     turn, or `allow`), 9% deny (revoked), 1% malformed; for wrk
+//! gate_demo raw DIR N THREADS [memo|nomemo]
+//!                                     in-process verify throughput (decode + verify + status) on
+//!                                     N fresh valid codes, with the server's memos (holder keys,
+//!                                     and issuer signatures unless `nomemo`), warmed with one code
+//!                                     per person first: the ceiling the server is compared with
 //! ```
 // A demo tool: a failed step is reported by panicking with its cause.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -23,8 +27,9 @@ use std::time::Instant;
 use fixtures::{amira, now, valid_now, Issuer, Wallet};
 use govid_core::credential::{gate_policy, GateProfile, WORKER_ID_VCT};
 use govid_core::jose::{Algorithm, Signer as _, SoftwareSigner};
+use govid_core::jose::{SignatureCache, VerifyEverySignature};
 use govid_core::qr::decode_payload;
-use govid_core::sdjwt::{verify_with, HolderKeyCache};
+use govid_core::sdjwt::{verify_using, HolderKeyCache, VerifyMemos};
 use govid_core::status::{check_credential_status, StatusOutcome};
 use govid_core::trust::{BundleIssuer, TrustBundle, TrustBundleBuilder};
 use rand_core::OsRng;
@@ -38,6 +43,8 @@ const AUD: &str = "https://gates.ministry.example/hq/main-entrance";
 const STATUS_URI: &str = "https://hr.ministry.example/status/1";
 const IDX_ALLOW: u64 = 41;
 const IDX_DENY: u64 = 42;
+/// The status index of extra staff member 0 (then 1, 2, …).
+const IDX_STAFF: u64 = 100;
 
 fn write(path: PathBuf, text: &str) {
     std::fs::write(&path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -48,12 +55,13 @@ fn read(dir: &Path, name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-fn setup(dir: &Path, port: u16) {
+fn setup(dir: &Path, port: u16, staff: usize) {
     std::fs::create_dir_all(dir).unwrap();
     let issuer = Issuer::new(ISS);
     let operator = SoftwareSigner::generate(Algorithm::EdDSA, &mut OsRng);
     let t = now();
-    let token = issuer.status_token(STATUS_URI, t, 1024, &[(IDX_DENY as usize, 1)]);
+    let list_len = (IDX_STAFF as usize + staff).next_multiple_of(1024);
+    let token = issuer.status_token(STATUS_URI, t, list_len, &[(IDX_DENY as usize, 1)]);
     let bundle = TrustBundleBuilder::new(1, t, 30 * 86_400)
         .issuer(
             BundleIssuer::new(ISS, "Ministry HR office")
@@ -80,6 +88,18 @@ fn setup(dir: &Path, port: u16) {
             &holder.to_private_jwk().to_string(),
         );
         write(dir.join(format!("credential-{name}.txt")), &issued);
+    }
+    for i in 0..staff {
+        let holder = Wallet::holder_key();
+        let mut claims = amira();
+        claims.employee_number = format!("E-{i:05}");
+        let at = Some((IDX_STAFF + i as u64, STATUS_URI));
+        let issued = issuer.issue(&claims, &holder, valid_now(t), at);
+        write(
+            dir.join(format!("holder-staff{i}.jwk")),
+            &holder.to_private_jwk().to_string(),
+        );
+        write(dir.join(format!("credential-staff{i}.txt")), &issued);
     }
     write(
         dir.join("gate.toml"),
@@ -123,13 +143,30 @@ fn wallet(dir: &Path, name: &str) -> Wallet {
     )
 }
 
+/// The wallets of the extra staff (`setup … STAFF`), or the `allow` one when there are none.
+fn valid_wallets(dir: &Path) -> Vec<Wallet> {
+    let staff: Vec<Wallet> = (0..)
+        .map_while(|i| {
+            let name = format!("staff{i}");
+            dir.join(format!("credential-{name}.txt"))
+                .exists()
+                .then(|| wallet(dir, &name))
+        })
+        .collect();
+    if staff.is_empty() {
+        vec![wallet(dir, "allow")]
+    } else {
+        staff
+    }
+}
+
 fn pool(dir: &Path, n: usize, out: &Path) {
-    let allow = wallet(dir, "allow");
+    let valid = valid_wallets(dir);
     let deny = wallet(dir, "deny");
     let mut text = String::with_capacity(n * 1200);
     for i in 0..n {
         let code = match i % 100 {
-            0..=89 => allow.code(AUD),
+            0..=89 => valid[i % valid.len()].code(AUD),
             90..=98 => deny.code(AUD),
             _ => "GV1:NOT-A-CODE".to_owned(),
         };
@@ -140,31 +177,43 @@ fn pool(dir: &Path, n: usize, out: &Path) {
 }
 
 /// Decode + verify + status for each code, on `threads` threads: the work of one decision
-/// without HTTP, logging or the replay cache.
-fn raw(dir: &Path, n: usize, threads: usize) {
-    let allow = wallet(dir, "allow");
-    let codes: Vec<String> = (0..n).map(|_| allow.code(AUD)).collect();
+/// without HTTP, logging or the replay cache. `memo`: remember issuer signatures, as the server
+/// does by default (`signature_cache_entries`).
+fn raw(dir: &Path, n: usize, threads: usize, memo: bool) {
+    let valid = valid_wallets(dir);
+    let codes: Vec<String> = (0..n).map(|i| valid[i % valid.len()].code(AUD)).collect();
     let operator: serde_json::Value = serde_json::from_str(&read(dir, "operator.jwk")).unwrap();
     let operator = govid_core::jose::PublicKey::from_jwk(&operator).unwrap();
     let bundle = TrustBundle::load(&read(dir, "trust-bundle.jwt"), &operator, None).unwrap();
     let policy = gate_policy(AUD, None, &GateProfile::Entry);
-    // The server's holder key cache, so both do the same work per verify.
+    // The server's memos, so both do the same work per verify.
     let holder_keys = HolderKeyCache::new(16_384);
+    let signature_cache = SignatureCache::new(65_536);
+    let memos = VerifyMemos {
+        holder_keys: &holder_keys,
+        issuer_signatures: if memo {
+            &signature_cache
+        } else {
+            &VerifyEverySignature
+        },
+    };
     let t = now();
+    let check = |code: &str| {
+        let presentation = decode_payload(code).unwrap();
+        let verified = verify_using(&presentation, &policy, &bundle, memos, t).unwrap();
+        let status = check_credential_status(&verified.payload, &bundle, t).unwrap();
+        assert_eq!(status, StatusOutcome::Valid);
+    };
+    // Warm, as a gate is after each worker's first entry: one code per person, not timed.
+    for wallet in &valid {
+        check(&wallet.code(AUD));
+    }
     let start = Instant::now();
     let cpu_start = cpu_seconds();
     std::thread::scope(|s| {
         for chunk in codes.chunks(n.div_ceil(threads)) {
-            let (bundle, policy, holder_keys) = (&bundle, &policy, &holder_keys);
-            s.spawn(move || {
-                for code in chunk {
-                    let presentation = decode_payload(code).unwrap();
-                    let verified =
-                        verify_with(&presentation, policy, bundle, holder_keys, t).unwrap();
-                    let status = check_credential_status(&verified.payload, bundle, t).unwrap();
-                    assert_eq!(status, StatusOutcome::Valid);
-                }
-            });
+            let check = &check;
+            s.spawn(move || chunk.iter().for_each(|code| check(code)));
         }
     });
     let secs = start.elapsed().as_secs_f64();
@@ -204,6 +253,7 @@ fn main() {
         "setup" => setup(
             Path::new(arg(1)),
             args.get(2).map_or(8080, |p| p.parse().unwrap()),
+            args.get(3).map_or(0, |n| n.parse().unwrap()),
         ),
         "code" => println!("{}", wallet(Path::new(arg(1)), arg(2)).code(AUD)),
         "y4m" => {
@@ -220,6 +270,7 @@ fn main() {
             Path::new(arg(1)),
             arg(2).parse().unwrap(),
             arg(3).parse().unwrap(),
+            args.get(4).is_none_or(|m| m != "nomemo"),
         ),
         other => panic!("unknown command {other}"),
     }

@@ -124,10 +124,22 @@ impl<'a> CompactJws<'a> {
 
     /// Verifies the signature with `key`, refusing algorithms outside `allowed`.
     pub fn verify(&self, key: &PublicKey, allowed: &[Algorithm]) -> Result<(), JwsError> {
+        self.verify_using(key, allowed, &super::VerifyEverySignature)
+    }
+
+    /// [`verify`](Self::verify), with the cryptographic step done by `signatures` (a
+    /// [`SignatureCache`](super::SignatureCache) on a verifier that sees the same JWS again).
+    /// The `alg` check is always made here.
+    pub fn verify_using(
+        &self,
+        key: &PublicKey,
+        allowed: &[Algorithm],
+        signatures: &dyn super::SignatureVerifier,
+    ) -> Result<(), JwsError> {
         if !allowed.contains(&self.header.alg) {
             return Err(JwsError::AlgNotAllowed);
         }
-        verify_signature(self.header.alg, key, self.signing_input(), &self.signature)
+        signatures.verify(self.header.alg, key, self.signing_input(), &self.signature)
     }
 }
 

@@ -3,9 +3,11 @@
 mod alg;
 mod jwk;
 mod jws;
+mod signature_cache;
 mod signer;
 
 pub use alg::Algorithm;
 pub use jwk::{JwkError, P256PublicKey, PublicKey};
 pub use jws::{sign_compact, verify_signature, CompactJws, JwsError, JwsHeader};
+pub use signature_cache::{SignatureCache, SignatureVerifier, VerifyEverySignature};
 pub use signer::{SignError, Signer, SoftwareSigner, WithKeyId};

@@ -93,12 +93,20 @@ pub(crate) fn decompress_bounded(
         pos += 4;
     }
 
-    let mut out = vec![0u8; dict.len() + max_out];
-    out[..dict.len()].copy_from_slice(dict);
-    let mut state = Box::<DecompressorOxide>::default();
-    let flags = inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
-    let (status, used, written) =
-        decompress(&mut state, &input[pos..], &mut out, dict.len(), flags);
+    let (status, used, out) = with_scratch(|scratch| {
+        let need = dict.len() + max_out;
+        if scratch.out.len() < need {
+            scratch.out.resize(need, 0);
+        }
+        let buffer = &mut scratch.out[..need];
+        buffer[..dict.len()].copy_from_slice(dict);
+        scratch.state.init();
+        let flags = inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
+        let (status, used, written) =
+            decompress(&mut scratch.state, &input[pos..], buffer, dict.len(), flags);
+        let end = dict.len() + written.min(max_out);
+        (status, used, buffer[dict.len()..end].to_vec())
+    });
     match status {
         TINFLStatus::Done => {}
         TINFLStatus::HasMoreOutput => return Err(QrError::OutputTooLarge { max: max_out }),
@@ -108,12 +116,47 @@ pub(crate) fn decompress_bounded(
         _ => return Err(QrError::Decompress),
     }
     pos += used;
-    out.truncate(dict.len() + written);
-    out.drain(..dict.len());
     if read_u32(input, pos)? != adler32(&out) {
         return Err(QrError::Decompress);
     }
     Ok((out, pos + 4))
+}
+
+/// An inflate state and output buffer, kept per thread: a gate decodes a code per request, and a
+/// fresh state (≈11 KiB) plus a zeroed output buffer (dictionary + limit) each time cost more than
+/// the inflation of a 1 KiB code. Reusing the buffer is safe: with a non-wrapping output buffer
+/// `miniz_oxide` refuses back-references before the start of the buffer, and only bytes it wrote
+/// in this call (or the dictionary copied in above) lie between the start and its position, so
+/// bytes left by an earlier call are never read or returned.
+struct Scratch {
+    state: Box<DecompressorOxide>,
+    out: Vec<u8>,
+}
+
+/// Largest output buffer kept between calls (the QR decoders' limits are ≈ 16 KiB).
+const MAX_KEPT_SCRATCH: usize = 64 * 1024;
+
+thread_local! {
+    static SCRATCH: std::cell::Cell<Option<Scratch>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `f` with this thread's [`Scratch`], taken out and put back (a fresh one the first time,
+/// and when the thread is exiting).
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    let mut scratch = SCRATCH
+        .try_with(std::cell::Cell::take)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| Scratch {
+            state: Box::default(),
+            out: Vec::new(),
+        });
+    let result = f(&mut scratch);
+    if scratch.out.len() <= MAX_KEPT_SCRATCH {
+        // Fails only while the thread exits; the scratch is then dropped.
+        let _ = SCRATCH.try_with(|cell| cell.set(Some(scratch)));
+    }
+    result
 }
 
 /// The big-endian `u32` at `pos`, or [`QrError::Truncated`].

@@ -30,7 +30,7 @@ pub use path::{ClaimPath, PathError, PathSegment};
 pub use policy::{KbExpectation, KbWindow, Limits, VerifyPolicy};
 pub use present::{HeldSdJwt, PresentError};
 pub use sd_alg::SdAlg;
-pub use verify::{verify, verify_with, Verified, SD_JWT_VC_TYP};
+pub use verify::{verify, verify_using, verify_with, Verified, VerifyMemos, SD_JWT_VC_TYP};
 
 /// The claim holding object-property digests.
 pub const SD_CLAIM: &str = "_sd";

@@ -46,7 +46,13 @@ impl HeldSdJwt {
         issuers: &dyn IssuerResolver,
         now: u64,
     ) -> Result<Self, VerifyError> {
-        let checked = check_sd_jwt(issued, policy, issuers, now)?;
+        let checked = check_sd_jwt(
+            issued,
+            policy,
+            issuers,
+            &crate::jose::VerifyEverySignature,
+            now,
+        )?;
         if checked.parts.kb_jwt().is_some() {
             return Err(VerifyError::KbUnexpected);
         }

@@ -11,7 +11,7 @@ use super::policy::VerifyPolicy;
 use super::reveal::{reveal, Placement};
 use super::serialized::{split, Parts};
 use super::SdAlg;
-use crate::jose::{CompactJws, JwsHeader, PublicKey};
+use crate::jose::{CompactJws, JwsHeader, PublicKey, SignatureVerifier, VerifyEverySignature};
 use crate::trust::IssuerResolver;
 
 /// The SD-JWT VC `typ`, and the legacy one accepted during the transition (draft 18 §2.2.1).
@@ -80,8 +80,38 @@ pub fn verify_with(
     holder_keys: &dyn HolderKeys,
     now: u64,
 ) -> Result<Verified, VerifyError> {
-    let checked = check_sd_jwt(presentation, policy, issuers, now)?;
-    let holder = holder_key(&checked.payload, holder_keys)?;
+    let memos = VerifyMemos {
+        holder_keys,
+        issuer_signatures: &VerifyEverySignature,
+    };
+    verify_using(presentation, policy, issuers, memos, now)
+}
+
+/// What a verifier may remember between presentations: decoded holder keys and Issuer-signed
+/// JWT signatures that verified. Both are memos of pure functions, so [`verify_using`] accepts
+/// and rejects exactly what [`verify`] does, with the same errors.
+#[derive(Clone, Copy)]
+pub struct VerifyMemos<'a> {
+    /// Decodes `cnf.jwk` ([`DecodeHolderKeys`](super::DecodeHolderKeys) or a
+    /// [`HolderKeyCache`](super::HolderKeyCache)).
+    pub holder_keys: &'a dyn HolderKeys,
+    /// Checks the issuer's signature ([`VerifyEverySignature`] or a
+    /// [`SignatureCache`](crate::jose::SignatureCache)). The KB-JWT, new for every
+    /// presentation, is always verified in full.
+    pub issuer_signatures: &'a dyn SignatureVerifier,
+}
+
+/// [`verify`], with the memos a gate keeps: a worker shows the same credential every day, so its
+/// holder key and issuer signature are decoded and checked once, then recognised.
+pub fn verify_using(
+    presentation: &str,
+    policy: &VerifyPolicy,
+    issuers: &dyn IssuerResolver,
+    memos: VerifyMemos<'_>,
+    now: u64,
+) -> Result<Verified, VerifyError> {
+    let checked = check_sd_jwt(presentation, policy, issuers, memos.issuer_signatures, now)?;
+    let holder = holder_key(&checked.payload, memos.holder_keys)?;
     let key_binding = match (checked.parts.kb_jwt(), &policy.key_binding) {
         (None, Some(_)) => return Err(VerifyError::KbMissing),
         (None, None) => None,
@@ -114,6 +144,7 @@ pub(crate) fn check_sd_jwt(
     presentation: &str,
     policy: &VerifyPolicy,
     issuers: &dyn IssuerResolver,
+    signatures: &dyn SignatureVerifier,
     now: u64,
 ) -> Result<CheckedSdJwt, VerifyError> {
     let depth = policy.limits.max_json_depth;
@@ -126,7 +157,7 @@ pub(crate) fn check_sd_jwt(
     let issuer_key = issuers
         .resolve(iss, &jws.header)
         .map_err(VerifyError::Issuer)?;
-    jws.verify(&issuer_key, &policy.algorithms)
+    jws.verify_using(&issuer_key, &policy.algorithms, signatures)
         .map_err(VerifyError::IssuerJws)?;
     check_typ(jws.header.typ.as_deref(), policy)?;
     let sd_alg = match payload.get(super::SD_ALG_CLAIM) {

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Load and soak test of `govid-verifier serve` (BENCHMARKS.md, "Gate server (issue 7)").
 #
-#   [CONNS=32] [RATE=2000] [RATE_CONNS=8] \
+#   [CONNS=32] [RATE=2000] [RATE_CONNS=8] [STAFF=2000] [SIGNATURE_CACHE=1] \
 #     bash verifier-server/examples/load/gate_load.sh [SECONDS] [SOAK_SECONDS] [POOL]
 #
 # Builds release binaries, sets up the demo gate (offline trust bundle, gate log on, replay
 # checks on, rate limit off: every request comes from 127.0.0.1, which the per-client limit
-# would cap at 20/s), makes POOL distinct fresh codes (90% valid, 9% revoked, 1% malformed),
-# then in one run:
+# would cap at 20/s) with STAFF valid credentials (a building's staff, each with its own holder
+# key), makes POOL distinct fresh codes (90% valid, from the staff in turn; 9% revoked; 1%
+# malformed), then in one run:
 #   1. the raw in-process verify throughput on 2 threads (`gate_demo raw`);
 #   2. wrk at saturation (-cCONNS) for SECONDS (default 30): wall rate, latency, and the
 #      server's and wrk's CPU time per request;
@@ -15,6 +16,9 @@
 #      between requests) for SECONDS: latency without queueing at saturation;
 #   4. a soak for SOAK_SECONDS (default 300; 0 skips it) recording the server's RSS;
 #   5. the raw figure again.
+# The gate remembers issuer signatures it verified (the default, `signature_cache_entries`), as
+# after each worker's first entry of a day; SIGNATURE_CACHE=0 turns that off in the server and
+# in the raw figure (`nomemo`), to measure a gate seeing every credential for the first time.
 # The replay window is set to 900 s so the pool stays fresh for the whole run; a code sent a
 # second time is denied `replayed` AFTER full verification (the replay check is the last step),
 # so repeats cost what an allow costs. Traffic stays on 127.0.0.1.
@@ -26,6 +30,7 @@
 set -euo pipefail
 secs="${1:-30}"; soak="${2:-300}"; pool="${3:-60000}"
 conns="${CONNS:-32}"; rate="${RATE:-2000}"; rate_conns="${RATE_CONNS:-8}"
+staff="${STAFF:-2000}"; memo=memo
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
 port=18080
@@ -36,12 +41,18 @@ bin="$target/release/govid-verifier"; demo="$target/release/examples/gate_demo"
 dir="$(mktemp -d)"
 server=""
 trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$dir"' EXIT
-"$demo" setup "$dir" "$port" >/dev/null
+"$demo" setup "$dir" "$port" "$staff" >/dev/null
 sed -i 's/^profile = "entry"$/profile = "entry"\nreplay_window_secs = 900/' "$dir/gate.toml"
 sed -i 's/^rate_limit_per_sec = 0$/rate_limit_per_sec = 0\nworkers = 2/' "$dir/gate.toml"
+if [ "${SIGNATURE_CACHE:-1}" = 0 ]; then
+  memo=nomemo
+  sed -i 's/^workers = 2$/workers = 2\nsignature_cache_entries = 0/' "$dir/gate.toml"
+fi
+echo "== $staff staff; issuer signatures remembered: $memo"
+
 echo "== pool: $pool codes"; "$demo" pool "$dir" "$pool" "$dir/pool.txt"
 echo "== raw (before); $(uptime)"
-raw_line=$("$demo" raw "$dir" 20000 2); echo "$raw_line"
+raw_line=$("$demo" raw "$dir" 20000 2 "$memo"); echo "$raw_line"
 raw_before=$(echo "$raw_line" | awk '{print $(NF-3)}')
 "$bin" serve --config "$dir/gate.toml" --log-level warn > "$dir/out.txt" 2> "$dir/err.txt" &
 server=$!
@@ -78,6 +89,6 @@ if [ "$soak" -gt 0 ]; then
   echo "== soak: RSS at end $(rss)"
   curl -s "$url/metrics" | grep -E '^govid_verifications_total|^govid_replay_cache_entries'
 fi
-echo "== raw (after); $(uptime)"; "$demo" raw "$dir" 20000 2
+echo "== raw (after); $(uptime)"; "$demo" raw "$dir" 20000 2 "$memo"
 kill -TERM "$server"; wait "$server" || true; server=""
 echo "gate log rows: $(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from entries').fetchone()[0])" "$dir/gate.db")"

@@ -58,6 +58,7 @@ pub(crate) struct ServerSection {
     pub(crate) workers: Option<usize>,
     pub(crate) max_connections: Option<usize>,
     pub(crate) header_read_timeout_ms: Option<u64>,
+    pub(crate) signature_cache_entries: Option<usize>,
 }
 
 /// `[trust]`: which issuers the gate trusts.
@@ -191,6 +192,8 @@ pub(crate) struct GateConfig {
     pub(crate) workers: usize,
     pub(crate) max_connections: usize,
     pub(crate) header_read_timeout: Duration,
+    /// Issuer signatures remembered once verified (0: verify every one).
+    pub(crate) signature_cache_entries: usize,
 
     pub(crate) trust: TrustSection,
 
@@ -338,6 +341,7 @@ impl GateConfig {
                     .unwrap_or(10_000)
                     .clamp(100, 60_000),
             ),
+            signature_cache_entries: s.signature_cache_entries.unwrap_or(65_536),
             trust: t,
             status_refresh: Duration::from_secs(refresh),
             max_staleness_secs: st.max_staleness_secs.unwrap_or(86_400),

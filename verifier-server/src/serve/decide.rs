@@ -22,9 +22,12 @@
 use std::sync::Mutex;
 
 use govid_core::credential::GateProfile;
+use govid_core::jose::SignatureVerifier;
 use govid_core::qr::decode_payload;
 use govid_core::replay::{ReplayCache, ReplayError};
-use govid_core::sdjwt::{verify_with, ClaimPath, HolderKeyCache, PathSegment, VerifyPolicy};
+use govid_core::sdjwt::{
+    verify_using, ClaimPath, HolderKeyCache, PathSegment, VerifyMemos, VerifyPolicy,
+};
 use govid_core::status::{check_credential_status, StatusOutcome, StatusReference};
 use serde_json::{Map, Value};
 
@@ -84,6 +87,8 @@ pub(crate) struct Context<'a> {
     pub(crate) replay: &'a Mutex<ReplayCache>,
     /// Holder keys decoded before (a pure function of the JWK, so the same accept/reject).
     pub(crate) holder_keys: &'a HolderKeyCache,
+    /// Issuer signatures verified before (a memo: the same accept/reject), or every one checked.
+    pub(crate) issuer_signatures: &'a dyn SignatureVerifier,
     pub(crate) challenges: &'a Challenges,
     pub(crate) salt: &'a Salt,
     /// Woken when a new status list URI is seen.
@@ -137,7 +142,11 @@ pub(crate) fn decide(
         None => &gate.policy,
     };
 
-    let verified = match verify_with(presentation, policy, &gate.trust, ctx.holder_keys, now) {
+    let memos = VerifyMemos {
+        holder_keys: ctx.holder_keys,
+        issuer_signatures: ctx.issuer_signatures,
+    };
+    let verified = match verify_using(presentation, policy, &gate.trust, memos, now) {
         Ok(v) => v,
         Err(e) => return Decision::deny(e.rule()),
     };

@@ -9,7 +9,7 @@ use govid_core::credential::{
     issue_worker_id, GateProfile, Organization, StatusListRef, Validity, WorkerClaims,
     WorkerIdParams,
 };
-use govid_core::jose::{Algorithm, Signer as _, SoftwareSigner};
+use govid_core::jose::{Algorithm, SignatureCache, Signer as _, SoftwareSigner};
 use govid_core::qr::encode_presentation;
 use govid_core::replay::ReplayCache;
 use govid_core::sdjwt::{Decoys, HeldSdJwt, HolderKeyCache, KbRequest, VerifyPolicy};
@@ -34,6 +34,9 @@ struct Fixture {
     salt: Salt,
     /// Shared by every run, so mutated keys meet keys decoded before.
     holder_keys: HolderKeyCache,
+    /// Shared too, and warm: the genuine presentation's issuer signature is remembered, so a
+    /// mutated copy that keeps the signed part meets the memo.
+    issuer_signatures: SignatureCache,
     notify: tokio::sync::Notify,
     /// A compact presentation the gate would allow (status aside: `unknown_status = allow`).
     presentation: String,
@@ -114,15 +117,20 @@ fn fixture() -> Fixture {
     let presentation = held
         .present(&GateProfile::Entry.claims(), Some((&request, &holder)))
         .unwrap();
-    Fixture {
+    let f = Fixture {
         gate,
         cache,
         challenges: Challenges::new(10),
         salt: Salt::ephemeral(),
         holder_keys: HolderKeyCache::new(64),
+        issuer_signatures: SignatureCache::new(64),
         notify: tokio::sync::Notify::new(),
         presentation,
-    }
+    };
+    let warm = run(&f, &f.presentation);
+    assert!(warm.allow, "{}", warm.reason);
+    assert_eq!(f.issuer_signatures.len(), 1);
+    f
 }
 
 fn run(f: &Fixture, text: &str) -> super::Decision {
@@ -131,6 +139,7 @@ fn run(f: &Fixture, text: &str) -> super::Decision {
         cache: &f.cache,
         replay: &replay,
         holder_keys: &f.holder_keys,
+        issuer_signatures: &f.issuer_signatures,
         challenges: &f.challenges,
         salt: &f.salt,
         refresh_now: &f.notify,

@@ -63,6 +63,7 @@ use super::gatelog::Entry;
 use super::metrics::Gauge;
 use super::{admin, page, AppState};
 use crate::input::system_now;
+use govid_core::jose::VerifyEverySignature;
 
 /// The JSON form of a verify request.
 #[derive(Debug, Deserialize)]
@@ -229,6 +230,10 @@ async fn verify(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bo
         cache: &state.cache,
         replay: &state.replay,
         holder_keys: &state.holder_keys,
+        issuer_signatures: match &state.issuer_signatures {
+            Some(cache) => cache,
+            None => &VerifyEverySignature,
+        },
         challenges: &state.challenges,
         salt: &state.salt,
         refresh_now: &state.refresh_now,
