@@ -3,8 +3,9 @@
 //! optionally a building's worth more (valid), a gate config, and fresh gate codes on demand.
 //!
 //! ```text
-//! gate_demo setup DIR [PORT] [STAFF]  keys, credentials (STAFF more valid ones, default 0),
-//!                                     trust bundle, DIR/gate.toml
+//! gate_demo setup DIR [PORT] [STAFF]  keys, credentials (STAFF more valid ones, default 0; their
+//!                                     holder keys Ed25519, or P-256 with
+//!                                     GATE_DEMO_STAFF_ALG=ES256), trust bundle, DIR/gate.toml
 //! gate_demo code DIR allow|deny       a fresh GV1 code (KB-JWT iat = now) on stdout
 //! gate_demo y4m DIR allow|deny OUT    a fake-camera video (640x480 I420) of a fresh code
 //! gate_demo pool DIR N OUT            N fresh codes, one per line: 90% allow (from the STAFF in
@@ -89,8 +90,13 @@ fn setup(dir: &Path, port: u16, staff: usize) {
         );
         write(dir.join(format!("credential-{name}.txt")), &issued);
     }
+    // Phones' hardware keys are P-256: `GATE_DEMO_STAFF_ALG=ES256` gives the staff such keys.
+    let staff_alg = match std::env::var("GATE_DEMO_STAFF_ALG").as_deref() {
+        Ok("ES256") => Algorithm::ES256,
+        _ => Algorithm::EdDSA,
+    };
     for i in 0..staff {
-        let holder = Wallet::holder_key();
+        let holder = SoftwareSigner::generate(staff_alg, &mut OsRng);
         let mut claims = amira();
         claims.employee_number = format!("E-{i:05}");
         let at = Some((IDX_STAFF + i as u64, STATUS_URI));

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Load and soak test of `govid-verifier serve` (BENCHMARKS.md, "Gate server (issue 7)").
 #
-#   [CONNS=32] [RATE=2000] [RATE_CONNS=8] [STAFF=2000] [SIGNATURE_CACHE=1] \
+#   [CONNS=32] [RATE=2000] [RATE_CONNS=8] [STAFF=2000] [SIGNATURE_CACHE=1] [STAFF_ALG=EdDSA] \
 #     bash verifier-server/examples/load/gate_load.sh [SECONDS] [SOAK_SECONDS] [POOL]
 #
 # Builds release binaries, sets up the demo gate (offline trust bundle, gate log on, replay
 # checks on, rate limit off: every request comes from 127.0.0.1, which the per-client limit
 # would cap at 20/s) with STAFF valid credentials (a building's staff, each with its own holder
-# key), makes POOL distinct fresh codes (90% valid, from the staff in turn; 9% revoked; 1%
-# malformed), then in one run:
+# key: Ed25519, or P-256 like phones' hardware keys with STAFF_ALG=ES256), makes POOL distinct
+# fresh codes (90% valid, from the staff in turn; 9% revoked; 1% malformed), then in one run:
 #   1. the raw in-process verify throughput on 2 threads (`gate_demo raw`);
 #   2. wrk at saturation (-cCONNS) for SECONDS (default 30): wall rate, latency, and the
 #      server's and wrk's CPU time per request;
@@ -41,14 +41,14 @@ bin="$target/release/govid-verifier"; demo="$target/release/examples/gate_demo"
 dir="$(mktemp -d)"
 server=""
 trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$dir"' EXIT
-"$demo" setup "$dir" "$port" "$staff" >/dev/null
+GATE_DEMO_STAFF_ALG="${STAFF_ALG:-EdDSA}" "$demo" setup "$dir" "$port" "$staff" >/dev/null
 sed -i 's/^profile = "entry"$/profile = "entry"\nreplay_window_secs = 900/' "$dir/gate.toml"
 sed -i 's/^rate_limit_per_sec = 0$/rate_limit_per_sec = 0\nworkers = 2/' "$dir/gate.toml"
 if [ "${SIGNATURE_CACHE:-1}" = 0 ]; then
   memo=nomemo
   sed -i 's/^workers = 2$/workers = 2\nsignature_cache_entries = 0/' "$dir/gate.toml"
 fi
-echo "== $staff staff; issuer signatures remembered: $memo"
+echo "== $staff staff (${STAFF_ALG:-EdDSA} holder keys); issuer signatures remembered: $memo"
 
 echo "== pool: $pool codes"; "$demo" pool "$dir" "$pool" "$dir/pool.txt"
 echo "== raw (before); $(uptime)"
