@@ -265,7 +265,8 @@ impl Store {
     pub(crate) fn credentials(&self) -> Result<Vec<CredentialRow>, WalletError> {
         let conn = self.conn();
         let sql = format!(
-            "SELECT {} FROM credentials ORDER BY received_at, id",
+            // Arrival order: rowid breaks ties within a second (accepting again keeps the row).
+            "SELECT {} FROM credentials ORDER BY received_at, rowid",
             Self::CREDENTIAL_COLUMNS
         );
         let mut stmt = conn.prepare(&sql)?;

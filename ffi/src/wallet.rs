@@ -99,7 +99,7 @@ impl Wallet {
         })
     }
 
-    /// The stored credentials, oldest first.
+    /// The stored credentials, in the order they were accepted (oldest first).
     pub fn list_credentials(&self) -> Result<Vec<CredentialSummary>, WalletError> {
         guard(|| {
             let now = self.clock.now();

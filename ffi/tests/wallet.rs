@@ -455,15 +455,14 @@ fn gate_passes_are_accepted_listed_and_kept_apart_from_worker_ids() {
     let dir = must(tempfile::tempdir());
     let hr = Hr::new();
     let (w, id, pass) = with_id_and_pass(&dir, &hr, NOW);
-    // Both received at the same second: listed in id order, so compare as a map.
+    // Both received at the same second: listed in the order accepted.
     let listed = must(w.list_credentials());
-    let kinds: std::collections::BTreeMap<_, _> =
-        listed.iter().map(|c| (c.id.clone(), c.kind)).collect();
+    let kinds: Vec<_> = listed.iter().map(|c| (c.id.clone(), c.kind)).collect();
     let expected = [
         (id.clone(), CredentialKind::WorkerId),
         (pass.clone(), CredentialKind::GatePass),
     ];
-    assert_eq!(kinds, expected.into_iter().collect());
+    assert_eq!(kinds, expected);
     let pass = must(w.credential(pass));
     assert_eq!(pass.given_name.as_deref(), Some("Amira"));
     assert_eq!(pass.organization_code.as_deref(), Some("MOT"));
@@ -486,6 +485,40 @@ fn gate_passes_are_accepted_listed_and_kept_apart_from_worker_ids() {
     assert_eq!(from_file.key_algorithm, KeyAlgorithm::EdDsa);
     assert_eq!(must(w.accept_credential(issued)), from_file);
     assert_eq!(must(w.list_credentials()).len(), 3);
+}
+
+#[test]
+fn credentials_accepted_in_the_same_second_are_listed_in_arrival_order() {
+    let dir = must(tempfile::tempdir());
+    let hr = Hr::new();
+    let w = wallet(&dir, Arc::new(MemKeys::default()), NOW);
+    must(w.trust_issuer(hr.jwk(), Some(ISSUER.into())));
+    // Ids are digests: listing by id would match the arrival order of six once in 720 runs.
+    let issued: Vec<String> = (0..6)
+        .map(|i| {
+            let req = must(w.enroll(format!("CODE-A{i}"), ISSUER.into(), KeyAlgorithm::EdDsa));
+            hr.issue_kind(
+                &req.key_proof,
+                year_from(NOW),
+                CredentialKind::WorkerId,
+                None,
+            )
+        })
+        .collect();
+    let accepted: Vec<String> = issued
+        .iter()
+        .map(|text| must(w.accept_credential(text.clone())).id)
+        .collect();
+    let listed = || -> Vec<String> {
+        must(w.list_credentials())
+            .into_iter()
+            .map(|c| c.id)
+            .collect()
+    };
+    assert_eq!(listed(), accepted);
+    // Accepting the first again keeps its place.
+    assert_eq!(must(w.accept_credential(issued[0].clone())).id, accepted[0]);
+    assert_eq!(listed(), accepted);
 }
 
 #[test]

@@ -1276,7 +1276,7 @@ public protocol WalletProtocol: AnyObject, Sendable {
     func deleteCredential(id: String) throws  -> Bool
     
     /**
-     * The stored credentials, oldest first.
+     * The stored credentials, in the order they were accepted (oldest first).
      */
     func listCredentials() throws  -> [CredentialSummary]
     
@@ -1664,7 +1664,7 @@ open func deleteCredential(id: String)throws  -> Bool  {
 }
     
     /**
-     * The stored credentials, oldest first.
+     * The stored credentials, in the order they were accepted (oldest first).
      */
 open func listCredentials()throws  -> [CredentialSummary]  {
     return try  FfiConverterSequenceTypeCredentialSummary.lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
@@ -3756,7 +3756,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_govid_ffi_checksum_method_wallet_delete_credential() != 54317) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_govid_ffi_checksum_method_wallet_list_credentials() != 18908) {
+    if (uniffi_govid_ffi_checksum_method_wallet_list_credentials() != 46818) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_govid_ffi_checksum_method_wallet_portrait() != 50647) {

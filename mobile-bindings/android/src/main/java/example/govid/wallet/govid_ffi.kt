@@ -1081,7 +1081,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_govid_ffi_checksum_method_wallet_delete_credential() and 0xFFFF) != 54317) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_govid_ffi_checksum_method_wallet_list_credentials() and 0xFFFF) != 18908) {
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_list_credentials() and 0xFFFF) != 46818) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_govid_ffi_checksum_method_wallet_portrait() and 0xFFFF) != 50647) {
@@ -2473,7 +2473,7 @@ public interface WalletInterface {
     fun `deleteCredential`(`id`: kotlin.String): kotlin.Boolean
     
     /**
-     * The stored credentials, oldest first.
+     * The stored credentials, in the order they were accepted (oldest first).
      */
     fun `listCredentials`(): List<CredentialSummary>
     
@@ -2993,7 +2993,7 @@ open class Wallet: Disposable, AutoCloseable, WalletInterface
 
     
     /**
-     * The stored credentials, oldest first.
+     * The stored credentials, in the order they were accepted (oldest first).
      */
     @Throws(WalletException::class)override fun `listCredentials`(): List<CredentialSummary> {
             return FfiConverterSequenceTypeCredentialSummary.lift(
