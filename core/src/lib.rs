@@ -12,6 +12,7 @@ pub mod did;
 pub mod enrollment;
 pub mod jose;
 pub mod json;
+mod memo;
 pub mod qr;
 pub mod replay;
 pub mod sdjwt;

@@ -15,14 +15,12 @@
 //! that anyway, and the credential text is needed to ask.
 //!
 //! This is the technique of Bitcoin Core's signature cache; written here because it is a few
-//! lines over `sha2` and a sharded `HashSet`, not a crate's worth.
-
-use std::collections::HashSet;
-use std::sync::Mutex;
+//! lines over `sha2` and the crate's bounded memo, not a crate's worth.
 
 use sha2::{Digest, Sha256};
 
 use super::{verify_signature, Algorithm, JwsError, PublicKey};
+use crate::memo::BoundedMemo;
 
 /// Checks a JWS signature: what [`CompactJws::verify_using`](super::CompactJws::verify_using)
 /// calls for the cryptographic step.
@@ -53,33 +51,27 @@ impl SignatureVerifier for VerifyEverySignature {
     }
 }
 
-const SHARDS: usize = 8;
 /// Separates this cache's digests from any other use of SHA-256 over similar bytes.
 const DOMAIN: &[u8] = b"govid signature cache v1\0";
 
-/// A bounded set of signatures that verified, shared between threads (sharded locks).
+/// A bounded set of signatures that verified, shared between threads.
 #[derive(Debug)]
 pub struct SignatureCache {
-    per_shard: usize,
-    shards: Vec<Mutex<HashSet<[u8; 32]>>>,
+    verified: BoundedMemo<[u8; 32], ()>,
 }
 
 impl SignatureCache {
-    /// A cache holding at most about `capacity` signatures (32 bytes each plus the set's
-    /// overhead); at least one per shard.
+    /// A cache holding at most about `capacity` signatures (32 bytes each plus the map's
+    /// overhead).
     pub fn new(capacity: usize) -> Self {
         Self {
-            per_shard: capacity.div_ceil(SHARDS).max(1),
-            shards: (0..SHARDS).map(|_| Mutex::new(HashSet::new())).collect(),
+            verified: BoundedMemo::new(capacity),
         }
     }
 
     /// How many signatures are held.
     pub fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).len())
-            .sum()
+        self.verified.len()
     }
 
     /// Whether none is held.
@@ -102,10 +94,6 @@ impl SignatureCache {
         }
         hash.finalize().into()
     }
-
-    fn shard(&self, digest: &[u8; 32]) -> &Mutex<HashSet<[u8; 32]>> {
-        &self.shards[usize::from(digest[0]) % SHARDS]
-    }
 }
 
 impl SignatureVerifier for SignatureCache {
@@ -117,21 +105,12 @@ impl SignatureVerifier for SignatureCache {
         signature: &[u8],
     ) -> Result<(), JwsError> {
         let digest = Self::digest(alg, key, message, signature);
-        let shard = self.shard(&digest);
-        if shard
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains(&digest)
-        {
+        if self.verified.get(&digest).is_some() {
             return Ok(());
         }
-        // Verified outside the lock; only a success is remembered.
+        // Only a success is remembered.
         verify_signature(alg, key, message, signature)?;
-        let mut set = shard.lock().unwrap_or_else(|e| e.into_inner());
-        if set.len() >= self.per_shard {
-            set.clear();
-        }
-        set.insert(digest);
+        self.verified.insert(digest, ());
         Ok(())
     }
 }

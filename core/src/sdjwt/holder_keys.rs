@@ -7,13 +7,10 @@
 //! that decoded (a JWK that fails is decoded, and fails, every time) and are short, and is
 //! bounded.
 
-use std::collections::HashMap;
-use std::hash::BuildHasher;
-use std::sync::Mutex;
-
 use serde_json::Value;
 
 use crate::jose::{JwkError, PublicKey};
+use crate::memo::BoundedMemo;
 
 /// Turns the `cnf.jwk` of a verified payload into the holder's key.
 pub trait HolderKeys: Send + Sync {
@@ -31,38 +28,30 @@ impl HolderKeys for DecodeHolderKeys {
     }
 }
 
-const SHARDS: usize = 8;
 /// Longest JWK text remembered (an Ed25519 or P-256 JWK is 80–200 bytes); a longer one is decoded
 /// every time, so the cache's memory stays bounded by the entry count.
 const MAX_CACHED_JWK_LEN: usize = 512;
 
-/// A bounded memo of decoded holder keys, shared between threads (sharded locks).
+/// A bounded memo of decoded holder keys, shared between threads.
 ///
-/// When a shard is full it is emptied and refilled: the worst case is a decode per verify, as
+/// When full, part of it is emptied and refilled: the worst case is a decode per verify, as
 /// without the cache.
 #[derive(Debug)]
 pub struct HolderKeyCache {
-    per_shard: usize,
-    hasher: std::collections::hash_map::RandomState,
-    shards: Vec<Mutex<HashMap<String, PublicKey>>>,
+    keys: BoundedMemo<String, PublicKey>,
 }
 
 impl HolderKeyCache {
-    /// A cache holding at most about `capacity` keys (at least one per shard).
+    /// A cache holding at most about `capacity` keys.
     pub fn new(capacity: usize) -> Self {
         Self {
-            per_shard: capacity.div_ceil(SHARDS).max(1),
-            hasher: std::collections::hash_map::RandomState::new(),
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            keys: BoundedMemo::new(capacity),
         }
     }
 
     /// How many keys are held.
     pub fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).len())
-            .sum()
+        self.keys.len()
     }
 
     /// Whether no key is held.
@@ -79,17 +68,12 @@ impl HolderKeys for HolderKeyCache {
             Ok(text) if text.len() <= MAX_CACHED_JWK_LEN => text,
             _ => return PublicKey::from_jwk(jwk),
         };
-        let shard = &self.shards[(self.hasher.hash_one(&text) as usize) % SHARDS];
-        if let Some(key) = shard.lock().unwrap_or_else(|e| e.into_inner()).get(&text) {
-            return Ok(key.clone());
+        if let Some(key) = self.keys.get(&text) {
+            return Ok(key);
         }
-        // Decoded outside the lock.
+        // Decoded outside the lock; only a key that decoded is remembered.
         let key = PublicKey::from_jwk(jwk)?;
-        let mut map = shard.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= self.per_shard {
-            map.clear();
-        }
-        map.insert(text, key.clone());
+        self.keys.insert(text, key.clone());
         Ok(key)
     }
 }
