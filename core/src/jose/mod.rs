@@ -7,5 +7,6 @@ mod signer;
 
 pub use alg::Algorithm;
 pub use jwk::{JwkError, P256PublicKey, PublicKey};
+pub(crate) use jws::encoded_header;
 pub use jws::{sign_compact, verify_signature, CompactJws, JwsError, JwsHeader};
 pub use signer::{SignError, Signer, SoftwareSigner, WithKeyId};
