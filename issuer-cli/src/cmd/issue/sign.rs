@@ -11,10 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 
-use govid_core::credential::{
-    issue_gate_pass, issue_worker_id, CredentialError, StatusListRef, Validity, WorkerIdParams,
-};
-use govid_core::jose::PublicKey;
+use govid_core::credential::{CompactIssuer, CompactParams, CredentialError, HolderCnf, Validity};
 use govid_core::sdjwt::Decoys;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{OsRng, RngCore, SeedableRng};
@@ -217,23 +214,30 @@ impl Drop for Pool {
 fn sign_chunk(ctx: &Context<'_>, batch: &Batch, chunk: usize) -> CliResult<Vec<Made>> {
     let mut rng = ChaCha20Rng::from_seed(batch.seed);
     rng.set_stream(chunk as u64);
+    let mut issuer = CompactIssuer::new(ctx.signer)
+        .map_err(|e| CliError::new("cannot_issue", format!("cannot sign: {e}")))?;
     let range = chunk * SIGN_CHUNK..((chunk + 1) * SIGN_CHUNK).min(batch.rows.len());
     batch.rows[range.clone()]
         .iter()
         .zip(&batch.slots[range])
-        .map(|((staff, holder_jwk), slot)| sign_one(ctx, staff, holder_jwk, slot, &mut rng))
+        .map(|((staff, holder_jwk), slot)| {
+            sign_one(ctx, &mut issuer, staff, holder_jwk, slot, &mut rng)
+        })
         .collect()
 }
 
 /// The worker ID and the gate pass of one person: same holder key, validity and status entry.
+/// The enrolled key was validated at enrollment: its JWK goes into `cnf` as it is (core's
+/// `HolderCnf::from_enrolled_jwk`).
 fn sign_one(
     ctx: &Context<'_>,
+    issuer: &mut CompactIssuer<'_>,
     staff: &Staff,
     holder_jwk: &str,
     (list_id, uri, idx): &Slot,
     rng: &mut ChaCha20Rng,
 ) -> CliResult<Made> {
-    let holder = PublicKey::from_jwk_str(holder_jwk).map_err(|_| {
+    let holder = HolderCnf::from_enrolled_jwk(holder_jwk).map_err(|_| {
         CliError::new(
             "corrupt_database",
             format!("the enrolled key of {} is not valid", staff.employee_number),
@@ -247,18 +251,15 @@ fn sign_one(
     })?;
     let end_of_contract = (until + 1).max(0) as u64 * DAY;
     let expires_at = end_of_contract.min(ctx.now + u64::from(ctx.max_days) * DAY);
-    let params = WorkerIdParams {
+    let params = CompactParams {
         issuer: ctx.issuer_did,
-        holder_key: &holder,
+        holder: &holder,
         validity: Validity {
             issued_at: ctx.now,
             not_before: ctx.now,
             expires_at,
         },
-        status: Some(StatusListRef {
-            idx: u64::from(*idx),
-            uri: uri.clone(),
-        }),
+        status: Some((u64::from(*idx), uri)),
         decoys: DECOYS,
     };
     let claims = staff.claims();
@@ -268,15 +269,15 @@ fn sign_one(
             format!("cannot issue an ID to {}: {e}", staff.employee_number),
         )
     };
-    let worker_id = issue_worker_id(&claims, &params, ctx.signer, rng).map_err(cannot)?;
-    let gate_pass = issue_gate_pass(&claims, &params, ctx.signer, rng).map_err(cannot)?;
+    let worker_id = issuer.worker_id(&claims, &params, rng).map_err(cannot)?;
+    let gate_pass = issuer.gate_pass(&claims, &params, rng).map_err(cannot)?;
     Ok(Made {
         employee_number: staff.employee_number.clone(),
         list_id: *list_id,
         uri: uri.clone(),
         idx: *idx,
         expires_at,
-        sd_jwt: worker_id.compact(),
-        gate_pass: gate_pass.compact(),
+        sd_jwt: worker_id,
+        gate_pass,
     })
 }
