@@ -177,6 +177,12 @@ fn enrolled_jwk_other_than_a_plain_ed25519_key_is_fully_checked() {
         HolderCnf::from_enrolled_jwk(&extra).unwrap(),
         HolderCnf::from_enrolled_jwk(&plain).unwrap()
     );
+    // An escaped member (not borrowed as it is) and another member order read the same key.
+    let escaped = format!(r#"{{"x":"\u0031{}","kty":"OKP","crv":"Ed25519"}}"#, &x[1..]);
+    assert_eq!(
+        HolderCnf::from_enrolled_jwk(&escaped).unwrap(),
+        HolderCnf::from_enrolled_jwk(&plain).unwrap()
+    );
     assert_eq!(
         HolderCnf::from_enrolled_jwk(&plain).unwrap().as_bytes(),
         format!(r#"{{"jwk":{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}}}"#).as_bytes()

@@ -1,5 +1,7 @@
 //! The worker ID's claims as Rust types, and issuing them.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -307,13 +309,13 @@ impl HolderCnf {
     /// validated with [`PublicKey::from_jwk`]. Either way the `cnf` is what [`HolderCnf::new`]
     /// makes of the key.
     pub fn from_enrolled_jwk(text: &str) -> Result<Self, JwkError> {
-        let value: Value = serde_json::from_str(text).map_err(|_| JwkError::NotAnObject)?;
-        if let Some(x) = plain_ed25519_x(&value) {
-            let mut json = b"{\"jwk\":{\"crv\":\"Ed25519\",\"kty\":\"OKP\",\"x\":".to_vec();
-            push_json_str(&mut json, x);
-            json.extend_from_slice(b"}}");
+        if let Some(x) = plain_ed25519_x(text) {
+            let mut json = b"{\"jwk\":{\"crv\":\"Ed25519\",\"kty\":\"OKP\",\"x\":\"".to_vec();
+            json.extend_from_slice(x.as_bytes());
+            json.extend_from_slice(b"\"}}");
             return Ok(Self { json });
         }
+        let value: Value = serde_json::from_str(text).map_err(|_| JwkError::NotAnObject)?;
         Ok(Self::new(&PublicKey::from_jwk(&value)?))
     }
 
@@ -323,18 +325,23 @@ impl HolderCnf {
     }
 }
 
-/// `x` of a JWK that has exactly the members `crv: Ed25519`, `kty: OKP` and `x`, with `x` the
-/// canonical base64url of 32 bytes.
-fn plain_ed25519_x(jwk: &Value) -> Option<&str> {
-    let map = jwk.as_object()?;
-    if map.len() != 3
-        || map.get("kty")?.as_str()? != "OKP"
-        || map.get("crv")?.as_str()? != "Ed25519"
-    {
-        return None;
+/// `x` of a JWK text that has exactly the members `crv: Ed25519`, `kty: OKP` and `x`, with `x`
+/// the canonical base64url of 32 bytes (so it needs no JSON escaping). Read without building a
+/// `Value`; `None` for anything else (including escaped strings).
+fn plain_ed25519_x(text: &str) -> Option<&str> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct PlainOkp<'a> {
+        crv: &'a str,
+        kty: &'a str,
+        x: &'a str,
     }
-    let x = map.get("x")?.as_str()?;
-    (crate::b64::decode(x)?.len() == 32).then_some(x)
+    let jwk: PlainOkp<'_> = serde_json::from_str(text).ok()?;
+    let mut key = [0u8; 33];
+    let canonical = (jwk.kty, jwk.crv) == ("OKP", "Ed25519")
+        && jwk.x.len() == 43
+        && URL_SAFE_NO_PAD.decode_slice(jwk.x, &mut key).ok() == Some(32);
+    canonical.then_some(jwk.x)
 }
 
 /// Everything besides the claims that goes into a credential made by [`CompactIssuer`]: the
