@@ -538,10 +538,10 @@ fn submit(
     let (count, first, last) = (
         rows.len(),
         rows.first()
-            .map(|r| r.0.employee_number.clone())
+            .map(|r| r.claims.employee_number.clone())
             .unwrap_or_default(),
         rows.last()
-            .map(|r| r.0.employee_number.clone())
+            .map(|r| r.claims.employee_number.clone())
             .unwrap_or_default(),
     );
     let ticket = pool.submit(rows, slots)?;
@@ -584,8 +584,18 @@ mod tests {
     fn jsonl_line_is_the_serialized_line() {
         let plain = "eyJhbGciOiJFZERTQSJ9.eyJfc2QiOltdfQ.c2ln~WyJzYWx0Il0~";
         for (sd_jwt, employee_number, kid, uri) in [
-            (plain, "E-1", "did:web:hr.example#key-1", "https://hr.example/status/1"),
-            ("not \"base64\"\n", "É\"1\\\u{1}", "k\u{7f}", "https://h/\u{2028}"),
+            (
+                plain,
+                "E-1",
+                "did:web:hr.example#key-1",
+                "https://hr.example/status/1",
+            ),
+            (
+                "not \"base64\"\n",
+                "É\"1\\\u{1}",
+                "k\u{7f}",
+                "https://h/\u{2028}",
+            ),
         ] {
             let made = Made {
                 employee_number: employee_number.to_owned(),
@@ -612,7 +622,10 @@ mod tests {
             };
             let mut expected = serde_json::to_vec(&line).unwrap_or_default();
             expected.push(b'\n');
-            assert_eq!(String::from_utf8_lossy(&ours), String::from_utf8_lossy(&expected));
+            assert_eq!(
+                String::from_utf8_lossy(&ours),
+                String::from_utf8_lossy(&expected)
+            );
         }
     }
 }

@@ -11,7 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 
-use govid_core::credential::{CompactIssuer, CompactParams, CredentialError, HolderCnf, Validity};
+use govid_core::credential::{
+    CompactIssuer, CompactParams, CredentialError, HolderCnf, Validity, WorkerClaims,
+};
 use govid_core::sdjwt::Decoys;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{OsRng, RngCore, SeedableRng};
@@ -30,8 +32,27 @@ const SIGN_CHUNK: usize = 250;
 /// A status list entry: list number, its URI, the index.
 pub(super) type Slot = (i64, String, u32);
 
-/// A staff member to issue to, with their enrolled phone key (public JWK).
-pub(super) type Row = (Staff, String);
+/// A staff member to issue to.
+pub(super) struct Row {
+    /// Their claims (moved out of the staff record).
+    pub(super) claims: WorkerClaims,
+    /// The roster's `valid_until`, `YYYY-MM-DD`.
+    pub(super) valid_until: String,
+    /// Their enrolled phone key (public JWK text).
+    pub(super) holder_jwk: String,
+}
+
+impl Row {
+    /// The row of `staff` with their enrolled key.
+    pub(super) fn new(staff: Staff, holder_jwk: String) -> Self {
+        let (claims, valid_until) = staff.into_claims();
+        Self {
+            claims,
+            valid_until,
+            holder_jwk,
+        }
+    }
+}
 
 /// One person's two credentials, made in a batch.
 pub(super) struct Made {
@@ -220,9 +241,7 @@ fn sign_chunk(ctx: &Context<'_>, batch: &Batch, chunk: usize) -> CliResult<Vec<M
     batch.rows[range.clone()]
         .iter()
         .zip(&batch.slots[range])
-        .map(|((staff, holder_jwk), slot)| {
-            sign_one(ctx, &mut issuer, staff, holder_jwk, slot, &mut rng)
-        })
+        .map(|(row, slot)| sign_one(ctx, &mut issuer, row, slot, &mut rng))
         .collect()
 }
 
@@ -232,21 +251,24 @@ fn sign_chunk(ctx: &Context<'_>, batch: &Batch, chunk: usize) -> CliResult<Vec<M
 fn sign_one(
     ctx: &Context<'_>,
     issuer: &mut CompactIssuer<'_>,
-    staff: &Staff,
-    holder_jwk: &str,
+    row: &Row,
     (list_id, uri, idx): &Slot,
     rng: &mut ChaCha20Rng,
 ) -> CliResult<Made> {
-    let holder = HolderCnf::from_enrolled_jwk(holder_jwk).map_err(|_| {
+    let claims = &row.claims;
+    let holder = HolderCnf::from_enrolled_jwk(&row.holder_jwk).map_err(|_| {
         CliError::new(
             "corrupt_database",
-            format!("the enrolled key of {} is not valid", staff.employee_number),
+            format!(
+                "the enrolled key of {} is not valid",
+                claims.employee_number
+            ),
         )
     })?;
-    let until = clock::parse_date(&staff.valid_until).ok_or_else(|| {
+    let until = clock::parse_date(&row.valid_until).ok_or_else(|| {
         CliError::new(
             "corrupt_database",
-            format!("bad valid_until for {}", staff.employee_number),
+            format!("bad valid_until for {}", claims.employee_number),
         )
     })?;
     let end_of_contract = (until + 1).max(0) as u64 * DAY;
@@ -262,17 +284,16 @@ fn sign_one(
         status: Some((u64::from(*idx), uri)),
         decoys: DECOYS,
     };
-    let claims = staff.claims();
     let cannot = |e: CredentialError| {
         CliError::new(
             "cannot_issue",
-            format!("cannot issue an ID to {}: {e}", staff.employee_number),
+            format!("cannot issue an ID to {}: {e}", claims.employee_number),
         )
     };
-    let worker_id = issuer.worker_id(&claims, &params, rng).map_err(cannot)?;
-    let gate_pass = issuer.gate_pass(&claims, &params, rng).map_err(cannot)?;
+    let worker_id = issuer.worker_id(claims, &params, rng).map_err(cannot)?;
+    let gate_pass = issuer.gate_pass(claims, &params, rng).map_err(cannot)?;
     Ok(Made {
-        employee_number: staff.employee_number.clone(),
+        employee_number: claims.employee_number.clone(),
         list_id: *list_id,
         uri: uri.clone(),
         idx: *idx,
