@@ -561,9 +561,9 @@ fn digest_line(digest: &mut Sha256, m: &Made) {
     let mut line = Vec::with_capacity(m.employee_number.len() + 160);
     line.extend_from_slice(m.employee_number.as_bytes());
     line.extend_from_slice(format!("|{}|{}|", m.list_id, m.idx).as_bytes());
-    hex_into(&mut line, &Sha256::digest(m.sd_jwt.as_bytes()));
+    hex_into(&mut line, &m.hashes[0]);
     line.push(b'|');
-    hex_into(&mut line, &Sha256::digest(m.gate_pass.as_bytes()));
+    hex_into(&mut line, &m.hashes[1]);
     line.push(b'\n');
     digest.update(&line);
 }
@@ -605,6 +605,7 @@ mod tests {
                 expires_at: 1_826_536_000,
                 sd_jwt: sd_jwt.to_owned(),
                 gate_pass: format!("{sd_jwt}x"),
+                hashes: [[0; 32]; 2],
             };
             let mut ours = Vec::new();
             write_line(&mut ours, &made, kid, 1_795_000_000).unwrap_or_else(|e| panic!("{e}"));

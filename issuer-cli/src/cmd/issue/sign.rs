@@ -17,6 +17,7 @@ use govid_core::credential::{
 use govid_core::sdjwt::Decoys;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{OsRng, RngCore, SeedableRng};
+use sha2::{Digest, Sha256};
 
 use crate::clock::{self, DAY};
 use crate::error::{CliError, CliResult};
@@ -65,6 +66,9 @@ pub(super) struct Made {
     pub(super) sd_jwt: String,
     /// The gate pass: same holder key, same status entry.
     pub(super) gate_pass: String,
+    /// SHA-256 of `sd_jwt` and of `gate_pass`, for the batch digest of the audit entry:
+    /// computed here on the signing threads, off the database writer's path.
+    pub(super) hashes: [[u8; 32]; 2],
 }
 
 /// What every credential of the run shares.
@@ -298,6 +302,10 @@ fn sign_one(
         uri: uri.clone(),
         idx: *idx,
         expires_at,
+        hashes: [
+            Sha256::digest(worker_id.as_bytes()).into(),
+            Sha256::digest(gate_pass.as_bytes()).into(),
+        ],
         sd_jwt: worker_id,
         gate_pass,
     })
