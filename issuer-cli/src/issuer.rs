@@ -155,23 +155,25 @@ impl Staff {
         })
     }
 
-    pub(crate) fn claims(&self) -> WorkerClaims {
-        WorkerClaims {
-            given_name: self.given_name.clone(),
-            family_name: self.family_name.clone(),
-            employee_number: self.employee_number.clone(),
+    /// The claims to issue and `valid_until`, moving the fields out (no copies).
+    pub(crate) fn into_claims(self) -> (WorkerClaims, String) {
+        let claims = WorkerClaims {
+            given_name: self.given_name,
+            family_name: self.family_name,
+            employee_number: self.employee_number,
             organization: Organization {
-                name: self.organization_name.clone(),
-                code: self.organization_code.clone(),
+                name: self.organization_name,
+                code: self.organization_code,
             },
-            department: self.department.clone(),
-            position: self.position.clone(),
-            grade: self.grade.clone(),
-            clearance: self.clearance.clone(),
-            birthdate: self.birth_date.clone(),
+            department: self.department,
+            position: self.position,
+            grade: self.grade,
+            clearance: self.clearance,
+            birthdate: self.birth_date,
             portrait: None,
-            access_zones: self.access_zones.clone(),
-        }
+            access_zones: self.access_zones,
+        };
+        (claims, self.valid_until)
     }
 
     pub(crate) fn to_json(&self) -> Value {

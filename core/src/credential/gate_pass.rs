@@ -9,10 +9,10 @@
 use rand_core::{CryptoRng, RngCore};
 use serde_json::json;
 
-use super::worker::{envelope, issue_credential, WORKER_ID_VCT};
-use super::{CredentialError, WorkerClaims, WorkerIdParams};
+use super::worker::{check, envelope, issue_credential, WORKER_ID_VCT};
+use super::{CompactIssuer, CompactParams, CredentialError, WorkerClaims, WorkerIdParams};
 use crate::jose::Signer;
-use crate::sdjwt::{ClaimNode, Decoys, IssuedSdJwt};
+use crate::sdjwt::{push_json_str, ClaimNode, Decoys, IssuedSdJwt};
 
 /// The `vct` of a govid gate pass, version 1.
 pub const GATE_PASS_VCT: &str = "https://govid.example/vct/worker-gate-pass/v1";
@@ -65,6 +65,42 @@ fn gate_pass_tree(claims: &WorkerClaims, params: &WorkerIdParams<'_>) -> ClaimNo
         root = root.sd("clearance", clearance.as_str());
     }
     claims.sd_access_zones(root)
+}
+
+impl CompactIssuer<'_> {
+    /// Issues a gate pass: the same credential as [`issue_gate_pass`], as compact text.
+    /// `params.decoys` is not used (the top level is padded to [`GATE_PASS_DIGESTS`]).
+    pub fn gate_pass(
+        &mut self,
+        claims: &WorkerClaims,
+        params: &CompactParams<'_>,
+        rng: &mut (impl CryptoRng + RngCore),
+    ) -> Result<String, CredentialError> {
+        check(claims, params.validity)?;
+        self.start();
+        self.sd_str("given_name", &claims.given_name, rng);
+        self.sd_str("family_name", &claims.family_name, rng);
+        // `organization` in one disclosure, its members in `serde_json::Map` order (sorted).
+        self.value.clear();
+        self.value.extend_from_slice(b"{\"code\":");
+        push_json_str(&mut self.value, &claims.organization.code);
+        self.value.extend_from_slice(b",\"name\":");
+        push_json_str(&mut self.value, &claims.organization.name);
+        self.value.push(b'}');
+        let digest = self.sd.property("organization", &self.value, rng);
+        self.digests.push(digest);
+        if let Some(clearance) = &claims.clearance {
+            self.sd_str("clearance", clearance, rng);
+        }
+        self.sd_access_zones(&claims.access_zones, rng);
+        let padding = GATE_PASS_DIGESTS.saturating_sub(self.digests.len());
+        let decoys = Decoys {
+            min: padding,
+            max: padding,
+        };
+        self.sd.decoys(decoys, &mut self.digests, rng);
+        self.finish(params, GATE_PASS_VCT)
+    }
 }
 
 fn top_level_disclosable(tree: &ClaimNode) -> usize {

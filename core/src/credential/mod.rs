@@ -78,6 +78,7 @@ mod worker;
 pub use gate_pass::{issue_gate_pass, GATE_PASS_DIGESTS, GATE_PASS_VCT, GATE_VCTS};
 pub use profile::{gate_policy, GateProfile};
 pub use worker::{
-    issue_worker_id, CredentialError, Organization, StatusListRef, Validity, WorkerClaims,
-    WorkerIdParams, WorkerView, MAX_PORTRAIT_BYTES, WORKER_ID_VCT,
+    issue_worker_id, CompactIssuer, CompactParams, CredentialError, HolderCnf, Organization,
+    StatusListRef, Validity, WorkerClaims, WorkerIdParams, WorkerView, MAX_PORTRAIT_BYTES,
+    WORKER_ID_VCT,
 };

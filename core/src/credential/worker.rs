@@ -1,12 +1,15 @@
 //! The worker ID's claims as Rust types, and issuing them.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use crate::jose::{PublicKey, Signer};
+use crate::jose::{JwkError, PublicKey, SignError, Signer};
 use crate::sdjwt::{
-    issue, ClaimNode, Decoys, IssueError, IssueOptions, IssuedSdJwt, SdAlg, SD_JWT_VC_TYP,
+    issue, push_json_str, push_json_u64, push_sd_member, ClaimNode, CompactWriter, Decoys,
+    DigestText, IssueError, IssueOptions, IssuedSdJwt, SdAlg, SD_JWT_VC_TYP,
 };
 
 /// The `vct` of a govid worker ID, version 1.
@@ -242,6 +245,15 @@ pub(super) fn envelope(params: &WorkerIdParams<'_>, vct: &str) -> ClaimNode {
     }
 }
 
+/// Checks the claims and the validity period.
+pub(super) fn check(claims: &WorkerClaims, v: Validity) -> Result<(), CredentialError> {
+    claims.validate()?;
+    if v.expires_at <= v.not_before || v.not_before < v.issued_at.saturating_sub(86_400) {
+        return Err(CredentialError::InvalidValidity);
+    }
+    Ok(())
+}
+
 /// Checks the claims and the validity period, then issues `tree` (built from them) as an SD-JWT
 /// VC (`typ` `dc+sd-jwt`, `_sd_alg` `sha-256`) with `decoys`.
 pub(super) fn issue_credential(
@@ -252,11 +264,7 @@ pub(super) fn issue_credential(
     signer: &dyn Signer,
     rng: &mut (impl CryptoRng + RngCore),
 ) -> Result<IssuedSdJwt, CredentialError> {
-    claims.validate()?;
-    let v = params.validity;
-    if v.expires_at <= v.not_before || v.not_before < v.issued_at.saturating_sub(86_400) {
-        return Err(CredentialError::InvalidValidity);
-    }
+    check(claims, params.validity)?;
     let options = IssueOptions {
         sd_alg: SdAlg::Sha256,
         decoys,
@@ -275,6 +283,251 @@ pub fn issue_worker_id(
 ) -> Result<IssuedSdJwt, CredentialError> {
     let tree = claims.worker_id_tree(params);
     issue_credential(claims, params, &tree, params.decoys, signer, rng)
+}
+
+/// A holder key as the `cnf` claim's JSON, `{"jwk":{…}}`, written once per holder and copied
+/// into each of their credentials by [`CompactIssuer`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HolderCnf {
+    json: Vec<u8>,
+}
+
+impl HolderCnf {
+    /// The `cnf` of `key`: its JWK with only the required public members, as
+    /// [`issue_worker_id`] writes it.
+    pub fn new(key: &PublicKey) -> Self {
+        let mut json = b"{\"jwk\":".to_vec();
+        // Serializing a `Value` to a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut json, &key.to_jwk());
+        json.push(b'}');
+        Self { json }
+    }
+
+    /// The `cnf` of a public JWK that was validated when it was enrolled (an issuer's database
+    /// keeps the text [`PublicKey::to_jwk`] wrote). An Ed25519 JWK of exactly `crv`, `kty` and
+    /// a canonical 32-byte `x` is copied without decompressing its point; any other JWK is fully
+    /// validated with [`PublicKey::from_jwk`]. Either way the `cnf` is what [`HolderCnf::new`]
+    /// makes of the key.
+    pub fn from_enrolled_jwk(text: &str) -> Result<Self, JwkError> {
+        if let Some(x) = plain_ed25519_x(text) {
+            let mut json = b"{\"jwk\":{\"crv\":\"Ed25519\",\"kty\":\"OKP\",\"x\":\"".to_vec();
+            json.extend_from_slice(x.as_bytes());
+            json.extend_from_slice(b"\"}}");
+            return Ok(Self { json });
+        }
+        let value: Value = serde_json::from_str(text).map_err(|_| JwkError::NotAnObject)?;
+        Ok(Self::new(&PublicKey::from_jwk(&value)?))
+    }
+
+    /// The JSON text, `{"jwk":{…}}`.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.json
+    }
+}
+
+/// `x` of a JWK text that has exactly the members `crv: Ed25519`, `kty: OKP` and `x`, with `x`
+/// the canonical base64url of 32 bytes (so it needs no JSON escaping). Read without building a
+/// `Value`; `None` for anything else (including escaped strings).
+fn plain_ed25519_x(text: &str) -> Option<&str> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct PlainOkp<'a> {
+        crv: &'a str,
+        kty: &'a str,
+        x: &'a str,
+    }
+    let jwk: PlainOkp<'_> = serde_json::from_str(text).ok()?;
+    let mut key = [0u8; 33];
+    let canonical = (jwk.kty, jwk.crv) == ("OKP", "Ed25519")
+        && jwk.x.len() == 43
+        && URL_SAFE_NO_PAD.decode_slice(jwk.x, &mut key).ok() == Some(32);
+    canonical.then_some(jwk.x)
+}
+
+/// Everything besides the claims that goes into a credential made by [`CompactIssuer`]: the
+/// fields of [`WorkerIdParams`], with the holder key as its prepared `cnf`.
+#[derive(Clone, Copy, Debug)]
+pub struct CompactParams<'a> {
+    /// `iss`: the issuer's identifier (a DID).
+    pub issuer: &'a str,
+    /// The holder's key, bound through `cnf`.
+    pub holder: &'a HolderCnf,
+    /// Validity period.
+    pub validity: Validity,
+    /// The status list entry `(idx, uri)`, if the issuer publishes status.
+    pub status: Option<(u64, &'a str)>,
+    /// Decoy digests per object of a worker ID (a gate pass pads to [`super::GATE_PASS_DIGESTS`]).
+    pub decoys: Decoys,
+}
+
+/// Issues worker IDs and gate passes as compact text, for bulk issuance: the JSON is written
+/// directly as bytes (no `serde_json::Value` trees), the JWS header is encoded once, and the
+/// buffers are reused from one credential to the next.
+///
+/// From the same RNG state, [`CompactIssuer::worker_id`] returns exactly the text of
+/// [`issue_worker_id`]`(…).compact()` and [`CompactIssuer::gate_pass`] that of
+/// [`super::issue_gate_pass`]: same claims, disclosures, decoys, salts and order.
+pub struct CompactIssuer<'s> {
+    pub(super) signer: &'s dyn Signer,
+    /// base64url of `{"alg":…,"kid":…,"typ":"dc+sd-jwt"}`.
+    header_b64: String,
+    pub(super) sd: CompactWriter,
+    /// Top-level digests.
+    pub(super) digests: Vec<DigestText>,
+    /// Digests inside a disclosed object.
+    pub(super) inner: Vec<DigestText>,
+    /// The JSON of the value being disclosed.
+    pub(super) value: Vec<u8>,
+    /// The JSON of an array element being disclosed.
+    pub(super) item: Vec<u8>,
+    pub(super) payload: Vec<u8>,
+}
+
+impl<'s> CompactIssuer<'s> {
+    /// An issuer signing with `signer` (`alg` and `kid` from it, `typ` `dc+sd-jwt`).
+    pub fn new(signer: &'s dyn Signer) -> Result<Self, SignError> {
+        let mut header = Map::new();
+        header.insert("typ".to_owned(), Value::String(SD_JWT_VC_TYP.to_owned()));
+        Ok(Self {
+            signer,
+            header_b64: crate::jose::encoded_header(header, signer)?,
+            sd: CompactWriter::new(SdAlg::Sha256),
+            digests: Vec::with_capacity(16),
+            inner: Vec::with_capacity(8),
+            value: Vec::with_capacity(256),
+            item: Vec::with_capacity(64),
+            payload: Vec::with_capacity(2048),
+        })
+    }
+
+    /// Issues a worker ID: the same credential as [`issue_worker_id`], as compact text.
+    pub fn worker_id(
+        &mut self,
+        claims: &WorkerClaims,
+        params: &CompactParams<'_>,
+        rng: &mut (impl CryptoRng + RngCore),
+    ) -> Result<String, CredentialError> {
+        check(claims, params.validity)?;
+        self.start();
+        self.sd_str("given_name", &claims.given_name, rng);
+        self.sd_str("family_name", &claims.family_name, rng);
+        self.sd_str("employee_number", &claims.employee_number, rng);
+        // `organization`: its name and code each disclosable, plus decoys.
+        self.inner.clear();
+        for (name, text) in [
+            ("name", &claims.organization.name),
+            ("code", &claims.organization.code),
+        ] {
+            self.value.clear();
+            push_json_str(&mut self.value, text);
+            let digest = self.sd.property(name, &self.value, rng);
+            self.inner.push(digest);
+        }
+        self.sd.decoys(params.decoys, &mut self.inner, rng);
+        self.value.clear();
+        self.value.push(b'{');
+        push_sd_member(&mut self.value, &mut self.inner);
+        self.value.push(b'}');
+        let digest = self.sd.property("organization", &self.value, rng);
+        self.digests.push(digest);
+        let optional = [
+            ("department", &claims.department),
+            ("position", &claims.position),
+            ("grade", &claims.grade),
+            ("clearance", &claims.clearance),
+            ("birthdate", &claims.birthdate),
+            ("portrait", &claims.portrait),
+        ];
+        for (name, value) in optional {
+            if let Some(value) = value {
+                self.sd_str(name, value, rng);
+            }
+        }
+        self.sd_access_zones(&claims.access_zones, rng);
+        self.sd.decoys(params.decoys, &mut self.digests, rng);
+        self.finish(params, WORKER_ID_VCT)
+    }
+
+    /// Clears the buffers for the next credential.
+    pub(super) fn start(&mut self) {
+        self.sd.clear();
+        self.digests.clear();
+    }
+
+    /// Discloses the top-level string claim `name`.
+    pub(super) fn sd_str(&mut self, name: &str, text: &str, rng: &mut (impl CryptoRng + RngCore)) {
+        self.value.clear();
+        push_json_str(&mut self.value, text);
+        let digest = self.sd.property(name, &self.value, rng);
+        self.digests.push(digest);
+    }
+
+    /// Discloses `access_zones`, if any, each element disclosable on its own (as
+    /// [`WorkerClaims::sd_access_zones`] builds it).
+    pub(super) fn sd_access_zones(
+        &mut self,
+        zones: &[String],
+        rng: &mut (impl CryptoRng + RngCore),
+    ) {
+        if zones.is_empty() {
+            return;
+        }
+        self.value.clear();
+        self.value.push(b'[');
+        for (i, zone) in zones.iter().enumerate() {
+            self.item.clear();
+            push_json_str(&mut self.item, zone);
+            let digest = self.sd.element(&self.item, rng);
+            if i > 0 {
+                self.value.push(b',');
+            }
+            self.value.extend_from_slice(b"{\"...\":\"");
+            self.value.extend_from_slice(digest.as_bytes());
+            self.value.extend_from_slice(b"\"}");
+        }
+        self.value.push(b']');
+        let digest = self.sd.property("access_zones", &self.value, rng);
+        self.digests.push(digest);
+    }
+
+    /// Writes the payload, the top-level digests and the envelope (members in the order a
+    /// `serde_json::Map` keeps them: sorted), and signs.
+    pub(super) fn finish(
+        &mut self,
+        params: &CompactParams<'_>,
+        vct: &str,
+    ) -> Result<String, CredentialError> {
+        let v = params.validity;
+        let p = &mut self.payload;
+        p.clear();
+        p.push(b'{');
+        push_sd_member(p, &mut self.digests);
+        p.extend_from_slice(b",\"_sd_alg\":\"sha-256\",\"cnf\":");
+        p.extend_from_slice(params.holder.as_bytes());
+        p.extend_from_slice(b",\"exp\":");
+        push_json_u64(p, v.expires_at);
+        p.extend_from_slice(b",\"iat\":");
+        push_json_u64(p, v.issued_at);
+        p.extend_from_slice(b",\"iss\":");
+        push_json_str(p, params.issuer);
+        p.extend_from_slice(b",\"nbf\":");
+        push_json_u64(p, v.not_before);
+        if let Some((idx, uri)) = params.status {
+            p.extend_from_slice(b",\"status\":{\"status_list\":{\"idx\":");
+            push_json_u64(p, idx);
+            p.extend_from_slice(b",\"uri\":");
+            push_json_str(p, uri);
+            p.extend_from_slice(b"}}");
+        }
+        p.extend_from_slice(b",\"vct\":");
+        push_json_str(p, vct);
+        p.push(b'}');
+        let text = self
+            .sd
+            .finish(&self.header_b64, &self.payload, self.signer)
+            .map_err(IssueError::from)?;
+        Ok(text)
+    }
 }
 
 /// What a verifier or wallet sees of a worker ID: the always-visible metadata and whichever

@@ -174,6 +174,24 @@ pub fn sign_compact(
     payload: &Map<String, Value>,
     signer: &dyn Signer,
 ) -> Result<String, SignError> {
+    let payload_json = serde_json::to_vec(payload).map_err(|_| SignError {
+        reason: "payload is not serializable".to_owned(),
+    })?;
+    let mut text = encoded_header(header, signer)?;
+    text.push('.');
+    text.push_str(&b64::encode(payload_json));
+    let signature = signer.sign(text.as_bytes())?;
+    text.push('.');
+    text.push_str(&b64::encode(signature));
+    Ok(text)
+}
+
+/// The base64url protected header [`sign_compact`] writes for `header` and `signer`: `header`'s
+/// members plus `alg` from the signer and, unless `header` sets one, the signer's `kid`.
+pub(crate) fn encoded_header(
+    header: Map<String, Value>,
+    signer: &dyn Signer,
+) -> Result<String, SignError> {
     let mut full = Map::new();
     full.insert(
         "alg".to_owned(),
@@ -190,14 +208,5 @@ pub fn sign_compact(
     let header_json = serde_json::to_vec(&full).map_err(|_| SignError {
         reason: "header is not serializable".to_owned(),
     })?;
-    let payload_json = serde_json::to_vec(payload).map_err(|_| SignError {
-        reason: "payload is not serializable".to_owned(),
-    })?;
-    let mut text = b64::encode(header_json);
-    text.push('.');
-    text.push_str(&b64::encode(payload_json));
-    let signature = signer.sign(text.as_bytes())?;
-    text.push('.');
-    text.push_str(&b64::encode(signature));
-    Ok(text)
+    Ok(b64::encode(header_json))
 }

@@ -1,10 +1,15 @@
 //! Issuance: turn a claim tree into an Issuer-signed JWT plus disclosures (RFC 9901 §4).
 
+use std::cmp::Ordering;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use rand_core::{CryptoRng, RngCore};
 use serde_json::{Map, Value};
+use sha2::{Digest as _, Sha256, Sha384, Sha512};
 
 use super::claims::ClaimNode;
-use super::disclosure::{decoy_digest, Disclosure};
+use super::disclosure::{decoy_digest, Disclosure, SALT_BYTES};
 use super::{SdAlg, ARRAY_DIGEST_KEY, SD_ALG_CLAIM, SD_CLAIM};
 use crate::jose::{sign_compact, SignError, Signer};
 
@@ -22,7 +27,7 @@ impl Decoys {
     /// No decoys.
     pub const NONE: Decoys = Decoys { min: 0, max: 0 };
 
-    fn draw(self, rng: &mut (impl CryptoRng + RngCore)) -> usize {
+    pub(crate) fn draw(self, rng: &mut (impl CryptoRng + RngCore)) -> usize {
         let span = self.max.saturating_sub(self.min) as u64 + 1;
         // Modulo bias is irrelevant here: the count only needs to vary.
         self.min + (rng.next_u64() % span) as usize
@@ -184,5 +189,199 @@ fn conceal(
             }
             Ok(Value::Array(items))
         }
+    }
+}
+
+/// A disclosure digest as base64url text, held without allocating (SHA-512's is 86 characters).
+#[derive(Clone, Copy)]
+pub(crate) struct DigestText {
+    text: [u8; 86],
+    len: usize,
+}
+
+impl DigestText {
+    /// The digest of `input` with `alg`, base64url.
+    fn of(alg: SdAlg, input: &[u8]) -> Self {
+        let mut text = [0u8; 86];
+        let written = match alg {
+            SdAlg::Sha256 => URL_SAFE_NO_PAD.encode_slice(Sha256::digest(input), &mut text),
+            SdAlg::Sha384 => URL_SAFE_NO_PAD.encode_slice(Sha384::digest(input), &mut text),
+            SdAlg::Sha512 => URL_SAFE_NO_PAD.encode_slice(Sha512::digest(input), &mut text),
+        };
+        // 86 bytes hold the base64url of every supported digest (at most 64 bytes).
+        Self {
+            text,
+            len: written.unwrap_or(0),
+        }
+    }
+
+    /// The base64url bytes (ASCII).
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.text[..self.len]
+    }
+}
+
+impl PartialEq for DigestText {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for DigestText {}
+
+impl PartialOrd for DigestText {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for DigestText {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.as_bytes().cmp(other.as_bytes())
+    }
+}
+
+/// Appends `text` as a JSON string (serde_json's escaping, so the bytes are those a
+/// `Value::String` serializes to).
+pub(crate) fn push_json_str(out: &mut Vec<u8>, text: &str) {
+    // Writing a string to a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, text);
+}
+
+/// Appends `n` as a JSON number.
+pub(crate) fn push_json_u64(out: &mut Vec<u8>, n: u64) {
+    let _ = serde_json::to_writer(&mut *out, &n);
+}
+
+/// Appends `"_sd":[…]`: the digests sorted (as [`issue`] sorts them) and quoted.
+pub(crate) fn push_sd_member(out: &mut Vec<u8>, digests: &mut [DigestText]) {
+    digests.sort_unstable();
+    out.extend_from_slice(b"\"_sd\":[");
+    for (i, d) in digests.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.push(b'"');
+        out.extend_from_slice(d.as_bytes());
+        out.push(b'"');
+    }
+    out.push(b']');
+}
+
+/// Writes one SD-JWT's compact serialization as text, without building `serde_json::Value`
+/// trees: the caller writes the JSON of each disclosed value and of the payload, this writes
+/// the disclosures (fresh 128-bit salts, as [`Disclosure`] makes them), their digests, and signs.
+///
+/// It calls the RNG exactly as [`issue`] does for the same sequence of disclosures and decoys,
+/// so both produce the same text from the same RNG state (tested against each other).
+pub(crate) struct CompactWriter {
+    sd_alg: SdAlg,
+    /// The disclosures written so far, each followed by `~`.
+    tail: String,
+    /// One disclosure's JSON.
+    json: Vec<u8>,
+}
+
+impl CompactWriter {
+    /// An empty writer using `sd_alg` for digests.
+    pub(crate) fn new(sd_alg: SdAlg) -> Self {
+        Self {
+            sd_alg,
+            tail: String::with_capacity(2048),
+            json: Vec::with_capacity(256),
+        }
+    }
+
+    /// Forgets the disclosures written, to start the next SD-JWT.
+    pub(crate) fn clear(&mut self) {
+        self.tail.clear();
+    }
+
+    /// Adds the disclosure `[salt, name, value]` (`value_json`: compact JSON text) with a fresh
+    /// salt; returns its digest.
+    pub(crate) fn property(
+        &mut self,
+        name: &str,
+        value_json: &[u8],
+        rng: &mut (impl CryptoRng + RngCore),
+    ) -> DigestText {
+        self.disclosure(Some(name), value_json, rng)
+    }
+
+    /// Adds the array-element disclosure `[salt, value]` with a fresh salt; returns its digest.
+    pub(crate) fn element(
+        &mut self,
+        value_json: &[u8],
+        rng: &mut (impl CryptoRng + RngCore),
+    ) -> DigestText {
+        self.disclosure(None, value_json, rng)
+    }
+
+    fn disclosure(
+        &mut self,
+        name: Option<&str>,
+        value_json: &[u8],
+        rng: &mut (impl CryptoRng + RngCore),
+    ) -> DigestText {
+        let mut salt = [0u8; SALT_BYTES];
+        rng.fill_bytes(&mut salt);
+        let json = &mut self.json;
+        json.clear();
+        // The salt's base64url needs no JSON escaping.
+        json.extend_from_slice(b"[\"");
+        let mut salt_text = [0u8; 2 * SALT_BYTES];
+        let salt_len = URL_SAFE_NO_PAD
+            .encode_slice(salt, &mut salt_text)
+            .unwrap_or(0);
+        json.extend_from_slice(&salt_text[..salt_len]);
+        json.push(b'"');
+        if let Some(name) = name {
+            json.push(b',');
+            push_json_str(json, name);
+        }
+        json.push(b',');
+        json.extend_from_slice(value_json);
+        json.push(b']');
+        let start = self.tail.len();
+        URL_SAFE_NO_PAD.encode_string(&*json, &mut self.tail);
+        let digest = DigestText::of(self.sd_alg, &self.tail.as_bytes()[start..]);
+        self.tail.push('~');
+        digest
+    }
+
+    /// Adds `decoys.draw` decoy digests to `digests` (as [`issue`] does for an object).
+    pub(crate) fn decoys(
+        &self,
+        decoys: Decoys,
+        digests: &mut Vec<DigestText>,
+        rng: &mut (impl CryptoRng + RngCore),
+    ) {
+        for _ in 0..decoys.draw(rng) {
+            let mut bytes = [0u8; SALT_BYTES];
+            rng.fill_bytes(&mut bytes);
+            digests.push(DigestText::of(self.sd_alg, &bytes));
+        }
+    }
+
+    /// Signs `payload_json` under the encoded header and returns the compact SD-JWT,
+    /// `<header>.<payload>.<signature>~<D1>~…~<Dn>~`.
+    pub(crate) fn finish(
+        &self,
+        header_b64: &str,
+        payload_json: &[u8],
+        signer: &dyn Signer,
+    ) -> Result<String, SignError> {
+        let mut out = String::with_capacity(
+            header_b64.len() + payload_json.len() / 3 * 4 + 100 + self.tail.len(),
+        );
+        out.push_str(header_b64);
+        out.push('.');
+        URL_SAFE_NO_PAD.encode_string(payload_json, &mut out);
+        let signature = signer.sign(out.as_bytes())?;
+        out.push('.');
+        URL_SAFE_NO_PAD.encode_string(signature, &mut out);
+        out.push('~');
+        out.push_str(&self.tail);
+        Ok(out)
     }
 }

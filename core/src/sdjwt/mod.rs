@@ -25,6 +25,7 @@ pub use disclosure::{Disclosure, DisclosureError, SALT_BYTES};
 pub use error::VerifyError;
 pub use holder_keys::{DecodeHolderKeys, HolderKeyCache, HolderKeys};
 pub use issue::{issue, Decoys, IssueError, IssueOptions, IssuedSdJwt};
+pub(crate) use issue::{push_json_str, push_json_u64, push_sd_member, CompactWriter, DigestText};
 pub use kb::{create_kb_jwt, KbRequest, KeyBinding, KB_JWT_TYP};
 pub use path::{ClaimPath, PathError, PathSegment};
 pub use policy::{KbExpectation, KbWindow, Limits, VerifyPolicy};

@@ -113,29 +113,44 @@ fn write_out(sink: &mut Sink, made: &Made, kid: &str, now: u64) -> CliResult<()>
                 0o600,
             )
         }
-        Sink::Jsonl(w) => {
-            let line = Line {
-                credential: &made.sd_jwt,
-                employee_number: &made.employee_number,
-                expires_at: made.expires_at,
-                gate_pass: &made.gate_pass,
-                issued_at: now,
-                kid,
-                status_list: ListEntry {
-                    idx: made.idx,
-                    uri: &made.uri,
-                },
-            };
-            serde_json::to_writer(&mut *w, &line)
-                .map_err(std::io::Error::from)
-                .and_then(|()| w.write_all(b"\n"))
-                .map_err(|e| CliError::new("io", format!("cannot write output: {e}")))
-        }
+        Sink::Jsonl(w) => write_line(w, made, kid, now)
+            .map_err(|e| CliError::new("io", format!("cannot write output: {e}"))),
     }
 }
 
+/// Writes one `--jsonl` line: the bytes serde_json writes for a [`Line`] (same members, order
+/// and escaping), with the credential texts copied without serde_json's escaping pass.
+fn write_line(w: &mut dyn Write, made: &Made, kid: &str, now: u64) -> std::io::Result<()> {
+    w.write_all(b"{\"credential\":")?;
+    write_compact_text(w, &made.sd_jwt)?;
+    w.write_all(b",\"employee_number\":")?;
+    serde_json::to_writer(&mut *w, &made.employee_number)?;
+    write!(w, ",\"expires_at\":{},\"gate_pass\":", made.expires_at)?;
+    write_compact_text(w, &made.gate_pass)?;
+    write!(w, ",\"issued_at\":{now},\"kid\":")?;
+    serde_json::to_writer(&mut *w, kid)?;
+    write!(w, ",\"status_list\":{{\"idx\":{},\"uri\":", made.idx)?;
+    serde_json::to_writer(&mut *w, &made.uri)?;
+    w.write_all(b"}}\n")
+}
+
+/// Writes an SD-JWT's compact text as a JSON string. Its characters (base64url, `.`, `~`) need
+/// no escaping, which one pass checks; any other text goes through serde_json.
+fn write_compact_text(w: &mut dyn Write, text: &str) -> std::io::Result<()> {
+    let plain = text.bytes().fold(true, |plain, b| {
+        plain & (b.is_ascii_alphanumeric() | (b == b'-') | (b == b'_') | (b == b'.') | (b == b'~'))
+    });
+    if !plain {
+        return Ok(serde_json::to_writer(w, text)?);
+    }
+    w.write_all(b"\"")?;
+    w.write_all(text.as_bytes())?;
+    w.write_all(b"\"")
+}
+
 /// One `--jsonl` line (fields in this order; `gate_pass` came with schema 2, the others are the
-/// original contract).
+/// original contract). [`write_line`] writes its JSON; the test checks they agree.
+#[cfg(test)]
 #[derive(serde::Serialize)]
 struct Line<'a> {
     /// The worker ID.
@@ -150,6 +165,7 @@ struct Line<'a> {
 }
 
 /// The status entry both credentials of a `--jsonl` line share.
+#[cfg(test)]
 #[derive(serde::Serialize)]
 struct ListEntry<'a> {
     idx: u32,
@@ -522,10 +538,10 @@ fn submit(
     let (count, first, last) = (
         rows.len(),
         rows.first()
-            .map(|r| r.0.employee_number.clone())
+            .map(|r| r.claims.employee_number.clone())
             .unwrap_or_default(),
         rows.last()
-            .map(|r| r.0.employee_number.clone())
+            .map(|r| r.claims.employee_number.clone())
             .unwrap_or_default(),
     );
     let ticket = pool.submit(rows, slots)?;
@@ -545,9 +561,9 @@ fn digest_line(digest: &mut Sha256, m: &Made) {
     let mut line = Vec::with_capacity(m.employee_number.len() + 160);
     line.extend_from_slice(m.employee_number.as_bytes());
     line.extend_from_slice(format!("|{}|{}|", m.list_id, m.idx).as_bytes());
-    hex_into(&mut line, &Sha256::digest(m.sd_jwt.as_bytes()));
+    hex_into(&mut line, &m.hashes[0]);
     line.push(b'|');
-    hex_into(&mut line, &Sha256::digest(m.gate_pass.as_bytes()));
+    hex_into(&mut line, &m.hashes[1]);
     line.push(b'\n');
     digest.update(&line);
 }
@@ -557,5 +573,60 @@ fn hex_into(out: &mut Vec<u8>, bytes: &[u8]) {
     for b in bytes {
         out.push(HEX[usize::from(b >> 4)]);
         out.push(HEX[usize::from(b & 0xf)]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jsonl_line_is_the_serialized_line() {
+        let plain = "eyJhbGciOiJFZERTQSJ9.eyJfc2QiOltdfQ.c2ln~WyJzYWx0Il0~";
+        for (sd_jwt, employee_number, kid, uri) in [
+            (
+                plain,
+                "E-1",
+                "did:web:hr.example#key-1",
+                "https://hr.example/status/1",
+            ),
+            (
+                "not \"base64\"\n",
+                "É\"1\\\u{1}",
+                "k\u{7f}",
+                "https://h/\u{2028}",
+            ),
+        ] {
+            let made = Made {
+                employee_number: employee_number.to_owned(),
+                list_id: 3,
+                uri: uri.to_owned(),
+                idx: 131_071,
+                expires_at: 1_826_536_000,
+                sd_jwt: sd_jwt.to_owned(),
+                gate_pass: format!("{sd_jwt}x"),
+                hashes: [[0; 32]; 2],
+            };
+            let mut ours = Vec::new();
+            write_line(&mut ours, &made, kid, 1_795_000_000).unwrap_or_else(|e| panic!("{e}"));
+            let line = Line {
+                credential: &made.sd_jwt,
+                employee_number: &made.employee_number,
+                expires_at: made.expires_at,
+                gate_pass: &made.gate_pass,
+                issued_at: 1_795_000_000,
+                kid,
+                status_list: ListEntry {
+                    idx: made.idx,
+                    uri: &made.uri,
+                },
+            };
+            let mut expected = serde_json::to_vec(&line).unwrap_or_default();
+            expected.push(b'\n');
+            assert_eq!(
+                String::from_utf8_lossy(&ours),
+                String::from_utf8_lossy(&expected)
+            );
+        }
     }
 }

@@ -74,14 +74,14 @@ impl<'a> Planner<'a> {
                 rusqlite::named_params! {":cursor": self.cursor, ":today": self.today,
                 ":only": self.only, ":reissue": self.reissue, ":now": self.now as i64,
                 ":limit": self.batch as i64},
-                |r| Ok((Staff::from_row(r)?, r.get::<_, String>(12)?)),
+                |r| Ok(Row::new(Staff::from_row(r)?, r.get::<_, String>(12)?)),
             )?;
             rows.collect::<Result<_, _>>()?
         };
         let Some(last) = rows.last() else {
             return Ok(None);
         };
-        self.cursor = last.0.employee_number.clone();
+        self.cursor = last.claims.employee_number.clone();
         let slots = self.allocate(tx, rows.len())?;
         Ok(Some((rows, slots)))
     }

@@ -12,12 +12,12 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 
 use govid_core::credential::{
-    issue_gate_pass, issue_worker_id, CredentialError, StatusListRef, Validity, WorkerIdParams,
+    CompactIssuer, CompactParams, CredentialError, HolderCnf, Validity, WorkerClaims,
 };
-use govid_core::jose::PublicKey;
 use govid_core::sdjwt::Decoys;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{OsRng, RngCore, SeedableRng};
+use sha2::{Digest, Sha256};
 
 use crate::clock::{self, DAY};
 use crate::error::{CliError, CliResult};
@@ -33,8 +33,27 @@ const SIGN_CHUNK: usize = 250;
 /// A status list entry: list number, its URI, the index.
 pub(super) type Slot = (i64, String, u32);
 
-/// A staff member to issue to, with their enrolled phone key (public JWK).
-pub(super) type Row = (Staff, String);
+/// A staff member to issue to.
+pub(super) struct Row {
+    /// Their claims (moved out of the staff record).
+    pub(super) claims: WorkerClaims,
+    /// The roster's `valid_until`, `YYYY-MM-DD`.
+    pub(super) valid_until: String,
+    /// Their enrolled phone key (public JWK text).
+    pub(super) holder_jwk: String,
+}
+
+impl Row {
+    /// The row of `staff` with their enrolled key.
+    pub(super) fn new(staff: Staff, holder_jwk: String) -> Self {
+        let (claims, valid_until) = staff.into_claims();
+        Self {
+            claims,
+            valid_until,
+            holder_jwk,
+        }
+    }
+}
 
 /// One person's two credentials, made in a batch.
 pub(super) struct Made {
@@ -47,6 +66,9 @@ pub(super) struct Made {
     pub(super) sd_jwt: String,
     /// The gate pass: same holder key, same status entry.
     pub(super) gate_pass: String,
+    /// SHA-256 of `sd_jwt` and of `gate_pass`, for the batch digest of the audit entry:
+    /// computed here on the signing threads, off the database writer's path.
+    pub(super) hashes: [[u8; 32]; 2],
 }
 
 /// What every credential of the run shares.
@@ -217,66 +239,74 @@ impl Drop for Pool {
 fn sign_chunk(ctx: &Context<'_>, batch: &Batch, chunk: usize) -> CliResult<Vec<Made>> {
     let mut rng = ChaCha20Rng::from_seed(batch.seed);
     rng.set_stream(chunk as u64);
+    let mut issuer = CompactIssuer::new(ctx.signer)
+        .map_err(|e| CliError::new("cannot_issue", format!("cannot sign: {e}")))?;
     let range = chunk * SIGN_CHUNK..((chunk + 1) * SIGN_CHUNK).min(batch.rows.len());
     batch.rows[range.clone()]
         .iter()
         .zip(&batch.slots[range])
-        .map(|((staff, holder_jwk), slot)| sign_one(ctx, staff, holder_jwk, slot, &mut rng))
+        .map(|(row, slot)| sign_one(ctx, &mut issuer, row, slot, &mut rng))
         .collect()
 }
 
 /// The worker ID and the gate pass of one person: same holder key, validity and status entry.
+/// The enrolled key was validated at enrollment: its JWK goes into `cnf` as it is (core's
+/// `HolderCnf::from_enrolled_jwk`).
 fn sign_one(
     ctx: &Context<'_>,
-    staff: &Staff,
-    holder_jwk: &str,
+    issuer: &mut CompactIssuer<'_>,
+    row: &Row,
     (list_id, uri, idx): &Slot,
     rng: &mut ChaCha20Rng,
 ) -> CliResult<Made> {
-    let holder = PublicKey::from_jwk_str(holder_jwk).map_err(|_| {
+    let claims = &row.claims;
+    let holder = HolderCnf::from_enrolled_jwk(&row.holder_jwk).map_err(|_| {
         CliError::new(
             "corrupt_database",
-            format!("the enrolled key of {} is not valid", staff.employee_number),
+            format!(
+                "the enrolled key of {} is not valid",
+                claims.employee_number
+            ),
         )
     })?;
-    let until = clock::parse_date(&staff.valid_until).ok_or_else(|| {
+    let until = clock::parse_date(&row.valid_until).ok_or_else(|| {
         CliError::new(
             "corrupt_database",
-            format!("bad valid_until for {}", staff.employee_number),
+            format!("bad valid_until for {}", claims.employee_number),
         )
     })?;
     let end_of_contract = (until + 1).max(0) as u64 * DAY;
     let expires_at = end_of_contract.min(ctx.now + u64::from(ctx.max_days) * DAY);
-    let params = WorkerIdParams {
+    let params = CompactParams {
         issuer: ctx.issuer_did,
-        holder_key: &holder,
+        holder: &holder,
         validity: Validity {
             issued_at: ctx.now,
             not_before: ctx.now,
             expires_at,
         },
-        status: Some(StatusListRef {
-            idx: u64::from(*idx),
-            uri: uri.clone(),
-        }),
+        status: Some((u64::from(*idx), uri)),
         decoys: DECOYS,
     };
-    let claims = staff.claims();
     let cannot = |e: CredentialError| {
         CliError::new(
             "cannot_issue",
-            format!("cannot issue an ID to {}: {e}", staff.employee_number),
+            format!("cannot issue an ID to {}: {e}", claims.employee_number),
         )
     };
-    let worker_id = issue_worker_id(&claims, &params, ctx.signer, rng).map_err(cannot)?;
-    let gate_pass = issue_gate_pass(&claims, &params, ctx.signer, rng).map_err(cannot)?;
+    let worker_id = issuer.worker_id(claims, &params, rng).map_err(cannot)?;
+    let gate_pass = issuer.gate_pass(claims, &params, rng).map_err(cannot)?;
     Ok(Made {
-        employee_number: staff.employee_number.clone(),
+        employee_number: claims.employee_number.clone(),
         list_id: *list_id,
         uri: uri.clone(),
         idx: *idx,
         expires_at,
-        sd_jwt: worker_id.compact(),
-        gate_pass: gate_pass.compact(),
+        hashes: [
+            Sha256::digest(worker_id.as_bytes()).into(),
+            Sha256::digest(gate_pass.as_bytes()).into(),
+        ],
+        sd_jwt: worker_id,
+        gate_pass,
     })
 }
