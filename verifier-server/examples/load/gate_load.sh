@@ -9,7 +9,8 @@
 # would cap at 20/s) with STAFF valid credentials (a building's staff, each with its own holder
 # key: Ed25519, or P-256 like phones' hardware keys with STAFF_ALG=ES256), makes POOL distinct
 # fresh codes (90% valid, from the staff in turn; 9% revoked; 1% malformed), then in one run:
-#   1. the raw in-process verify throughput on 2 threads (`gate_demo raw`);
+#   1. the raw in-process verify throughput on 2 threads (`gate_demo raw`: the median of 5
+#      rounds over 20,000 codes);
 #   2. wrk at saturation (-cCONNS) for SECONDS (default 30): wall rate, latency, and the
 #      server's and wrk's CPU time per request;
 #   3. wrk at a moderate fixed rate (about RATE/s over RATE_CONNS connections, each waiting
@@ -52,8 +53,8 @@ echo "== $staff staff (${STAFF_ALG:-EdDSA} holder keys); issuer signatures remem
 
 echo "== pool: $pool codes"; "$demo" pool "$dir" "$pool" "$dir/pool.txt"
 echo "== raw (before); $(uptime)"
-raw_line=$("$demo" raw "$dir" 20000 2 "$memo"); echo "$raw_line"
-raw_before=$(echo "$raw_line" | awk '{print $(NF-3)}')
+raw_out=$("$demo" raw "$dir" 20000 2 "$memo"); echo "$raw_out"
+raw_before=$(echo "$raw_out" | tail -1 | awk '{print $(NF-3)}')
 "$bin" serve --config "$dir/gate.toml" --log-level warn > "$dir/out.txt" 2> "$dir/err.txt" &
 server=$!
 for _ in $(seq 100); do grep -q listening "$dir/out.txt" && break; sleep 0.1; done
