@@ -224,12 +224,7 @@ fn unknown_staff_is_named() {
 fn enrollment_proof_errors() {
     let env = Env::new();
     env.init();
-    env.run(&[
-        "staff",
-        "import",
-        sample_roster().to_str().unwrap_or_default(),
-    ])
-    .assert_ok();
+    env.import_sample();
     let offer = env.offer("MOT-0001");
     let enroll =
         |path: &std::path::Path| env.run(&["enroll", "--proof", path.to_str().unwrap_or_default()]);
@@ -325,12 +320,7 @@ fn enrollment_proof_errors() {
 fn issue_refusals_are_explained() {
     let env = Env::new();
     env.init();
-    env.run(&[
-        "staff",
-        "import",
-        sample_roster().to_str().unwrap_or_default(),
-    ])
-    .assert_ok();
+    env.import_sample();
     env.run(&["issue", "MOT-0001"])
         .assert_fails_with("has not enrolled a phone yet");
     env.enroll("MOT-0001");

@@ -30,12 +30,7 @@ fn receive(credential: &str, key: &govid_core::jose::PublicKey) -> Result<HeldSd
 fn rotate_key_keeps_old_ids_valid_and_signs_new_ones_with_the_new_kid() {
     let env = Env::new();
     env.init();
-    env.run(&[
-        "staff",
-        "import",
-        sample_roster().to_str().unwrap_or_default(),
-    ])
-    .assert_ok();
+    env.import_sample();
     env.enroll("MOT-0001");
     env.enroll("MOT-0002");
     let out = env.path("ids");
@@ -115,12 +110,7 @@ fn did_key_issuer() {
     assert_eq!(r["status_base_url"], "https://status.example/mot");
     env.run(&["rotate-key"])
         .assert_fails_with("its identifier IS its key");
-    env.run(&[
-        "staff",
-        "import",
-        sample_roster().to_str().unwrap_or_default(),
-    ])
-    .assert_ok();
+    env.import_sample();
     env.enroll("MOT-0009");
     let out = env.path("ids");
     env.run(&["issue", "--all", "--out", out.to_str().unwrap_or_default()])
@@ -188,12 +178,7 @@ fn publish_prints_the_audit_head_that_audit_verify_confirms() {
 fn audit_verify_names_the_first_broken_entry() {
     let env = Env::new();
     env.init();
-    env.run(&[
-        "staff",
-        "import",
-        sample_roster().to_str().unwrap_or_default(),
-    ])
-    .assert_ok();
+    env.import_sample();
     env.enroll("MOT-0001");
     env.run(&["issue", "MOT-0001"]).assert_ok();
     env.run(&["revoke", "MOT-0001", "--reason", "left"])
@@ -233,12 +218,7 @@ fn audit_verify_names_the_first_broken_entry() {
     // Someone deletes an entry (and fixes nothing else): the chain breaks there.
     let env = Env::new();
     env.init();
-    env.run(&[
-        "staff",
-        "import",
-        sample_roster().to_str().unwrap_or_default(),
-    ])
-    .assert_ok();
+    env.import_sample();
     env.enroll("MOT-0001");
     ok(env.db().execute("DELETE FROM audit WHERE seq = 2", []));
     env.run(&["audit", "verify"])
@@ -247,12 +227,7 @@ fn audit_verify_names_the_first_broken_entry() {
     // Someone rewrites an entry and its hash: the signature gives it away.
     let env = Env::new();
     env.init();
-    env.run(&[
-        "staff",
-        "import",
-        sample_roster().to_str().unwrap_or_default(),
-    ])
-    .assert_ok();
+    env.import_sample();
     {
         let db = env.db();
         let (at, prev): (i64, String) = ok(db.query_row(

@@ -273,10 +273,5 @@ fn a_busy_database_gives_a_clear_message() {
     );
     r.assert_fails_with("the issuer database is busy: another govid-issuer command is running");
     ok(conn.execute_batch("ROLLBACK"));
-    env.run(&[
-        "staff",
-        "import",
-        sample_roster().to_str().unwrap_or_default(),
-    ])
-    .assert_ok();
+    env.import_sample();
 }

@@ -119,6 +119,17 @@ impl Env {
         self
     }
 
+    /// `staff import` of the 20-person sample roster.
+    pub(crate) fn import_sample(&self) -> &Self {
+        self.run(&[
+            "staff",
+            "import",
+            sample_roster().to_str().unwrap_or_default(),
+        ])
+        .assert_ok();
+        self
+    }
+
     pub(crate) fn write(&self, name: &str, text: &str) -> PathBuf {
         let path = self.path(name);
         ok(std::fs::write(&path, text));
