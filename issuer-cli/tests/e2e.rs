@@ -3,9 +3,6 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::Stdio;
-
 use common::*;
 use govid_core::credential::{gate_policy, GateProfile, WorkerView};
 use govid_core::jose::{Algorithm, PublicKey, Signer};
@@ -144,22 +141,9 @@ fn hr_flow_from_init_to_published_revocation() {
 
         if let Some(verifier) = verifier_bin() {
             let jwk = keys[0].1.to_jwk().to_string();
-            let mut child = ok(std::process::Command::new(&verifier)
-                .args(["check", "--issuer-jwk", &jwk])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn());
-            if let Some(mut stdin) = child.stdin.take() {
-                ok(stdin.write_all(text.as_bytes()));
-            }
-            let result = ok(child.wait_with_output());
-            assert!(
-                result.status.success(),
-                "{}",
-                String::from_utf8_lossy(&result.stderr)
-            );
-            let payload: Value = ok(serde_json::from_slice(&result.stdout));
+            let (code, stdout, stderr) = verifier_check(&verifier, &["--issuer-jwk", &jwk], &text);
+            assert_eq!(code, 0, "{stderr}");
+            let payload: Value = ok(serde_json::from_str(&stdout));
             assert_eq!(payload["employee_number"], n.as_str());
         } else {
             eprintln!(
@@ -267,28 +251,17 @@ fn hr_flow_from_init_to_published_revocation() {
     assert_eq!(bundle.max_staleness(), 86_400);
     if let Some(verifier) = verifier_bin() {
         // A gate offline: only the trust bundle and the pinned operator key.
+        let (bundle, operator) = (web.join("trust-bundle.jwt"), web.join("operator.jwk"));
+        let args = [
+            "--trust-bundle",
+            bundle.to_str().unwrap_or_default(),
+            "--operator-jwk",
+            operator.to_str().unwrap_or_default(),
+        ];
         for (n, accepted) in [(revoked, false), (suspended, false), (&phones[2].0, true)] {
-            let mut child = ok(std::process::Command::new(&verifier)
-                .arg("check")
-                .arg("--trust-bundle")
-                .arg(web.join("trust-bundle.jwt"))
-                .arg("--operator-jwk")
-                .arg(web.join("operator.jwk"))
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn());
             let text = ok(std::fs::read_to_string(out.join(format!("{n}.sd-jwt"))));
-            if let Some(mut stdin) = child.stdin.take() {
-                ok(stdin.write_all(text.as_bytes()));
-            }
-            let result = ok(child.wait_with_output());
-            assert_eq!(
-                result.status.success(),
-                accepted,
-                "{n}: {}",
-                String::from_utf8_lossy(&result.stderr)
-            );
+            let (code, _, stderr) = verifier_check(&verifier, &args, &text);
+            assert_eq!(code == 0, accepted, "{n}: {stderr}");
         }
     }
     assert!(web.join(".well-known/did.json").is_file());

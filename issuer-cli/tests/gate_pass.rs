@@ -5,9 +5,8 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use common::*;
 use govid_core::credential::{WorkerView, GATE_PASS_VCT, WORKER_ID_VCT};
@@ -33,26 +32,6 @@ fn receive(text: &str, key: &PublicKey) -> WorkerView {
 
 fn read(path: &Path) -> String {
     ok(std::fs::read_to_string(path))
-}
-
-/// `govid-verifier check ARGS` with `text` on stdin: (exit code, stdout, stderr).
-fn verifier_check(verifier: &Path, args: &[&str], text: &str) -> (i32, String, String) {
-    let mut child = ok(Command::new(verifier)
-        .arg("check")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn());
-    if let Some(mut stdin) = child.stdin.take() {
-        ok(stdin.write_all(text.as_bytes()));
-    }
-    let out = ok(child.wait_with_output());
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 fn s(path: &Path) -> &str {

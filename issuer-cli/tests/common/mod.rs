@@ -2,6 +2,7 @@
 //! issuer directory.
 #![allow(dead_code)] // each test file uses a different subset
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -226,4 +227,24 @@ pub(crate) fn status_in_token(token: &str, key: &PublicKey, uri: &str, idx: u64)
 pub(crate) fn verifier_bin() -> Option<PathBuf> {
     let path = Path::new(BIN).with_file_name("govid-verifier");
     path.is_file().then_some(path)
+}
+
+/// `govid-verifier check ARGS` with `text` on stdin: (exit code, stdout, stderr).
+pub(crate) fn verifier_check(verifier: &Path, args: &[&str], text: &str) -> (i32, String, String) {
+    let mut child = ok(Command::new(verifier)
+        .arg("check")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn());
+    if let Some(mut stdin) = child.stdin.take() {
+        ok(stdin.write_all(text.as_bytes()));
+    }
+    let out = ok(child.wait_with_output());
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
