@@ -470,3 +470,33 @@ fn slow_headers_are_cut_off_and_the_gate_stays_up() {
         "allow"
     );
 }
+
+#[test]
+fn without_the_signature_memo_the_gate_decides_the_same() {
+    let world = World::new("serve-no-memo");
+    let toml = world.config("", "").replace(
+        "rate_limit_per_sec = 0",
+        "rate_limit_per_sec = 0\nsignature_cache_entries = 0",
+    );
+    let gate = Gate::with_config(&world.dir, &toml, &[]);
+    gate.wait_for_status_list(&world.status_uri);
+    let valid = world.wallet(IDX_VALID);
+    let entry = GateProfile::Entry.claims();
+    for _ in 0..2 {
+        assert_eq!(gate.verify(&valid.code(AUD))["decision"], "allow");
+        let compact = valid.present(&entry, AUD, &random_nonce(), now());
+        let sig_end = compact.find('~').unwrap();
+        let mut bytes = compact.into_bytes();
+        bytes[sig_end - 3] = if bytes[sig_end - 3] == b'A' {
+            b'B'
+        } else {
+            b'A'
+        };
+        let tampered = String::from_utf8(bytes).unwrap();
+        assert_deny(&gate.verify(&tampered), "bad_signature");
+    }
+    assert_deny(
+        &gate.verify(&world.wallet(IDX_REVOKED).code(AUD)),
+        "revoked",
+    );
+}

@@ -63,7 +63,6 @@ use super::gatelog::Entry;
 use super::metrics::Gauge;
 use super::{admin, page, AppState};
 use crate::input::system_now;
-use govid_core::jose::VerifyEverySignature;
 
 /// The JSON form of a verify request.
 #[derive(Debug, Deserialize)]
@@ -230,10 +229,7 @@ async fn verify(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bo
         cache: &state.cache,
         replay: &state.replay,
         holder_keys: &state.holder_keys,
-        issuer_signatures: match &state.issuer_signatures {
-            Some(cache) => cache,
-            None => &VerifyEverySignature,
-        },
+        issuer_signatures: state.issuer_signatures.as_ref(),
         challenges: &state.challenges,
         salt: &state.salt,
         refresh_now: &state.refresh_now,

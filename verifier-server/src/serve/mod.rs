@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use govid_core::credential::gate_policy;
-use govid_core::jose::SignatureCache;
+use govid_core::jose::{SignatureCache, SignatureVerifier, VerifyEverySignature};
 use govid_core::replay::{ReplayCache, FUTURE_SKEW_SECS};
 use govid_core::sdjwt::{HolderKeyCache, KbWindow, VerifyPolicy};
 
@@ -83,8 +83,9 @@ pub(crate) struct AppState {
     pub(crate) cache: Arc<Cache>,
     pub(crate) replay: Mutex<ReplayCache>,
     pub(crate) holder_keys: HolderKeyCache,
-    /// Issuer signatures that verified (`None`: `signature_cache_entries = 0`).
-    pub(crate) issuer_signatures: Option<SignatureCache>,
+    /// Issuer signatures that verified ([`SignatureCache`]), or [`VerifyEverySignature`] when
+    /// `signature_cache_entries = 0`.
+    pub(crate) issuer_signatures: Box<dyn SignatureVerifier>,
     pub(crate) challenges: Challenges,
     pub(crate) metrics: Metrics,
     pub(crate) log: GateLog,
@@ -142,8 +143,11 @@ pub(crate) fn build_state(
     let replay = ReplayCache::new(config.replay_window_secs, config.replay_max_entries);
     let challenges = Challenges::new(config.max_pending_challenges);
     let limiter = RateLimiter::new(config.rate_limit_per_sec, config.rate_limit_burst);
-    let issuer_signatures = (config.signature_cache_entries > 0)
-        .then(|| SignatureCache::new(config.signature_cache_entries));
+    // Chosen once: the memo, or a full check of every issuer signature (`= 0`).
+    let issuer_signatures: Box<dyn SignatureVerifier> = match config.signature_cache_entries {
+        0 => Box::new(VerifyEverySignature),
+        entries => Box::new(SignatureCache::new(entries)),
+    };
     let gate = Gate::new(config, &cache, None)?;
     let state = AppState {
         gate: RwLock::new(Arc::new(gate)),
