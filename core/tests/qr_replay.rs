@@ -120,3 +120,60 @@ fn full_of_unexpired_entries_refuses_instead_of_evicting() {
     assert_eq!(cache.check_and_insert(key(9), later, later), Ok(()));
     assert_eq!(cache.len(), 1);
 }
+
+/// A cache that starts after a restart it cannot vouch for refuses codes made before it started,
+/// and judges later ones as usual.
+#[test]
+fn a_cache_with_a_history_start_refuses_older_codes() {
+    let mut cache = ReplayCache::with_history_from(WINDOW, 100, NOW);
+    assert_eq!(cache.history_from(), NOW);
+    assert_eq!(
+        cache.check_and_insert(key(1), NOW - 1, NOW),
+        Err(ReplayError::BeforeHistory)
+    );
+    assert_eq!(cache.check_and_insert(key(1), NOW, NOW), Ok(()));
+    assert_eq!(
+        cache.check_and_insert(key(1), NOW, NOW + 1),
+        Err(ReplayError::Replayed)
+    );
+    // Outside the window is still named as such.
+    assert_eq!(
+        cache.check_and_insert(key(2), NOW - WINDOW - 1, NOW),
+        Err(ReplayError::OutsideWindow)
+    );
+    assert_eq!(ReplayCache::new(WINDOW, 100).history_from(), 0);
+}
+
+/// Keys kept across a restart are refused as replays until they expire, whatever order they
+/// come back in; expired ones are not taken back.
+#[test]
+fn remembered_keys_are_refused_until_they_expire() {
+    let mut first = ReplayCache::new(WINDOW, 100);
+    let mut kept = Vec::new();
+    for i in 0..5 {
+        let t = NOW + u64::from(i);
+        kept.push((key(i), first.check_and_remember(key(i), t, t).unwrap()));
+    }
+    kept.reverse();
+    let restart = NOW + 10;
+    let mut second = ReplayCache::new(WINDOW, 100);
+    second.prune(restart);
+    second.remember(key(99), restart - 1);
+    for (k, expires_at) in &kept {
+        second.remember(*k, *expires_at);
+    }
+    assert_eq!(second.len(), 5, "the expired key is not taken back");
+    for i in 0..5 {
+        assert_eq!(
+            second.check_and_insert(key(i), restart, restart),
+            Err(ReplayError::Replayed),
+            "key {i}"
+        );
+    }
+    // Each one goes when it expires, in order.
+    let (_, soonest) = kept[kept.len() - 1];
+    second.prune(soonest + 1);
+    assert_eq!(second.len(), 4);
+    second.prune(soonest + 5);
+    assert!(second.is_empty());
+}

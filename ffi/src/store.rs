@@ -42,7 +42,47 @@ CREATE TABLE credentials (
     status_checked_at INTEGER
 );
 ";
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
+
+/// The wallet's id of a credential, from its issued text: base64url of the first 16 bytes of
+/// SHA-256 over the issuer JWT's signing input (`header.payload`). Disclosure order does not
+/// change it, and neither does the signature: an ES256 signature has a twin that anyone can
+/// compute, and a copy of a credential carrying it is the same credential. (Schema version 1
+/// hashed the whole issuer JWT; the migration to 2 recomputes stored ids.)
+pub(crate) fn credential_id(issued: &str) -> String {
+    use sha2::{Digest as _, Sha256};
+    let jwt = issued.split('~').next().unwrap_or_default();
+    let signed = jwt
+        .rsplit_once('.')
+        .map_or(jwt, |(signing_input, _)| signing_input);
+    govid_core::b64::encode(&Sha256::digest(signed.as_bytes())[..16])
+}
+
+/// Version 1 to 2: credential ids no longer cover the signature. Two rows that were one
+/// credential (a malleated copy) become one: the first received is kept.
+fn migrate_v1_to_v2(conn: &mut Connection) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    let rows: Vec<(String, String)> = {
+        let mut stmt =
+            tx.prepare("SELECT id, issued FROM credentials ORDER BY received_at, rowid")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let mut kept = std::collections::HashSet::new();
+    for (old, issued) in rows {
+        let new = credential_id(&issued);
+        if kept.insert(new.clone()) {
+            tx.execute(
+                "UPDATE credentials SET id = ?2 WHERE id = ?1",
+                params![old, new],
+            )?;
+        } else {
+            tx.execute("DELETE FROM credentials WHERE id = ?1", params![old])?;
+        }
+    }
+    tx.execute_batch("PRAGMA user_version = 2;")?;
+    tx.commit()
+}
 
 /// A holder key's public record.
 #[derive(Clone, Debug)]
@@ -89,7 +129,7 @@ fn to_u64(v: i64) -> u64 {
 impl Store {
     /// Opens or creates the database at `path`, migrating it to the current schema.
     pub(crate) fn open(path: &Path) -> Result<Self, WalletError> {
-        let conn = Connection::open(path)?;
+        let mut conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "foreign_keys", true)?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -99,6 +139,7 @@ impl Store {
                     "BEGIN; {SCHEMA_V1} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
                 ))?;
             }
+            1 => migrate_v1_to_v2(&mut conn)?,
             SCHEMA_VERSION => {}
             v => {
                 return Err(WalletError::storage(format!(

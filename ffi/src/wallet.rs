@@ -14,7 +14,6 @@ use govid_core::time::Clock;
 use govid_core::trust::PinnedKeys;
 use rand_core::{OsRng, RngCore};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use crate::error::{guard, WalletError};
 use crate::keystore::{KeyAlgorithm, KeyStore, KeyStoreSigner};
@@ -360,10 +359,7 @@ pub(crate) fn kind_of(claims: &Map<String, Value>) -> CredentialKind {
         .unwrap_or(CredentialKind::WorkerId)
 }
 
-/// The wallet's id of a credential: base64url of the first 16 bytes of SHA-256 over the issuer
-/// JWT (disclosure order does not change it).
+/// The wallet's id of a credential ([`crate::store::credential_id`]).
 fn credential_id(held: &HeldSdJwt) -> String {
-    let issued = held.issued();
-    let jwt = issued.split('~').next().unwrap_or_default();
-    b64::encode(&Sha256::digest(jwt.as_bytes())[..16])
+    crate::store::credential_id(&held.issued())
 }

@@ -279,6 +279,67 @@ fn der_signatures_and_ed25519_keys() {
     }
 }
 
+/// Regression: the wallet's credential id hashed the whole issuer JWT, signature included, so a
+/// copy of a credential with its ES256 signature's twin (r, n − s) was stored as a second one.
+#[test]
+fn a_credential_with_a_malleated_issuer_signature_is_the_same_credential() {
+    let dir = must(tempfile::tempdir());
+    let hr = Hr {
+        signer: SoftwareSigner::generate(Algorithm::ES256, &mut OsRng),
+        iss: ISSUER.into(),
+    };
+    let w = wallet(&dir, Arc::new(MemKeys::default()), NOW);
+    must(w.trust_issuer(hr.jwk(), None));
+    let req = must(w.enroll("CODE-3".into(), ISSUER.into(), KeyAlgorithm::Es256));
+    let issued = hr.issue(&req.key_proof, year_from(NOW));
+    let (jwt, rest) = must(issued.split_once('~').ok_or("no ~"));
+    let (head, sig) = must(jwt.rsplit_once('.').ok_or("no ."));
+    let sig = must(p256::ecdsa::Signature::from_slice(&must(
+        govid_core::b64::decode(sig).ok_or("b64"),
+    )));
+    let (r, s) = sig.split_scalars();
+    let twin = must(p256::ecdsa::Signature::from_scalars(r, -*s));
+    let twin_issued = format!("{head}.{}~{rest}", govid_core::b64::encode(twin.to_bytes()));
+    assert_ne!(twin_issued, issued);
+    let first = must(w.accept_credential(issued));
+    let second = must(w.accept_credential(twin_issued));
+    assert_eq!(first.id, second.id);
+    assert_eq!(must(w.list_credentials()).len(), 1);
+}
+
+/// A wallet database of schema version 1 (ids over the whole issuer JWT) opens with its ids
+/// recomputed, and its credentials are still listed and presented.
+#[test]
+fn a_version_1_wallet_database_is_migrated_to_the_new_ids() {
+    use sha2::{Digest as _, Sha256};
+    let dir = must(tempfile::tempdir());
+    let hr = Hr::new();
+    let keys: Arc<MemKeys> = Arc::new(MemKeys::default());
+    let new_id = {
+        let w = wallet(&dir, keys.clone(), NOW);
+        must(w.trust_issuer(hr.jwk(), None));
+        let req = must(w.enroll("CODE-4".into(), ISSUER.into(), KeyAlgorithm::EdDsa));
+        must(w.accept_credential(hr.issue(&req.key_proof, year_from(NOW)))).id
+    };
+    // Rewrite it as version 1 wrote it.
+    let db = dir.path().join("wallet.sqlite3");
+    let conn = must(rusqlite::Connection::open(&db));
+    let issued: String = must(conn.query_row("SELECT issued FROM credentials", [], |r| r.get(0)));
+    let jwt = must(issued.split('~').next().ok_or("empty"));
+    let old_id = govid_core::b64::encode(&Sha256::digest(jwt.as_bytes())[..16]);
+    assert_ne!(old_id, new_id);
+    must(conn.execute("UPDATE credentials SET id = ?1", [&old_id]));
+    must(conn.execute_batch("PRAGMA user_version = 1;"));
+    drop(conn);
+
+    let w = wallet(&dir, keys, NOW);
+    let listed = must(w.list_credentials());
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, new_id);
+    let p = must(w.present_rotating(new_id, GATE.into(), GateProfileKind::Entry));
+    gate_verify(&hr, &p.payload, None, &GateProfile::Entry);
+}
+
 #[test]
 fn expired_credentials_are_refused_and_then_not_presented() {
     let dir = must(tempfile::tempdir());

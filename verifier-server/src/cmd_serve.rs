@@ -73,6 +73,11 @@ pub(crate) struct ServeArgs {
     /// Service log level: error, warn, info, debug.
     #[arg(long, value_name = "LEVEL", default_value = "info")]
     log_level: String,
+    /// Accept the configured trust bundle even if its seq is below the highest one this gate
+    /// accepted before (recorded in the bundle state file). Only for a deliberate rollback: an
+    /// older bundle may trust keys or credentials revoked since.
+    #[arg(long)]
+    accept_bundle_rollback: bool,
 }
 
 /// Reads the config file (if any) and applies the flags and `GOVID_ADMIN_TOKEN`.
@@ -136,7 +141,9 @@ fn load(args: &ServeArgs) -> Result<GateConfig, String> {
             file.server.admin_token = Some(token);
         }
     }
-    GateConfig::from_file(file)
+    let mut config = GateConfig::from_file(file)?;
+    config.accept_bundle_rollback = args.accept_bundle_rollback;
+    Ok(config)
 }
 
 /// Runs `serve`; returns the exit status (0 after a clean shutdown, 1 on a runtime error, 2 for

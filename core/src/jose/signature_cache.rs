@@ -9,6 +9,11 @@
 //! policy, resolves the key, and runs every other rule; a signature that failed is not remembered
 //! and fails again, in full, every time.
 //!
+//! The signature enters the digest in a canonical form: an ES256 signature `(r, s)` has a twin
+//! `(r, n − s)` that anyone can compute from it and that verifies exactly when it does, so both
+//! are entered with the low `s`. A malleated copy of a credential is then the same entry, not a
+//! second one (nothing in a gate treats a signature's bytes as the identity of what was signed).
+//!
 //! The cache is bounded (a full shard is emptied, so the worst case is a verification per call, as
 //! without it). A hit is faster than a miss: a client that can time the gate's answers could
 //! learn whether these exact credential bytes were verified recently; the gate's own log records
@@ -52,7 +57,21 @@ impl SignatureVerifier for VerifyEverySignature {
 }
 
 /// Separates this cache's digests from any other use of SHA-256 over similar bytes.
-const DOMAIN: &[u8] = b"govid signature cache v1\0";
+const DOMAIN: &[u8] = b"govid signature cache v2\0";
+
+/// `signature` in the form the digest takes: for ES256 the low-`s` twin of a valid-shaped
+/// signature (both verify or neither does), otherwise the bytes as they are (EdDSA's `verify_strict`
+/// already refuses a non-canonical `s`).
+fn canonical_signature(alg: Algorithm, signature: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if alg == Algorithm::ES256 {
+        if let Ok(sig) = p256::ecdsa::Signature::from_slice(signature) {
+            if let Some(low) = sig.normalize_s() {
+                return std::borrow::Cow::Owned(low.to_bytes().to_vec());
+            }
+        }
+    }
+    std::borrow::Cow::Borrowed(signature)
+}
 
 /// A bounded set of signatures that verified, shared between threads.
 #[derive(Debug)]
@@ -79,16 +98,17 @@ impl SignatureCache {
         self.len() == 0
     }
 
-    /// SHA-256 over the domain, algorithm, key, message and signature, each length-prefixed so
-    /// that no two different inputs share an encoding.
+    /// SHA-256 over the domain, algorithm, key, message and canonical signature, each
+    /// length-prefixed so that no two different inputs share an encoding.
     fn digest(alg: Algorithm, key: &PublicKey, message: &[u8], signature: &[u8]) -> [u8; 32] {
+        let signature = canonical_signature(alg, signature);
         let key_bytes: &[u8] = match key {
             PublicKey::Ed25519(k) => k.as_bytes(),
             PublicKey::P256(k) => k.sec1(),
         };
         let mut hash = Sha256::new();
         hash.update(DOMAIN);
-        for part in [alg.as_str().as_bytes(), key_bytes, message, signature] {
+        for part in [alg.as_str().as_bytes(), key_bytes, message, &signature] {
             hash.update((part.len() as u64).to_be_bytes());
             hash.update(part);
         }
@@ -116,6 +136,8 @@ impl SignatureVerifier for SignatureCache {
 }
 
 #[cfg(test)]
+// Tests: a panic is the failure report.
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::jose::{Signer as _, SoftwareSigner};
@@ -166,6 +188,41 @@ mod tests {
         }
         // Only the two genuine signatures were remembered.
         assert_eq!(cache.len(), 2);
+    }
+
+    /// The (r, n − s) twin of a P-256 signature.
+    pub(crate) fn malleate(signature: &[u8]) -> Vec<u8> {
+        let sig = p256::ecdsa::Signature::from_slice(signature).unwrap();
+        let (r, s) = sig.split_scalars();
+        let twin = p256::ecdsa::Signature::from_scalars(r, -*s).unwrap();
+        twin.to_bytes().to_vec()
+    }
+
+    /// Regression: the memo keyed a signature by its raw bytes, so the malleated twin of a
+    /// verified ES256 signature was a second entry.
+    #[test]
+    fn a_malleated_es256_signature_is_the_same_entry() {
+        let cache = SignatureCache::new(64);
+        let signer = SoftwareSigner::generate(Algorithm::ES256, &mut rand_core::OsRng);
+        let key = signer.public_key();
+        let signature = signer.sign(b"h.p").unwrap();
+        let twin = malleate(&signature);
+        assert_ne!(twin, signature);
+        // The twin verifies without any key: this is what the cache must not treat as new.
+        assert_eq!(
+            verify_signature(Algorithm::ES256, &key, b"h.p", &twin),
+            Ok(())
+        );
+        assert_eq!(
+            cache.verify(Algorithm::ES256, &key, b"h.p", &signature),
+            Ok(())
+        );
+        assert_eq!(cache.verify(Algorithm::ES256, &key, b"h.p", &twin), Ok(()));
+        assert_eq!(cache.len(), 1);
+        assert_eq!(
+            SignatureCache::digest(Algorithm::ES256, &key, b"h.p", &signature),
+            SignatureCache::digest(Algorithm::ES256, &key, b"h.p", &twin)
+        );
     }
 
     #[test]

@@ -32,8 +32,11 @@ pub struct KeyBinding {
     pub aud: String,
     /// `nonce` of the KB-JWT.
     pub nonce: String,
-    /// SHA-256 of the KB-JWT text: the key of a replay cache.
-    pub jwt_sha256: [u8; 32],
+    /// SHA-256 of the KB-JWT's signing input (`header.payload`, the bytes the holder's signature
+    /// covers): the key of a replay cache. Never the signature's bytes: an ECDSA signature
+    /// `(r, s)` has a twin `(r, n − s)` that anyone can compute and that verifies as well, so a
+    /// key over the whole text would let a photographed code be shown again as a "new" one.
+    pub replay_key: [u8; 32],
 }
 
 /// Creates the KB-JWT for `sd_jwt` (`<JWT>~<D1>~…~<Dn>~`).
@@ -128,6 +131,6 @@ pub(crate) fn verify_kb_jwt(
         iat,
         aud: aud.to_owned(),
         nonce: nonce.to_owned(),
-        jwt_sha256: Sha256::digest(kb_text.as_bytes()).into(),
+        replay_key: Sha256::digest(jws.signing_input()).into(),
     })
 }

@@ -28,7 +28,7 @@ pub use issue::{issue, Decoys, IssueError, IssueOptions, IssuedSdJwt};
 pub(crate) use issue::{push_json_str, push_json_u64, push_sd_member, CompactWriter, DigestText};
 pub use kb::{create_kb_jwt, KbRequest, KeyBinding, KB_JWT_TYP};
 pub use path::{ClaimPath, PathError, PathSegment};
-pub use policy::{KbExpectation, KbWindow, Limits, VerifyPolicy};
+pub use policy::{KbExpectation, KbWindow, Limits, VerifyPolicy, KB_MAX_FUTURE_SECS};
 pub use present::{HeldSdJwt, PresentError};
 pub use sd_alg::SdAlg;
 pub use verify::{verify, verify_using, verify_with, Verified, VerifyMemos, SD_JWT_VC_TYP};

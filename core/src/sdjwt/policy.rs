@@ -36,12 +36,16 @@ pub struct KbExpectation {
     pub nonce: Option<String>,
 }
 
+/// How far in the future a KB-JWT's `iat` may be (the holder's clock ahead of the verifier's), in
+/// seconds: the one rule for `check`, `serve` and the replay cache.
+pub const KB_MAX_FUTURE_SECS: u64 = 30;
+
 /// The accepted window for a KB-JWT's `iat`: `[now − max_age, now + max_future]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KbWindow {
     /// Oldest accepted age in seconds (default 300).
     pub max_age: u64,
-    /// How far in the future `iat` may be, for clock skew (default 60).
+    /// How far in the future `iat` may be, for clock skew (default [`KB_MAX_FUTURE_SECS`]).
     pub max_future: u64,
 }
 
@@ -49,7 +53,7 @@ impl Default for KbWindow {
     fn default() -> Self {
         Self {
             max_age: 300,
-            max_future: 60,
+            max_future: KB_MAX_FUTURE_SECS,
         }
     }
 }

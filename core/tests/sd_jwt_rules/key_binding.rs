@@ -375,3 +375,26 @@ fn a_kb_jwt_payload_that_is_not_a_json_object_is_refused() {
         );
     }
 }
+
+/// Regression: the replay key was the SHA-256 of the whole KB-JWT, so an ECDSA signature's twin
+/// (r, n − s), which anyone can compute, made a "new" code. The key is the SHA-256 of the
+/// signing input: what the holder signed, never the signature's bytes.
+#[test]
+fn the_replay_key_covers_what_the_holder_signed_and_not_the_signature() {
+    use sha2::{Digest as _, Sha256};
+    let presentation = held()
+        .present(
+            &entry_paths(),
+            Some((&common::kb_request(NOW), &common::holder())),
+        )
+        .unwrap();
+    let kb = accepts(check(&presentation, &vc_policy()))
+        .key_binding
+        .unwrap();
+    let kb_text = presentation.rsplit('~').next().unwrap();
+    let signing_input = kb_text.rsplit_once('.').unwrap().0;
+    let expected: [u8; 32] = Sha256::digest(signing_input.as_bytes()).into();
+    assert_eq!(kb.replay_key, expected);
+    let whole: [u8; 32] = Sha256::digest(kb_text.as_bytes()).into();
+    assert_ne!(kb.replay_key, whole);
+}

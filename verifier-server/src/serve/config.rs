@@ -71,6 +71,9 @@ pub(crate) struct TrustSection {
     pub(crate) dids: Vec<TrustedDid>,
     pub(crate) bundle: Option<PathBuf>,
     pub(crate) bundle_operator_jwk: Option<PathBuf>,
+    /// Where the highest bundle `seq` accepted is kept across restarts (default: the bundle's
+    /// path with `.state` appended).
+    pub(crate) bundle_state: Option<PathBuf>,
 }
 
 /// A pinned issuer key: a JWK file, optionally only for one `iss`.
@@ -142,6 +145,7 @@ impl FileConfig {
         self.trust.jwks.iter_mut().for_each(|j| fix(&mut j.file));
         self.trust.bundle.iter_mut().for_each(fix);
         self.trust.bundle_operator_jwk.iter_mut().for_each(fix);
+        self.trust.bundle_state.iter_mut().for_each(fix);
         self.log.db.iter_mut().for_each(fix);
         self.log.salt_file.iter_mut().for_each(fix);
     }
@@ -196,6 +200,9 @@ pub(crate) struct GateConfig {
     pub(crate) signature_cache_entries: usize,
 
     pub(crate) trust: TrustSection,
+    /// `--accept-bundle-rollback`: at start, accept a trust bundle older than the highest one
+    /// this gate recorded (the operator's deliberate choice; reloads never do).
+    pub(crate) accept_bundle_rollback: bool,
 
     pub(crate) status_refresh: Duration,
     pub(crate) max_staleness_secs: u64,
@@ -343,6 +350,7 @@ impl GateConfig {
             ),
             signature_cache_entries: s.signature_cache_entries.unwrap_or(65_536),
             trust: t,
+            accept_bundle_rollback: false,
             status_refresh: Duration::from_secs(refresh),
             max_staleness_secs: st.max_staleness_secs.unwrap_or(86_400),
             fetch_timeout: Duration::from_secs(st.fetch_timeout_secs.unwrap_or(5).clamp(1, 60)),

@@ -14,8 +14,13 @@
 //! 5. credential status from the cached lists: `revoked`, `suspended`, `status_other`,
 //!    `status_unknown` (no fresh list; denied unless the config allows unknown status), or the
 //!    status rule (no `status` claim, index out of range);
-//! 6. one use: the challenge is consumed, and the KB-JWT's hash must be new to the replay cache
-//!    (`replayed`). This comes last, atomically, so a code is spent only by an allowed entry.
+//! 6. one use: the challenge is consumed, and the KB-JWT's replay key (a hash of what the holder
+//!    signed, never of the signature: see [`KeyBinding::replay_key`]) must be new to the replay
+//!    cache (`replayed`); a code made before the gate's replay history starts is refused
+//!    (`code_before_restart`: the previous run may have let it in). This comes last, atomically,
+//!    so a code is spent only by an allowed entry.
+//!
+//! [`KeyBinding::replay_key`]: govid_core::sdjwt::KeyBinding::replay_key
 //!
 //! No I/O here: the caches are read, never the network.
 
@@ -55,6 +60,8 @@ pub(crate) struct Decision {
     pub(crate) kept_claims: Option<Value>,
     /// `challenge` or `rotating`; `None` before it was known.
     pub(crate) mode: Option<&'static str>,
+    /// The allowed code's replay key and until when the replay cache keeps it (for the log).
+    pub(crate) replay: Option<([u8; 32], u64)>,
 }
 
 impl Decision {
@@ -68,6 +75,7 @@ impl Decision {
             credential_hash: None,
             kept_claims: None,
             mode: None,
+            replay: None,
         }
     }
 
@@ -171,6 +179,7 @@ pub(crate) fn decide(
         kept_claims: (!gate.config.keep_claims.is_empty())
             .then(|| Value::Object(select(payload, &gate.config.keep_claims))),
         mode: Some(mode),
+        replay: None,
     };
     // The credential type: one the gate accepts, and (for a bundle issuer) one the bundle lets
     // this issuer issue.
@@ -247,16 +256,20 @@ pub(crate) fn decide(
             .replay
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        cache.check_and_insert(kb.jwt_sha256, kb.iat, now)
+        cache.check_and_remember(kb.replay_key, kb.iat, now)
     };
     match replay {
-        Ok(()) => {}
+        Ok(expires_at) => decision.replay = Some((kb.replay_key, expires_at)),
         Err(ReplayError::Replayed) => {
             decision.reason = "replayed";
             return decision;
         }
         Err(ReplayError::OutsideWindow) => {
             decision.reason = "kb_iat";
+            return decision;
+        }
+        Err(ReplayError::BeforeHistory) => {
+            decision.reason = "code_before_restart";
             return decision;
         }
         Err(_) => {

@@ -61,7 +61,7 @@ fn fixture() -> Fixture {
     });
     let config = GateConfig::from_file(file).unwrap();
     let cache = Arc::new(Cache::default());
-    let gate = Gate::new(config, &cache, None).unwrap();
+    let gate = Gate::new(config, &cache, None, false).unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 
     let claims = WorkerClaims {

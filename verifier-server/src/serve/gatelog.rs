@@ -28,6 +28,18 @@
 //!
 //! Retention: rows older than `retention_days` are deleted at start and then hourly by the
 //! writer (0 keeps everything); the server asks for pruning hourly.
+//!
+//! # Replay keys across a restart
+//!
+//! An allowed decision's entry carries the replay key of its KB-JWT and until when it must be
+//! remembered; the writer stores it (table `replay_keys`) in the same transaction as the entry,
+//! and deletes expired keys every [`REPLAY_PRUNE_EVERY`]. At start the gate reloads the keys
+//! that have not expired ([`Remembered`]), so a code let in before a restart is refused after it.
+//! Whether the stored keys are *every* key the previous run accepted is recorded in
+//! `gate_state`: yes after a clean shutdown (the writer drained its queue) or when every answer
+//! waited for its commit (`commit_before_response`); no after a crash of a gate that answered
+//! before committing. Then the gate also refuses codes made before it started
+//! (`code_before_restart`): it cannot vouch for them.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -48,6 +60,14 @@ const LINGER: Duration = Duration::from_millis(2);
 const QUEUE: usize = 8192;
 /// Entries kept in memory when there is no database (for `/admin/entries`).
 const RING: usize = 1000;
+/// How often the writer deletes expired replay keys.
+const REPLAY_PRUNE_EVERY: Duration = Duration::from_secs(10);
+/// `gate_state.replay_complete`: the stored replay keys are all the previous run accepted.
+const COMPLETE_CLEAN: &str = "clean_shutdown";
+/// ... or would be, had it crashed: every answer waited for its commit.
+const COMPLETE_COMMITTED: &str = "commit_before_response";
+/// ... or not: the run answered before committing and has not shut down cleanly (yet).
+const INCOMPLETE: &str = "running";
 
 /// One decision, as logged.
 #[derive(Clone, Debug, Serialize)]
@@ -63,6 +83,18 @@ pub(crate) struct Entry {
     pub(crate) credential_hash: Option<String>,
     /// Only the claims `keep_claims` names; `None` when it names none.
     pub(crate) claims: Option<Value>,
+    /// An allowed code's replay key and until when to remember it (never shown or logged).
+    #[serde(skip)]
+    pub(crate) replay: Option<([u8; 32], u64)>,
+}
+
+/// What the database kept of the previous run's replay cache (see the module documentation).
+#[derive(Debug, Default)]
+pub(crate) struct Remembered {
+    /// Replay keys not expired at open, with their expiry.
+    pub(crate) keys: Vec<([u8; 32], u64)>,
+    /// Whether these are all the keys the previous run accepted.
+    pub(crate) complete: bool,
 }
 
 /// A row read back for `/admin/entries`.
@@ -78,6 +110,8 @@ struct Job {
     ack: Option<oneshot::Sender<bool>>,
 }
 
+// Nearly every message is an entry: boxing it would add an allocation per decision for nothing.
+#[allow(clippy::large_enum_variant)]
 enum Msg {
     Entry(Job),
     Prune,
@@ -122,11 +156,16 @@ impl Salt {
         Salt(salt)
     }
 
-    /// Hex SHA-256(salt ‖ issuer-signed JWT).
+    /// Hex SHA-256(salt ‖ the issuer-signed JWT's signing input). The signing input
+    /// (`header.payload`) is what the issuer signed; the signature is left out because an ES256
+    /// signature has a twin anyone can compute, which would log one credential under two hashes.
     pub(crate) fn credential_hash(&self, issuer_jwt: &str) -> String {
+        let signed = issuer_jwt
+            .rsplit_once('.')
+            .map_or(issuer_jwt, |(signing_input, _)| signing_input);
         let mut h = Sha256::new();
         h.update(self.0);
-        h.update(issuer_jwt.as_bytes());
+        h.update(signed.as_bytes());
         encode_hex(&h.finalize())
     }
 }
@@ -198,7 +237,69 @@ CREATE TABLE IF NOT EXISTS entries (
     claims TEXT
 );
 CREATE INDEX IF NOT EXISTS entries_time ON entries(time);
+CREATE TABLE IF NOT EXISTS replay_keys (
+    key BLOB PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS replay_keys_expiry ON replay_keys(expires_at);
+CREATE TABLE IF NOT EXISTS gate_state (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 ";
+
+/// Reads what the previous run left for the replay cache, then records this run as running
+/// (`wait_for_commit`: as complete as if it had shut down cleanly).
+fn take_remembered(conn: &Connection, wait_for_commit: bool) -> rusqlite::Result<Remembered> {
+    use rusqlite::OptionalExtension as _;
+    let now = i64::try_from(crate::input::system_now()).unwrap_or(i64::MAX);
+    conn.execute(
+        "DELETE FROM replay_keys WHERE expires_at < ?1",
+        params![now],
+    )?;
+    let state: Option<String> = conn
+        .query_row(
+            "SELECT value FROM gate_state WHERE name = 'replay_complete'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    // No record: a new database, perhaps after a run without one. Nothing vouches for the past.
+    let complete = matches!(state.as_deref(), Some(COMPLETE_CLEAN | COMPLETE_COMMITTED));
+    let mut stmt = conn.prepare("SELECT key, expires_at FROM replay_keys")?;
+    let keys = stmt
+        .query_map([], |r| {
+            let key: Vec<u8> = r.get(0)?;
+            let expires: i64 = r.get(1)?;
+            Ok((key, expires))
+        })?
+        .filter_map(|row| {
+            let (key, expires) = row.ok()?;
+            Some((
+                <[u8; 32]>::try_from(key).ok()?,
+                u64::try_from(expires).ok()?,
+            ))
+        })
+        .collect();
+    set_replay_state(
+        conn,
+        if wait_for_commit {
+            COMPLETE_COMMITTED
+        } else {
+            INCOMPLETE
+        },
+    )?;
+    Ok(Remembered { keys, complete })
+}
+
+fn set_replay_state(conn: &Connection, value: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO gate_state (name, value) VALUES ('replay_complete', ?1)
+         ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+        params![value],
+    )
+    .map(drop)
+}
 
 fn open(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
@@ -221,13 +322,16 @@ impl GateLog {
     }
 
     /// Opens (creating) the database at `path` and starts its writer thread. The thread ends when
-    /// every `GateLog` clone is dropped, after committing what was queued.
+    /// every `GateLog` clone is dropped, after committing what was queued. Also returns the replay
+    /// keys the previous run left.
     pub(crate) fn open(
         path: &Path,
         retention_days: u64,
         wait_for_commit: bool,
-    ) -> Result<(Self, std::thread::JoinHandle<()>), String> {
+    ) -> Result<(Self, std::thread::JoinHandle<()>, Remembered), String> {
         let conn = open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let remembered = take_remembered(&conn, wait_for_commit)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
@@ -251,6 +355,7 @@ impl GateLog {
                 }),
             },
             handle,
+            remembered,
         ))
     }
 
@@ -335,6 +440,7 @@ fn writer(
 ) {
     prune(&conn, retention_days);
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut replay_pruned = std::time::Instant::now();
     while let Some(first) = rx.blocking_recv() {
         let mut next = Some(first);
         let mut lingered = false;
@@ -374,6 +480,24 @@ fn writer(
                 let _ = ack.send(ok);
             }
         }
+        if replay_pruned.elapsed() >= REPLAY_PRUNE_EVERY {
+            replay_pruned = std::time::Instant::now();
+            prune_replay_keys(&conn);
+        }
+    }
+    // Every queued entry (and its replay key) is committed: the next run may vouch for them.
+    if let Err(e) = set_replay_state(&conn, COMPLETE_CLEAN) {
+        tracing::error!(error = %e, "gate log: could not record the clean shutdown");
+    }
+}
+
+fn prune_replay_keys(conn: &Connection) {
+    let now = i64::try_from(crate::input::system_now()).unwrap_or(i64::MAX);
+    if let Err(e) = conn.execute(
+        "DELETE FROM replay_keys WHERE expires_at < ?1",
+        params![now],
+    ) {
+        tracing::error!(error = %e, "gate log: pruning replay keys failed");
     }
 }
 
@@ -395,6 +519,15 @@ fn insert(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<()> {
                 e.credential_status,
                 e.credential_hash,
                 e.claims.as_ref().map(Value::to_string),
+            ])?;
+        }
+        let mut keep = tx.prepare_cached(
+            "INSERT OR IGNORE INTO replay_keys (key, expires_at) VALUES (?1, ?2)",
+        )?;
+        for (key, expires_at) in batch.iter().filter_map(|job| job.entry.replay) {
+            keep.execute(params![
+                &key[..],
+                i64::try_from(expires_at).unwrap_or(i64::MAX)
             ])?;
         }
     }
@@ -442,6 +575,7 @@ fn read_recent(path: &Path, limit: usize) -> Result<Vec<Row>, String> {
                     credential_status: status.as_deref().map(static_status),
                     credential_hash: r.get(7)?,
                     claims: claims.and_then(|c| serde_json::from_str(&c).ok()),
+                    replay: None,
                 },
             })
         })
@@ -475,6 +609,7 @@ mod tests {
             credential_status: None,
             credential_hash: None,
             claims: None,
+            replay: None,
         }
     }
 
@@ -498,7 +633,7 @@ mod tests {
             .enable_all()
             .build()
             .unwrap_or_else(|e| panic!("{e}"));
-        let (log, handle) = GateLog::open(&path, 30, true).unwrap_or_else(|e| panic!("{e}"));
+        let (log, handle, _) = GateLog::open(&path, 30, true).unwrap_or_else(|e| panic!("{e}"));
         rt.block_on(async {
             for i in 0..10 {
                 log.record(entry(&format!("r{i}"))).await;

@@ -20,7 +20,9 @@
 //! core rule code (`bad_signature`, `expired`, `untrusted_issuer`, `kb_aud`, `kb_nonce`,
 //! `kb_iat`, `missing_claim`, …), or one of `bad_qr`, `revoked`, `suspended`, `status_other`,
 //! `status_unknown`, a status rule (`status_claim_missing`, `status_index_out_of_range`, …),
-//! `replayed`, `challenge_unknown`, `vct_not_accepted`, `replay_cache_full`. `credential_status` is `valid`, `revoked`,
+//! `replayed`, `code_before_restart` (made before the gate started, when the gate cannot vouch that
+//! its previous run did not let it in: show a fresh code), `challenge_unknown`, `vct_not_accepted`,
+//! `replay_cache_full`. `credential_status` is `valid`, `revoked`,
 //! `suspended`, `other`, `unknown`, or `null` when the check was not reached; `issuer` is `null`
 //! unless the credential verified; `mode` is `rotating`, `challenge` or `null`.
 //!
@@ -37,9 +39,15 @@
 //! # `GET /healthz`, `GET /metrics`
 //!
 //! `{"status": "ok"|"degraded", "gate", "uptime_secs", "challenge_mode",
-//! "status_lists": [{"uri", "age_secs", "stale", "last_fetch_failed"}]}` (always 200; degraded
+//! "status_lists": [{"uri", "age_secs", "stale", "last_fetch_failed"}],
+//! "replay": {"kept_across_restart", "refuses_codes_before"}}` (always 200; degraded
 //! when a list is missing or stale). The lists are the configured, discovered and trust bundle
-//! ones; a bundle's list is stale past the stricter of the gate's and the bundle's limit. Metrics: Prometheus text, see [`super::metrics`].
+//! ones; a bundle's list is stale past the stricter of the gate's and the bundle's limit. `replay`
+//! says which replay guarantee holds: `kept_across_restart` when the gate log database keeps the
+//! replay keys (a code let in is refused after a restart too); `refuses_codes_before` (unix
+//! seconds, or `null`) when the gate cannot vouch for codes made before it started (no database,
+//! or the previous run crashed before committing every key) and refuses them as
+//! `code_before_restart`. Metrics: Prometheus text, see [`super::metrics`].
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -255,6 +263,7 @@ async fn verify(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bo
         credential_hash,
         kept_claims,
         mode,
+        replay,
     } = decision;
     state
         .log
@@ -267,6 +276,7 @@ async fn verify(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bo
             credential_status,
             credential_hash,
             claims: kept_claims,
+            replay,
         })
         .await;
     Json(VerifyResponse {
@@ -369,12 +379,21 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
         })
         .collect();
     let degraded = lists.iter().any(|l| l["stale"] == json!(true));
+    let history_from = state
+        .replay
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .history_from();
     Json(json!({
         "status": if degraded { "degraded" } else { "ok" },
         "gate": gate.config.gate_id,
         "uptime_secs": state.started.elapsed().as_secs(),
         "challenge_mode": gate.config.mode != Mode::Rotating,
         "status_lists": lists,
+        "replay": {
+            "kept_across_restart": gate.config.log_db.is_some(),
+            "refuses_codes_before": (history_from > 0).then_some(history_from),
+        },
     }))
     .into_response()
 }

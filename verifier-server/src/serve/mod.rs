@@ -50,12 +50,15 @@ pub(crate) struct Gate {
 }
 
 impl Gate {
+    /// `accept_rollback`: accept an older trust bundle than the highest one recorded (at start,
+    /// when the operator asked for it; never on a reload).
     pub(crate) fn new(
         config: GateConfig,
         cache: &Arc<Cache>,
         last_seq: Option<u64>,
+        accept_rollback: bool,
     ) -> Result<Self, String> {
-        let trust = GateTrust::load(&config.trust, cache, last_seq)?;
+        let trust = GateTrust::load(&config.trust, cache, last_seq, accept_rollback)?;
         let mut policy = gate_policy(&config.audience, None, &config.profile);
         // The gate's own list of credential types replaces `gate_policy`'s (the worker ID and the
         // gate pass).
@@ -110,7 +113,7 @@ impl AppState {
     pub(crate) fn reload(&self) -> Result<(), String> {
         let config = (self.reloader)()?;
         let last_seq = self.gate().trust.bundle.as_ref().map(|b| b.seq());
-        let gate = Gate::new(config, &self.cache, last_seq)?;
+        let gate = Gate::new(config, &self.cache, last_seq, false)?;
         *self
             .gate
             .write()
@@ -127,20 +130,20 @@ pub(crate) fn build_state(
     reloader: Reloader,
 ) -> Result<(Arc<AppState>, Option<std::thread::JoinHandle<()>>), String> {
     let cache = Arc::new(Cache::default());
-    let (log, writer, salt) = match &config.log_db {
+    let (log, writer, salt, remembered) = match &config.log_db {
         Some(db) => {
             let salt_path = config
                 .salt_file
                 .clone()
                 .unwrap_or_else(|| db.with_extension("salt"));
             let salt = Salt::load_or_create(&salt_path)?;
-            let (log, writer) =
+            let (log, writer, remembered) =
                 GateLog::open(db, config.retention_days, config.commit_before_response)?;
-            (log, Some(writer), salt)
+            (log, Some(writer), salt, Some(remembered))
         }
-        None => (GateLog::memory(), None, Salt::ephemeral()),
+        None => (GateLog::memory(), None, Salt::ephemeral(), None),
     };
-    let replay = ReplayCache::new(config.replay_window_secs, config.replay_max_entries);
+    let replay = replay_cache(&config, remembered, crate::input::system_now());
     let challenges = Challenges::new(config.max_pending_challenges);
     let limiter = RateLimiter::new(config.rate_limit_per_sec, config.rate_limit_burst);
     // Chosen once: the memo, or a full check of every issuer signature (`= 0`).
@@ -148,7 +151,8 @@ pub(crate) fn build_state(
         0 => Box::new(VerifyEverySignature),
         entries => Box::new(SignatureCache::new(entries)),
     };
-    let gate = Gate::new(config, &cache, None)?;
+    let accept_rollback = config.accept_bundle_rollback;
+    let gate = Gate::new(config, &cache, None, accept_rollback)?;
     let state = AppState {
         gate: RwLock::new(Arc::new(gate)),
         cache,
@@ -167,6 +171,33 @@ pub(crate) fn build_state(
     Ok((Arc::new(state), writer))
 }
 
+/// The replay cache at start: the keys the gate log kept, and, unless they are all the previous
+/// run accepted, a history starting `now` (codes made before are refused: `code_before_restart`).
+fn replay_cache(
+    config: &GateConfig,
+    remembered: Option<gatelog::Remembered>,
+    now: u64,
+) -> ReplayCache {
+    let (window, max) = (config.replay_window_secs, config.replay_max_entries);
+    let remembered = remembered.unwrap_or_default();
+    let mut cache = if remembered.complete {
+        ReplayCache::new(window, max)
+    } else {
+        ReplayCache::with_history_from(window, max, now)
+    };
+    cache.prune(now);
+    for (key, expires_at) in remembered.keys {
+        cache.remember(key, expires_at);
+    }
+    if !remembered.complete {
+        tracing::info!(
+            "replay: codes made before this start are refused (code_before_restart) until they \
+             age out of the replay window"
+        );
+    }
+    cache
+}
+
 /// Runs the server until Ctrl-C or SIGTERM. Prints `listening on ADDR` on stdout once bound.
 pub(crate) async fn run(config: GateConfig, reloader: Reloader) -> Result<(), String> {
     let listen = config.listen;
@@ -182,6 +213,7 @@ pub(crate) async fn run(config: GateConfig, reloader: Reloader) -> Result<(), St
         profile = gate.config.profile.name(),
         "govid gate verifier listening"
     );
+    let stop = shutdown_signal();
     println!("listening on {local}");
     drop(gate);
 
@@ -195,14 +227,7 @@ pub(crate) async fn run(config: GateConfig, reloader: Reloader) -> Result<(), St
         let gate = state.gate();
         (gate.config.max_connections, gate.config.header_read_timeout)
     };
-    listen::serve(
-        listener,
-        app,
-        max_connections,
-        header_timeout,
-        shutdown_signal(),
-    )
-    .await;
+    listen::serve(listener, app, max_connections, header_timeout, stop).await;
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
     let _ = refresher.await;
@@ -226,25 +251,35 @@ async fn prune_hourly(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiv
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Resolves on Ctrl-C or SIGTERM. The handlers are installed when this is called, not when it is
+/// first polled, so a signal that arrives just after `listening on` is printed still stops the
+/// gate cleanly (draining the gate log) instead of killing it.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
+        use tokio::signal::unix::{signal, SignalKind};
+        let streams = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        );
+        async move {
+            match streams {
+                (Ok(mut int), Ok(mut term)) => {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
                 }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = ctrl_c.await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

@@ -47,13 +47,139 @@ fn read_jwk(path: &std::path::Path) -> Result<PublicKey, String> {
     PublicKey::from_jwk_str(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// The bundle state file: the highest bundle `seq` this gate accepted, kept across restarts so
+/// that an older (correctly signed) bundle is refused after a restart as on a reload: one from
+/// before a revocation would let the revoked person in again.
+///
+/// `{"v": 1, "seq": 42, "sha256": "<hex of the bundle file>"}`, written atomically (temporary
+/// file, fsync, rename). A missing file is a first start; an unreadable one is an error, never
+/// a fresh start (deleting the file must not be a way around the guard without saying so).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct BundleState {
+    pub(crate) seq: u64,
+}
+
+impl BundleState {
+    /// Where the state of `bundle` is kept: `[trust] bundle_state`, or `<bundle>.state`.
+    pub(crate) fn path(config: &TrustSection, bundle: &std::path::Path) -> std::path::PathBuf {
+        config.bundle_state.clone().unwrap_or_else(|| {
+            let mut name = bundle.as_os_str().to_owned();
+            name.push(".state");
+            name.into()
+        })
+    }
+
+    /// The recorded state, `None` if there is no file yet.
+    pub(crate) fn read(path: &std::path::Path) -> Result<Option<Self>, String> {
+        let text = match std::fs::read(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        };
+        let seq = govid_core::json::parse_object(&text, 2)
+            .ok()
+            .filter(|o| o.get("v").and_then(serde_json::Value::as_u64) == Some(1))
+            .and_then(|o| o.get("seq").and_then(serde_json::Value::as_u64));
+        match seq {
+            Some(seq) => Ok(Some(Self { seq })),
+            None => Err(format!(
+                "{}: not a bundle state file (it records the highest trust bundle seq this gate \
+                 accepted); restore it, or start with --accept-bundle-rollback to accept the \
+                 configured bundle deliberately",
+                path.display()
+            )),
+        }
+    }
+
+    /// Records `seq` (and the bundle's digest, for an auditor) atomically.
+    pub(crate) fn write(path: &std::path::Path, seq: u64, bundle_text: &str) -> Result<(), String> {
+        use sha2::{Digest as _, Sha256};
+        use std::io::Write as _;
+        let digest = super::gatelog::encode_hex(&Sha256::digest(bundle_text.as_bytes()));
+        let body = serde_json::json!({"v": 1, "seq": seq, "sha256": digest}).to_string();
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let tmp = std::path::PathBuf::from(tmp);
+        let fail = |e: std::io::Error| {
+            format!(
+                "cannot record the accepted trust bundle seq in {}: {e} (set [trust] \
+                 bundle_state to a writable file)",
+                path.display()
+            )
+        };
+        let mut file = std::fs::File::create(&tmp).map_err(fail)?;
+        file.write_all(body.as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(fail)?;
+        std::fs::rename(&tmp, path).map_err(fail)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            // The rename is durable once the directory is synced (best effort where a
+            // directory cannot be opened).
+            if let Ok(dir) = std::fs::File::open(dir) {
+                let _ = dir.sync_all();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Loads the bundle at `file`, refusing a `seq` below both `last_seq` (this run's) and the one
+/// the state file recorded, unless `accept_rollback`; then records the accepted `seq`.
+fn load_bundle(
+    config: &TrustSection,
+    file: &std::path::Path,
+    operator: &PublicKey,
+    last_seq: Option<u64>,
+    accept_rollback: bool,
+) -> Result<TrustBundle, String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let state_path = BundleState::path(config, file);
+    let recorded = if accept_rollback {
+        // Even an unreadable state file is replaced: the operator asked for this bundle.
+        BundleState::read(&state_path).ok().flatten()
+    } else {
+        BundleState::read(&state_path)?
+    };
+    let floor = last_seq.max(recorded.as_ref().map(|r| r.seq));
+    let bundle = TrustBundle::load(
+        &text,
+        operator,
+        (!accept_rollback).then_some(floor).flatten(),
+    )
+    .map_err(|e| {
+        let mut message = format!("{}: {} ({e})", file.display(), e.rule());
+        if matches!(e, govid_core::trust::BundleError::SeqRollback { .. }) {
+            message.push_str(&format!(
+                "; the highest seq accepted is recorded in {}. An older bundle may trust a \
+                     key or a credential that was revoked since: install a newer one, or start \
+                     with --accept-bundle-rollback to go back deliberately",
+                state_path.display()
+            ));
+        }
+        message
+    })?;
+    if let Some(floor) = floor.filter(|f| bundle.seq() < *f) {
+        tracing::warn!(
+            seq = bundle.seq(),
+            highest_accepted = floor,
+            "trust bundle rolled back on purpose (--accept-bundle-rollback)"
+        );
+    }
+    if recorded.map(|r| r.seq) != Some(bundle.seq()) {
+        BundleState::write(&state_path, bundle.seq(), &text)?;
+    }
+    Ok(bundle)
+}
+
 impl GateTrust {
-    /// Loads the keys and the bundle the config names. `last_seq` is the bundle `seq` accepted
-    /// before (a reload refuses to roll back).
+    /// Loads the keys and the bundle the config names. `last_seq` is the bundle `seq` this run
+    /// accepted before (a reload refuses to roll back); the state file keeps the highest one
+    /// across restarts. `accept_rollback` accepts an older bundle once, deliberately.
     pub(crate) fn load(
         config: &TrustSection,
         cache: &Arc<Cache>,
         last_seq: Option<u64>,
+        accept_rollback: bool,
     ) -> Result<Self, String> {
         let pinned = if config.jwks.is_empty() {
             None
@@ -67,10 +193,7 @@ impl GateTrust {
         let bundle = match (&config.bundle, &config.bundle_operator_jwk) {
             (Some(file), Some(operator)) => {
                 let operator = read_jwk(operator)?;
-                let text = std::fs::read_to_string(file)
-                    .map_err(|e| format!("{}: {e}", file.display()))?;
-                let bundle = TrustBundle::load(&text, &operator, last_seq)
-                    .map_err(|e| format!("{}: {} ({e})", file.display(), e.rule()))?;
+                let bundle = load_bundle(config, file, &operator, last_seq, accept_rollback)?;
                 Some(Arc::new(bundle))
             }
             _ => None,

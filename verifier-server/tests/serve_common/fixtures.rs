@@ -157,6 +157,11 @@ impl Wallet {
         SoftwareSigner::generate(Algorithm::EdDSA, &mut OsRng)
     }
 
+    /// A new holder key of `alg` (phones hold P-256 keys: ES256).
+    pub fn holder_key_of(alg: Algorithm) -> SoftwareSigner {
+        SoftwareSigner::generate(alg, &mut OsRng)
+    }
+
     /// Receives `issued` from `issuer` as of `at` (unix seconds).
     pub fn receive(holder: SoftwareSigner, issued: &str, issuer: &Issuer, at: u64) -> Self {
         let policy = VerifyPolicy {
@@ -185,6 +190,17 @@ impl Wallet {
         let compact = self.present(&GateProfile::Entry.claims(), aud, &random_nonce(), now());
         encode_presentation(&compact).unwrap()
     }
+}
+
+/// `compact` (a JWS, or a presentation ending in a KB-JWT) with the ES256 signature at its end
+/// replaced by its twin `(r, n − s)`: equally valid, made without any key, different bytes.
+pub fn malleate_es256(compact: &str) -> String {
+    let (head, sig) = compact.rsplit_once('.').unwrap();
+    let bytes = govid_core::b64::decode(sig).unwrap();
+    let sig = p256::ecdsa::Signature::from_slice(&bytes).unwrap();
+    let (r, s) = sig.split_scalars();
+    let twin = p256::ecdsa::Signature::from_scalars(r, -*s).unwrap();
+    format!("{head}.{}", govid_core::b64::encode(twin.to_bytes()))
 }
 
 /// 128 random bits, base64url.

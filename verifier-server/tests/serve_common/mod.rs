@@ -280,6 +280,18 @@ impl Gate {
         }
     }
 
+    /// Kills the process at once (SIGKILL: a power cut, as far as the gate can tell).
+    pub fn kill_hard(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// `GET /healthz` as JSON.
+    pub fn health(&self) -> Value {
+        let (_, body) = self.get("/healthz", &[]);
+        serde_json::from_str(&body).unwrap_or(Value::Null)
+    }
+
     /// Sends SIGTERM and waits for the exit status.
     pub fn terminate(mut self) -> std::process::ExitStatus {
         let _ = Command::new("kill")
@@ -347,6 +359,19 @@ impl World {
     /// A wallet holding a fresh worker ID with status entry `idx`.
     pub fn wallet(&self, idx: u64) -> Wallet {
         let holder = Wallet::holder_key();
+        let t = now();
+        let issued = self.issuer.issue(
+            &amira(),
+            &holder,
+            valid_now(t),
+            Some((idx, &self.status_uri)),
+        );
+        Wallet::receive(holder, &issued, &self.issuer, t)
+    }
+
+    /// A wallet whose holder key is of `alg`, holding a fresh worker ID with status entry `idx`.
+    pub fn wallet_of(&self, alg: govid_core::jose::Algorithm, idx: u64) -> Wallet {
+        let holder = Wallet::holder_key_of(alg);
         let t = now();
         let issued = self.issuer.issue(
             &amira(),
