@@ -13,6 +13,7 @@ mod fsutil;
 mod issuer;
 mod keys;
 mod output;
+mod replay;
 mod roster;
 mod statuslist;
 mod store;
