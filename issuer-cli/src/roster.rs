@@ -92,7 +92,8 @@ pub(crate) fn parse(bytes: &[u8], today: i64) -> Result<Roster, RosterError> {
     let mut lines = LineCounter::new(bytes);
     let mut staff = Vec::new();
     let mut bad = Vec::new();
-    let mut seen: HashMap<String, u64> = HashMap::new();
+    // Lower-case employee number → (line, spelling in the file).
+    let mut seen: HashMap<String, (u64, String)> = HashMap::new();
     let mut record = csv::ByteRecord::new();
     loop {
         let start_hint = reader.position().byte();
@@ -114,16 +115,24 @@ pub(crate) fn parse(bytes: &[u8], today: i64) -> Result<Roster, RosterError> {
         }
         match check_row(&record, today) {
             Ok(row) => {
-                if let Some(first) = seen.get(&row.employee_number) {
-                    bad.push(BadRow {
-                        line,
-                        reason: format!(
+                // Employee numbers that differ only in case are one person.
+                let key = row.employee_number.to_ascii_lowercase();
+                if let Some((first, spelled)) = seen.get(&key) {
+                    let reason = if *spelled == row.employee_number {
+                        format!(
                             "employee_number {} already appears on line {first}",
                             row.employee_number
-                        ),
-                    });
+                        )
+                    } else {
+                        format!(
+                            "employee_number {} already appears on line {first} as {spelled} \
+                             (employee numbers that differ only in case are the same)",
+                            row.employee_number
+                        )
+                    };
+                    bad.push(BadRow { line, reason });
                 } else {
-                    seen.insert(row.employee_number.clone(), line);
+                    seen.insert(key, (line, row.employee_number.clone()));
                     staff.push(row);
                 }
             }
@@ -326,7 +335,8 @@ mod tests {
              E-4,,B,,Ministry,MOT,,,,,,2030-01-01\n\
              E-5,A,B\n\
              E 6,A,B,,Ministry,MOT,,,,,,2030-01-01\n\
-             E-7.Gate-Pass,A,B,,Ministry,MOT,,,,,,2030-01-01\n",
+             E-7.Gate-Pass,A,B,,Ministry,MOT,,,,,,2030-01-01\n\
+             e-1,A,B,,Ministry,MOT,,,,,,2030-01-01\n",
         );
         let reasons: Vec<(u64, &str)> = r.bad.iter().map(|b| (b.line, b.reason.as_str())).collect();
         assert_eq!(
@@ -345,6 +355,11 @@ mod tests {
                     9,
                     "employee_number \"E-7.Gate-Pass\" may not end in \".gate-pass\": ID files of \
                      another employee number are named that way"
+                ),
+                (
+                    10,
+                    "employee_number e-1 already appears on line 2 as E-1 (employee numbers that \
+                     differ only in case are the same)"
                 ),
             ]
         );

@@ -177,9 +177,14 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
     let signer = issuer.signer()?;
     let now = clock::now()?;
     let today = clock::civil_from_days(clock::today(now));
-    if let Some(n) = &o.employee_number {
-        check_single(&issuer.conn, n, &today)?;
-    }
+    let only = match &o.employee_number {
+        Some(n) => {
+            let n = crate::issuer::resolve_staff(&issuer.conn, n)?;
+            check_single(&issuer.conn, &n, &today)?;
+            Some(n)
+        }
+        None => None,
+    };
     // Temporary files of ID files a killed run left half-written.
     let mut temp_removed = 0u64;
     let mut sink = match (&o.out, o.jsonl) {
@@ -201,7 +206,6 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
             Sink::Files(out)
         }
     };
-    let only = o.employee_number.clone();
     let eligible = format!(
         "s.holder_thumbprint IS NOT NULL AND s.state = 'active' AND s.valid_until >= :today
          AND (:only IS NULL OR s.employee_number = :only)
