@@ -342,3 +342,41 @@ fn a_revocation_cut_off_the_end_stays_revoked_in_the_published_list() {
         .json();
     assert_eq!(j["kept_revoked"], json!([]));
 }
+
+/// Un-revoking the person (not their IDs) lets `issue` give them a new ID: the log shows it was
+/// issued to someone it has revoked, and `publish` refuses.
+#[test]
+fn an_id_issued_to_someone_the_log_has_revoked_is_reported() {
+    let env = two_ids(&[]);
+    env.run(&["issue", "--all"]).assert_ok();
+    env.run(&["revoke", "MOT-0001", "--reason", "left"])
+        .assert_ok();
+    ok(env.db().execute(
+        "UPDATE staff SET state = 'active' WHERE employee_number = 'MOT-0001'",
+        [],
+    ));
+    env.run(&["issue", "MOT-0001"]).assert_ok();
+    let seq: i64 = ok(env.db().query_row(
+        "SELECT MAX(seq) FROM audit WHERE action = 'issue'",
+        [],
+        |r| r.get(0),
+    ));
+    assert_mismatch(
+        &env,
+        &[
+            format!("audit entry {seq} issued an ID to MOT-0001, whom the audit log has revoked"),
+            "MOT-0001: issuer.db says active, the audit log says revoked".to_owned(),
+        ],
+        json!([
+            {"kind": "issued_while_not_active", "seq": seq, "employee_number": "MOT-0001",
+             "logged": "revoked"},
+            {"kind": "staff_state", "employee_number": "MOT-0001",
+             "stored": "active", "logged": "revoked"},
+        ]),
+    );
+    assert_publish_refused(
+        &env,
+        2,
+        &format!("audit entry {seq} issued an ID to MOT-0001, whom the audit log has revoked"),
+    );
+}
