@@ -4,6 +4,8 @@
 //! `hash = SHA-256("govid-audit-v1\n" seq "\n" at "\n" action "\n" detail "\n" prev_hash)` in hex,
 //! and `sig`, the issuer key's signature over the ASCII `hash`, with that key's `kid`. Changing,
 //! removing or inserting an entry breaks the chain at that entry; forging one needs the key.
+//! Cutting entries off the end does not (nothing here is anchored outside `issuer.db`: the head
+//! `publish` prints is what an auditor keeps); [`crate::replay`] says what that leaves open.
 
 use govid_core::b64;
 use govid_core::jose::{verify_signature, PublicKey, Signer};

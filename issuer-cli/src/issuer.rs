@@ -194,6 +194,39 @@ impl Staff {
     }
 }
 
+/// The stored spelling of `employee_number`, matched in any case (`mot-0100` finds `MOT-0100`):
+/// employee numbers that differ only in case are one person.
+///
+/// Errors: `no_such_staff`; `ambiguous_employee_number` if the database holds two spellings
+/// (possible in databases from before this rule).
+pub(crate) fn resolve_staff(conn: &Connection, employee_number: &str) -> CliResult<String> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT employee_number FROM staff WHERE employee_number = ?1 COLLATE NOCASE
+         ORDER BY employee_number = ?1 DESC, employee_number LIMIT 2",
+    )?;
+    let found = stmt
+        .query_map([employee_number], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    match found.as_slice() {
+        [] => Err(no_such_staff(employee_number)),
+        [one] => Ok(one.clone()),
+        [a, b, ..] => Err(case_pair(a, b)),
+    }
+}
+
+/// Two stored employee numbers that differ only in case.
+pub(crate) fn case_pair(a: &str, b: &str) -> CliError {
+    let (a, b) = if a <= b { (a, b) } else { (b, a) };
+    CliError::new(
+        "ambiguous_employee_number",
+        format!(
+            "issuer.db holds both {a:?} and {b:?}, employee numbers that differ only in case \
+             (one person to govid-issuer, and one file name on many disks). Nothing was changed. \
+             Ask your govid administrator to merge or renumber them in issuer.db."
+        ),
+    )
+}
+
 /// A staff member's state: `active`, `suspended` or `revoked`.
 pub(crate) fn staff_state(conn: &Connection, employee_number: &str) -> CliResult<String> {
     conn.query_row(

@@ -13,6 +13,7 @@ mod fsutil;
 mod issuer;
 mod keys;
 mod output;
+mod replay;
 mod roster;
 mod statuslist;
 mod store;
@@ -238,7 +239,7 @@ struct PublishArgs {
 
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Prove the audit log intact, or name the first entry that was altered (exit 1).
+    /// Prove the audit log intact and issuer.db matching it, or name what was altered (exit 1).
     Verify,
 }
 

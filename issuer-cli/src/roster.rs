@@ -31,15 +31,20 @@ pub(crate) const HEADER: [&str; 12] = [
 /// Longest value accepted in any column.
 const MAX_FIELD_CHARS: usize = 200;
 
+/// Most characters of a wrong header row an error message repeats.
+const MAX_HEADER_ECHO_CHARS: usize = 200;
+
 /// A refused row.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct BadRow {
-    /// 1-based line number in the file (the header is line 1).
+    /// 1-based line number in the file (the header is line 1) where the row starts.
     pub(crate) line: u64,
+    /// Why the row was refused.
     pub(crate) reason: String,
 }
 
 impl BadRow {
+    /// `{"line": …, "reason": …}`, as `--json` lists bad rows.
     pub(crate) fn to_json(&self) -> Value {
         json!({"line": self.line, "reason": self.reason})
     }
@@ -47,7 +52,9 @@ impl BadRow {
 
 /// A parsed roster: the good rows and the bad ones.
 pub(crate) struct Roster {
+    /// The good rows, in file order.
     pub(crate) staff: Vec<Staff>,
+    /// The refused rows, in file order.
     pub(crate) bad: Vec<BadRow>,
 }
 
@@ -79,20 +86,22 @@ pub(crate) fn parse(bytes: &[u8], today: i64) -> Result<Roster, RosterError> {
         return Err(RosterError::Header(format!(
             "the header row must be exactly:\n  {}\nbut it is:\n  {}",
             HEADER.join(","),
-            names.join(",")
+            echo_header(&names.join(","))
         )));
     }
+    let mut lines = LineCounter::new(bytes);
     let mut staff = Vec::new();
     let mut bad = Vec::new();
-    let mut seen: HashMap<String, u64> = HashMap::new();
+    // Lower-case employee number → (line, spelling in the file).
+    let mut seen: HashMap<String, (u64, String)> = HashMap::new();
     let mut record = csv::ByteRecord::new();
     loop {
-        let line_hint = reader.position().line() + 1;
+        let start_hint = reader.position().byte();
         match reader.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                let line = e.position().map_or(line_hint, |p| p.line());
+                let line = lines.line_at(e.position().map_or(start_hint, |p| p.byte()));
                 bad.push(BadRow {
                     line,
                     reason: format!("cannot be read as CSV ({e})"),
@@ -100,22 +109,30 @@ pub(crate) fn parse(bytes: &[u8], today: i64) -> Result<Roster, RosterError> {
                 continue;
             }
         }
-        let line = record.position().map_or(line_hint, |p| p.line());
+        let line = lines.line_at(record.position().map_or(start_hint, |p| p.byte()));
         if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
             continue; // blank line
         }
         match check_row(&record, today) {
             Ok(row) => {
-                if let Some(first) = seen.get(&row.employee_number) {
-                    bad.push(BadRow {
-                        line,
-                        reason: format!(
+                // Employee numbers that differ only in case are one person.
+                let key = row.employee_number.to_ascii_lowercase();
+                if let Some((first, spelled)) = seen.get(&key) {
+                    let reason = if *spelled == row.employee_number {
+                        format!(
                             "employee_number {} already appears on line {first}",
                             row.employee_number
-                        ),
-                    });
+                        )
+                    } else {
+                        format!(
+                            "employee_number {} already appears on line {first} as {spelled} \
+                             (employee numbers that differ only in case are the same)",
+                            row.employee_number
+                        )
+                    };
+                    bad.push(BadRow { line, reason });
                 } else {
-                    seen.insert(row.employee_number.clone(), line);
+                    seen.insert(key, (line, row.employee_number.clone()));
                     staff.push(row);
                 }
             }
@@ -126,6 +143,73 @@ pub(crate) fn parse(bytes: &[u8], today: i64) -> Result<Roster, RosterError> {
         return Err(RosterError::Empty);
     }
     Ok(Roster { staff, bad })
+}
+
+/// A wrong header as an error message repeats it: at most [`MAX_HEADER_ECHO_CHARS`] characters
+/// (then `…`), control characters escaped.
+fn echo_header(header: &str) -> String {
+    let mut echo = String::new();
+    for (i, c) in header.chars().enumerate() {
+        if i == MAX_HEADER_ECHO_CHARS {
+            echo.push('…');
+            break;
+        }
+        if c.is_control() {
+            echo.extend(c.escape_default());
+        } else {
+            echo.push(c);
+        }
+    }
+    echo
+}
+
+/// The file's own line numbers of byte offsets, counted forward (offsets come in order).
+///
+/// The csv reader's own line count is off for CRLF files and after blank lines; this counts
+/// `\n`, `\r\n` and a lone `\r` as one line break each, from the start of the file.
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    /// Offset up to which breaks were counted, and the line number there.
+    offset: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Self {
+            bytes,
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    /// The line on which the row at byte `offset` starts (line breaks before it are skipped:
+    /// the reader may place a row after blank lines at their start).
+    fn line_at(&mut self, offset: u64) -> u64 {
+        let mut start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(self.bytes.len());
+        while self
+            .bytes
+            .get(start)
+            .is_some_and(|b| matches!(b, b'\r' | b'\n'))
+        {
+            start += 1;
+        }
+        if start < self.offset {
+            // Not expected (offsets come in order): count again from the start.
+            (self.offset, self.line) = (0, 1);
+        }
+        let span = &self.bytes[self.offset..start];
+        for (i, &b) in span.iter().enumerate() {
+            let lone_cr = b == b'\r' && self.bytes.get(self.offset + i + 1) != Some(&b'\n');
+            if b == b'\n' || lone_cr {
+                self.line += 1;
+            }
+        }
+        self.offset = start;
+        self.line
+    }
 }
 
 fn check_row(record: &csv::ByteRecord, today: i64) -> Result<Staff, String> {
@@ -251,7 +335,8 @@ mod tests {
              E-4,,B,,Ministry,MOT,,,,,,2030-01-01\n\
              E-5,A,B\n\
              E 6,A,B,,Ministry,MOT,,,,,,2030-01-01\n\
-             E-7.Gate-Pass,A,B,,Ministry,MOT,,,,,,2030-01-01\n",
+             E-7.Gate-Pass,A,B,,Ministry,MOT,,,,,,2030-01-01\n\
+             e-1,A,B,,Ministry,MOT,,,,,,2030-01-01\n",
         );
         let reasons: Vec<(u64, &str)> = r.bad.iter().map(|b| (b.line, b.reason.as_str())).collect();
         assert_eq!(
@@ -271,6 +356,11 @@ mod tests {
                     "employee_number \"E-7.Gate-Pass\" may not end in \".gate-pass\": ID files of \
                      another employee number are named that way"
                 ),
+                (
+                    10,
+                    "employee_number e-1 already appears on line 2 as E-1 (employee numbers that \
+                     differ only in case are the same)"
+                ),
             ]
         );
         assert_eq!(r.staff.len(), 1);
@@ -286,5 +376,59 @@ mod tests {
             parse(HEADER.join(",").as_bytes(), TODAY),
             Err(RosterError::Empty)
         ));
+    }
+
+    /// Regression: rows were numbered by the csv reader's line count, which is one short in
+    /// CRLF files (the first data row came out as line 1) and after blank lines.
+    #[test]
+    fn rows_are_named_by_the_files_own_line_numbers() {
+        let bad = "E 1,A,B,,Ministry,MOT,,,,,,2030-01-01";
+        let lines = |text: String| -> Vec<u64> {
+            let r = parse(text.as_bytes(), TODAY).unwrap_or_else(|e| panic!("{e:?}"));
+            r.bad.iter().map(|b| b.line).collect()
+        };
+        let header = HEADER.join(",");
+        assert_eq!(lines(format!("{header}\r\n{bad}\r\n{bad}\r\n")), vec![2, 3]);
+        assert_eq!(lines(format!("\u{feff}{header}\r\n{bad}\r\n")), vec![2]);
+        assert_eq!(lines(format!("{header}\n\n\n{bad}\n\r\n{bad}")), vec![4, 6]);
+        assert_eq!(lines(format!("{header}\r{bad}\r{bad}\r")), vec![2, 3]);
+        // A quoted field spanning lines: the row is named by the line it starts on.
+        let spanning = "E-2,\"A\r\nB\",B,,Ministry,MOT,,,,,,2030-01-01";
+        let r = parse(
+            format!("{header}\r\n{spanning}\r\n{bad}\r\n").as_bytes(),
+            TODAY,
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        let got: Vec<(u64, &str)> = r.bad.iter().map(|b| (b.line, b.reason.as_str())).collect();
+        assert_eq!(
+            got,
+            vec![
+                (2, "family_name contains control characters"),
+                (
+                    4,
+                    "employee_number \"E 1\" may only use letters A-Z, digits, - _ . (at most 64)"
+                )
+            ]
+        );
+    }
+
+    /// Regression: a wrong header was repeated whole (a one-line 100 MB file gave a 100 MB
+    /// message).
+    #[test]
+    fn a_wrong_header_is_repeated_cut_short() {
+        let long = format!("é{}\u{1b}[2J,x\n1,x\n", "x".repeat(10_000_000));
+        let Err(RosterError::Header(message)) = parse(long.as_bytes(), TODAY) else {
+            panic!("a wrong header must be refused");
+        };
+        let echoed = message.rsplit("but it is:\n  ").next().unwrap_or_default();
+        assert_eq!(echoed, format!("é{}…", "x".repeat(199)));
+        assert!(message.len() < 700, "{} bytes", message.len());
+        let Err(RosterError::Header(message)) = parse(b"id,\x1b[2Jname\n1,x\n", TODAY) else {
+            panic!("a wrong header must be refused");
+        };
+        assert!(
+            message.ends_with("but it is:\n  id,\\u{1b}[2Jname"),
+            "{message}"
+        );
     }
 }

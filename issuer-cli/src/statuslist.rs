@@ -46,6 +46,48 @@ pub(crate) fn sign_token(
     Ok(sign_status_list_token(&list, &claims, signer)?)
 }
 
+/// Largest previously published token read back (a list of 16M entries compresses far below).
+const MAX_TOKEN_BYTES: u64 = 8 << 20;
+
+/// The entries the Status List Token in file `path` shows as revoked, if it is this issuer's
+/// token for `uri` (signed by one of `keys`; expired or not). Anything else (no file, another
+/// list, a bad signature) gives none: only a token this issuer signed counts as published.
+pub(crate) fn published_revoked(
+    path: &std::path::Path,
+    uri: &str,
+    keys: &[govid_core::jose::PublicKey],
+    now: u64,
+) -> Vec<u32> {
+    use govid_core::jose::Algorithm;
+    use govid_core::status::{verify_status_list_token_with_key, StatusTokenError};
+    use std::io::Read;
+    let mut token = String::new();
+    let read =
+        std::fs::File::open(path).and_then(|f| f.take(MAX_TOKEN_BYTES).read_to_string(&mut token));
+    if read.is_err() {
+        return Vec::new();
+    }
+    let token = token.trim();
+    let verified = keys.iter().find_map(|key| {
+        match verify_status_list_token_with_key(token, key, uri, now, &Algorithm::ALL) {
+            Ok(v) => Some(v),
+            // An expired list still shows what was revoked: read it as of just before it expired.
+            Err(StatusTokenError::Expired { exp, .. }) if exp > 0 => {
+                verify_status_list_token_with_key(token, key, uri, exp - 1, &Algorithm::ALL).ok()
+            }
+            Err(_) => None,
+        }
+    });
+    let Some(verified) = verified else {
+        return Vec::new();
+    };
+    let list = verified.list();
+    (0..list.len())
+        .filter(|&i| list.status(i).is_ok_and(|v| v.to_u8() == INVALID))
+        .filter_map(|i| u32::try_from(i).ok())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

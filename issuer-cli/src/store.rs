@@ -33,6 +33,12 @@ CREATE TABLE gate_pass_texts (
 ) STRICT;
 ";
 
+/// Employee numbers that differ only in case are one person (and would be one file name on
+/// case-insensitive disks). Databases made before this index get it when they are opened, unless
+/// they already hold such a pair (then commands on those numbers say so).
+const STAFF_NOCASE_INDEX: &str =
+    "CREATE UNIQUE INDEX IF NOT EXISTS staff_number_nocase ON staff(employee_number COLLATE NOCASE)";
+
 const SCHEMA: &str = r#"
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
@@ -149,6 +155,7 @@ pub(crate) fn create(path: &Path) -> CliResult<Connection> {
     configure(&conn)?;
     conn.execute_batch(SCHEMA)?;
     conn.execute_batch(GATE_PASS_TEXTS)?;
+    conn.execute_batch(STAFF_NOCASE_INDEX)?;
     conn.execute(
         "INSERT INTO meta(key, value) VALUES ('schema_version', ?1)",
         [SCHEMA_VERSION],
@@ -182,9 +189,13 @@ pub(crate) fn open(dir: &Path) -> CliResult<Connection> {
         )
         .optional()?;
     match version.as_deref() {
-        Some(SCHEMA_VERSION) => Ok(conn),
+        Some(SCHEMA_VERSION) => {
+            add_nocase_index(&conn)?;
+            Ok(conn)
+        }
         Some("1") => {
             migrate(&conn, MIGRATE_1_TO_2)?;
+            add_nocase_index(&conn)?;
             Ok(conn)
         }
         Some(v) => Err(CliError::new(
@@ -195,6 +206,42 @@ pub(crate) fn open(dir: &Path) -> CliResult<Connection> {
             "corrupt_database",
             "issuer.db is not a govid issuer database (no schema version)",
         )),
+    }
+}
+
+/// Adds [`STAFF_NOCASE_INDEX`] to a database made before it, if no two employee numbers in it
+/// differ only in case.
+fn add_nocase_index(conn: &Connection) -> CliResult<()> {
+    let has = |conn: &Connection| -> CliResult<bool> {
+        Ok(conn.query_row(
+            "SELECT EXISTS(SELECT 1 FROM sqlite_schema WHERE type = 'index'
+               AND name = 'staff_number_nocase')",
+            [],
+            |r| r.get(0),
+        )?)
+    };
+    if has(conn)? {
+        return Ok(());
+    }
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let done = (|| -> CliResult<()> {
+        let pair: bool = conn.query_row(
+            "SELECT EXISTS(SELECT 1 FROM staff GROUP BY employee_number COLLATE NOCASE
+               HAVING COUNT(*) > 1)",
+            [],
+            |r| r.get(0),
+        )?;
+        if !pair && !has(conn)? {
+            conn.execute_batch(STAFF_NOCASE_INDEX)?;
+        }
+        Ok(())
+    })();
+    match done {
+        Ok(()) => Ok(conn.execute_batch("COMMIT")?),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
     }
 }
 

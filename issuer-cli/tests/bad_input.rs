@@ -357,3 +357,40 @@ fn issue_refusals_are_explained() {
     assert_eq!(r.code, 1);
     assert_eq!(r.json()["error"], "revoked");
 }
+
+/// Regression: in a CRLF roster (as spreadsheets save them) the first data row was reported as
+/// line 1; a wrong header was repeated in full.
+#[test]
+fn crlf_roster_rows_are_named_by_file_line_and_a_long_header_is_cut() {
+    let env = Env::new();
+    env.init();
+    let csv = format!(
+        "{HEADER}\r\nC 1,Haddad,Amira,,Ministry of Transport,MOT,,,,,,2030-12-31\r\n\r\n\
+         C-2,,Linh,,Ministry of Transport,MOT,,,,,,2030-12-31\r\n"
+    );
+    let file = env.write("crlf.csv", &csv);
+    let r = env
+        .run(&[
+            "--json",
+            "staff",
+            "import",
+            file.to_str().unwrap_or_default(),
+        ])
+        .assert_fails_with(
+            "line 2: employee_number \"C 1\" may only use letters A-Z, digits, - _ . (at most 64)",
+        );
+    assert!(
+        r.stderr.contains("line 4: family_name is empty (required)"),
+        "{}",
+        r.stderr
+    );
+    let j = r.json();
+    assert_eq!(j["details"]["bad_rows"][0]["line"], 2);
+    assert_eq!(j["details"]["bad_rows"][1]["line"], 4);
+
+    let file = env.write("wide.csv", &format!("{}\n1,x\n", "h".repeat(1_000_000)));
+    let r = env
+        .run(&["staff", "import", file.to_str().unwrap_or_default()])
+        .assert_fails_with(&format!("but it is:\n  {}…", "h".repeat(200)));
+    assert!(r.stderr.len() < 1_000, "{} bytes", r.stderr.len());
+}

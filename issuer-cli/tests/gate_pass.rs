@@ -15,6 +15,14 @@ use govid_core::sdjwt::{HeldSdJwt, VerifyPolicy};
 use govid_core::trust::{PinnedKeys, TrustBundle};
 use serde_json::Value;
 
+fn hex_sha256(bytes: impl AsRef<[u8]>) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// The credential as a holder receives it, checked with the issuer key.
 fn receive(text: &str, key: &PublicKey) -> WorkerView {
     let policy = VerifyPolicy {
@@ -286,6 +294,23 @@ fn a_schema_1_database_is_upgraded_and_its_old_ids_have_no_gate_pass() {
             "DROP TABLE gate_pass_texts;
              UPDATE meta SET value = '1' WHERE key = 'schema_version';",
         ));
+        // Schema 1's issue entry: its digest lines had no gate pass field.
+        let (list, idx, text): (i64, i64, String) = ok(db.query_row(
+            "SELECT c.list_id, c.idx, t.sd_jwt FROM credentials c
+             JOIN credential_texts t ON t.credential_id = c.id",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        ));
+        let detail: String = ok(db.query_row(
+            "SELECT detail FROM audit ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        ));
+        let mut detail: Value = ok(serde_json::from_str(&detail));
+        detail["digest"] = Value::from(hex_sha256(
+            format!("MOT-0001|{list}|{idx}|{}\n", hex_sha256(text)).as_bytes(),
+        ));
+        env.rewrite_last_audit_entry(&detail.to_string());
     }
     ok(std::fs::remove_file(
         env.dir.join("credentials/MOT-0001.gate-pass.sd-jwt"),

@@ -275,3 +275,85 @@ fn a_busy_database_gives_a_clear_message() {
     ok(conn.execute_batch("ROLLBACK"));
     env.import_sample();
 }
+
+/// Regression: kill -9 between writing an ID file's temporary file and renaming it left a
+/// `.<N>.sd-jwt.tmp-<pid>` (often 0 bytes) in `credentials/` for good; the next run removes such
+/// files of dead runs, and only those.
+#[test]
+fn issue_removes_temp_files_a_killed_run_left_and_nothing_else() {
+    let env = enrolled(3);
+    let out = env.dir.join("credentials");
+    env.run(&["issue", "--all"]).assert_ok();
+    let texts: Vec<(String, String, String)> = {
+        let db = env.db();
+        let mut stmt = ok(db.prepare(
+            "SELECT c.employee_number, t.sd_jwt, g.sd_jwt FROM credentials c
+             JOIN credential_texts t ON t.credential_id = c.id
+             JOIN gate_pass_texts g ON g.credential_id = c.id ORDER BY c.id",
+        ));
+        let rows = ok(stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))));
+        ok(rows.collect::<Result<_, _>>())
+    };
+    assert_eq!(texts.len(), 3);
+    let n = &texts[0].0;
+    // No process has this number (above any pid_max).
+    let dead = u32::MAX - 1;
+    let stale = [
+        format!(".{n}.sd-jwt.tmp-{dead}"),
+        format!(".{n}.gate-pass.sd-jwt.tmp-{dead}"),
+    ];
+    for name in &stale {
+        ok(std::fs::write(out.join(name), b""));
+    }
+    // A run still going (this test's own process), and files that are not the tool's.
+    let kept = [
+        format!(".{n}.sd-jwt.tmp-{}", std::process::id()),
+        format!(".notes.txt.tmp-{dead}"),
+        format!("{n}.sd-jwt.tmp-{dead}"),
+    ];
+    for name in &kept {
+        ok(std::fs::write(out.join(name), b"x"));
+    }
+    // The killed run had not written the second person's gate pass yet.
+    ok(std::fs::remove_file(
+        out.join(format!("{}.gate-pass.sd-jwt", texts[1].0)),
+    ));
+
+    let r = env.run(&["--json", "issue", "--all"]).assert_ok().json();
+    assert_eq!(r["issued"], 0);
+    assert_eq!(r["files_rewritten"], 1);
+    assert_eq!(r["temp_files_removed"], 2);
+    for name in &stale {
+        assert!(!out.join(name).exists(), "{name} is still there");
+    }
+    for name in &kept {
+        assert_eq!(ok(std::fs::read(out.join(name))), b"x", "{name}");
+    }
+    for (n, id, pass) in &texts {
+        assert_eq!(
+            &ok(std::fs::read_to_string(out.join(format!("{n}.sd-jwt")))),
+            id
+        );
+        assert_eq!(
+            &ok(std::fs::read_to_string(
+                out.join(format!("{n}.gate-pass.sd-jwt"))
+            )),
+            pass
+        );
+    }
+    let r = env.run(&["issue", "--all"]).assert_ok();
+    assert!(
+        !r.stdout.contains("temporary file"),
+        "nothing left to remove: {}",
+        r.stdout
+    );
+    // The text form says what was removed.
+    ok(std::fs::write(out.join(&stale[0]), b""));
+    let r = env.run(&["issue", "--all"]).assert_ok();
+    assert!(
+        r.stdout
+            .contains("Removed 1 temporary file(s) left by an interrupted run."),
+        "{}",
+        r.stdout
+    );
+}

@@ -84,6 +84,7 @@ pub(crate) fn run(
     let today = clock::civil_from_days(clock::today(now));
     let targets: Vec<String> = match employee_number {
         Some(n) => {
+            let n = &crate::issuer::resolve_staff(&issuer.conn, n)?;
             match staff_state(&issuer.conn, n)?.as_str() {
                 "revoked" => {
                     return Err(CliError::new(

@@ -10,6 +10,10 @@
 //!
 //! Each file is replaced atomically. The bundle's `seq` is taken (and the audit entry written)
 //! in one transaction before any file is written, so a `seq` is never reused for other content.
+//! Before anything is signed, the audit chain is verified and replayed against the database
+//! ([`crate::replay`]): if the database does not match it, nothing is published. The status
+//! lists are built from the replayed log, and an entry the list already in `OUT` shows as revoked
+//! stays revoked (revocation is final, whatever an older copy of `issuer.db` says).
 //! The audit chain's head after that entry is printed (`audit_head` in `--json`) and kept in
 //! `meta.published_audit_head`, for an auditor to anchor the log outside this directory.
 
@@ -18,7 +22,7 @@ use std::path::Path;
 use govid_core::jose::Signer;
 use serde_json::json;
 
-use crate::audit;
+use crate::audit::{self, verify_chain, ChainCheck};
 use crate::clock::{self, DAY};
 use crate::did::{DidMethod, WebTarget};
 use crate::error::{CliError, CliResult};
@@ -26,11 +30,49 @@ use crate::fsutil;
 use crate::issuer::{pretty, Issuer};
 use crate::keys;
 use crate::output::Report;
-use crate::statuslist::{sign_token, uri_path};
+use crate::replay;
+use crate::statuslist::{published_revoked, sign_token, uri_path, INVALID, VALID};
 use crate::store;
 
 /// Seconds a gate may cache a status list before fetching it again.
 const STATUS_TTL: u64 = 3600;
+
+/// Findings named in a refused publish (all of them: `audit verify`).
+const FINDINGS_SHOWN: usize = 5;
+
+/// Refuses to go on unless the audit chain is intact and the database matches it; returns the
+/// replayed log.
+fn check_log(
+    tx: &rusqlite::Connection,
+    keys: &[(String, govid_core::jose::PublicKey)],
+) -> CliResult<replay::Ledger> {
+    if let ChainCheck::Broken { seq, reason } = verify_chain(tx, keys)? {
+        return Err(CliError::new(
+            "audit_broken",
+            format!(
+                "cannot publish: the audit log is broken at entry {seq}: {reason}. Nothing was \
+                 published. Run `govid-issuer audit verify`, and tell your security officer."
+            ),
+        )
+        .with_details(json!({"first_broken": seq, "reason": reason})));
+    }
+    let ledger = replay::check(tx)?;
+    if !ledger.findings.is_empty() {
+        let n = ledger.findings.len();
+        let (text, listed) = replay::describe(&ledger.findings, FINDINGS_SHOWN);
+        return Err(CliError::new(
+            "audit_mismatch",
+            format!(
+                "cannot publish: issuer.db does not match the audit log in {n} place(s), so the \
+                 status lists would not be the ones the log records:{text}\nNothing was \
+                 published. Run `govid-issuer audit verify` to see every one. {}",
+                crate::cmd::audit::MISMATCH_ADVICE
+            ),
+        )
+        .with_details(json!({"mismatches": listed, "mismatches_total": n})));
+    }
+    Ok(ledger)
+}
 
 pub(crate) fn run(
     dir: &Path,
@@ -44,7 +86,22 @@ pub(crate) fn run(
     let now = clock::now()?;
     let exp = now + u64::from(valid_days) * DAY;
 
+    let keys: Vec<_> = keys::all_keys(&issuer.conn)?
+        .into_iter()
+        .map(|k| (k.kid, k.public))
+        .collect();
     let tx = store::write_tx(&mut issuer.conn)?;
+    let ledger = check_log(&tx, &keys)?;
+    // The log's status of every ID, per list: what the lists publish.
+    let mut by_list: std::collections::HashMap<i64, std::collections::BTreeMap<u32, u8>> =
+        std::collections::HashMap::new();
+    for &((list, idx), status) in ledger.credentials.values() {
+        if status != VALID {
+            by_list.entry(list).or_default().insert(idx, status);
+        }
+    }
+    let public_keys: Vec<_> = keys.into_iter().map(|(_, k)| k).collect();
+    let mut kept_revoked = Vec::new();
     let seq: u64 = store::meta(&tx, "bundle_seq")?.parse().unwrap_or(0) + 1;
     store::set_meta(&tx, "bundle_seq", &seq.to_string())?;
     let lists: Vec<(i64, String, u32)> = {
@@ -53,22 +110,24 @@ pub(crate) fn run(
         rows.collect::<Result<_, _>>()?
     };
     let mut tokens = Vec::with_capacity(lists.len());
-    {
-        let mut entries_stmt =
-            tx.prepare("SELECT idx, status FROM credentials WHERE list_id = ?1 AND status != 0")?;
-        for (id, uri, capacity) in &lists {
-            let entries = entries_stmt
-                .query_map([id], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, u8>(1)?)))?
-                .collect::<Result<Vec<_>, _>>()?;
-            let token = sign_token(uri, *capacity, &entries, (now, exp, STATUS_TTL), &signer)?;
-            let path = uri_path(uri).ok_or_else(|| {
-                CliError::new(
-                    "bad_uri",
-                    format!("status list uri {uri} has no usable path"),
-                )
-            })?;
-            tokens.push((uri.clone(), path, token, entries.len()));
+    for (id, uri, capacity) in &lists {
+        let path = uri_path(uri).ok_or_else(|| {
+            CliError::new(
+                "bad_uri",
+                format!("status list uri {uri} has no usable path"),
+            )
+        })?;
+        let mut entries = by_list.remove(id).unwrap_or_default();
+        // Revoked once published, revoked for good.
+        for idx in published_revoked(&out.join(&path), uri, &public_keys, now) {
+            if idx < *capacity && entries.get(&idx) != Some(&INVALID) {
+                entries.insert(idx, INVALID);
+                kept_revoked.push(json!({"uri": uri, "idx": idx}));
+            }
         }
+        let entries: Vec<(u32, u8)> = entries.into_iter().collect();
+        let token = sign_token(uri, *capacity, &entries, (now, exp, STATUS_TTL), &signer)?;
+        tokens.push((uri.clone(), path, token, entries.len()));
     }
     // The publish's own entry is the head an auditor anchors: `audit verify` run right after
     // prints the same hash, and reports any later change to entries up to it.
@@ -77,7 +136,8 @@ pub(crate) fn run(
         &signer,
         now,
         "publish",
-        &json!({"bundle_seq": seq, "lists": lists.iter().map(|l| &l.1).collect::<Vec<_>>(), "exp": exp}),
+        &json!({"bundle_seq": seq, "lists": lists.iter().map(|l| &l.1).collect::<Vec<_>>(), "exp": exp,
+                "kept_revoked": kept_revoked.len()}),
     )?;
     store::set_meta(
         &tx,
@@ -128,6 +188,16 @@ pub(crate) fn run(
         "trust-bundle.jwt",
         "operator.jwk",
     ));
+    if !kept_revoked.is_empty() {
+        text.push_str(&format!(
+            "Warning: kept {} entr(ies) revoked that the status lists already in {} show as \
+             revoked, though issuer.db has them valid or suspended (an older copy of issuer.db?). \
+             Compare the head `govid-issuer audit verify` shows with the one the last publish \
+             printed, and tell your security officer.\n",
+            kept_revoked.len(),
+            out.display()
+        ));
+    }
     text.push_str(&format!(
         "Audit log head: entry {} {}\n(keep this line, e.g. in the publish log: `audit verify` \
          must show the same entry and hash, or later ones that follow from it).\n",
@@ -150,6 +220,7 @@ pub(crate) fn run(
             "operator_jwk": out.join("operator.jwk"),
             "expires_at": exp,
             "audit_head": {"seq": head.seq, "hash": head.hash},
+            "kept_revoked": kept_revoked,
         }),
         text,
     ))

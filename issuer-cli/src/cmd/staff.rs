@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::audit;
 use crate::clock;
 use crate::error::{CliError, CliResult};
-use crate::issuer::{load_staff, Issuer, Staff};
+use crate::issuer::{load_staff, resolve_staff, Issuer, Staff};
 use crate::output::Report;
 use crate::roster::{self, RosterError};
 use crate::store;
@@ -69,9 +69,15 @@ pub(crate) fn import(dir: &Path, file: &Path, skip_invalid: bool) -> CliResult<R
                AND superseded_at IS NULL AND status != 1 AND expires_at > ?2)",
         )?;
         for s in &parsed.staff {
+            // A number already stored in another case is that person: their stored spelling.
+            let number = match resolve_staff(&tx, &s.employee_number) {
+                Ok(stored) => stored,
+                Err(e) if e.code == "no_such_staff" => s.employee_number.clone(),
+                Err(e) => return Err(e),
+            };
             let zones = serde_json::to_string(&s.access_zones).unwrap_or_else(|_| "[]".into());
             let values = params![
-                s.employee_number,
+                number,
                 s.family_name,
                 s.given_name,
                 s.birth_date,
@@ -89,7 +95,7 @@ pub(crate) fn import(dir: &Path, file: &Path, skip_invalid: bool) -> CliResult<R
                 added += 1;
             } else if update.execute(values)? == 1 {
                 updated += 1;
-                if has_credential.query_row(params![s.employee_number, now as i64], |r| r.get(0))? {
+                if has_credential.query_row(params![number, now as i64], |r| r.get(0))? {
                     holding += 1;
                 }
             } else {
@@ -188,6 +194,7 @@ fn truncate(text: &str, width: usize) -> String {
 pub(crate) fn show(dir: &Path, employee_number: &str) -> CliResult<Report> {
     let issuer = Issuer::open(dir)?;
     let now = clock::now()? as i64;
+    let employee_number = &resolve_staff(&issuer.conn, employee_number)?;
     let staff: Staff = load_staff(&issuer.conn, employee_number)?;
     let (state, reason, enrolled_at, thumbprint): (String, Option<String>, Option<i64>, Option<String>) =
         issuer.conn.query_row(

@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::audit;
 use crate::clock;
 use crate::error::{CliError, CliResult};
-use crate::issuer::{staff_state, Issuer};
+use crate::issuer::{resolve_staff, staff_state, Issuer};
 use crate::output::Report;
 use crate::statuslist::{INVALID, SUSPENDED, VALID};
 use crate::store;
@@ -25,6 +25,7 @@ pub(crate) fn revoke(dir: &Path, n: &str, reason: &str) -> CliResult<Report> {
     let signer = issuer.signer()?;
     let now = clock::now()?;
     let tx = store::write_tx(&mut issuer.conn)?;
+    let n = &resolve_staff(&tx, n)?;
     if staff_state(&tx, n)? == "revoked" {
         return Err(CliError::new(
             "already_revoked",
@@ -62,6 +63,7 @@ pub(crate) fn suspend(dir: &Path, n: &str, reason: Option<&str>) -> CliResult<Re
     let signer = issuer.signer()?;
     let now = clock::now()?;
     let tx = store::write_tx(&mut issuer.conn)?;
+    let n = &resolve_staff(&tx, n)?;
     match staff_state(&tx, n)?.as_str() {
         "revoked" => {
             return Err(CliError::new(
@@ -104,6 +106,7 @@ pub(crate) fn reinstate(dir: &Path, n: &str) -> CliResult<Report> {
     let signer = issuer.signer()?;
     let now = clock::now()?;
     let tx = store::write_tx(&mut issuer.conn)?;
+    let n = &resolve_staff(&tx, n)?;
     match staff_state(&tx, n)?.as_str() {
         "revoked" => {
             return Err(CliError::new(

@@ -198,6 +198,36 @@ impl Env {
     pub(crate) fn db(&self) -> rusqlite::Connection {
         ok(rusqlite::Connection::open(self.dir.join("issuer.db")))
     }
+
+    /// Replaces the newest audit entry's detail and signs it again with the issuer key, as the
+    /// tool would have written it (what only someone holding the key can do).
+    pub(crate) fn rewrite_last_audit_entry(&self, detail: &str) {
+        use govid_core::jose::Signer;
+        use sha2::Digest;
+        let db = self.db();
+        let (seq, at, action, prev, kid): (i64, i64, String, String, String) = ok(db.query_row(
+            "SELECT seq, at, action, prev_hash, kid FROM audit ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        ));
+        let file: String =
+            ok(db.query_row("SELECT file FROM keys WHERE kid = ?1", [&kid], |r| r.get(0)));
+        let jwk: Value = ok(serde_json::from_str(&ok(std::fs::read_to_string(
+            self.dir.join(file),
+        ))));
+        let key = ok(SoftwareSigner::from_private_jwk(&jwk));
+        let hash: String = sha2::Sha256::digest(
+            format!("govid-audit-v1\n{seq}\n{at}\n{action}\n{detail}\n{prev}").as_bytes(),
+        )
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+        let sig = govid_core::b64::encode(ok(key.sign(hash.as_bytes())));
+        ok(db.execute(
+            "UPDATE audit SET detail = ?2, hash = ?3, sig = ?4 WHERE seq = ?1",
+            rusqlite::params![seq, detail, hash, sig],
+        ));
+    }
 }
 
 pub(crate) fn now() -> u64 {

@@ -177,9 +177,16 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
     let signer = issuer.signer()?;
     let now = clock::now()?;
     let today = clock::civil_from_days(clock::today(now));
-    if let Some(n) = &o.employee_number {
-        check_single(&issuer.conn, n, &today)?;
-    }
+    let only = match &o.employee_number {
+        Some(n) => {
+            let n = crate::issuer::resolve_staff(&issuer.conn, n)?;
+            check_single(&issuer.conn, &n, &today)?;
+            Some(n)
+        }
+        None => None,
+    };
+    // Temporary files of ID files a killed run left half-written.
+    let mut temp_removed = 0u64;
     let mut sink = match (&o.out, o.jsonl) {
         (None, true) => Sink::Jsonl(Box::new(BufWriter::new(std::io::stdout()))),
         (Some(out), true) => {
@@ -195,10 +202,10 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
         (out, false) => {
             let out = out.clone().unwrap_or_else(|| dir.join("credentials"));
             fsutil::create_dir_all(&out, 0o700)?;
+            temp_removed = fsutil::remove_stale_temp_files(&out, ".sd-jwt")?;
             Sink::Files(out)
         }
     };
-    let only = o.employee_number.clone();
     let eligible = format!(
         "s.holder_thumbprint IS NOT NULL AND s.state = 'active' AND s.valid_until >= :today
          AND (:only IS NULL OR s.employee_number = :only)
@@ -342,6 +349,11 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
             "\nRewrote {rewritten} ID file(s) missing after an interrupted run."
         ));
     }
+    if temp_removed > 0 {
+        text.push_str(&format!(
+            "\nRemoved {temp_removed} temporary file(s) left by an interrupted run."
+        ));
+    }
     if not_enrolled > 0 && only.is_none() {
         text.push_str(&format!(
             "\n{not_enrolled} active staff member(s) have not enrolled a phone yet (see `govid-issuer offer --all`)."
@@ -350,7 +362,8 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
     text.push_str("\nNext: govid-issuer publish --out <web folder>");
     Ok(Report::new(
         json!({"issued": issued, "seconds": secs, "status_lists": lists,
-               "files_rewritten": rewritten, "not_enrolled": not_enrolled}),
+               "files_rewritten": rewritten, "temp_files_removed": temp_removed,
+               "not_enrolled": not_enrolled}),
         if o.jsonl && o.out.is_none() {
             // Standard output carries the ID lines: the summary goes to standard error.
             if !o.quiet {
