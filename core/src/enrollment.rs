@@ -19,6 +19,7 @@ use serde_json::{Map, Value};
 
 use crate::b64;
 use crate::jose::{CompactJws, JwkError, JwsError, PublicKey, SignError, Signer};
+use crate::time::numeric_date;
 
 /// The JWT `typ` of a key proof.
 pub const KEY_PROOF_TYP: &str = "openid4vci-proof+jwt";
@@ -204,7 +205,7 @@ pub fn verify_key_proof(
     }
     let iat = payload
         .get("iat")
-        .and_then(Value::as_u64)
+        .and_then(numeric_date)
         .ok_or(ProofError::Claim("iat"))?;
     if iat.saturating_add(window.max_age) < now {
         return Err(ProofError::Stale);
@@ -458,6 +459,56 @@ mod tests {
             verify_key_proof(&no_nonce, AUD, NOW, w),
             Err(ProofError::Claim("nonce"))
         );
+    }
+
+    /// A key proof by `holder` with `iat` set to any JSON value.
+    fn proof_with_iat(holder: &SoftwareSigner, iat: Value) -> String {
+        let header = serde_json::json!({
+            "typ": KEY_PROOF_TYP, "alg": "EdDSA", "jwk": holder.public_key().to_jwk(),
+        });
+        let payload = serde_json::json!({"aud": AUD, "iat": iat, "nonce": code()});
+        let mut text = b64::encode(header.to_string());
+        text.push('.');
+        text.push_str(&b64::encode(payload.to_string()));
+        let sig = ok(holder.sign(text.as_bytes()));
+        format!("{text}.{}", b64::encode(sig))
+    }
+
+    #[test]
+    fn a_fractional_iat_counts_by_its_whole_seconds() {
+        let holder = SoftwareSigner::generate(Algorithm::EdDSA, &mut OsRng);
+        let w = ProofWindow::default();
+        let proof = proof_with_iat(&holder, serde_json::json!(NOW as f64 + 0.123_456));
+        assert_eq!(ok(verify_key_proof(&proof, AUD, NOW, w)).iat, NOW);
+        assert!(verify_key_proof(&proof, AUD, NOW + w.max_age, w).is_ok());
+        assert_eq!(
+            verify_key_proof(&proof, AUD, NOW + w.max_age + 1, w),
+            Err(ProofError::Stale)
+        );
+        assert_eq!(
+            verify_key_proof(&proof, AUD, NOW - w.max_future - 1, w),
+            Err(ProofError::Future)
+        );
+    }
+
+    #[test]
+    fn an_iat_that_is_negative_huge_or_not_a_number_is_malformed() {
+        let holder = SoftwareSigner::generate(Algorithm::EdDSA, &mut OsRng);
+        for iat in [
+            serde_json::json!(-1),
+            serde_json::json!(-0.5),
+            serde_json::json!(crate::time::MAX_NUMERIC_DATE + 1),
+            serde_json::json!(u64::MAX),
+            serde_json::json!(1e300),
+            serde_json::json!("1800000000"),
+        ] {
+            let proof = proof_with_iat(&holder, iat.clone());
+            assert_eq!(
+                verify_key_proof(&proof, AUD, NOW, ProofWindow::default()),
+                Err(ProofError::Claim("iat")),
+                "{iat}"
+            );
+        }
     }
 
     #[test]

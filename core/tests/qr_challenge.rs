@@ -260,3 +260,35 @@ fn field_validation() {
     .validate(NOW)
     .is_ok());
 }
+
+#[test]
+fn a_fractional_exp_counts_by_its_whole_seconds() {
+    let mut json = serde_json::to_value(challenge()).unwrap();
+    json["exp"] = serde_json::json!((NOW + 60) as f64 + 0.999_999);
+    let decoded = decode_json(&json.to_string()).unwrap();
+    assert_eq!(decoded, challenge());
+    // Floor is the conservative side: it expires at the whole second.
+    assert_eq!(
+        decode_challenge(&payload_of(&json.to_string()), NOW + 60),
+        Err(ChallengeError::Expired)
+    );
+}
+
+#[test]
+fn an_exp_that_is_negative_or_beyond_year_9999_is_invalid_json() {
+    for exp in [
+        serde_json::json!(-1),
+        serde_json::json!(-0.5),
+        serde_json::json!(govid_core::time::MAX_NUMERIC_DATE + 1),
+        serde_json::json!(u64::MAX),
+        serde_json::json!(1e300),
+    ] {
+        let mut json = serde_json::to_value(challenge()).unwrap();
+        json["exp"] = exp.clone();
+        assert_eq!(
+            decode_json(&json.to_string()),
+            Err(ChallengeError::InvalidJson),
+            "{exp}"
+        );
+    }
+}

@@ -244,6 +244,44 @@ fn typ_version_and_shape_are_checked() {
     ));
 }
 
+/// The payload [`bundle`] signs, as JSON, for tests to change one field.
+fn good_payload() -> Value {
+    let text = bundle(1, hr_issuer());
+    let payload = text.split('.').nth(1).expect("payload");
+    serde_json::from_slice(&govid_core::b64::decode(payload).expect("b64")).expect("json")
+}
+
+#[test]
+fn a_fractional_iat_counts_by_its_whole_seconds() {
+    let typ = json!({"typ": TRUST_BUNDLE_TYP});
+    let mut payload = good_payload();
+    payload["iat"] = json!((IAT + 60) as f64 + 0.123_456);
+    let loaded = load(&sign_raw(typ, payload)).expect("load");
+    assert_eq!(loaded.iat(), IAT + 60);
+}
+
+#[test]
+fn an_iat_that_is_negative_huge_or_not_a_number_is_refused() {
+    let typ = json!({"typ": TRUST_BUNDLE_TYP});
+    for iat in [
+        json!(-1),
+        json!(-0.5),
+        json!(govid_core::time::MAX_NUMERIC_DATE + 1),
+        json!(u64::MAX),
+        json!(1e300),
+        json!("1767225660"),
+        json!(null),
+    ] {
+        let mut payload = good_payload();
+        payload["iat"] = iat.clone();
+        assert_eq!(
+            load(&sign_raw(typ.clone(), payload)).map(|_| ()),
+            Err(BundleError::Payload("fields missing or of the wrong type")),
+            "{iat}"
+        );
+    }
+}
+
 #[test]
 fn older_seq_is_refused() {
     let text = bundle(42, hr_issuer());

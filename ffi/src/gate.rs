@@ -8,6 +8,7 @@
 //! credential, as they always have.
 
 use govid_core::sdjwt::ClaimPath;
+use govid_core::time::numeric_date;
 use serde_json::{Map, Value};
 
 use crate::error::{guard, WalletError};
@@ -128,7 +129,7 @@ impl Wallet {
             };
             if same_holder_entry(&anchor_claims, &claims) {
                 let kind = kind_of(&claims);
-                let iat = claims.get("iat").and_then(Value::as_u64).unwrap_or(0);
+                let iat = claims.get("iat").and_then(numeric_date).unwrap_or(0);
                 family.push((kind, iat, usable_now(&row, &claims, now), row));
             }
         }
@@ -172,7 +173,7 @@ fn same_holder_entry(a: &Map<String, Value>, b: &Map<String, Value>) -> bool {
 /// Whether a credential may be chosen now: within its validity period and not known to be
 /// revoked, suspended or otherwise not valid.
 fn usable_now(row: &CredentialRow, claims: &Map<String, Value>, now: u64) -> bool {
-    let num = |name: &str| claims.get(name).and_then(Value::as_u64);
+    let num = |name: &str| claims.get(name).and_then(numeric_date);
     let started = num("nbf").is_none_or(|nbf| nbf <= now);
     let unexpired = num("exp").is_some_and(|exp| exp > now);
     started && unexpired && matches!(row.status, None | Some(0))

@@ -5,7 +5,7 @@
 use govid_core::credential::GateProfile;
 use govid_core::qr::{self, Ecc};
 use govid_core::sdjwt::{ClaimPath, KbRequest, PresentError};
-use serde_json::Value;
+use govid_core::time::numeric_date;
 
 use crate::error::{guard, WalletError};
 use crate::records::CredentialKind;
@@ -270,7 +270,7 @@ impl Wallet {
         let row = self.row(credential_id)?;
         let now = self.clock.now();
         let claims = claims_of(&row)?;
-        let exp = claims.get("exp").and_then(Value::as_u64);
+        let exp = claims.get("exp").and_then(numeric_date);
         if exp.is_some_and(|exp| exp <= now) {
             return Err(WalletError::credential(
                 "expired",

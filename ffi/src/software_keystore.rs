@@ -11,13 +11,18 @@
 //!   XChaCha20-Poly1305 box of the 32-byte private scalar or seed, with the associated data
 //!   `govid-key-v1|<alg>|<alias>` so that a box moved to another alias or algorithm fails.
 //!
+//! Every field is checked before it is used (see [`format`]): Argon2id parameters between the
+//! ones the store writes and a ceiling (64 MiB, 8 passes, 8 lanes), salt, nonce and box lengths,
+//! files at most 16 KiB. A corrupted or tampered file fails `open` with `Failed("key store file is
+//! corrupted: …")`, promptly, and cannot downgrade the key derivation.
+//!
 //! Decrypted keys are cached in memory for the life of the object (zeroized on drop by their
 //! crates); the key-encryption key is zeroized on drop. Nothing here logs or prints a key.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::fs;
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -33,12 +38,16 @@ use zeroize::Zeroizing;
 use crate::error::{guard_ks, KeyStoreError};
 use crate::keystore::{KeyAlgorithm, KeyStore};
 
+mod format;
+use format::{
+    bytes_field, corrupted, KdfParams, MAX_FILE_LEN, MAX_SALT_LEN, NONCE_LEN, SEALED_KEY_LEN,
+    TAG_LEN, WRITTEN_SALT_LEN,
+};
+
 const META_FILE: &str = "keystore.json";
 const CHECK_TEXT: &[u8] = b"govid-software-keystore-v1";
-/// Argon2id cost: 19 MiB, 2 passes, 1 lane (the OWASP password-storage minimum).
-const ARGON2_M_KIB: u32 = 19 * 1024;
-const ARGON2_T: u32 = 2;
-const ARGON2_P: u32 = 1;
+/// The `check` box: nonce, [`CHECK_TEXT`], tag.
+const CHECK_BOX_LEN: usize = NONCE_LEN + CHECK_TEXT.len() + TAG_LEN;
 
 fn failed(reason: impl fmt::Display) -> KeyStoreError {
     KeyStoreError::Failed {
@@ -79,33 +88,24 @@ impl SoftwareKeyStore {
             let meta_path = dir.join(META_FILE);
             let kek = if meta_path.exists() {
                 let meta = read_json(&meta_path)?;
-                let param = |name: &str| {
-                    meta.get(name)
-                        .and_then(Value::as_u64)
-                        .and_then(|v| u32::try_from(v).ok())
-                        .ok_or_else(|| failed("keystore.json is malformed"))
-                };
-                let salt = b64_field(&meta, "salt")?;
-                let kek = derive_kek(
-                    &passphrase,
-                    &salt,
-                    param("m_kib")?,
-                    param("t")?,
-                    param("p")?,
-                )?;
-                let check = b64_field(&meta, "check")?;
+                // Every field is checked before Argon2 runs with them.
+                let params = KdfParams::from_meta(&meta)?;
+                let salt = bytes_field(&meta, "salt", WRITTEN_SALT_LEN, MAX_SALT_LEN)?;
+                let check = bytes_field(&meta, "check", CHECK_BOX_LEN, CHECK_BOX_LEN)?;
+                let kek = derive_kek(&passphrase, &salt, params)?;
                 match open_box(&kek, &check, b"govid-check") {
                     Some(text) if text.as_slice() == CHECK_TEXT => kek,
                     _ => return Err(KeyStoreError::WrongPassphrase),
                 }
             } else {
-                let mut salt = [0u8; 16];
+                let mut salt = [0u8; WRITTEN_SALT_LEN];
                 OsRng.fill_bytes(&mut salt);
-                let kek = derive_kek(&passphrase, &salt, ARGON2_M_KIB, ARGON2_T, ARGON2_P)?;
+                let params = KdfParams::WRITTEN;
+                let kek = derive_kek(&passphrase, &salt, params)?;
                 let check = seal_box(&kek, CHECK_TEXT, b"govid-check")?;
                 let meta = json!({
                     "v": 1, "kdf": "argon2id",
-                    "m_kib": ARGON2_M_KIB, "t": ARGON2_T, "p": ARGON2_P,
+                    "m_kib": params.m_kib, "t": params.t, "p": params.p,
                     "salt": b64::encode(salt), "check": b64::encode(check),
                 });
                 write_private(&meta_path, &meta)?;
@@ -175,7 +175,11 @@ impl SoftwareKeyStore {
             .and_then(Value::as_str)
             .and_then(Algorithm::from_name)
             .ok_or_else(|| failed("key file has no valid `alg`"))?;
-        let nonce_ct = [b64_field(&record, "nonce")?, b64_field(&record, "ct")?].concat();
+        let nonce_ct = [
+            bytes_field(&record, "nonce", NONCE_LEN, NONCE_LEN)?,
+            bytes_field(&record, "ct", SEALED_KEY_LEN, SEALED_KEY_LEN)?,
+        ]
+        .concat();
         let secret = open_box(&self.kek, &nonce_ct, &aad(alg, alias))
             .map(Zeroizing::new)
             .ok_or_else(|| failed("key file does not decrypt (corrupted or tampered)"))?;
@@ -220,7 +224,7 @@ impl KeyStore for SoftwareKeyStore {
                 SoftwareSigner::P256(k) => k.to_bytes().to_vec(),
             });
             let sealed = seal_box(&self.kek, &secret, &aad(alg, &alias))?;
-            let (nonce, ct) = sealed.split_at(24);
+            let (nonce, ct) = sealed.split_at(NONCE_LEN);
             let public = signer.public_key().to_jwk();
             let record = json!({
                 "v": 1, "alias": alias, "alg": alg.as_str(), "public_jwk": public,
@@ -263,11 +267,9 @@ fn aad(alg: Algorithm, alias: &str) -> Vec<u8> {
 fn derive_kek(
     passphrase: &str,
     salt: &[u8],
-    m_kib: u32,
-    t: u32,
-    p: u32,
+    params: KdfParams,
 ) -> Result<Zeroizing<[u8; 32]>, KeyStoreError> {
-    let params = argon2::Params::new(m_kib, t, p, Some(32)).map_err(failed)?;
+    let params = argon2::Params::new(params.m_kib, params.t, params.p, Some(32)).map_err(failed)?;
     let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
     let mut out = Zeroizing::new([0u8; 32]);
     argon
@@ -279,7 +281,7 @@ fn derive_kek(
 /// `nonce(24) ‖ ciphertext`.
 fn seal_box(key: &[u8; 32], plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, KeyStoreError> {
     let cipher = XChaCha20Poly1305::new(key.into());
-    let mut nonce = [0u8; 24];
+    let mut nonce = [0u8; NONCE_LEN];
     OsRng.fill_bytes(&mut nonce);
     let ct = cipher
         .encrypt(
@@ -294,27 +296,26 @@ fn seal_box(key: &[u8; 32], plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, Key
 }
 
 fn open_box(key: &[u8; 32], sealed: &[u8], aad: &[u8]) -> Option<Vec<u8>> {
-    if sealed.len() < 24 {
+    if sealed.len() < NONCE_LEN {
         return None;
     }
-    let (nonce, ct) = sealed.split_at(24);
-    let nonce: [u8; 24] = nonce.try_into().ok()?;
+    let (nonce, ct) = sealed.split_at(NONCE_LEN);
+    let nonce: [u8; NONCE_LEN] = nonce.try_into().ok()?;
     XChaCha20Poly1305::new(key.into())
         .decrypt(&XNonce::from(nonce), Payload { msg: ct, aad })
         .ok()
 }
 
-fn b64_field(value: &Value, name: &str) -> Result<Vec<u8>, KeyStoreError> {
-    value
-        .get(name)
-        .and_then(Value::as_str)
-        .and_then(b64::decode)
-        .ok_or_else(|| failed(format!("key store file has no valid `{name}`")))
-}
-
+/// Reads a key store file of at most [`MAX_FILE_LEN`] bytes as JSON.
 fn read_json(path: &Path) -> Result<Value, KeyStoreError> {
-    let bytes = fs::read(path).map_err(failed)?;
-    serde_json::from_slice(&bytes).map_err(|_| failed("key store file is not JSON"))
+    let mut bytes = Vec::new();
+    fs::File::open(path)
+        .and_then(|file| file.take(MAX_FILE_LEN + 1).read_to_end(&mut bytes))
+        .map_err(failed)?;
+    if bytes.len() as u64 > MAX_FILE_LEN {
+        return Err(corrupted(format_args!("larger than {MAX_FILE_LEN} bytes")));
+    }
+    serde_json::from_slice(&bytes).map_err(|_| corrupted("not JSON"))
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), KeyStoreError> {
@@ -386,6 +387,177 @@ mod tests {
             store.sign("holder".into(), vec![]),
             Err(KeyStoreError::KeyNotFound { .. })
         ));
+    }
+
+    /// A new store in a fresh directory, and that directory.
+    fn new_store() -> (tempfile::TempDir, String) {
+        let dir = must(tempfile::tempdir());
+        let path = dir.path().join("ks").to_string_lossy().into_owned();
+        let store = must(SoftwareKeyStore::open(path.clone(), "pw".into()));
+        must(store.create_key("k".into(), KeyAlgorithm::EdDsa));
+        (dir, path)
+    }
+
+    /// Opens the store at `path` with its passphrase; the reason it fails and how long that took.
+    fn open_failure(path: &str) -> (String, std::time::Duration) {
+        let started = std::time::Instant::now();
+        let result = SoftwareKeyStore::open(path.to_owned(), "pw".into());
+        let took = started.elapsed();
+        match result {
+            Err(KeyStoreError::Failed { reason }) => (reason, took),
+            Err(e) => panic!("expected Failed, got {e:?}"),
+            Ok(_) => panic!("opened"),
+        }
+    }
+
+    fn edit_json(path: &Path, edit: impl FnOnce(&mut serde_json::Map<String, Value>)) {
+        let mut value = must(read_json(path));
+        let Some(map) = value.as_object_mut() else {
+            panic!("not an object")
+        };
+        edit(map);
+        must(fs::write(path, value.to_string()));
+    }
+
+    #[test]
+    fn a_tampered_kdf_is_refused_promptly_with_the_field_named() {
+        let cases: [(&str, Value, &str); 8] = [
+            // 4 GiB: the allocation used to abort the process.
+            (
+                "m_kib",
+                json!(4_194_304),
+                "argon2 memory 4194304 KiB exceeds 65536 KiB",
+            ),
+            // 2^32-1 passes: open used to run for days.
+            ("t", json!(u32::MAX), "argon2 passes 4294967295 exceeds 8"),
+            ("p", json!(0), "argon2 lanes 0 is below 1"),
+            // A downgrade to trivially weak parameters.
+            ("m_kib", json!(8), "argon2 memory 8 KiB is below 19456 KiB"),
+            ("t", json!(1), "argon2 passes 1 is below 2"),
+            (
+                "m_kib",
+                json!("19456"),
+                "`m_kib` is missing or not an integer",
+            ),
+            (
+                "salt",
+                json!(b64::encode([0u8; 4])),
+                "`salt` is 4 bytes, not 16 to 64",
+            ),
+            (
+                "salt",
+                json!(b64::encode([0u8; 4096])),
+                "`salt` is 4096 bytes, not 16 to 64",
+            ),
+        ];
+        let (_dir, path) = new_store();
+        let meta = Path::new(&path).join(META_FILE);
+        let original = must(fs::read(&meta));
+        for (field, value, expected) in cases {
+            must(fs::write(&meta, &original));
+            edit_json(&meta, |m| {
+                m.insert(field.to_owned(), value.clone());
+            });
+            let (reason, took) = open_failure(&path);
+            assert_eq!(
+                reason,
+                format!("key store file is corrupted: {expected}"),
+                "{field}: {value}"
+            );
+            assert!(took.as_secs() < 2, "{field}: {value}: took {took:?}");
+        }
+    }
+
+    #[test]
+    fn truncated_or_missing_fields_are_corruption_not_a_wrong_passphrase() {
+        let truncate = |m: &mut serde_json::Map<String, Value>, name: &str| {
+            let text = m.get(name).and_then(Value::as_str).unwrap_or_default();
+            let half = text[..text.len() / 2].to_owned();
+            m.insert(name.to_owned(), Value::String(half));
+        };
+        let (_dir, path) = new_store();
+        let meta = Path::new(&path).join(META_FILE);
+        let original = must(fs::read(&meta));
+        edit_json(&meta, |m| truncate(m, "check"));
+        assert_eq!(
+            open_failure(&path).0,
+            "key store file is corrupted: `check` is 33 bytes, not 66"
+        );
+        must(fs::write(&meta, &original));
+        edit_json(&meta, |m| {
+            m.remove("p");
+        });
+        assert_eq!(
+            open_failure(&path).0,
+            "key store file is corrupted: `p` is missing or not an integer"
+        );
+        must(fs::write(&meta, r#"{"v":1,"kdf":"argon2id","m_kib":19456"#));
+        assert_eq!(
+            open_failure(&path).0,
+            "key store file is corrupted: not JSON"
+        );
+        must(fs::write(&meta, " ".repeat(1 << 20)));
+        assert_eq!(
+            open_failure(&path).0,
+            "key store file is corrupted: larger than 16384 bytes"
+        );
+    }
+
+    #[test]
+    fn a_key_file_with_truncated_fields_is_corruption() {
+        let (_dir, path) = new_store();
+        let store = must(SoftwareKeyStore::open(path.clone(), "pw".into()));
+        let key_file = store.key_path("k");
+        drop(store);
+        for (field, expected) in [
+            ("nonce", "`nonce` is 12 bytes, not 24"),
+            ("ct", "`ct` is 24 bytes, not 48"),
+        ] {
+            let original = must(fs::read(&key_file));
+            edit_json(&key_file, |m| {
+                let text = m.get(field).and_then(Value::as_str).unwrap_or_default();
+                let bytes = b64::decode(text).unwrap_or_default();
+                m.insert(
+                    field.to_owned(),
+                    json!(b64::encode(&bytes[..bytes.len() / 2])),
+                );
+            });
+            let store = must(SoftwareKeyStore::open(path.clone(), "pw".into()));
+            assert_eq!(
+                store.sign("k".into(), b"abc".to_vec()),
+                Err(KeyStoreError::Failed {
+                    reason: format!("key store file is corrupted: {expected}")
+                }),
+                "{field}"
+            );
+            must(fs::write(&key_file, original));
+        }
+    }
+
+    #[test]
+    fn a_wrong_passphrase_has_a_clear_message() {
+        let (_dir, path) = new_store();
+        let err = match SoftwareKeyStore::open(path, "not pw".into()) {
+            Err(e) => e,
+            Ok(_) => panic!("opened with a wrong passphrase"),
+        };
+        assert_eq!(err, KeyStoreError::WrongPassphrase);
+        assert_eq!(
+            err.to_string(),
+            "wrong passphrase for the software key store"
+        );
+        let wallet = crate::WalletError::from(err);
+        assert_eq!(
+            wallet,
+            crate::WalletError::KeyStore {
+                kind: crate::KeyStoreFailure::WrongPassphrase,
+                reason: "wrong passphrase for the software key store".to_owned(),
+            }
+        );
+        assert_eq!(
+            wallet.to_string(),
+            "key store (WrongPassphrase): wrong passphrase for the software key store"
+        );
     }
 
     #[cfg(unix)]

@@ -10,7 +10,7 @@ use govid_core::b64;
 use govid_core::credential::WorkerView;
 use govid_core::jose::{Algorithm, PublicKey};
 use govid_core::sdjwt::{HeldSdJwt, VerifyPolicy, SD_JWT_VC_TYP};
-use govid_core::time::Clock;
+use govid_core::time::{numeric_date, Clock};
 use govid_core::trust::PinnedKeys;
 use rand_core::{OsRng, RngCore};
 use serde_json::{Map, Value};
@@ -265,7 +265,7 @@ impl Wallet {
     ) -> Result<CredentialSummary, WalletError> {
         let claims = claims_of(row)?;
         let view = WorkerView::from_payload(&claims);
-        let num = |name: &str| claims.get(name).and_then(Value::as_u64);
+        let num = |name: &str| claims.get(name).and_then(numeric_date);
         let key_algorithm = self
             .store
             .holder_key(&row.key_alias)?

@@ -893,3 +893,52 @@ fn the_worker_id_is_shown_when_the_gate_pass_is_expired_revoked_or_anothers() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn fractional_time_claims_count_by_their_whole_seconds() {
+    use govid_core::sdjwt::{issue, ClaimNode, IssueOptions, SD_JWT_VC_TYP};
+    let dir = must(tempfile::tempdir());
+    let hr = Hr::new();
+    let keys: Arc<dyn KeyStore> = Arc::new(MemKeys::default());
+    let w = wallet(&dir, keys.clone(), NOW);
+    must(w.trust_issuer(hr.jwk(), Some(ISSUER.into())));
+    let req = must(w.enroll("CODE-F".into(), ISSUER.into(), KeyAlgorithm::Es256));
+    let jws = must(govid_core::jose::CompactJws::parse(&req.key_proof, 16));
+    let holder = must(PublicKey::from_jwk(&jws.header.raw["jwk"]));
+    // As an ssi-based issuer writes them: microseconds.
+    let make = |vct: &str| {
+        let tree = ClaimNode::object()
+            .plain("iss", ISSUER)
+            .plain("iat", serde_json::json!(NOW as f64 - 0.654_321))
+            .plain("nbf", serde_json::json!(NOW as f64 - 0.654_321))
+            .plain("exp", serde_json::json!((NOW + 100) as f64 + 0.5))
+            .plain("vct", vct)
+            .plain("cnf", serde_json::json!({ "jwk": holder.to_jwk() }))
+            .sd("given_name", "Amira");
+        let options = IssueOptions {
+            typ: Some(SD_JWT_VC_TYP.to_owned()),
+            ..IssueOptions::default()
+        };
+        must(issue(&tree, &options, &hr.signer, &mut OsRng)).compact()
+    };
+    let id = must(w.accept_credential(make(WORKER_ID_VCT)));
+    assert_eq!(id.issued_at, Some(NOW - 1));
+    assert_eq!(id.valid_from, Some(NOW - 1));
+    assert_eq!(id.expires_at, Some(NOW + 100));
+    let pass = must(w.accept_credential(make(GATE_PASS_VCT)));
+    let given_name = || ClaimSelection::Claims {
+        paths: vec!["given_name".into()],
+    };
+    // The gate pass is usable now, so it is the one chosen.
+    let best = must(w.best_credential(id.id.clone(), given_name()));
+    assert_eq!(best.id, pass.id);
+    drop(w);
+
+    // At the whole second of `exp` the credential has expired and is not presented.
+    let later = wallet(&dir, keys, NOW + 100);
+    assert!(must(later.credential(id.id.clone())).expired);
+    match later.present(id.id, GATE.into(), "n-1".into(), given_name()) {
+        Err(WalletError::InvalidCredential { rule, .. }) => assert_eq!(rule, "expired"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -11,6 +11,7 @@ use crate::sdjwt::{
     issue, push_json_str, push_json_u64, push_sd_member, ClaimNode, CompactWriter, Decoys,
     DigestText, IssueError, IssueOptions, IssuedSdJwt, SdAlg, SD_JWT_VC_TYP,
 };
+use crate::time::{numeric_date, MAX_NUMERIC_DATE};
 
 /// The `vct` of a govid worker ID, version 1.
 pub const WORKER_ID_VCT: &str = "https://govid.example/vct/worker-id/v1";
@@ -99,8 +100,9 @@ pub enum CredentialError {
     /// A claim is empty or malformed; names the claim, never its value.
     #[error("claim `{0}` is empty or malformed")]
     InvalidClaim(&'static str),
-    /// `exp` is not after `nbf`, or `nbf` before `iat` by more than allowed.
-    #[error("validity period is empty or inverted")]
+    /// `exp` is not after `nbf`, `nbf` is before `iat` by more than allowed, or `exp` is after
+    /// [`MAX_NUMERIC_DATE`] (which verifiers refuse).
+    #[error("validity period is empty, inverted or beyond year 9999")]
     InvalidValidity,
     /// Issuance failed.
     #[error(transparent)]
@@ -248,7 +250,10 @@ pub(super) fn envelope(params: &WorkerIdParams<'_>, vct: &str) -> ClaimNode {
 /// Checks the claims and the validity period.
 pub(super) fn check(claims: &WorkerClaims, v: Validity) -> Result<(), CredentialError> {
     claims.validate()?;
-    if v.expires_at <= v.not_before || v.not_before < v.issued_at.saturating_sub(86_400) {
+    if v.expires_at <= v.not_before
+        || v.not_before < v.issued_at.saturating_sub(86_400)
+        || v.expires_at > MAX_NUMERIC_DATE
+    {
         return Err(CredentialError::InvalidValidity);
     }
     Ok(())
@@ -576,7 +581,7 @@ impl WorkerView {
         Self {
             issuer: text(payload.get("iss")),
             vct: text(payload.get("vct")),
-            expires_at: payload.get("exp").and_then(Value::as_u64),
+            expires_at: payload.get("exp").and_then(numeric_date),
             status: payload
                 .get("status")
                 .and_then(|s| s.get("status_list"))
@@ -608,7 +613,42 @@ impl WorkerView {
 
 #[cfg(test)]
 mod tests {
-    use super::is_iso_date;
+    use super::*;
+
+    fn claims() -> WorkerClaims {
+        let org = Organization {
+            name: "Ministry of Transport".into(),
+            code: "MOT".into(),
+        };
+        WorkerClaims::new("Amira", "Haddad", "E-1", org)
+    }
+
+    #[test]
+    fn an_exp_beyond_year_9999_is_not_issued() {
+        let validity = |expires_at| Validity {
+            issued_at: 1,
+            not_before: 1,
+            expires_at,
+        };
+        assert_eq!(check(&claims(), validity(MAX_NUMERIC_DATE)), Ok(()));
+        assert_eq!(
+            check(&claims(), validity(MAX_NUMERIC_DATE + 1)),
+            Err(CredentialError::InvalidValidity)
+        );
+    }
+
+    #[test]
+    fn the_view_reads_a_fractional_exp_by_its_whole_seconds() {
+        let payload = |exp: Value| {
+            let mut map = Map::new();
+            map.insert("exp".to_owned(), exp);
+            WorkerView::from_payload(&map).expires_at
+        };
+        assert_eq!(payload(json!(1_826_536_000.5)), Some(1_826_536_000));
+        assert_eq!(payload(json!(1_826_536_000)), Some(1_826_536_000));
+        assert_eq!(payload(json!(-1)), None);
+        assert_eq!(payload(json!("1826536000")), None);
+    }
 
     #[test]
     fn iso_dates() {

@@ -45,7 +45,9 @@ pub struct GateChallenge {
     /// element, a number for one): `"given_name"`, `"organization/code"`, `"access_zones/*"`.
     /// At most [`MAX_CHALLENGE_CLAIMS`], each at most [`MAX_CLAIM_PATH_LEN`] bytes.
     pub claims: Vec<String>,
-    /// Expiry, unix seconds.
+    /// Expiry, unix seconds. Read as a NumericDate ([`numeric_date`](crate::time::numeric_date):
+    /// a fraction is dropped); always written whole.
+    #[serde(deserialize_with = "crate::time::deserialize_numeric_date")]
     pub exp: u64,
     /// Format version, [`CHALLENGE_VERSION`].
     pub v: u8,

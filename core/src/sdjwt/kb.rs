@@ -7,6 +7,7 @@ use super::error::VerifyError;
 use super::policy::VerifyPolicy;
 use super::SdAlg;
 use crate::jose::{sign_compact, CompactJws, JwkError, JwsError, PublicKey, SignError, Signer};
+use crate::time::numeric_date;
 
 /// The KB-JWT `typ`.
 pub const KB_JWT_TYP: &str = "kb+jwt";
@@ -101,7 +102,7 @@ pub(crate) fn verify_kb_jwt(
         .map_err(|_| VerifyError::KbClaim("payload"))?;
     let iat = payload
         .get("iat")
-        .and_then(Value::as_u64)
+        .and_then(numeric_date)
         .ok_or(VerifyError::KbClaim("iat"))?;
     let window = policy.kb_window;
     if iat.saturating_add(window.max_age) < now || iat > now.saturating_add(window.max_future) {

@@ -12,6 +12,7 @@ use super::reveal::{reveal, Placement};
 use super::serialized::{split, Parts};
 use super::SdAlg;
 use crate::jose::{CompactJws, JwsHeader, PublicKey, SignatureVerifier, VerifyEverySignature};
+use crate::time::numeric_date;
 use crate::trust::IssuerResolver;
 
 /// The SD-JWT VC `typ`, and the legacy one accepted during the transition (draft 18 §2.2.1).
@@ -245,13 +246,9 @@ fn check_times(payload: &Map<String, Value>, leeway: u64, now: u64) -> Result<()
     let time = |name: &'static str| -> Result<Option<u64>, VerifyError> {
         match payload.get(name) {
             None => Ok(None),
-            // Fractional NumericDates are allowed by RFC 7519; whole seconds are enough here.
-            Some(Value::Number(n)) => n
-                .as_u64()
-                .or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
+            Some(value) => numeric_date(value)
                 .map(Some)
                 .ok_or(VerifyError::TimeClaim(name)),
-            Some(_) => Err(VerifyError::TimeClaim(name)),
         }
     };
     if let Some(exp) = time("exp")? {

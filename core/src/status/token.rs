@@ -4,6 +4,7 @@ use serde_json::{Map, Value};
 
 use super::{StatusBits, StatusError, StatusList, StatusTokenError};
 use crate::jose::{sign_compact, Algorithm, CompactJws, JwsError, PublicKey, SignError, Signer};
+use crate::time::numeric_date;
 use crate::trust::IssuerResolver;
 
 /// The JWT `typ` of a Status List Token.
@@ -276,17 +277,6 @@ fn decode_status_list_claim(
         )))?;
     let list = StatusList::from_lst(bits, lst).map_err(StatusTokenError::Lst)?;
     Ok((list, aggregation_uri))
-}
-
-/// A JWT NumericDate (RFC 7519 §2): a non-negative number of seconds, fractions truncated.
-pub(crate) fn numeric_date(value: &Value) -> Option<u64> {
-    if let Some(n) = value.as_u64() {
-        return Some(n);
-    }
-    let f = value.as_f64()?;
-    // Truncation is the intent: fractions of a second do not matter here. The range check keeps
-    // the cast exact.
-    (f.is_finite() && f >= 0.0 && f < u64::MAX as f64).then_some(f as u64)
 }
 
 /// A positive number of seconds (`ttl`), fractions rounded up so it stays positive.

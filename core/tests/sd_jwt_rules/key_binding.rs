@@ -226,6 +226,59 @@ fn the_kb_jwt_iat_window_is_inclusive_at_both_edges() {
     rejects(check(&bound(NOW + 1), &tight), VerifyError::KbIat, "kb_iat");
 }
 
+/// A hand-made KB-JWT whose `iat` is `iat`, any JSON value.
+fn with_kb_iat(iat: Value) -> String {
+    with_kb(Value::Null, |sd| {
+        let mut p = kb_payload(sd, NOW);
+        p["iat"] = iat;
+        p
+    })
+}
+
+#[test]
+fn a_kb_jwt_iat_with_microseconds_is_accepted_by_its_whole_seconds() {
+    // ssi-based wallets write `iat` with microseconds; RFC 7519 §2 allows it.
+    let verified = accepts(check(
+        &with_kb_iat(json!(NOW as f64 + 0.123_456)),
+        &vc_policy(),
+    ));
+    assert_eq!(verified.key_binding.map(|kb| kb.iat), Some(NOW));
+    // The window edges count whole seconds: the fraction is dropped, never rounded up.
+    let window = KbWindow::default();
+    let oldest = (NOW - window.max_age) as f64 + 0.5;
+    accepts(check(&with_kb_iat(json!(oldest)), &vc_policy()));
+    let latest = (NOW + window.max_future) as f64 + 0.999_999;
+    accepts(check(&with_kb_iat(json!(latest)), &vc_policy()));
+    rejects(
+        check(&with_kb_iat(json!(oldest - 1.0)), &vc_policy()),
+        VerifyError::KbIat,
+        "kb_iat",
+    );
+    rejects(
+        check(&with_kb_iat(json!(latest + 1.0)), &vc_policy()),
+        VerifyError::KbIat,
+        "kb_iat",
+    );
+}
+
+#[test]
+fn a_kb_jwt_iat_that_is_negative_or_beyond_year_9999_is_malformed() {
+    for iat in [
+        json!(-1),
+        json!(-0.5),
+        json!(govid_core::time::MAX_NUMERIC_DATE + 1),
+        json!(u64::MAX),
+        json!(1e300),
+        json!(true),
+    ] {
+        rejects(
+            check(&with_kb_iat(iat.clone()), &vc_policy()),
+            VerifyError::KbClaim("iat"),
+            "kb_malformed",
+        );
+    }
+}
+
 #[test]
 fn a_kb_jwt_for_another_audience_or_nonce_is_refused() {
     let bound = held()

@@ -3,6 +3,7 @@
 
 use govid_core::jose::Signer;
 use govid_core::sdjwt::{ClaimNode, VerifyError, VerifyPolicy};
+use govid_core::time::MAX_NUMERIC_DATE;
 use govid_core::trust::PinnedKeys;
 use serde_json::{json, Value};
 
@@ -212,7 +213,15 @@ fn nbf_is_refused_beyond_now_plus_leeway() {
         );
     }
     rejects(
-        at(&with_time("nbf", json!(u64::MAX)), 0, NOW),
+        at(&with_time("nbf", json!(MAX_NUMERIC_DATE)), 0, NOW),
+        VerifyError::NotYetValid,
+        "not_yet_valid",
+    );
+    // Fractional NumericDates count by their whole seconds.
+    let fractional = with_time("nbf", json!(NOW as f64 + 0.999_999));
+    accepts(at(&fractional, 0, NOW));
+    rejects(
+        at(&fractional, 0, NOW - 1),
         VerifyError::NotYetValid,
         "not_yet_valid",
     );
@@ -230,6 +239,14 @@ fn iat_is_refused_beyond_now_plus_leeway() {
     }
     // Far in the past is fine: `iat` bounds nothing there.
     accepts(at(&with_time("iat", json!(0)), 0, NOW));
+    // Fractional NumericDates count by their whole seconds.
+    let fractional = with_time("iat", json!(NOW as f64 + 0.123_456));
+    accepts(at(&fractional, 0, NOW));
+    rejects(
+        at(&fractional, 0, NOW - 1),
+        VerifyError::IssuedInFuture,
+        "iat_in_future",
+    );
 }
 
 #[test]
@@ -241,6 +258,10 @@ fn a_non_numeric_time_claim_is_refused() {
             json!(null),
             json!(-1),
             json!(-0.5),
+            // Beyond year 9999: malformed, not "never expires".
+            json!(MAX_NUMERIC_DATE + 1),
+            json!(u64::MAX),
+            json!(1e300),
             json!([NOW]),
             json!({ "t": NOW }),
         ] {

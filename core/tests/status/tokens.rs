@@ -8,6 +8,7 @@ use govid_core::status::{
     sign_status_list_token, verify_status_list_token, verify_status_list_token_with_key,
     StatusBits, StatusError, StatusList, StatusTokenClaims, StatusTokenError, IAT_LEEWAY_SECS,
 };
+use govid_core::time::MAX_NUMERIC_DATE;
 use govid_core::trust::{PinnedKeys, ResolveError};
 use serde_json::{json, Value};
 
@@ -260,6 +261,48 @@ fn exp_rules() {
             "{bad}"
         );
     }
+}
+
+#[test]
+fn fractional_iat_and_exp_count_by_their_whole_seconds() {
+    let token = sign(with("iat", Some(json!(IAT as f64 + 0.999_999))));
+    let verified =
+        verify_status_list_token_with_key(&token, &key(), URI, NOW, &Algorithm::ALL).expect("ok");
+    assert_eq!(verified.iat(), IAT);
+    // Floor is the conservative side for `exp`: the token expires at the whole second.
+    let token = sign(with("exp", Some(json!(NOW as f64 + 0.5))));
+    assert_eq!(
+        verify(&token),
+        Err(StatusTokenError::Expired { exp: NOW, now: NOW })
+    );
+    let token = sign(with("exp", Some(json!(NOW as f64 + 1.5))));
+    let verified =
+        verify_status_list_token_with_key(&token, &key(), URI, NOW, &Algorithm::ALL).expect("ok");
+    assert_eq!(verified.exp(), Some(NOW + 1));
+}
+
+#[test]
+fn iat_and_exp_beyond_year_9999_are_malformed() {
+    for huge in [json!(MAX_NUMERIC_DATE + 1), json!(u64::MAX), json!(1e300)] {
+        assert_eq!(
+            verify(&sign(with("exp", Some(huge.clone())))),
+            Err(StatusTokenError::InvalidExp),
+            "{huge}"
+        );
+        assert_eq!(
+            verify(&sign(with("iat", Some(huge.clone())))),
+            Err(StatusTokenError::MissingIat),
+            "{huge}"
+        );
+    }
+    assert_eq!(
+        verify(&sign(with("exp", Some(json!(MAX_NUMERIC_DATE))))),
+        Ok(())
+    );
+    assert_eq!(
+        verify(&sign(with("iat", Some(json!(-0.5))))),
+        Err(StatusTokenError::MissingIat)
+    );
 }
 
 #[test]

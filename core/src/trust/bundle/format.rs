@@ -87,6 +87,7 @@ impl BundleIssuer {
 #[derive(Serialize, Deserialize)]
 pub(super) struct PayloadDoc {
     pub(super) v: u64,
+    #[serde(deserialize_with = "crate::time::deserialize_numeric_date")]
     pub(super) iat: u64,
     pub(super) seq: u64,
     pub(super) max_staleness: u64,
