@@ -49,9 +49,14 @@ pub(crate) struct ServeArgs {
     /// SQLite gate log file (WAL); without it, only the last 1000 decisions are kept in memory.
     #[arg(long, value_name = "FILE")]
     log_db: Option<PathBuf>,
-    /// What to do when a credential's status cannot be checked: deny (default) or allow.
+    /// What to do when no fresh status list states a credential's status: deny (default) or
+    /// allow. A credential without a `status` claim is --require-status's case, not this one.
     #[arg(long, value_name = "ACTION")]
     unknown_status: Option<String>,
+    /// Whether a credential must carry a `status` claim: true (default; one without is denied
+    /// `status_claim_missing`) or false (allowed, with credential_status "none").
+    #[arg(long, value_name = "BOOL", action = clap::ArgAction::Set)]
+    require_status: Option<bool>,
     /// Status list to fetch and keep fresh (repeatable).
     #[arg(long, value_name = "URI")]
     status_list: Vec<String>,
@@ -92,6 +97,9 @@ fn load(args: &ServeArgs) -> Result<GateConfig, String> {
     set(&mut file.gate.profile, &args.profile);
     set(&mut file.gate.mode, &args.mode);
     set(&mut file.gate.unknown_status, &args.unknown_status);
+    if args.require_status.is_some() {
+        file.gate.require_status = args.require_status;
+    }
     if !args.require_claims.is_empty() {
         file.gate.require_claims = Some(args.require_claims.clone());
     }

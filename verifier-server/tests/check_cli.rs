@@ -79,6 +79,11 @@ fn presentation(idx: u64) -> String {
 
 /// The same, presented (KB-JWT `iat`) at `iat`.
 fn presentation_at(idx: u64, iat: u64) -> String {
+    presentation_with(Some(StatusListRef::new(idx, LIST_URI)), iat)
+}
+
+/// A worker ID with `status` (none: no `status` claim), presented at `iat`.
+fn presentation_with(status: Option<StatusListRef>, iat: u64) -> String {
     let mut rng = rand_core::OsRng;
     let claims = WorkerClaims::new(
         "Amira",
@@ -98,7 +103,7 @@ fn presentation_at(idx: u64, iat: u64) -> String {
             not_before: NOW - 100,
             expires_at: NOW + 86_400,
         },
-        status: Some(StatusListRef::new(idx, LIST_URI)),
+        status,
         decoys: Decoys { min: 1, max: 2 },
     };
     let issued = issue_worker_id(&claims, &params, &hr(), &mut rng).unwrap();
@@ -337,6 +342,52 @@ fn status_tokens_decide_revoked_suspended_stale_and_unknown() {
             stderr(&out)
         );
     }
+}
+
+#[test]
+fn a_credential_without_status_is_rejected_unless_require_status_is_false() {
+    let d = dir("require-status");
+    let fresh = d.join("fresh.jwt");
+    std::fs::write(&fresh, status_token(LIST_URI, NOW - 60)).unwrap();
+    let (now, jwk) = (NOW.to_string(), hr_jwk());
+    let check = |presentation: &str, extra: &[&str]| {
+        let mut args = vec![
+            "check",
+            "--issuer-jwk",
+            &jwk,
+            "--now",
+            &now,
+            "--aud",
+            AUD,
+            "--status-token",
+            fresh.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        run(&args, presentation)
+    };
+    let unlisted = presentation_with(None, NOW);
+    let out = check(&unlisted, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).starts_with("status_claim_missing: "),
+        "{}",
+        stderr(&out)
+    );
+    let out = check(&unlisted, &["--require-status", "true"]);
+    assert!(stderr(&out).starts_with("status_claim_missing: "));
+    let out = check(&unlisted, &["--require-status=false"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let payload: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(payload["iss"], ISS);
+    assert!(payload.get("status").is_none());
+    // A credential with a `status` claim is still checked.
+    let out = check(&presentation(1), &["--require-status=false"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).starts_with("revoked: "), "{}", stderr(&out));
+    let out = check(&presentation(0), &["--require-status=false"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = check(&unlisted, &["--require-status=maybe"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
 
 #[test]

@@ -38,6 +38,7 @@ pub(crate) struct GateSection {
     pub(crate) require_claims: Option<Vec<String>>,
     pub(crate) mode: Option<String>,
     pub(crate) unknown_status: Option<String>,
+    pub(crate) require_status: Option<bool>,
     pub(crate) replay_window_secs: Option<u64>,
     pub(crate) replay_max_entries: Option<usize>,
     pub(crate) challenge_ttl_secs: Option<u64>,
@@ -175,6 +176,9 @@ pub(crate) struct GateConfig {
     pub(crate) profile: GateProfile,
     pub(crate) mode: Mode,
     pub(crate) unknown_status: UnknownStatus,
+    /// Whether a credential must carry a `status` claim (default); `false` allows one without,
+    /// reported as `credential_status: "none"`. A credential with one is checked either way.
+    pub(crate) require_status: bool,
     pub(crate) replay_window_secs: u64,
     pub(crate) replay_max_entries: usize,
     pub(crate) challenge_ttl_secs: u64,
@@ -320,6 +324,7 @@ impl GateConfig {
             profile,
             mode,
             unknown_status,
+            require_status: g.require_status.unwrap_or(true),
             replay_window_secs,
             replay_max_entries: g.replay_max_entries.unwrap_or(1_000_000).max(1),
             challenge_ttl_secs,
@@ -376,6 +381,7 @@ mod tests {
     fn defaults_are_safe() {
         let c = GateConfig::from_file(minimal()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.unknown_status, UnknownStatus::Deny);
+        assert!(c.require_status);
         assert!(c.admin_token.is_none());
         assert!(c.keep_claims.is_empty());
         assert_eq!(c.replay_window_secs, 60);

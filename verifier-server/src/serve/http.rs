@@ -20,8 +20,10 @@
 //! core rule code (`bad_signature`, `expired`, `untrusted_issuer`, `kb_aud`, `kb_nonce`,
 //! `kb_iat`, `missing_claim`, …), or one of `bad_qr`, `revoked`, `suspended`, `status_other`,
 //! `status_unknown`, a status rule (`status_claim_missing`, `status_index_out_of_range`, …),
-//! `replayed`, `challenge_unknown`, `vct_not_accepted`, `replay_cache_full`. `credential_status` is `valid`, `revoked`,
-//! `suspended`, `other`, `unknown`, or `null` when the check was not reached; `issuer` is `null`
+//! `replayed`, `challenge_unknown`, `vct_not_accepted`, `replay_cache_full`. `status_claim_missing`
+//! (no `status` claim) is denied whatever `unknown_status` says; `require_status = false` allows
+//! such a credential instead. `credential_status` is `valid`, `revoked`, `suspended`, `other`,
+//! `unknown`, `none` (no `status` claim, allowed), or `null` when the check was not reached; `issuer` is `null`
 //! unless the credential verified; `mode` is `rotating`, `challenge` or `null`.
 //!
 //! Malformed requests: 413 `{"error": "too_large"}` (over `max_body_bytes`), 415
