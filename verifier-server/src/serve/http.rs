@@ -34,7 +34,15 @@
 //!
 //! No body. `{"challenge": {"aud", "nonce", "claims": ["given_name", …], "exp", "v": 1},
 //! "text": "GVC1:…", "qr_svg": "<svg…>", "qr_png": "data:image/png;base64,…"}`; 404
-//! `challenge_mode_off` when the gate takes only rotating codes, 503 `too_many_challenges`.
+//! `challenge_mode_off` when the gate takes only rotating codes, 503 `too_many_challenges` (the
+//! gate's pool of outstanding challenges is full), 429 `client_challenge_limit` with
+//! `Retry-After` (this client already holds `max_pending_challenges_per_client` of them).
+//!
+//! # Connections
+//!
+//! A client (IPv4 address or IPv6 /64) with `max_connections_per_client` connections open gets
+//! 429 `{"error": "client_connection_limit"}` (with `Retry-After`) on a further one, which is
+//! then closed; see [`super::listen`].
 //!
 //! # `GET /healthz`, `GET /metrics`
 //!
@@ -284,7 +292,10 @@ async fn verify(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bo
     .into_response()
 }
 
-async fn challenge(State(state): State<Arc<AppState>>) -> Response {
+async fn challenge(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Response {
     let gate = state.gate();
     if gate.config.mode == Mode::Rotating {
         return error(StatusCode::NOT_FOUND, "challenge_mode_off");
@@ -295,11 +306,19 @@ async fn challenge(State(state): State<Arc<AppState>>) -> Response {
         challenge_claims(&gate.config.profile),
         gate.config.challenge_ttl_secs,
         now,
+        peer.ip(),
     );
     let (challenge, text) = match made {
         Ok(c) => c,
         Err(ChallengeRefusal::TooMany) => {
             return error(StatusCode::SERVICE_UNAVAILABLE, "too_many_challenges")
+        }
+        Err(ChallengeRefusal::TooManyForClient { retry_after }) => {
+            let mut response = error(StatusCode::TOO_MANY_REQUESTS, "client_challenge_limit");
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            return response;
         }
         Err(ChallengeRefusal::Invalid(e)) => {
             tracing::error!(error = %e, "challenge refused by the codec: check the gate config");
