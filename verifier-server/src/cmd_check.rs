@@ -27,9 +27,18 @@ use crate::input;
 /// Arguments of `check`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct CheckArgs {
-    /// The issuer's public JWK: a file path, or inline JSON.
-    #[arg(long, value_name = "FILE|JSON", required_unless_present_any = ["jsonl", "trust_bundle"])]
-    issuer_jwk: Option<String>,
+    /// A trusted issuer public key: a file path or inline JSON, holding a JWK or a JWK Set whose
+    /// keys may carry an `iss` member naming the issuer each signs for; ISS=FILE|JSON trusts it
+    /// for the issuer ISS only. Repeatable (also spelled --trust-jwk, as for `serve`). A
+    /// credential without a `kid` is checked against each key that may sign for its `iss` (at
+    /// most 8; more are refused as unknown_issuer_key).
+    #[arg(
+        long,
+        visible_alias = "trust-jwk",
+        value_name = "[ISS=]FILE|JSON",
+        required_unless_present_any = ["jsonl", "trust_bundle"]
+    )]
+    issuer_jwk: Vec<String>,
     /// A Status List Token (statuslist+jwt) file to check the credential's status against;
     /// repeatable. The one whose `sub` is the credential's status `uri` is used.
     #[arg(long, value_name = "FILE")]
@@ -150,10 +159,18 @@ impl Trust {
             }
             _ => None,
         };
-        let issuers: Box<dyn IssuerResolver> = match (&args.issuer_jwk, &bundle) {
-            (Some(jwk), _) => Box::new(PinnedKeys::single(input::public_jwk_arg(jwk)?)),
-            (None, Some(bundle)) => Box::new(bundle.clone()),
-            (None, None) => return Err("--issuer-jwk or --trust-bundle is required".to_owned()),
+        let issuers: Box<dyn IssuerResolver> = match (args.issuer_jwk.as_slice(), &bundle) {
+            ([], Some(bundle)) => Box::new(bundle.clone()),
+            ([], None) => return Err("--issuer-jwk or --trust-bundle is required".to_owned()),
+            (jwks, _) => {
+                let mut keys = PinnedKeys::new();
+                for arg in jwks {
+                    let (iss, jwk) = input::split_issuer(arg);
+                    keys.add_jwk_text(&input::json_arg(jwk)?, iss)
+                        .map_err(|e| format!("issuer JWK: {e}"))?;
+                }
+                Box::new(keys)
+            }
         };
         let tokens = args
             .status_token

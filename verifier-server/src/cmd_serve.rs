@@ -25,9 +25,12 @@ pub(crate) struct ServeArgs {
     /// Address to listen on (IP:PORT; port 0 picks a free one).
     #[arg(long, value_name = "ADDR")]
     listen: Option<String>,
-    /// Trust this issuer public JWK file (repeatable).
-    #[arg(long, value_name = "FILE")]
-    trust_jwk: Vec<PathBuf>,
+    /// Trust the issuer public key(s) in FILE (repeatable): a JWK, or a JWK Set whose keys may
+    /// carry an `iss` member naming the issuer each signs for. ISS=FILE trusts them for the
+    /// issuer ISS only. A credential without a `kid` is checked against each key that may sign
+    /// for its `iss` (at most 8; more are refused as unknown_issuer_key).
+    #[arg(long, value_name = "[ISS=]FILE")]
+    trust_jwk: Vec<String>,
     /// Trust this issuer DID (did:web, did:key, did:jwk; repeatable).
     #[arg(long, value_name = "DID")]
     trust_did: Vec<String>,
@@ -103,12 +106,13 @@ fn load(args: &ServeArgs) -> Result<GateConfig, String> {
     if !args.require_claims.is_empty() {
         file.gate.require_claims = Some(args.require_claims.clone());
     }
-    file.trust
-        .jwks
-        .extend(args.trust_jwk.iter().map(|file| PinnedJwk {
-            file: file.clone(),
-            iss: None,
-        }));
+    file.trust.jwks.extend(args.trust_jwk.iter().map(|arg| {
+        let (iss, file) = crate::input::split_issuer(arg);
+        PinnedJwk {
+            file: PathBuf::from(file),
+            iss: iss.map(str::to_owned),
+        }
+    }));
     file.trust
         .dids
         .extend(args.trust_did.iter().map(|did| TrustedDid {

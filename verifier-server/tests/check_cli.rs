@@ -391,6 +391,98 @@ fn a_credential_without_status_is_rejected_unless_require_status_is_false() {
 }
 
 #[test]
+fn two_issuer_keys_without_a_kid_are_each_tried_and_can_be_bound_to_an_issuer() {
+    // Regression: two pinned keys of one type and a credential without `kid` were refused
+    // `unknown_issuer_key` (and `check` took only one key).
+    let d = dir("two-keys");
+    let other = SoftwareSigner::Ed25519(ed25519_key(11));
+    let (hr_file, other_file) = (d.join("hr.jwk"), d.join("other.jwk"));
+    std::fs::write(&hr_file, hr_jwk()).unwrap();
+    std::fs::write(&other_file, other.public_key().to_jwk().to_string()).unwrap();
+    let (hr_path, other_path) = (hr_file.to_str().unwrap(), other_file.to_str().unwrap());
+    let now = NOW.to_string();
+    let check = |keys: &[String]| {
+        let mut args = vec!["check".to_owned(), "--now".into(), now.clone()];
+        for key in keys {
+            args.extend(["--issuer-jwk".to_owned(), key.clone()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(&args, &presentation(0))
+    };
+    let ok = |out: Output| assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let fails = |out: Output, rule: &str| {
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(
+            stderr(&out).starts_with(&format!("{rule}: ")),
+            "{}",
+            stderr(&out)
+        );
+    };
+    ok(check(&[other_path.into(), hr_path.into()]));
+    ok(check(&[
+        format!("{ISS}={other_path}"),
+        format!("{ISS}={hr_path}"),
+    ]));
+    // Bound to another issuer, the signing key is no candidate.
+    fails(
+        check(&[
+            format!("{ISS}={other_path}"),
+            format!("did:web:else.example={hr_path}"),
+        ]),
+        "bad_signature",
+    );
+    fails(
+        check(&[format!("did:web:else.example={hr_path}")]),
+        "untrusted_issuer",
+    );
+    // --trust-jwk is the same option, as in `serve`; inline JSON takes an issuer too.
+    let out = run(
+        &[
+            "check",
+            "--now",
+            &now,
+            "--trust-jwk",
+            other_path,
+            "--trust-jwk",
+            &format!("{ISS}={}", hr_jwk()),
+        ],
+        &presentation(0),
+    );
+    ok(out);
+
+    // A JWK Set whose keys carry their issuer.
+    let with_iss = |signer: &SoftwareSigner, iss: &str| {
+        let mut jwk = signer.public_key().to_jwk();
+        jwk["iss"] = json!(iss);
+        jwk
+    };
+    let set = d.join("keys.jwks");
+    std::fs::write(
+        &set,
+        json!({"keys": [with_iss(&other, ISS), with_iss(&hr(), ISS)]}).to_string(),
+    )
+    .unwrap();
+    ok(check(&[set.to_str().unwrap().into()]));
+    ok(check(&[format!("{ISS}={}", set.to_str().unwrap())]));
+    let misbound = d.join("misbound.jwks");
+    std::fs::write(
+        &misbound,
+        json!({"keys": [with_iss(&other, ISS), with_iss(&hr(), "did:web:else.example")]})
+            .to_string(),
+    )
+    .unwrap();
+    fails(check(&[misbound.to_str().unwrap().into()]), "bad_signature");
+    // A set pinned for ISS whose key names another issuer is a usage error.
+    let out = check(&[format!("{ISS}={}", misbound.to_str().unwrap())]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is not the issuer the file is pinned for"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn trust_bundle_supplies_issuer_keys_and_status() {
     let d = dir("bundle");
     let operator = SoftwareSigner::Ed25519(ed25519_key(1));
