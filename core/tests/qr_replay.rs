@@ -177,3 +177,13 @@ fn remembered_keys_are_refused_until_they_expire() {
     second.prune(soonest + 5);
     assert!(second.is_empty());
 }
+
+/// Regression: `check` accepted a KB-JWT `iat` up to 60 s in the future and `serve` 30 s. One
+/// constant now serves the KB-JWT rule and the replay cache.
+#[test]
+fn the_kb_jwt_rule_and_the_replay_cache_share_one_future_skew() {
+    use govid_core::sdjwt::{KbWindow, KB_MAX_FUTURE_SECS};
+    assert_eq!(KbWindow::default().max_future, KB_MAX_FUTURE_SECS);
+    assert_eq!(FUTURE_SKEW_SECS, KB_MAX_FUTURE_SECS);
+    assert_eq!(KB_MAX_FUTURE_SECS, 30);
+}

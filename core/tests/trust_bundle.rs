@@ -523,3 +523,31 @@ fn status_list_of_another_issuer_is_not_used() {
         Ok(StatusOutcome::Invalid)
     );
 }
+
+#[test]
+fn two_keys_of_an_issuer_without_kids_are_both_candidates_for_credentials_and_status_lists() {
+    // Regression: an issuer with two keys and JWTs without `kid` got `AmbiguousKey`, so a
+    // status list signed by its second key did not load.
+    let issuer = BundleIssuer::new(ISS, "Agency HR Office")
+        .key(signer(3).public_key(), None)
+        .key(issuer_key().public_key(), None)
+        .vct(VCT)
+        .status_list(LIST_URI, status_token(LIST_URI, IAT, None, &issuer_key()));
+    let loaded = load(&bundle(1, issuer)).expect("loads");
+    assert_eq!(
+        loaded.candidates(Some(ISS), &header(None)),
+        Ok(vec![signer(3).public_key(), issuer_key().public_key()])
+    );
+    assert_eq!(
+        loaded.resolve(Some(ISS), &header(None)),
+        Err(ResolveError::AmbiguousKey)
+    );
+    assert_eq!(
+        loaded.candidates(Some("did:web:other.example"), &header(None)),
+        Err(ResolveError::UntrustedIssuer)
+    );
+    assert_eq!(
+        check_credential_status(&credential(0), &loaded, IAT + 120),
+        Ok(StatusOutcome::Valid)
+    );
+}

@@ -6,7 +6,9 @@
 //!
 //! The presentation may be a scanned `GV1:` QR payload. With `--status-token` and/or
 //! `--trust-bundle` the verify includes the credential's status: INVALID is rule `revoked`,
-//! SUSPENDED is `suspended`, and no fresh list for it is `status_unknown` (never accepted).
+//! SUSPENDED is `suspended`, and no fresh list for it is `status_unknown` (never accepted). A
+//! credential without a `status` claim is then `status_claim_missing`, unless
+//! `--require-status false`.
 
 use std::io::{BufRead, BufWriter, Write};
 
@@ -25,9 +27,18 @@ use crate::input;
 /// Arguments of `check`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct CheckArgs {
-    /// The issuer's public JWK: a file path, or inline JSON.
-    #[arg(long, value_name = "FILE|JSON", required_unless_present_any = ["jsonl", "trust_bundle"])]
-    issuer_jwk: Option<String>,
+    /// A trusted issuer public key: a file path or inline JSON, holding a JWK or a JWK Set whose
+    /// keys may carry an `iss` member naming the issuer each signs for; ISS=FILE|JSON trusts it
+    /// for the issuer ISS only. Repeatable (also spelled --trust-jwk, as for `serve`). A
+    /// credential without a `kid` is checked against each key that may sign for its `iss` (at
+    /// most 8; more are refused as unknown_issuer_key).
+    #[arg(
+        long,
+        visible_alias = "trust-jwk",
+        value_name = "[ISS=]FILE|JSON",
+        required_unless_present_any = ["jsonl", "trust_bundle"]
+    )]
+    issuer_jwk: Vec<String>,
     /// A Status List Token (statuslist+jwt) file to check the credential's status against;
     /// repeatable. The one whose `sub` is the credential's status `uri` is used.
     #[arg(long, value_name = "FILE")]
@@ -42,6 +53,11 @@ pub(crate) struct CheckArgs {
     /// How old (seconds after its `iat`) a --status-token may be and still be relied on.
     #[arg(long, value_name = "SECONDS", default_value_t = 86_400)]
     max_staleness: u64,
+    /// With --status-token or --trust-bundle: whether the credential must carry a `status`
+    /// claim. true (default): one without is rejected `status_claim_missing`; false: it is
+    /// accepted (one with a `status` claim is still checked).
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    require_status: bool,
     /// Verify at this time (unix seconds) instead of the system clock.
     #[arg(long, value_name = "UNIX_SECONDS")]
     now: Option<u64>,
@@ -113,6 +129,8 @@ struct Trust {
     /// Status List Token texts given with --status-token.
     tokens: Vec<String>,
     max_staleness: u64,
+    /// Whether a credential without a `status` claim fails the status check.
+    require_status: bool,
 }
 
 impl Trust {
@@ -122,6 +140,7 @@ impl Trust {
             bundle: None,
             tokens: Vec::new(),
             max_staleness: 0,
+            require_status: true,
         }
     }
 
@@ -140,10 +159,18 @@ impl Trust {
             }
             _ => None,
         };
-        let issuers: Box<dyn IssuerResolver> = match (&args.issuer_jwk, &bundle) {
-            (Some(jwk), _) => Box::new(PinnedKeys::single(input::public_jwk_arg(jwk)?)),
-            (None, Some(bundle)) => Box::new(bundle.clone()),
-            (None, None) => return Err("--issuer-jwk or --trust-bundle is required".to_owned()),
+        let issuers: Box<dyn IssuerResolver> = match (args.issuer_jwk.as_slice(), &bundle) {
+            ([], Some(bundle)) => Box::new(bundle.clone()),
+            ([], None) => return Err("--issuer-jwk or --trust-bundle is required".to_owned()),
+            (jwks, _) => {
+                let mut keys = PinnedKeys::new();
+                for arg in jwks {
+                    let (iss, jwk) = input::split_issuer(arg);
+                    keys.add_jwk_text(&input::json_arg(jwk)?, iss)
+                        .map_err(|e| format!("issuer JWK: {e}"))?;
+                }
+                Box::new(keys)
+            }
         };
         let tokens = args
             .status_token
@@ -155,11 +182,15 @@ impl Trust {
             bundle,
             tokens,
             max_staleness: args.max_staleness,
+            require_status: args.require_status,
         })
     }
 
-    fn checks_status(&self) -> bool {
-        self.bundle.is_some() || !self.tokens.is_empty()
+    /// Whether this credential's status is checked: status sources are given, and it has a
+    /// `status` claim or one is required.
+    fn checks_status(&self, payload: &serde_json::Map<String, Value>) -> bool {
+        (self.bundle.is_some() || !self.tokens.is_empty())
+            && (self.require_status || payload.contains_key("status"))
     }
 
     /// The credential's status from the --status-token files (preferred) or the bundle.
@@ -229,7 +260,7 @@ fn check_one(
             ));
         }
     }
-    if trust.checks_status() {
+    if trust.checks_status(&verified.payload) {
         match trust.status(&verified.payload, now)? {
             StatusOutcome::Valid => {}
             StatusOutcome::Invalid => return Err(("revoked", "the credential is revoked".into())),

@@ -25,9 +25,12 @@ pub(crate) struct ServeArgs {
     /// Address to listen on (IP:PORT; port 0 picks a free one).
     #[arg(long, value_name = "ADDR")]
     listen: Option<String>,
-    /// Trust this issuer public JWK file (repeatable).
-    #[arg(long, value_name = "FILE")]
-    trust_jwk: Vec<PathBuf>,
+    /// Trust the issuer public key(s) in FILE (repeatable): a JWK, or a JWK Set whose keys may
+    /// carry an `iss` member naming the issuer each signs for. ISS=FILE trusts them for the
+    /// issuer ISS only. A credential without a `kid` is checked against each key that may sign
+    /// for its `iss` (at most 8; more are refused as unknown_issuer_key).
+    #[arg(long, value_name = "[ISS=]FILE")]
+    trust_jwk: Vec<String>,
     /// Trust this issuer DID (did:web, did:key, did:jwk; repeatable).
     #[arg(long, value_name = "DID")]
     trust_did: Vec<String>,
@@ -49,9 +52,14 @@ pub(crate) struct ServeArgs {
     /// SQLite gate log file (WAL); without it, only the last 1000 decisions are kept in memory.
     #[arg(long, value_name = "FILE")]
     log_db: Option<PathBuf>,
-    /// What to do when a credential's status cannot be checked: deny (default) or allow.
+    /// What to do when no fresh status list states a credential's status: deny (default) or
+    /// allow. A credential without a `status` claim is --require-status's case, not this one.
     #[arg(long, value_name = "ACTION")]
     unknown_status: Option<String>,
+    /// Whether a credential must carry a `status` claim: true (default; one without is denied
+    /// `status_claim_missing`) or false (allowed, with credential_status "none").
+    #[arg(long, value_name = "BOOL", action = clap::ArgAction::Set)]
+    require_status: Option<bool>,
     /// Status list to fetch and keep fresh (repeatable).
     #[arg(long, value_name = "URI")]
     status_list: Vec<String>,
@@ -97,15 +105,19 @@ fn load(args: &ServeArgs) -> Result<GateConfig, String> {
     set(&mut file.gate.profile, &args.profile);
     set(&mut file.gate.mode, &args.mode);
     set(&mut file.gate.unknown_status, &args.unknown_status);
+    if args.require_status.is_some() {
+        file.gate.require_status = args.require_status;
+    }
     if !args.require_claims.is_empty() {
         file.gate.require_claims = Some(args.require_claims.clone());
     }
-    file.trust
-        .jwks
-        .extend(args.trust_jwk.iter().map(|file| PinnedJwk {
-            file: file.clone(),
-            iss: None,
-        }));
+    file.trust.jwks.extend(args.trust_jwk.iter().map(|arg| {
+        let (iss, file) = crate::input::split_issuer(arg);
+        PinnedJwk {
+            file: PathBuf::from(file),
+            iss: iss.map(str::to_owned),
+        }
+    }));
     file.trust
         .dids
         .extend(args.trust_did.iter().map(|did| TrustedDid {

@@ -31,6 +31,19 @@ pub(crate) fn json_arg(arg: &str) -> Result<String, String> {
     }
 }
 
+/// A `--trust-jwk` / `--issuer-jwk` value: `ISS=KEY` pins KEY (a file, or inline JSON) for the
+/// issuer ISS only; a plain KEY for any issuer (or the issuers its JWK Set names). A value that
+/// is an existing file, or inline JSON, is never split, so a path holding `=` still works.
+pub(crate) fn split_issuer(arg: &str) -> (Option<&str>, &str) {
+    if arg.trim_start().starts_with('{') || std::path::Path::new(arg).exists() {
+        return (None, arg);
+    }
+    match arg.split_once('=') {
+        Some((iss, key)) if !iss.is_empty() && !key.is_empty() => (Some(iss), key),
+        _ => (None, arg),
+    }
+}
+
 /// A public JWK from a file or inline JSON.
 pub(crate) fn public_jwk_arg(arg: &str) -> Result<PublicKey, String> {
     let text = json_arg(arg)?;

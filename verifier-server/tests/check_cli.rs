@@ -79,6 +79,11 @@ fn presentation(idx: u64) -> String {
 
 /// The same, presented (KB-JWT `iat`) at `iat`.
 fn presentation_at(idx: u64, iat: u64) -> String {
+    presentation_with(Some(StatusListRef::new(idx, LIST_URI)), iat)
+}
+
+/// A worker ID with `status` (none: no `status` claim), presented at `iat`.
+fn presentation_with(status: Option<StatusListRef>, iat: u64) -> String {
     let mut rng = rand_core::OsRng;
     let claims = WorkerClaims::new(
         "Amira",
@@ -98,7 +103,7 @@ fn presentation_at(idx: u64, iat: u64) -> String {
             not_before: NOW - 100,
             expires_at: NOW + 86_400,
         },
-        status: Some(StatusListRef::new(idx, LIST_URI)),
+        status,
         decoys: Decoys { min: 1, max: 2 },
     };
     let issued = issue_worker_id(&claims, &params, &hr(), &mut rng).unwrap();
@@ -337,6 +342,144 @@ fn status_tokens_decide_revoked_suspended_stale_and_unknown() {
             stderr(&out)
         );
     }
+}
+
+#[test]
+fn a_credential_without_status_is_rejected_unless_require_status_is_false() {
+    let d = dir("require-status");
+    let fresh = d.join("fresh.jwt");
+    std::fs::write(&fresh, status_token(LIST_URI, NOW - 60)).unwrap();
+    let (now, jwk) = (NOW.to_string(), hr_jwk());
+    let check = |presentation: &str, extra: &[&str]| {
+        let mut args = vec![
+            "check",
+            "--issuer-jwk",
+            &jwk,
+            "--now",
+            &now,
+            "--aud",
+            AUD,
+            "--status-token",
+            fresh.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        run(&args, presentation)
+    };
+    let unlisted = presentation_with(None, NOW);
+    let out = check(&unlisted, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).starts_with("status_claim_missing: "),
+        "{}",
+        stderr(&out)
+    );
+    let out = check(&unlisted, &["--require-status", "true"]);
+    assert!(stderr(&out).starts_with("status_claim_missing: "));
+    let out = check(&unlisted, &["--require-status=false"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let payload: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(payload["iss"], ISS);
+    assert!(payload.get("status").is_none());
+    // A credential with a `status` claim is still checked.
+    let out = check(&presentation(1), &["--require-status=false"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).starts_with("revoked: "), "{}", stderr(&out));
+    let out = check(&presentation(0), &["--require-status=false"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = check(&unlisted, &["--require-status=maybe"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn two_issuer_keys_without_a_kid_are_each_tried_and_can_be_bound_to_an_issuer() {
+    // Regression: two pinned keys of one type and a credential without `kid` were refused
+    // `unknown_issuer_key` (and `check` took only one key).
+    let d = dir("two-keys");
+    let other = SoftwareSigner::Ed25519(ed25519_key(11));
+    let (hr_file, other_file) = (d.join("hr.jwk"), d.join("other.jwk"));
+    std::fs::write(&hr_file, hr_jwk()).unwrap();
+    std::fs::write(&other_file, other.public_key().to_jwk().to_string()).unwrap();
+    let (hr_path, other_path) = (hr_file.to_str().unwrap(), other_file.to_str().unwrap());
+    let now = NOW.to_string();
+    let check = |keys: &[String]| {
+        let mut args = vec!["check".to_owned(), "--now".into(), now.clone()];
+        for key in keys {
+            args.extend(["--issuer-jwk".to_owned(), key.clone()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(&args, &presentation(0))
+    };
+    let ok = |out: Output| assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let fails = |out: Output, rule: &str| {
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(
+            stderr(&out).starts_with(&format!("{rule}: ")),
+            "{}",
+            stderr(&out)
+        );
+    };
+    ok(check(&[other_path.into(), hr_path.into()]));
+    ok(check(&[
+        format!("{ISS}={other_path}"),
+        format!("{ISS}={hr_path}"),
+    ]));
+    // Bound to another issuer, the signing key is no candidate.
+    fails(
+        check(&[
+            format!("{ISS}={other_path}"),
+            format!("did:web:else.example={hr_path}"),
+        ]),
+        "bad_signature",
+    );
+    fails(
+        check(&[format!("did:web:else.example={hr_path}")]),
+        "untrusted_issuer",
+    );
+    // --trust-jwk is the same option, as in `serve`; inline JSON takes an issuer too.
+    let out = run(
+        &[
+            "check",
+            "--now",
+            &now,
+            "--trust-jwk",
+            other_path,
+            "--trust-jwk",
+            &format!("{ISS}={}", hr_jwk()),
+        ],
+        &presentation(0),
+    );
+    ok(out);
+
+    // A JWK Set whose keys carry their issuer.
+    let with_iss = |signer: &SoftwareSigner, iss: &str| {
+        let mut jwk = signer.public_key().to_jwk();
+        jwk["iss"] = json!(iss);
+        jwk
+    };
+    let set = d.join("keys.jwks");
+    std::fs::write(
+        &set,
+        json!({"keys": [with_iss(&other, ISS), with_iss(&hr(), ISS)]}).to_string(),
+    )
+    .unwrap();
+    ok(check(&[set.to_str().unwrap().into()]));
+    ok(check(&[format!("{ISS}={}", set.to_str().unwrap())]));
+    let misbound = d.join("misbound.jwks");
+    std::fs::write(
+        &misbound,
+        json!({"keys": [with_iss(&other, ISS), with_iss(&hr(), "did:web:else.example")]})
+            .to_string(),
+    )
+    .unwrap();
+    fails(check(&[misbound.to_str().unwrap().into()]), "bad_signature");
+    // A set pinned for ISS whose key names another issuer is a usage error.
+    let out = check(&[format!("{ISS}={}", misbound.to_str().unwrap())]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is not the issuer the file is pinned for"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

@@ -145,3 +145,53 @@ fn sigterm_stops_cleanly_and_every_answered_decision_is_in_the_log() {
         assert_eq!(mode & 0o777, 0o600);
     }
 }
+
+#[test]
+fn failed_admin_logins_are_logged_with_the_client_address_and_never_the_token() {
+    let world = World::new("serve-admin-log");
+    let gate = world.gate("", "", &[("GOVID_ADMIN_TOKEN", TOKEN)]);
+    let wrong = "wrong-token-with-a-secret-part-4242";
+    let bearer = format!("Bearer {wrong}");
+    assert_eq!(
+        gate.get("/admin/entries", &[("Authorization", &bearer)]).0,
+        403
+    );
+    assert_eq!(gate.post_empty("/admin/reload", &[]).0, 401);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let log = gate.stderr.lock().unwrap().clone();
+        let wrong_line = log.lines().find(|l| l.contains("wrong token"));
+        let missing_line = log.lines().find(|l| l.contains("without a bearer token"));
+        if let (Some(wrong_line), Some(missing_line)) = (wrong_line, missing_line) {
+            assert!(wrong_line.contains("client=127.0.0.1"), "{wrong_line}");
+            assert!(missing_line.contains("client=127.0.0.1"), "{missing_line}");
+            assert!(!log.contains("secret-part"), "the token was logged: {log}");
+            assert!(!log.contains(TOKEN), "the real token was logged: {log}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no log lines: {log}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn admin_entries_limit_zero_returns_none() {
+    let world = World::new("serve-admin-limit");
+    let gate = world.gate("", "", &[("GOVID_ADMIN_TOKEN", TOKEN)]);
+    assert_deny(&gate.verify("GV1:zz"), "bad_qr");
+    assert_deny(&gate.verify("GV1:zz"), "bad_qr");
+    let bearer = format!("Bearer {TOKEN}");
+    let entries = |query: &str| {
+        let (status, body) = gate.get(
+            &format!("/admin/entries{query}"),
+            &[("Authorization", &bearer)],
+        );
+        assert_eq!(status, 200, "{body}");
+        let body: Value = serde_json::from_str(&body).unwrap();
+        body["entries"].as_array().unwrap().len()
+    };
+    assert_eq!(entries("?limit=0"), 0);
+    assert_eq!(entries("?limit=1"), 1);
+    assert_eq!(entries(""), 2);
+    assert_eq!(entries("?limit=5000"), 2);
+}

@@ -500,3 +500,73 @@ fn without_the_signature_memo_the_gate_decides_the_same() {
         "revoked",
     );
 }
+
+const CLIENT_A: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 1));
+const CLIENT_B: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 2));
+
+#[test]
+fn one_client_cannot_hold_every_connection() {
+    let world = World::new("serve-conn-cap");
+    let toml = world.config("", "").replace(
+        "rate_limit_per_sec = 0",
+        "rate_limit_per_sec = 0\nmax_connections = 16\nmax_connections_per_client = 2\nheader_read_timeout_ms = 30000",
+    );
+    // No request before the test's own: a pooled keep-alive connection would take a share.
+    let gate = Gate::with_config(&world.dir, &toml, &[]);
+    // Client A holds its two connections open without sending anything.
+    let held: Vec<std::net::TcpStream> = (0..2)
+        .map(|_| std::net::TcpStream::connect(gate.addr).unwrap())
+        .collect();
+    let (status, head, body) = gate.request_from(CLIENT_A, "GET", "/healthz");
+    assert_eq!(status, 429, "{head}\n{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["error"], "client_connection_limit");
+    assert!(
+        head.to_ascii_lowercase().contains("retry-after: 1"),
+        "{head}"
+    );
+    // Another client is served meanwhile.
+    let (status, _, body) = gate.request_from(CLIENT_B, "GET", "/healthz");
+    assert_eq!(status, 200, "{body}");
+    // Once A's connections close, A is served again.
+    drop(held);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (status, _, _) = gate.request_from(CLIENT_A, "GET", "/healthz");
+        if status == 200 {
+            break;
+        }
+        assert_eq!(status, 429);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "A was never served again"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn one_client_cannot_fill_the_challenge_pool() {
+    let world = World::new("serve-challenge-cap");
+    let gate = world.gate("max_pending_challenges_per_client = 2", "", &[]);
+    for _ in 0..2 {
+        let (status, _, body) = gate.request_from(CLIENT_A, "POST", "/v1/challenge");
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, head, body) = gate.request_from(CLIENT_A, "POST", "/v1/challenge");
+    assert_eq!(status, 429, "{head}\n{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["error"], "client_challenge_limit");
+    assert!(
+        head.to_ascii_lowercase().contains("retry-after: "),
+        "{head}"
+    );
+    // Another client still gets challenges.
+    let (status, _, body) = gate.request_from(CLIENT_B, "POST", "/v1/challenge");
+    assert_eq!(status, 200, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        body["text"].as_str().unwrap().starts_with("GVC1:"),
+        "{body}"
+    );
+}

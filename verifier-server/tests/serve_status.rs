@@ -113,3 +113,51 @@ fn discovered_status_list_is_fetched_in_the_background() {
         (body["decision"] == "allow").then_some(body)
     });
 }
+
+/// A wallet holding a worker ID without a `status` claim.
+fn unlisted_wallet(world: &World) -> Wallet {
+    let holder = Wallet::holder_key();
+    let issued = world
+        .issuer
+        .issue(&amira(), &holder, valid_now(now()), None);
+    Wallet::receive(holder, &issued, &world.issuer, now())
+}
+
+#[test]
+fn a_credential_without_status_is_denied_even_with_unknown_status_allow() {
+    let world = World::new("serve-no-status-deny");
+    let gate = world.gate("unknown_status = \"allow\"", "", &[]);
+    let body = gate.verify(&unlisted_wallet(&world).code(AUD));
+    assert_deny(&body, "status_claim_missing");
+    assert_eq!(body["credential_status"], serde_json::Value::Null, "{body}");
+}
+
+#[test]
+fn require_status_false_allows_a_credential_without_status_and_checks_one_with() {
+    let world = World::new("serve-no-status-allow");
+    let gate = world.gate("require_status = false", "", &[]);
+    let body = gate.verify(&unlisted_wallet(&world).code(AUD));
+    assert_eq!(body["decision"], "allow", "{body}");
+    assert_eq!(body["credential_status"], "none");
+    assert_eq!(body["issuer"], ISS);
+    assert_deny(
+        &gate.verify(&world.wallet(IDX_REVOKED).code(AUD)),
+        "revoked",
+    );
+    let body = gate.verify(&world.wallet(IDX_VALID).code(AUD));
+    assert_eq!(body["credential_status"], "valid", "{body}");
+
+    // The same from the flag, which overrides the file.
+    let flagged = Gate::start(
+        &[
+            "--config".into(),
+            world.dir.path("gate.toml").display().to_string(),
+            "--require-status=true".into(),
+        ],
+        &[],
+    );
+    assert_deny(
+        &flagged.verify(&unlisted_wallet(&world).code(AUD)),
+        "status_claim_missing",
+    );
+}

@@ -179,3 +179,64 @@ fn a_bundle_list_is_held_to_the_stricter_of_the_gate_and_bundle_staleness() {
     assert_deny(&body, "status_unknown");
     assert_eq!(body["credential_status"], "unknown");
 }
+
+#[test]
+fn two_pinned_keys_without_a_kid_are_each_tried() {
+    // Regression: with two pinned keys of one type, a credential without `kid` was denied
+    // `unknown_issuer_key`.
+    let world = World::new("serve-two-keys");
+    let other = Issuer::new(ISS);
+    let other_path = world.dir.path("other.jwk");
+    std::fs::write(&other_path, other.public_jwk()).unwrap();
+    let gate = Gate::start(
+        &[
+            "--listen=127.0.0.1:0".into(),
+            format!("--trust-jwk={ISS}={}", other_path.display()),
+            format!("--trust-jwk={ISS}={}", world.jwk_path.display()),
+            format!("--aud={AUD}"),
+            format!("--status-list={}", world.status_uri),
+            "--status-refresh=1".into(),
+        ],
+        &[],
+    );
+    gate.wait_for_status_list(&world.status_uri);
+    let body = gate.verify(&world.wallet(IDX_VALID).code(AUD));
+    assert_eq!(body["decision"], "allow", "{body}");
+    assert_eq!(body["issuer"], ISS);
+    drop(gate);
+
+    // A JWK Set in the config, each key naming its issuer: the signing key bound to another
+    // issuer is no candidate for this one.
+    let with_iss = |jwk: &str, iss: &str| {
+        let mut jwk: serde_json::Value = serde_json::from_str(jwk).unwrap();
+        jwk["iss"] = serde_json::json!(iss);
+        jwk
+    };
+    let set_path = world.dir.path("issuers.jwks");
+    let config = world
+        .config("", "")
+        .replace(
+            &world.jwk_path.display().to_string(),
+            &set_path.display().to_string(),
+        )
+        .replace(&format!("iss = \"{ISS}\"\n"), "");
+    let write_set = |signing_key_iss: &str| {
+        let set = serde_json::json!({"keys": [
+            with_iss(&other.public_jwk(), ISS),
+            with_iss(&world.issuer.public_jwk(), signing_key_iss),
+        ]});
+        std::fs::write(&set_path, set.to_string()).unwrap();
+    };
+    write_set(ISS);
+    let gate = Gate::with_config(&world.dir, &config, &[]);
+    gate.wait_for_status_list(&world.status_uri);
+    let body = gate.verify(&world.wallet(IDX_VALID).code(AUD));
+    assert_eq!(body["decision"], "allow", "{body}");
+    drop(gate);
+    write_set("did:web:elsewhere.test");
+    let gate = Gate::with_config(&world.dir, &config, &[]);
+    assert_deny(
+        &gate.verify(&world.wallet(IDX_VALID).code(AUD)),
+        "bad_signature",
+    );
+}

@@ -13,6 +13,7 @@ use super::serialized::{split, Parts};
 use super::SdAlg;
 use crate::jose::{CompactJws, JwsHeader, PublicKey, SignatureVerifier, VerifyEverySignature};
 use crate::time::numeric_date;
+use crate::trust::resolver::verify_with_candidates;
 use crate::trust::IssuerResolver;
 
 /// The SD-JWT VC `typ`, and the legacy one accepted during the transition (draft 18 §2.2.1).
@@ -155,11 +156,12 @@ pub(crate) fn check_sd_jwt(
         .payload_object(depth)
         .map_err(VerifyError::IssuerPayload)?;
     let iss = payload.get("iss").and_then(Value::as_str);
-    let issuer_key = issuers
-        .resolve(iss, &jws.header)
-        .map_err(VerifyError::Issuer)?;
-    jws.verify_using(&issuer_key, &policy.algorithms, signatures)
-        .map_err(VerifyError::IssuerJws)?;
+    // `iss` is read before the signature is checked only to choose the keys to try.
+    let issuer_key = verify_with_candidates(&jws, iss, issuers, &policy.algorithms, signatures)
+        .map_err(|e| match e {
+            Ok(resolve) => VerifyError::Issuer(resolve),
+            Err(jws) => VerifyError::IssuerJws(jws),
+        })?;
     check_typ(jws.header.typ.as_deref(), policy)?;
     let sd_alg = match payload.get(super::SD_ALG_CLAIM) {
         None => SdAlg::Sha256,

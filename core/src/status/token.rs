@@ -3,8 +3,10 @@
 use serde_json::{Map, Value};
 
 use super::{StatusBits, StatusError, StatusList, StatusTokenError};
+use crate::jose::VerifyEverySignature;
 use crate::jose::{sign_compact, Algorithm, CompactJws, JwsError, PublicKey, SignError, Signer};
 use crate::time::numeric_date;
+use crate::trust::resolver::verify_with_candidates;
 use crate::trust::IssuerResolver;
 
 /// The JWT `typ` of a Status List Token.
@@ -199,16 +201,20 @@ fn verify(
         .map_err(StatusTokenError::Payload)?;
     // `iss` is read before the signature is checked only to choose the key.
     let iss = payload.get("iss").and_then(Value::as_str);
-    let key = match keys {
-        KeySource::Key(key) => key.clone(),
-        KeySource::Resolver(resolver) => resolver
-            .resolve(iss, &jws.header)
-            .map_err(StatusTokenError::Key)?,
-    };
-    jws.verify(&key, allowed_algs).map_err(|e| match e {
+    let signature = |e: JwsError| match e {
         JwsError::AlgNotAllowed => StatusTokenError::AlgNotAllowed,
         _ => StatusTokenError::Signature,
-    })?;
+    };
+    match keys {
+        KeySource::Key(key) => jws.verify(key, allowed_algs).map_err(signature)?,
+        KeySource::Resolver(resolver) => {
+            verify_with_candidates(&jws, iss, resolver, allowed_algs, &VerifyEverySignature)
+                .map_err(|e| match e {
+                    Ok(resolve) => StatusTokenError::Key(resolve),
+                    Err(e) => signature(e),
+                })?;
+        }
+    }
     if jws.header.typ.as_deref() != Some(STATUS_LIST_TYP) {
         return Err(StatusTokenError::Typ);
     }

@@ -259,6 +259,14 @@ impl IssuerResolver for TrustBundle {
         // Every key is restricted to its issuer, so a JWT without `iss` finds none.
         self.keys.resolve(iss, header)
     }
+
+    fn candidates(
+        &self,
+        iss: Option<&str>,
+        header: &JwsHeader,
+    ) -> Result<Vec<PublicKey>, ResolveError> {
+        self.keys.candidates(iss, header)
+    }
 }
 
 impl StatusTokenSource for TrustBundle {

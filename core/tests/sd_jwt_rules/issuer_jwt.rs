@@ -5,7 +5,7 @@ use govid_core::b64;
 use govid_core::jose::{Algorithm, JwsError, Signer, WithKeyId};
 use govid_core::json::JsonError;
 use govid_core::sdjwt::{verify, IssueOptions, SdAlg, VerifyError, VerifyPolicy};
-use govid_core::trust::{PinnedKeys, ResolveError};
+use govid_core::trust::{PinnedKeys, ResolveError, MAX_CANDIDATE_KEYS};
 use serde_json::{json, Value};
 
 use super::{accepts, check, hand_built, plain_policy, rejects};
@@ -137,20 +137,61 @@ fn an_eddsa_header_with_a_pinned_p256_key_is_key_mismatch() {
 }
 
 #[test]
-fn two_pinned_keys_of_the_jwt_type_without_a_kid_are_ambiguous() {
+fn two_pinned_keys_of_the_jwt_type_without_a_kid_are_both_tried() {
+    // Regression: this was refused `unknown_issuer_key` (ambiguous), though one of the pinned
+    // keys had signed it.
     let issued = common::sample_issued().compact();
     let mut keys = PinnedKeys::new();
-    keys.add(common::issuer().public_key(), None, Vec::new());
     keys.add(
         common::signer(Algorithm::EdDSA, 13).public_key(),
-        None,
+        Some(ISS.to_owned()),
         Vec::new(),
     );
+    keys.add(
+        common::issuer().public_key(),
+        Some(ISS.to_owned()),
+        Vec::new(),
+    );
+    let verified = verify(&issued, &plain_policy(), &keys, NOW).unwrap();
+    assert_eq!(verified.issuer_key, common::issuer().public_key());
+    // Neither key signed it: the signature check says so.
+    let mut neither = PinnedKeys::new();
+    for seed in [13, 14] {
+        let key = common::signer(Algorithm::EdDSA, seed).public_key();
+        neither.add(key, Some(ISS.to_owned()), Vec::new());
+    }
     rejects(
-        verify(&issued, &plain_policy(), &keys, NOW),
+        verify(&issued, &plain_policy(), &neither, NOW),
+        VerifyError::IssuerJws(JwsError::BadSignature),
+        "bad_signature",
+    );
+    // More eligible keys than are ever tried: refused before any signature check.
+    let mut many = PinnedKeys::new();
+    for seed in 20..(20 + MAX_CANDIDATE_KEYS as u64) {
+        many.add(
+            common::signer(Algorithm::EdDSA, seed).public_key(),
+            None,
+            Vec::new(),
+        );
+    }
+    many.add(common::issuer().public_key(), None, Vec::new());
+    rejects(
+        verify(&issued, &plain_policy(), &many, NOW),
         VerifyError::Issuer(ResolveError::AmbiguousKey),
         "unknown_issuer_key",
     );
+    // The same keys bound to their issuers: only ISS's are candidates.
+    let mut bound = PinnedKeys::new();
+    for seed in 20..(20 + MAX_CANDIDATE_KEYS as u64) {
+        let key = common::signer(Algorithm::EdDSA, seed).public_key();
+        bound.add(key, Some("did:web:other.example".to_owned()), Vec::new());
+    }
+    bound.add(
+        common::issuer().public_key(),
+        Some(ISS.to_owned()),
+        Vec::new(),
+    );
+    accepts(verify(&issued, &plain_policy(), &bound, NOW));
     // A `kid` naming the key's thumbprint picks it.
     let signer = WithKeyId {
         signer: common::issuer(),

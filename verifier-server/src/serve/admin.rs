@@ -3,11 +3,16 @@
 //! Closed unless a token is configured (`[server] admin_token` or `GOVID_ADMIN_TOKEN`): without
 //! one every admin route answers 404, as if it did not exist. With one, a request without
 //! `Authorization: Bearer …` gets 401, a wrong token 403. Tokens are compared in constant time
-//! (SHA-256 of both, then `subtle`), so neither content nor length leaks through timing.
+//! (SHA-256 of both, then `subtle`), so neither content nor length leaks through timing. Both
+//! refusals are logged with the client's IP address (never the token presented).
+//!
+//! `GET /admin/entries?limit=N`: the newest `N` gate log entries, newest first (default 50, at
+//! most 1000); `limit=0` returns none (`{"entries": []}`).
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -29,8 +34,8 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/admin/entries", get(entries))
 }
 
-/// Whether the request carries the configured token; `Err` is the response to send.
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Box<Response>> {
+/// Whether the request from `peer` carries the configured token; `Err` is the response to send.
+fn authorize(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Result<(), Box<Response>> {
     let gate = state.gate();
     let Some(expected) = &gate.config.admin_token else {
         return Err(Box::new(error(StatusCode::NOT_FOUND, "not_found")));
@@ -43,6 +48,7 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Box<Response>>
             scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
         });
     let Some(presented) = presented else {
+        tracing::warn!(client = %peer.ip(), "admin request without a bearer token");
         let mut response = error(StatusCode::UNAUTHORIZED, "unauthorized");
         response.headers_mut().insert(
             header::WWW_AUTHENTICATE,
@@ -55,13 +61,18 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Box<Response>>
     if bool::from(a.ct_eq(&b)) {
         Ok(())
     } else {
-        tracing::warn!("admin request with a wrong token");
+        // The address only: the token presented may be a mistyped real one.
+        tracing::warn!(client = %peer.ip(), "admin request with a wrong token");
         Err(Box::new(error(StatusCode::FORBIDDEN, "forbidden")))
     }
 }
 
-async fn reload(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    if let Err(response) = authorize(&state, &headers) {
+async fn reload(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(response) = authorize(&state, peer, &headers) {
         return *response;
     }
     let outcome = {
@@ -92,13 +103,17 @@ struct EntriesQuery {
 
 async fn entries(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Query(query): Query<EntriesQuery>,
 ) -> Response {
-    if let Err(response) = authorize(&state, &headers) {
+    if let Err(response) = authorize(&state, peer, &headers) {
         return *response;
     }
-    let limit = query.limit.unwrap_or(50).clamp(1, MAX_ENTRIES);
+    let limit = query.limit.unwrap_or(50).min(MAX_ENTRIES);
+    if limit == 0 {
+        return Json(json!({ "entries": [] })).into_response();
+    }
     match state.log.recent(limit).await {
         Ok(rows) => Json(json!({ "entries": rows })).into_response(),
         Err(e) => {

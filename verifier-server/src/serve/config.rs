@@ -38,10 +38,12 @@ pub(crate) struct GateSection {
     pub(crate) require_claims: Option<Vec<String>>,
     pub(crate) mode: Option<String>,
     pub(crate) unknown_status: Option<String>,
+    pub(crate) require_status: Option<bool>,
     pub(crate) replay_window_secs: Option<u64>,
     pub(crate) replay_max_entries: Option<usize>,
     pub(crate) challenge_ttl_secs: Option<u64>,
     pub(crate) max_pending_challenges: Option<usize>,
+    pub(crate) max_pending_challenges_per_client: Option<usize>,
     pub(crate) accepted_vct: Option<Vec<String>>,
 }
 
@@ -57,6 +59,7 @@ pub(crate) struct ServerSection {
     pub(crate) admin_token: Option<String>,
     pub(crate) workers: Option<usize>,
     pub(crate) max_connections: Option<usize>,
+    pub(crate) max_connections_per_client: Option<usize>,
     pub(crate) header_read_timeout_ms: Option<u64>,
     pub(crate) signature_cache_entries: Option<usize>,
 }
@@ -179,10 +182,15 @@ pub(crate) struct GateConfig {
     pub(crate) profile: GateProfile,
     pub(crate) mode: Mode,
     pub(crate) unknown_status: UnknownStatus,
+    /// Whether a credential must carry a `status` claim (default); `false` allows one without,
+    /// reported as `credential_status: "none"`. A credential with one is checked either way.
+    pub(crate) require_status: bool,
     pub(crate) replay_window_secs: u64,
     pub(crate) replay_max_entries: usize,
     pub(crate) challenge_ttl_secs: u64,
     pub(crate) max_pending_challenges: usize,
+    /// Outstanding challenges one client (IPv4 address or IPv6 /64) may hold.
+    pub(crate) max_pending_challenges_per_client: usize,
     /// Credential types (`vct`) the gate accepts (default: the worker ID and the gate pass).
     pub(crate) accepted_vct: Vec<String>,
 
@@ -195,6 +203,8 @@ pub(crate) struct GateConfig {
     pub(crate) admin_token: Option<AdminToken>,
     pub(crate) workers: usize,
     pub(crate) max_connections: usize,
+    /// Open connections one client (IPv4 address or IPv6 /64) may hold.
+    pub(crate) max_connections_per_client: usize,
     pub(crate) header_read_timeout: Duration,
     /// Issuer signatures remembered once verified (0: verify every one).
     pub(crate) signature_cache_entries: usize,
@@ -327,10 +337,15 @@ impl GateConfig {
             profile,
             mode,
             unknown_status,
+            require_status: g.require_status.unwrap_or(true),
             replay_window_secs,
             replay_max_entries: g.replay_max_entries.unwrap_or(1_000_000).max(1),
             challenge_ttl_secs,
             max_pending_challenges: g.max_pending_challenges.unwrap_or(10_000).max(1),
+            max_pending_challenges_per_client: g
+                .max_pending_challenges_per_client
+                .unwrap_or(100)
+                .max(1),
             accepted_vct: g
                 .accepted_vct
                 .filter(|v| !v.is_empty())
@@ -343,6 +358,7 @@ impl GateConfig {
             admin_token,
             workers: s.workers.unwrap_or(0),
             max_connections: s.max_connections.unwrap_or(1024).max(1),
+            max_connections_per_client: s.max_connections_per_client.unwrap_or(64).max(1),
             header_read_timeout: Duration::from_millis(
                 s.header_read_timeout_ms
                     .unwrap_or(10_000)
@@ -384,6 +400,12 @@ mod tests {
     fn defaults_are_safe() {
         let c = GateConfig::from_file(minimal()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.unknown_status, UnknownStatus::Deny);
+        assert!(c.require_status);
+        // One client holds a small share of the connections and of the challenge pool.
+        assert_eq!(c.max_connections_per_client, 64);
+        assert!(c.max_connections_per_client < c.max_connections);
+        assert_eq!(c.max_pending_challenges_per_client, 100);
+        assert!(c.max_pending_challenges_per_client < c.max_pending_challenges);
         assert!(c.admin_token.is_none());
         assert!(c.keep_claims.is_empty());
         assert_eq!(c.replay_window_secs, 60);

@@ -12,8 +12,9 @@
 //!    trust bundle lets this issuer issue); a challenge that is unknown or expired (`challenge_unknown`), or rotating mode when the gate
 //!    accepts only challenges;
 //! 5. credential status from the cached lists: `revoked`, `suspended`, `status_other`,
-//!    `status_unknown` (no fresh list; denied unless the config allows unknown status), or the
-//!    status rule (no `status` claim, index out of range);
+//!    `status_unknown` (no fresh list; denied unless `unknown_status = "allow"`), or the status
+//!    rule: `status_claim_missing` (no `status` claim; denied unless `require_status = false`,
+//!    which allows it as credential status `none`), index out of range, ...;
 //! 6. one use: the challenge is consumed, and the KB-JWT's replay key (a hash of what the holder
 //!    signed, never of the signature: see [`KeyBinding::replay_key`]) must be new to the replay
 //!    cache (`replayed`); a code made before the gate's replay history starts is refused
@@ -33,7 +34,7 @@ use govid_core::replay::{ReplayCache, ReplayError};
 use govid_core::sdjwt::{
     verify_using, ClaimPath, HolderKeyCache, PathSegment, VerifyMemos, VerifyPolicy,
 };
-use govid_core::status::{check_credential_status, StatusOutcome, StatusReference};
+use govid_core::status::{check_credential_status, StatusError, StatusOutcome, StatusReference};
 use serde_json::{Map, Value};
 
 use super::cache::{Cache, StatusView};
@@ -50,7 +51,8 @@ pub(crate) struct Decision {
     pub(crate) reason: &'static str,
     /// The profile's claims (allowed decisions only).
     pub(crate) disclosed: Map<String, Value>,
-    /// `valid`, `revoked`, `suspended`, `other`, `unknown`; `None` when not reached.
+    /// `valid`, `revoked`, `suspended`, `other`, `unknown`, `none` (no `status` claim, allowed by
+    /// `require_status = false`); `None` when not reached.
     pub(crate) credential_status: Option<&'static str>,
     /// The verified `iss`; `None` when the credential did not verify.
     pub(crate) issuer: Option<String>,
@@ -217,18 +219,21 @@ pub(crate) fn decide(
         max_staleness: gate.config.max_staleness_secs,
     };
     let status = match check_credential_status(payload, &view, now) {
-        Ok(s) => s,
+        Ok(s) => Some(s),
+        // No `status` claim at all: nothing to check, where the gate does not require one.
+        Err(StatusError::NoStatusClaim) if !gate.config.require_status => None,
         Err(e) => {
             decision.reason = e.rule();
             return decision;
         }
     };
     let (status_word, deny_reason) = match status {
-        StatusOutcome::Valid => ("valid", None),
-        StatusOutcome::Invalid => ("revoked", Some("revoked")),
-        StatusOutcome::Suspended => ("suspended", Some("suspended")),
-        StatusOutcome::Other(_) => ("other", Some("status_other")),
-        StatusOutcome::Unknown { .. } => match gate.config.unknown_status {
+        None => ("none", None),
+        Some(StatusOutcome::Valid) => ("valid", None),
+        Some(StatusOutcome::Invalid) => ("revoked", Some("revoked")),
+        Some(StatusOutcome::Suspended) => ("suspended", Some("suspended")),
+        Some(StatusOutcome::Other(_)) => ("other", Some("status_other")),
+        Some(StatusOutcome::Unknown { .. }) => match gate.config.unknown_status {
             UnknownStatus::Deny => ("unknown", Some("status_unknown")),
             UnknownStatus::Allow => ("unknown", None),
         },

@@ -120,7 +120,7 @@ fn fixture() -> Fixture {
     let f = Fixture {
         gate,
         cache,
-        challenges: Challenges::new(10),
+        challenges: Challenges::new(10, 10),
         salt: Salt::ephemeral(),
         holder_keys: HolderKeyCache::new(64),
         issuer_signatures: SignatureCache::new(64),

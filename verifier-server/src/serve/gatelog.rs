@@ -591,6 +591,7 @@ fn static_status(text: &str) -> &'static str {
         "revoked" => "revoked",
         "suspended" => "suspended",
         "unknown" => "unknown",
+        "none" => "none",
         _ => "other",
     }
 }

@@ -20,10 +20,12 @@
 //! core rule code (`bad_signature`, `expired`, `untrusted_issuer`, `kb_aud`, `kb_nonce`,
 //! `kb_iat`, `missing_claim`, …), or one of `bad_qr`, `revoked`, `suspended`, `status_other`,
 //! `status_unknown`, a status rule (`status_claim_missing`, `status_index_out_of_range`, …),
-//! `replayed`, `code_before_restart` (made before the gate started, when the gate cannot vouch that
-//! its previous run did not let it in: show a fresh code), `challenge_unknown`, `vct_not_accepted`,
-//! `replay_cache_full`. `credential_status` is `valid`, `revoked`,
-//! `suspended`, `other`, `unknown`, or `null` when the check was not reached; `issuer` is `null`
+//! `replayed`, `code_before_restart` (made before the gate started, when the gate cannot vouch
+//! that its previous run did not let it in: show a fresh code), `challenge_unknown`,
+//! `vct_not_accepted`, `replay_cache_full`. `status_claim_missing` (no `status` claim) is denied
+//! whatever `unknown_status` says; `require_status = false` allows such a credential instead.
+//! `credential_status` is `valid`, `revoked`, `suspended`, `other`, `unknown`, `none` (no
+//! `status` claim, allowed), or `null` when the check was not reached; `issuer` is `null`
 //! unless the credential verified; `mode` is `rotating`, `challenge` or `null`.
 //!
 //! Malformed requests: 413 `{"error": "too_large"}` (over `max_body_bytes`), 415
@@ -34,7 +36,15 @@
 //!
 //! No body. `{"challenge": {"aud", "nonce", "claims": ["given_name", …], "exp", "v": 1},
 //! "text": "GVC1:…", "qr_svg": "<svg…>", "qr_png": "data:image/png;base64,…"}`; 404
-//! `challenge_mode_off` when the gate takes only rotating codes, 503 `too_many_challenges`.
+//! `challenge_mode_off` when the gate takes only rotating codes, 503 `too_many_challenges` (the
+//! gate's pool of outstanding challenges is full), 429 `client_challenge_limit` with
+//! `Retry-After` (this client already holds `max_pending_challenges_per_client` of them).
+//!
+//! # Connections
+//!
+//! A client (IPv4 address or IPv6 /64) with `max_connections_per_client` connections open gets
+//! 429 `{"error": "client_connection_limit"}` (with `Retry-After`) on a further one, which is
+//! then closed; see [`super::listen`].
 //!
 //! # `GET /healthz`, `GET /metrics`
 //!
@@ -292,7 +302,10 @@ async fn verify(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bo
     .into_response()
 }
 
-async fn challenge(State(state): State<Arc<AppState>>) -> Response {
+async fn challenge(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Response {
     let gate = state.gate();
     if gate.config.mode == Mode::Rotating {
         return error(StatusCode::NOT_FOUND, "challenge_mode_off");
@@ -303,11 +316,19 @@ async fn challenge(State(state): State<Arc<AppState>>) -> Response {
         challenge_claims(&gate.config.profile),
         gate.config.challenge_ttl_secs,
         now,
+        peer.ip(),
     );
     let (challenge, text) = match made {
         Ok(c) => c,
         Err(ChallengeRefusal::TooMany) => {
             return error(StatusCode::SERVICE_UNAVAILABLE, "too_many_challenges")
+        }
+        Err(ChallengeRefusal::TooManyForClient { retry_after }) => {
+            let mut response = error(StatusCode::TOO_MANY_REQUESTS, "client_challenge_limit");
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            return response;
         }
         Err(ChallengeRefusal::Invalid(e)) => {
             tracing::error!(error = %e, "challenge refused by the codec: check the gate config");

@@ -11,6 +11,7 @@
 pub(crate) mod admin;
 pub(crate) mod cache;
 pub(crate) mod challenge;
+pub(crate) mod client;
 pub(crate) mod config;
 pub(crate) mod decide;
 pub(crate) mod gatelog;
@@ -144,7 +145,10 @@ pub(crate) fn build_state(
         None => (GateLog::memory(), None, Salt::ephemeral(), None),
     };
     let replay = replay_cache(&config, remembered, crate::input::system_now());
-    let challenges = Challenges::new(config.max_pending_challenges);
+    let challenges = Challenges::new(
+        config.max_pending_challenges,
+        config.max_pending_challenges_per_client,
+    );
     let limiter = RateLimiter::new(config.rate_limit_per_sec, config.rate_limit_burst);
     // Chosen once: the memo, or a full check of every issuer signature (`= 0`).
     let issuer_signatures: Box<dyn SignatureVerifier> = match config.signature_cache_entries {
@@ -223,11 +227,8 @@ pub(crate) async fn run(config: GateConfig, reloader: Reloader) -> Result<(), St
     // The first fetches start now; the gate answers (status_unknown where a list is missing)
     // while they run.
     let app = http::router(state.clone());
-    let (max_connections, header_timeout) = {
-        let gate = state.gate();
-        (gate.config.max_connections, gate.config.header_read_timeout)
-    };
-    listen::serve(listener, app, max_connections, header_timeout, stop).await;
+    let limits = listen::Limits::from_config(&state.gate().config);
+    listen::serve(listener, app, limits, stop).await;
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
     let _ = refresher.await;

@@ -186,7 +186,12 @@ impl GateTrust {
         } else {
             let mut keys = PinnedKeys::new();
             for jwk in &config.jwks {
-                keys.add(read_jwk(&jwk.file)?, jwk.iss.clone(), Vec::new());
+                // A JWK or a JWK Set (keys may carry their `iss`), see `PinnedKeys::add_jwk_text`.
+                let path = jwk.file.display();
+                let text =
+                    std::fs::read_to_string(&jwk.file).map_err(|e| format!("{path}: {e}"))?;
+                keys.add_jwk_text(&text, jwk.iss.as_deref())
+                    .map_err(|e| format!("{path}: {e}"))?;
             }
             Some(keys)
         };
@@ -230,8 +235,12 @@ impl GateTrust {
     }
 }
 
-impl IssuerResolver for GateTrust {
-    fn resolve(&self, iss: Option<&str>, header: &JwsHeader) -> Result<PublicKey, ResolveError> {
+impl GateTrust {
+    /// The first answer `ask` gets from the sources, in order, or the most specific refusal.
+    fn first_source<T>(
+        &self,
+        ask: impl Fn(&dyn IssuerResolver) -> Result<T, ResolveError>,
+    ) -> Result<T, ResolveError> {
         let sources: [Option<&dyn IssuerResolver>; 3] = [
             self.pinned.as_ref().map(|p| p as &dyn IssuerResolver),
             self.bundle.as_deref().map(|b| b as &dyn IssuerResolver),
@@ -239,8 +248,8 @@ impl IssuerResolver for GateTrust {
         ];
         let mut refusal = ResolveError::UntrustedIssuer;
         for source in sources.into_iter().flatten() {
-            match source.resolve(iss, header) {
-                Ok(key) => return Ok(key),
+            match ask(source) {
+                Ok(found) => return Ok(found),
                 Err(ResolveError::UntrustedIssuer) => {}
                 // A DID resolver refuses an issuer that is not a DID, or a DID method it does
                 // not know, before checking the trust list: for this gate, that is untrusted.
@@ -250,5 +259,21 @@ impl IssuerResolver for GateTrust {
             }
         }
         Err(refusal)
+    }
+}
+
+impl IssuerResolver for GateTrust {
+    fn resolve(&self, iss: Option<&str>, header: &JwsHeader) -> Result<PublicKey, ResolveError> {
+        self.first_source(|source| source.resolve(iss, header))
+    }
+
+    /// The first source's candidate keys (pinned keys and a bundle give every key that may have
+    /// signed a JWT without a `kid`, at most `MAX_CANDIDATE_KEYS`).
+    fn candidates(
+        &self,
+        iss: Option<&str>,
+        header: &JwsHeader,
+    ) -> Result<Vec<PublicKey>, ResolveError> {
+        self.first_source(|source| source.candidates(iss, header))
     }
 }

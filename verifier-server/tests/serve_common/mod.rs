@@ -257,6 +257,50 @@ impl Gate {
         )
     }
 
+    /// Sends `method path` (empty body, `Connection: close`) on a new connection from the source
+    /// address `source` (any 127.0.0.0/8 address reaches a loopback gate); returns the status,
+    /// the response head and the body. A status of 0: the gate closed without an answer.
+    pub fn request_from(
+        &self,
+        source: std::net::IpAddr,
+        method: &str,
+        path: &str,
+    ) -> (u16, String, String) {
+        use std::io::{Read as _, Write as _};
+        // std cannot choose a connection's source address; tokio's socket can, and hands the
+        // connected stream back to std.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let gate = self.addr;
+        let stream = rt.block_on(async move {
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.bind(SocketAddr::new(source, 0)).unwrap();
+            socket.connect(gate).await.unwrap()
+        });
+        let mut stream = stream.into_std().unwrap();
+        stream.set_nonblocking(false).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: gate\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        // The gate may answer and close before the request is written in full.
+        let _ = stream.write_all(request.as_bytes());
+        let mut buf = Vec::new();
+        let _ = stream.read_to_end(&mut buf);
+        let raw = String::from_utf8_lossy(&buf).into_owned();
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        (status, head.to_owned(), body.to_owned())
+    }
+
     /// Waits until `/healthz` says the list at `uri` is usable (fetched and not stale).
     pub fn wait_for_status_list(&self, uri: &str) {
         let deadline = Instant::now() + Duration::from_secs(15);
