@@ -180,21 +180,28 @@ fn without_storage_a_restarted_gate_refuses_codes_made_before_it_started() {
     assert_eq!(gate.verify(&rotating(&wallet))["decision"], "allow");
 }
 
-/// A power cut (SIGKILL) of a gate that answers before committing may lose the last keys: the
-/// restarted gate keeps what was stored and refuses every code made before it started.
-#[test]
-fn after_a_crash_the_gate_refuses_what_it_cannot_vouch_for() {
-    let world = World::new("replay-crash");
-    let rest = log_config(&world, "");
+/// Starts a gate with a gate log (`log_extra` added to `[log]`), lets one code in, kills the gate
+/// at once (SIGKILL: a power cut, as far as the gate can tell) and starts it again in a later
+/// second. Returns the restarted gate, the wallet, the used code and one made before the crash
+/// but never shown.
+fn crash_and_restart(world: &World, log_extra: &str) -> (Gate, Wallet, String, String) {
+    let rest = log_config(world, log_extra);
     let wallet = world.wallet_of(Algorithm::ES256, 1);
     let gate = world.gate("", &rest, &[]);
     let used = rotating(&wallet);
     let unused = rotating(&wallet);
     assert_eq!(gate.verify(&used)["decision"], "allow");
     gate.kill_hard();
-
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    let gate = world.gate("", &rest, &[]);
+    (world.gate("", &rest, &[]), wallet, used, unused)
+}
+
+/// A gate that answers before committing may lose the last keys in a crash: the restarted gate
+/// keeps what was stored and refuses every code made before it started.
+#[test]
+fn after_a_crash_the_gate_refuses_what_it_cannot_vouch_for() {
+    let world = World::new("replay-crash");
+    let (gate, wallet, used, unused) = crash_and_restart(&world, "");
     let health = gate.health();
     assert!(
         health["replay"]["refuses_codes_before"].is_u64(),
@@ -205,20 +212,12 @@ fn after_a_crash_the_gate_refuses_what_it_cannot_vouch_for() {
     assert_eq!(gate.verify(&rotating(&wallet))["decision"], "allow");
 }
 
-/// With `commit_before_response`, every answered code was stored first: even after a power cut
-/// the gate vouches for the whole window.
+/// With `commit_before_response`, every answered code was stored first: even after a crash the
+/// gate vouches for the whole window.
 #[test]
 fn with_commit_before_response_a_crash_loses_no_used_code() {
     let world = World::new("replay-crash-commit");
-    let rest = log_config(&world, "commit_before_response = true");
-    let wallet = world.wallet_of(Algorithm::ES256, 1);
-    let gate = world.gate("", &rest, &[]);
-    let used = rotating(&wallet);
-    let unused = rotating(&wallet);
-    assert_eq!(gate.verify(&used)["decision"], "allow");
-    gate.kill_hard();
-
-    let gate = world.gate("", &rest, &[]);
+    let (gate, _, used, unused) = crash_and_restart(&world, "commit_before_response = true");
     let health = gate.health();
     assert_eq!(
         health["replay"]["refuses_codes_before"],
