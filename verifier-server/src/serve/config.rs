@@ -228,6 +228,37 @@ pub(crate) struct GateConfig {
     pub(crate) commit_before_response: bool,
 }
 
+/// Something the gate starts with but its operator should fix, named by a stable code: logged at
+/// start and on every reload, and listed in `/healthz` `warnings` (which makes its `status`
+/// `degraded`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Warning {
+    /// Issuers are trusted by pinned key or DID, but nothing can state their credentials'
+    /// status: no `[status] lists`, `fetch_discovered = false`, and no trust bundle. Every ID
+    /// with a `status` claim is then `status_unknown`.
+    NoStatusSource,
+}
+
+impl Warning {
+    /// The stable code `/healthz` lists.
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            Warning::NoStatusSource => "no_status_source",
+        }
+    }
+
+    /// What the operator reads in the service log.
+    pub(crate) fn message(self) -> &'static str {
+        match self {
+            Warning::NoStatusSource => {
+                "no status source for the trusted issuers: no [status] lists (--status-list), \
+                 fetch_discovered = false and no trust bundle, so every credential with a \
+                 status claim is status_unknown (denied unless unknown_status = \"allow\")"
+            }
+        }
+    }
+}
+
 /// The admin bearer token; its `Debug` never shows it.
 #[derive(Clone)]
 pub(crate) struct AdminToken(pub(crate) String);
@@ -320,7 +351,8 @@ impl GateConfig {
         let t = file.trust;
         if t.jwks.is_empty() && t.dids.is_empty() && t.bundle.is_none() {
             return Err(
-                "no trusted issuer: give --trust-jwk, --trust-did, or [trust] in the config"
+                "no trusted issuer: give --trust-jwk, --trust-did, --trust-bundle with \
+                 --operator-jwk, or [trust] in the config"
                     .to_owned(),
             );
         }
@@ -380,6 +412,18 @@ impl GateConfig {
             commit_before_response: log.commit_before_response.unwrap_or(false),
         })
     }
+
+    /// What the gate runs with but should not, in a fixed order.
+    pub(crate) fn warnings(&self) -> Vec<Warning> {
+        let by_key_or_did = !self.trust.jwks.is_empty() || !self.trust.dids.is_empty();
+        let no_status_source =
+            self.status_lists.is_empty() && !self.fetch_discovered && self.trust.bundle.is_none();
+        let mut warnings = Vec::new();
+        if by_key_or_did && no_status_source {
+            warnings.push(Warning::NoStatusSource);
+        }
+        warnings
+    }
 }
 
 #[cfg(test)]
@@ -428,6 +472,27 @@ mod tests {
         let mut f = minimal();
         f.trust.jwks.clear();
         assert!(GateConfig::from_file(f).is_err());
+    }
+
+    #[test]
+    fn no_status_source_is_a_warning_unless_a_list_discovery_or_bundle_states_status() {
+        let mut f = minimal();
+        f.status.fetch_discovered = Some(false);
+        let c = GateConfig::from_file(f.clone()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.warnings(), [Warning::NoStatusSource]);
+        assert_eq!(Warning::NoStatusSource.code(), "no_status_source");
+        let mut listed = f.clone();
+        listed.status.lists = Some(vec!["https://hr.example/status/1".into()]);
+        let c = GateConfig::from_file(listed).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.warnings(), []);
+        let mut bundled = f;
+        bundled.trust.bundle = Some("trust-bundle.jwt".into());
+        bundled.trust.bundle_operator_jwk = Some("operator.jwk".into());
+        let c = GateConfig::from_file(bundled).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.warnings(), []);
+        // Discovery (the default) fetches the list each credential names.
+        let c = GateConfig::from_file(minimal()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.warnings(), []);
     }
 
     #[test]
