@@ -1,7 +1,8 @@
 //! The top-level README's gate quick start, run verbatim: HR's real `govid-issuer` makes a
 //! `www/` folder (`init`, `staff import`, `offer`, `enroll`, `issue`, `publish --out www/`), the
 //! command is taken from README.md as written, only its placeholders substituted, and a real
-//! issued credential is allowed by the gate it starts.
+//! issued credential is allowed by the gate it starts. And the gate's own README names only
+//! flags `serve` has and keys `examples/gate.toml` documents.
 // Tests: a panic is the failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -177,4 +178,43 @@ fn the_readme_gate_quick_start_allows_a_real_id() {
         "replayed",
     );
     assert!(tmp.path("www/trust-bundle.jwt.state").exists());
+}
+
+#[test]
+fn the_gate_readme_names_only_real_flags_and_config_keys() {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(manifest.join("README.md")).unwrap();
+    let example = std::fs::read_to_string(manifest.join("examples/gate.toml")).unwrap();
+    let help = Command::new(env!("CARGO_BIN_EXE_govid-verifier"))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    let rows: Vec<&str> = readme.lines().filter(|l| l.starts_with("| `")).collect();
+    let mut flags = 0;
+    let mut keys = 0;
+    for row in rows {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let (first, second) = (cells[1], cells[2]);
+        if let Some(flag) = first.strip_prefix("`--") {
+            let name = flag.split(['`', ' ']).next().unwrap();
+            assert!(help.contains(&format!("--{name}")), "serve has no --{name}");
+            flags += 1;
+        }
+        // `[section] key`, or `[[trust.jwks]] file`, `iss`: each key must be in the example.
+        if second.starts_with("`[") {
+            let names = second.rsplit(']').next().unwrap();
+            for key in names.split(',').map(|k| k.trim().trim_matches('`').trim()) {
+                let set = format!("\n{key} = ");
+                let commented = format!("\n# {key} = ");
+                assert!(
+                    example.contains(&set) || example.contains(&commented),
+                    "examples/gate.toml has no `{key}` ({row})"
+                );
+                keys += 1;
+            }
+        }
+    }
+    // Not vacuous: the flag table was found.
+    assert!(flags >= 20 && keys >= 20, "{flags} flags, {keys} keys");
 }
