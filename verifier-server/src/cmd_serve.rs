@@ -1,7 +1,7 @@
 //! `govid-verifier serve`: run the gate's verifier server.
 //!
-//! Starts from flags alone (`--listen --trust-jwk --aud [--require-claims] [--profile]
-//! [--log-db]`) or from `--config gate.toml` (see `examples/gate.toml`); flags override the file.
+//! Starts from flags alone (`--listen (--trust-jwk | --trust-did | --trust-bundle
+//! --operator-jwk) --aud [--require-claims] [--profile] [--log-db]`) or from `--config gate.toml` (see `examples/gate.toml`); flags override the file.
 
 use std::path::PathBuf;
 
@@ -31,6 +31,16 @@ pub(crate) struct ServeArgs {
     /// for its `iss` (at most 8; more are refused as unknown_issuer_key).
     #[arg(long, value_name = "[ISS=]FILE")]
     trust_jwk: Vec<String>,
+    /// Trust the issuers of the offline trust bundle in FILE (HR's `trust-bundle.jwt`: issuer
+    /// keys, status lists and their staleness limit, signed by the operator). Needs
+    /// --operator-jwk; replaces `[trust] bundle`.
+    #[arg(long, value_name = "FILE")]
+    trust_bundle: Option<PathBuf>,
+    /// The operator's public key (a JWK file, HR's `operator.jwk`, pinned out of band) that
+    /// must have signed --trust-bundle. Needs --trust-bundle; replaces
+    /// `[trust] bundle_operator_jwk`.
+    #[arg(long, value_name = "FILE")]
+    operator_jwk: Option<PathBuf>,
     /// Trust this issuer DID (did:web, did:key, did:jwk; repeatable).
     #[arg(long, value_name = "DID")]
     trust_did: Vec<String>,
@@ -118,6 +128,17 @@ fn load(args: &ServeArgs) -> Result<GateConfig, String> {
             iss: iss.map(str::to_owned),
         }
     }));
+    match (&args.trust_bundle, &args.operator_jwk) {
+        (Some(bundle), Some(operator)) => {
+            file.trust.bundle = Some(bundle.clone());
+            file.trust.bundle_operator_jwk = Some(operator.clone());
+        }
+        (None, None) => {}
+        _ => {
+            return Err("--trust-bundle and --operator-jwk go together: the bundle is only                         trusted as signed by the operator's pinned key"
+                .to_owned())
+        }
+    }
     file.trust
         .dids
         .extend(args.trust_did.iter().map(|did| TrustedDid {

@@ -161,3 +161,54 @@ fn require_status_false_allows_a_credential_without_status_and_checks_one_with()
         "status_claim_missing",
     );
 }
+
+#[test]
+fn a_gate_without_a_status_source_warns_at_start_and_in_healthz() {
+    // Regression: pinned keys, no status list and no discovery started "ok" and then denied
+    // every real ID as status_unknown.
+    let world = World::new("serve-no-status-source");
+    let gate = Gate::start(
+        &[
+            "--listen=127.0.0.1:0".into(),
+            format!("--trust-jwk={}", world.jwk_path.display()),
+            format!("--aud={AUD}"),
+            "--config".into(),
+            {
+                let path = world.dir.path("gate.toml");
+                std::fs::write(&path, "[status]\nfetch_discovered = false\n").unwrap();
+                path.display().to_string()
+            },
+        ],
+        &[],
+    );
+    let health = gate.health();
+    assert_eq!(health["status"], "degraded", "{health}");
+    assert_eq!(
+        health["warnings"],
+        serde_json::json!(["no_status_source"]),
+        "{health}"
+    );
+    let log = gate.stderr.lock().unwrap().clone();
+    assert!(log.contains("WARN"), "{log}");
+    assert!(log.contains("code=\"no_status_source\""), "{log}");
+    assert!(
+        log.contains("no status source for the trusted issuers"),
+        "{log}"
+    );
+    assert_deny(
+        &gate.verify(&world.wallet(IDX_VALID).code(AUD)),
+        "status_unknown",
+    );
+    drop(gate);
+
+    // The same keys with the status list named: no warning, ok once the list is fetched.
+    let gate = world.gate("", "fetch_discovered = false", &[]);
+    let health = gate.health();
+    assert_eq!(health["status"], "ok", "{health}");
+    assert_eq!(health["warnings"], serde_json::json!([]), "{health}");
+    assert!(!gate.stderr.lock().unwrap().contains("no_status_source"));
+    assert_eq!(
+        gate.verify(&world.wallet(IDX_VALID).code(AUD))["decision"],
+        "allow"
+    );
+}

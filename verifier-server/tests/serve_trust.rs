@@ -87,25 +87,7 @@ fn offline_trust_bundle_gives_keys_and_status() {
 /// `bundle_staleness`) that carries the status list published at `list_iat`, under the gate's
 /// `max_staleness_secs = gate_staleness`.
 fn bundle_gate(world: &World, list_iat: u64, bundle_staleness: u64, gate_staleness: u64) -> Gate {
-    let operator = SoftwareSigner::generate(Algorithm::EdDSA, &mut OsRng);
-    let token = world
-        .issuer
-        .status_token(OFFLINE_URI, list_iat, 64, &[(2, 1)]);
-    let bundle = TrustBundleBuilder::new(1, now(), bundle_staleness)
-        .issuer(
-            BundleIssuer::new(ISS, "HR test office")
-                .key(world.issuer.signer.public_key(), None)
-                .vct(WORKER_ID_VCT)
-                .status_list(OFFLINE_URI, token),
-        )
-        .sign(&operator)
-        .unwrap();
-    std::fs::write(world.dir.path("bundle.jwt"), bundle).unwrap();
-    std::fs::write(
-        world.dir.path("operator.jwk"),
-        operator.public_key().to_jwk().to_string(),
-    )
-    .unwrap();
+    write_bundle_files(world, list_iat, bundle_staleness);
     let toml = format!(
         r#"
 [gate]
@@ -125,6 +107,84 @@ max_staleness_secs = {gate_staleness}
 "#
     );
     Gate::with_config(&world.dir, &toml, &[])
+}
+
+/// Writes `bundle.jwt` (made at `now()`, with its own `bundle_staleness`, carrying the status
+/// list published at `list_iat`) and the operator's public key `operator.jwk`.
+fn write_bundle_files(world: &World, list_iat: u64, bundle_staleness: u64) {
+    let operator = SoftwareSigner::generate(Algorithm::EdDSA, &mut OsRng);
+    let token = world
+        .issuer
+        .status_token(OFFLINE_URI, list_iat, 64, &[(2, 1)]);
+    let bundle = TrustBundleBuilder::new(1, now(), bundle_staleness)
+        .issuer(
+            BundleIssuer::new(ISS, "HR test office")
+                .key(world.issuer.signer.public_key(), None)
+                .vct(WORKER_ID_VCT)
+                .status_list(OFFLINE_URI, token),
+        )
+        .sign(&operator)
+        .unwrap();
+    std::fs::write(world.dir.path("bundle.jwt"), bundle).unwrap();
+    std::fs::write(
+        world.dir.path("operator.jwk"),
+        operator.public_key().to_jwk().to_string(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_trust_bundle_from_flags_without_a_config_file() {
+    let world = World::new("serve-bundle-flags");
+    write_bundle_files(&world, now(), 86_400);
+    let bundle = format!("--trust-bundle={}", world.dir.path("bundle.jwt").display());
+    let operator = format!(
+        "--operator-jwk={}",
+        world.dir.path("operator.jwk").display()
+    );
+    let gate = Gate::start(
+        &[
+            "--listen=127.0.0.1:0".into(),
+            bundle.clone(),
+            operator.clone(),
+            format!("--aud={AUD}"),
+        ],
+        &[],
+    );
+    let body = gate.verify(&offline_wallet(&world, 1).code(AUD));
+    assert_eq!(body["decision"], "allow", "{body}");
+    assert_eq!(body["credential_status"], "valid");
+    assert_deny(
+        &gate.verify(&offline_wallet(&world, 2).code(AUD)),
+        "revoked",
+    );
+    let health = gate.health();
+    assert_eq!(health["status"], "ok", "{health}");
+    assert_eq!(health["warnings"], serde_json::json!([]), "{health}");
+    assert_eq!(health["status_lists"][0]["uri"], OFFLINE_URI, "{health}");
+    assert_eq!(health["status_lists"][0]["stale"], false, "{health}");
+    // The accepted seq is recorded beside the bundle, as with `[trust] bundle`.
+    assert!(world.dir.path("bundle.jwt.state").exists());
+    drop(gate);
+
+    // One without the other is refused before anything is read.
+    for alone in [bundle, operator] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_govid-verifier"))
+            .args([
+                "serve",
+                "--listen=127.0.0.1:0",
+                &format!("--aud={AUD}"),
+                &alone,
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{alone}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("--trust-bundle and --operator-jwk go together"),
+            "{alone}: {stderr}"
+        );
+    }
 }
 
 const OFFLINE_URI: &str = "https://hr.test/status/offline";

@@ -228,6 +228,37 @@ pub(crate) struct GateConfig {
     pub(crate) commit_before_response: bool,
 }
 
+/// Something the gate starts with but its operator should fix, named by a stable code: logged at
+/// start and on every reload, and listed in `/healthz` `warnings` (which makes its `status`
+/// `degraded`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Warning {
+    /// Issuers are trusted by pinned key or DID, but nothing can state their credentials'
+    /// status: no `[status] lists`, `fetch_discovered = false`, and no trust bundle. Every ID
+    /// with a `status` claim is then `status_unknown`.
+    NoStatusSource,
+}
+
+impl Warning {
+    /// The stable code `/healthz` lists.
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            Warning::NoStatusSource => "no_status_source",
+        }
+    }
+
+    /// What the operator reads in the service log.
+    pub(crate) fn message(self) -> &'static str {
+        match self {
+            Warning::NoStatusSource => {
+                "no status source for the trusted issuers: no [status] lists (--status-list), \
+                 fetch_discovered = false and no trust bundle, so every credential with a \
+                 status claim is status_unknown (denied unless unknown_status = \"allow\")"
+            }
+        }
+    }
+}
+
 /// The admin bearer token; its `Debug` never shows it.
 #[derive(Clone)]
 pub(crate) struct AdminToken(pub(crate) String);
@@ -320,7 +351,8 @@ impl GateConfig {
         let t = file.trust;
         if t.jwks.is_empty() && t.dids.is_empty() && t.bundle.is_none() {
             return Err(
-                "no trusted issuer: give --trust-jwk, --trust-did, or [trust] in the config"
+                "no trusted issuer: give --trust-jwk, --trust-did, --trust-bundle with \
+                 --operator-jwk, or [trust] in the config"
                     .to_owned(),
             );
         }
@@ -380,6 +412,18 @@ impl GateConfig {
             commit_before_response: log.commit_before_response.unwrap_or(false),
         })
     }
+
+    /// What the gate runs with but should not, in a fixed order.
+    pub(crate) fn warnings(&self) -> Vec<Warning> {
+        let by_key_or_did = !self.trust.jwks.is_empty() || !self.trust.dids.is_empty();
+        let no_status_source =
+            self.status_lists.is_empty() && !self.fetch_discovered && self.trust.bundle.is_none();
+        let mut warnings = Vec::new();
+        if by_key_or_did && no_status_source {
+            warnings.push(Warning::NoStatusSource);
+        }
+        warnings
+    }
 }
 
 #[cfg(test)]
@@ -420,14 +464,120 @@ mod tests {
         GateConfig::from_file(file).unwrap_or_else(|e| panic!("{e}"));
     }
 
+    /// `line` with its `# ` removed, if what follows is a commented setting: a `key = value`
+    /// line that is valid TOML on its own, or a `[[table]]` header.
+    fn commented_setting(line: &str) -> Option<&str> {
+        let rest = line.strip_prefix("# ")?;
+        let key = rest.split_once(" = ").map(|(k, _)| k);
+        let is_key = key.is_some_and(|k| {
+            !k.is_empty() && k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+        });
+        let is_table = rest.starts_with("[[") && rest.ends_with("]]");
+        let parses = toml::from_str::<toml::Table>(rest).is_ok();
+        ((is_key && parses) || is_table).then_some(rest)
+    }
+
+    #[test]
+    fn example_config_parses_with_every_commented_setting_uncommented() {
+        let text = include_str!("../../examples/gate.toml");
+        let mut uncommented = Vec::new();
+        let all: Vec<&str> = text
+            .lines()
+            .map(|line| match commented_setting(line) {
+                Some(setting) => {
+                    uncommented.push(setting);
+                    setting
+                }
+                None => line,
+            })
+            .collect();
+        // Not vacuous: the optional settings the example shows are all found.
+        for setting in [
+            "# accepted_vct",
+            "# require_claims",
+            "# admin_token",
+            "# bundle",
+            "# bundle_operator_jwk",
+            "# bundle_state",
+            "# [[trust.dids]]",
+            "# document_url",
+            "# salt_file",
+        ] {
+            let name = setting.trim_start_matches("# ");
+            assert!(
+                uncommented.iter().any(|u| u.starts_with(name)),
+                "{setting} not uncommented: {uncommented:?}"
+            );
+        }
+        let file: FileConfig = toml::from_str(&all.join("\n")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(file.trust.dids.len(), 2);
+        assert!(file.trust.dids[1].document_url.is_some());
+        assert!(file.trust.bundle_state.is_some());
+        assert!(file.log.salt_file.is_some());
+        let config = GateConfig::from_file(file).unwrap_or_else(|e| panic!("{e}"));
+        assert!(config.admin_token.is_some());
+        assert!(config.trust.bundle.is_some() && config.trust.bundle_operator_jwk.is_some());
+    }
+
+    #[test]
+    fn prose_in_the_example_config_is_not_taken_for_a_setting() {
+        assert_eq!(
+            commented_setting("# bundle = \"trust-bundle.jwt\""),
+            Some("bundle = \"trust-bundle.jwt\"")
+        );
+        assert_eq!(
+            commented_setting("# [[trust.dids]]"),
+            Some("[[trust.dids]]")
+        );
+        assert_eq!(
+            commented_setting("# 0 = verify every issuer signature in full (restart)."),
+            None
+        );
+        assert_eq!(
+            commented_setting("#   govid-verifier serve --config gate.toml"),
+            None
+        );
+        assert_eq!(
+            commented_setting("# or \"allow\" (answered as allow)"),
+            None
+        );
+    }
+
     #[test]
     fn refuses_short_admin_token_and_missing_trust() {
         let mut f = minimal();
         f.server.admin_token = Some("short".into());
-        assert!(GateConfig::from_file(f).is_err());
+        let refusal = |f: FileConfig| GateConfig::from_file(f).err().unwrap_or_default();
+        assert_eq!(refusal(f), "the admin token must be at least 16 characters");
         let mut f = minimal();
         f.trust.jwks.clear();
-        assert!(GateConfig::from_file(f).is_err());
+        assert!(refusal(f.clone()).starts_with("no trusted issuer: give --trust-jwk"));
+        f.trust.bundle = Some("trust-bundle.jwt".into());
+        assert_eq!(
+            refusal(f),
+            "[trust] bundle and bundle_operator_jwk go together"
+        );
+    }
+
+    #[test]
+    fn no_status_source_is_a_warning_unless_a_list_discovery_or_bundle_states_status() {
+        let mut f = minimal();
+        f.status.fetch_discovered = Some(false);
+        let c = GateConfig::from_file(f.clone()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.warnings(), [Warning::NoStatusSource]);
+        assert_eq!(Warning::NoStatusSource.code(), "no_status_source");
+        let mut listed = f.clone();
+        listed.status.lists = Some(vec!["https://hr.example/status/1".into()]);
+        let c = GateConfig::from_file(listed).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.warnings(), []);
+        let mut bundled = f;
+        bundled.trust.bundle = Some("trust-bundle.jwt".into());
+        bundled.trust.bundle_operator_jwk = Some("operator.jwk".into());
+        let c = GateConfig::from_file(bundled).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.warnings(), []);
+        // Discovery (the default) fetches the list each credential names.
+        let c = GateConfig::from_file(minimal()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.warnings(), []);
     }
 
     #[test]

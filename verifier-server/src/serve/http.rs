@@ -50,8 +50,11 @@
 //!
 //! `{"status": "ok"|"degraded", "gate", "uptime_secs", "challenge_mode",
 //! "status_lists": [{"uri", "age_secs", "stale", "last_fetch_failed"}],
-//! "replay": {"kept_across_restart", "refuses_codes_before"}}` (always 200; degraded
-//! when a list is missing or stale). The lists are the configured, discovered and trust bundle
+//! "warnings": ["no_status_source"], "replay": {"kept_across_restart", "refuses_codes_before"}}`
+//! (always 200; degraded when a list is missing or stale, or when `warnings` is not empty).
+//! `warnings` holds stable codes of what the operator should fix, also logged at start and on
+//! reload: `no_status_source` (issuers trusted by pinned key or DID, but no status list
+//! configured, `fetch_discovered = false` and no trust bundle: every ID is `status_unknown`). The lists are the configured, discovered and trust bundle
 //! ones; a bundle's list is stale past the stricter of the gate's and the bundle's limit. `replay`
 //! says which replay guarantee holds: `kept_across_restart` when the gate log database keeps the
 //! replay keys (a code let in is refused after a restart too); `refuses_codes_before` (unix
@@ -399,7 +402,8 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
             json!({"uri": uri, "age_secs": age, "stale": stale, "last_fetch_failed": failed})
         })
         .collect();
-    let degraded = lists.iter().any(|l| l["stale"] == json!(true));
+    let warnings: Vec<&str> = gate.config.warnings().iter().map(|w| w.code()).collect();
+    let degraded = !warnings.is_empty() || lists.iter().any(|l| l["stale"] == json!(true));
     let history_from = state
         .replay
         .lock()
@@ -411,6 +415,7 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
         "uptime_secs": state.started.elapsed().as_secs(),
         "challenge_mode": gate.config.mode != Mode::Rotating,
         "status_lists": lists,
+        "warnings": warnings,
         "replay": {
             "kept_across_restart": gate.config.log_db.is_some(),
             "refuses_codes_before": (history_from > 0).then_some(history_from),

@@ -115,12 +115,20 @@ impl AppState {
         let config = (self.reloader)()?;
         let last_seq = self.gate().trust.bundle.as_ref().map(|b| b.seq());
         let gate = Gate::new(config, &self.cache, last_seq, false)?;
+        log_warnings(&gate.config);
         *self
             .gate
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(gate);
         self.refresh_now.notify_one();
         Ok(())
+    }
+}
+
+/// Logs each of the config's [`config::Warning`]s (codes and text, never a secret).
+fn log_warnings(config: &GateConfig) {
+    for warning in config.warnings() {
+        tracing::warn!(code = warning.code(), "{}", warning.message());
     }
 }
 
@@ -219,6 +227,7 @@ pub(crate) async fn run(config: GateConfig, reloader: Reloader) -> Result<(), St
     );
     let stop = shutdown_signal();
     println!("listening on {local}");
+    log_warnings(&gate.config);
     drop(gate);
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -141,8 +141,15 @@ pub struct Gate {
 impl Gate {
     /// Starts the binary with `args` (and `env`), waits for `listening on`.
     pub fn start(args: &[String], env: &[(&str, &str)]) -> Self {
+        Self::start_in(&std::env::current_dir().unwrap(), args, env)
+    }
+
+    /// Starts the binary in the working directory `cwd` (relative paths in `args` are taken
+    /// from there).
+    pub fn start_in(cwd: &std::path::Path, args: &[String], env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_govid-verifier"));
         command
+            .current_dir(cwd)
             .arg("serve")
             .args(args)
             .env_remove("GOVID_ADMIN_TOKEN")
