@@ -7,6 +7,7 @@ mod audit;
 mod bundle;
 mod clock;
 mod cmd;
+mod confirm;
 mod did;
 mod error;
 mod fsutil;
@@ -78,7 +79,7 @@ enum Command {
     /// Write the files to put on the web server: status lists, DID document, keys, trust bundle.
     Publish(PublishArgs),
     /// Replace the signing key (the old one stays published so issued IDs keep working).
-    RotateKey,
+    RotateKey(RotateArgs),
     /// Check the tamper-evident record of every change.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -211,6 +212,9 @@ struct RevokeArgs {
     /// Why (kept in the audit log), e.g. "left the ministry" or "phone lost".
     #[arg(long, value_name = "REASON")]
     reason: String,
+    /// Do not ask for confirmation (it is asked only on a terminal).
+    #[arg(long)]
+    yes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -221,6 +225,16 @@ struct SuspendArgs {
     /// Why (kept in the audit log).
     #[arg(long, value_name = "REASON")]
     reason: Option<String>,
+    /// Do not ask for confirmation (it is asked only on a terminal).
+    #[arg(long)]
+    yes: bool,
+}
+
+#[derive(Debug, Args)]
+struct RotateArgs {
+    /// Do not ask for confirmation (it is asked only on a terminal).
+    #[arg(long)]
+    yes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -301,15 +315,15 @@ fn run(cli: Cli) -> Result<Report, CliError> {
                 quiet: json,
             },
         ),
-        Command::Revoke(a) => cmd::status::revoke(&dir()?, &a.employee_number, &a.reason),
+        Command::Revoke(a) => cmd::status::revoke(&dir()?, &a.employee_number, &a.reason, a.yes),
         Command::Suspend(a) => {
-            cmd::status::suspend(&dir()?, &a.employee_number, a.reason.as_deref())
+            cmd::status::suspend(&dir()?, &a.employee_number, a.reason.as_deref(), a.yes)
         }
         Command::Reinstate(a) => cmd::status::reinstate(&dir()?, &a.employee_number),
         Command::Publish(a) => {
             cmd::publish::run(&dir()?, &a.out, a.valid_days, a.max_staleness_hours)
         }
-        Command::RotateKey => cmd::rotate::run(&dir()?),
+        Command::RotateKey(a) => cmd::rotate::run(&dir()?, a.yes),
         Command::Audit(AuditCommand::Verify) => cmd::audit::verify(&dir()?),
         Command::Dev(DevCommand::Synth { count, out }) => cmd::dev::synth(count, &out),
         Command::Dev(DevCommand::EnrollAll) => cmd::dev::enroll_all(&dir()?),
