@@ -1,0 +1,66 @@
+//! Messages an HR clerk acts on: what `issue --all` did when there was nothing to do, empty
+//! settings, roster problems, and who a re-import leaves out.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn issue_all_with_nobody_enrolled_says_why_and_not_publish() {
+    let env = Env::new();
+    env.init();
+    let run = env.run(&["issue", "--all"]).assert_ok();
+    assert_eq!(
+        run.stdout.trim_end(),
+        "Nothing issued: there are no staff yet (run `govid-issuer staff import ROSTER.CSV`)."
+    );
+    env.import_sample();
+    let run = env.run(&["issue", "--all"]).assert_ok();
+    assert_eq!(
+        run.stdout.trim_end(),
+        "Nothing issued, nothing to publish: nobody has enrolled a phone yet (20 active staff \
+         member(s)): see `govid-issuer offer --all`."
+    );
+    assert!(!run.stdout.contains("publish --out"), "{}", run.stdout);
+    let j = env.run(&["--json", "issue", "--all"]).assert_ok().json();
+    assert_eq!(
+        (&j["issued"], &j["not_enrolled"], &j["already_current"]),
+        (&0.into(), &20.into(), &0.into())
+    );
+}
+
+#[test]
+fn issue_all_when_everyone_has_an_id_says_so() {
+    let env = Env::new();
+    env.init().import_sample();
+    env.enroll("MOT-0001");
+    env.enroll("MOT-0002");
+    env.run(&["suspend", "MOT-0003"]).assert_ok();
+    let run = env.run(&["issue", "--all"]).assert_ok();
+    assert!(
+        run.stdout.contains("Issued 2 ID(s)") && run.stdout.contains("Next: govid-issuer publish"),
+        "{}",
+        run.stdout
+    );
+    let run = env.run(&["issue", "--all"]).assert_ok();
+    assert_eq!(
+        run.stdout.trim_end(),
+        "Nothing issued, nothing to publish: 2 enrolled staff member(s) already have a current ID \
+         (--reissue replaces them); 17 active staff member(s) have not enrolled a phone yet: see \
+         `govid-issuer offer --all`; 1 are suspended or revoked."
+    );
+    let j = env.run(&["--json", "issue", "--all"]).assert_ok().json();
+    assert_eq!(
+        (
+            &j["issued"],
+            &j["already_current"],
+            &j["suspended_or_revoked"]
+        ),
+        (&0.into(), &2.into(), &1.into())
+    );
+    let run = env.run(&["issue", "MOT-0001"]).assert_ok();
+    assert_eq!(
+        run.stdout.trim_end(),
+        "Nothing issued: MOT-0001 already has a current ID (use --reissue to replace it)."
+    );
+}
