@@ -41,13 +41,14 @@ use crate::output::Report;
     after_help = "Exit status: 0 done, 1 refused or failed (the message says why), 2 wrong usage."
 )]
 struct Cli {
+    // GOVID_ISSUER_DIR is read by `dir_from_env`, not by clap's `env`: clap refuses a set but
+    // empty variable even when --dir is given. The help text still names it.
     /// The issuer directory (keys, database, QR codes, credentials).
     #[arg(
         long,
         global = true,
-        env = "GOVID_ISSUER_DIR",
         value_name = "DIR",
-        hide_env_values = true
+        help = "The issuer directory (keys, database, QR codes, credentials) [env: GOVID_ISSUER_DIR]"
     )]
     dir: Option<PathBuf>,
     /// Print the result as JSON (one object; errors too) instead of text.
@@ -273,9 +274,16 @@ enum DevCommand {
     EnrollAll,
 }
 
+/// `GOVID_ISSUER_DIR`, if set and not empty (`GOVID_ISSUER_DIR=` counts as unset).
+fn dir_from_env() -> Option<PathBuf> {
+    std::env::var_os("GOVID_ISSUER_DIR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
 fn run(cli: Cli) -> Result<Report, CliError> {
     let dir = || {
-        cli.dir.clone().ok_or_else(|| {
+        cli.dir.clone().or_else(dir_from_env).ok_or_else(|| {
             CliError::usage("no issuer directory: pass --dir DIR or set GOVID_ISSUER_DIR")
         })
     };

@@ -64,3 +64,41 @@ fn issue_all_when_everyone_has_an_id_says_so() {
         "Nothing issued: MOT-0001 already has a current ID (use --reissue to replace it)."
     );
 }
+
+/// Regression: `GOVID_ISSUER_DIR=` (set but empty) made every command fail, even with --dir.
+#[test]
+fn an_empty_issuer_dir_variable_counts_as_unset() {
+    let env = Env::new();
+    env.init();
+    let run = env
+        .run_env(&["staff", "list"], &[("GOVID_ISSUER_DIR", "")])
+        .assert_ok();
+    assert!(run.stdout.ends_with("0 staff\n"), "{}", run.stdout);
+    let out = ok(command()
+        .args(["staff", "list"])
+        .env("GOVID_ISSUER_DIR", "")
+        .output());
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: no issuer directory: pass --dir DIR or set GOVID_ISSUER_DIR\n"
+    );
+    // A set variable still works without --dir, and --dir wins over it.
+    let out = ok(command()
+        .args(["staff", "list"])
+        .env("GOVID_ISSUER_DIR", &env.dir)
+        .output());
+    assert_eq!(out.status.code(), Some(0));
+    let out = ok(command()
+        .arg("--dir")
+        .arg(&env.dir)
+        .args(["staff", "list"])
+        .env("GOVID_ISSUER_DIR", env.path("elsewhere"))
+        .output());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
