@@ -137,6 +137,7 @@ enum StaffCommand {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = import_after_help())]
 struct ImportArgs {
     /// The roster CSV file (UTF-8, header row required).
     #[arg(value_name = "ROSTER.CSV")]
@@ -272,6 +273,17 @@ enum DevCommand {
     /// Enroll every unenrolled staff member with a fresh software phone key, through the real
     /// offer → key proof → enroll path.
     EnrollAll,
+}
+
+/// The end of `staff import --help`: the header row the importer requires.
+fn import_after_help() -> String {
+    format!(
+        "The roster's first line must be exactly this header (copy it):\n\n{}\n\n\
+         Required: employee_number, family_name, given_name, organization_name, organization_code, \
+         valid_until. Dates are YYYY-MM-DD; access_zones are separated by ';'. Example rows: \
+         testdata/roster/sample-20.csv and the README.",
+        roster::HEADER.join(",")
+    )
 }
 
 /// `GOVID_ISSUER_DIR`, if set and not empty (`GOVID_ISSUER_DIR=` counts as unset).

@@ -102,3 +102,26 @@ fn an_empty_issuer_dir_variable_counts_as_unset() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn staff_import_help_shows_the_exact_header_row() {
+    let out = ok(command().args(["staff", "import", "--help"]).output());
+    let help = String::from_utf8_lossy(&out.stdout);
+    let header = ok(std::fs::read_to_string(sample_roster()));
+    let header = header
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches('\u{feff}');
+    assert!(
+        help.contains(&format!(
+            "The roster's first line must be exactly this header (copy it):\n\n{header}\n"
+        )),
+        "{help}"
+    );
+    assert_eq!(
+        header,
+        "employee_number,family_name,given_name,birth_date,organization_name,organization_code,\
+         department,position,grade,clearance,access_zones,valid_until"
+    );
+}
