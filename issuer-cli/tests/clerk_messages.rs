@@ -125,3 +125,39 @@ fn staff_import_help_shows_the_exact_header_row() {
          department,position,grade,clearance,access_zones,valid_until"
     );
 }
+
+const HEADER: &str = "employee_number,family_name,given_name,birth_date,organization_name,\
+                      organization_code,department,position,grade,clearance,access_zones,valid_until";
+
+#[test]
+fn import_names_impossible_dates_and_every_problem_of_a_row() {
+    let env = Env::new();
+    env.init();
+    let file = env.write(
+        "roster.csv",
+        &format!(
+            "{HEADER}\r\n\
+             A-1,Haddad,Amira,1986-04-12,Ministry of Transport,MOT,,,,,,2030-12-31\r\n\
+             A-2,,Linh,1990-02-30,Ministry of Transport,MOT,,,,,,2030-06-31\r\n"
+        ),
+    );
+    let r = env
+        .run(&["staff", "import", file.to_str().unwrap_or_default()])
+        .assert_fails_with(
+            "1 bad row(s); nothing was imported. Fix them, or use --skip-invalid to import the 1 \
+             good row(s):\n  line 3: family_name is empty (required); birth_date 1990-02-30 \
+             does not exist: February 1990 has 28 days; valid_until 2030-06-31 does not exist: \
+             June 2030 has 30 days\n",
+        );
+    let j = env
+        .run(&[
+            "--json",
+            "staff",
+            "import",
+            file.to_str().unwrap_or_default(),
+        ])
+        .json();
+    assert_eq!(j["error"], "invalid_roster");
+    assert_eq!(j["details"]["bad_rows"][0]["line"], 3);
+    assert!(r.stdout.is_empty());
+}
