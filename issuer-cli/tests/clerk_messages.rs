@@ -161,3 +161,30 @@ fn import_names_impossible_dates_and_every_problem_of_a_row() {
     assert_eq!(j["details"]["bad_rows"][0]["line"], 3);
     assert!(r.stdout.is_empty());
 }
+
+/// Regression: CJK, Korean and Devanagari names shifted the columns after them in `staff list`.
+#[test]
+fn staff_list_columns_line_up_in_every_script() {
+    let env = Env::new();
+    env.init().import_sample();
+    let run = env.run(&["staff", "list"]).assert_ok();
+    // The ORG column starts after the 14-column number and the 28-column name, in display
+    // columns; the sample's names are all shorter than 28 columns, so each ends in padding.
+    for line in run.stdout.lines().skip(1).filter(|l| l.starts_with("MOT-")) {
+        let name: String = line.chars().skip(15).collect();
+        let (name, rest) = name.split_at(name.find("MOT ").unwrap_or(0));
+        let columns: usize = name
+            .chars()
+            .map(|c| match c as u32 {
+                // Non-spacing marks (Devanagari virama and vowel signs, Vietnamese tones): none.
+                0x0300..=0x036F | 0x0900..=0x0902 | 0x093A | 0x093C | 0x0941..=0x0948 | 0x094D => 0,
+                // CJK and Hangul: two columns.
+                0x1100..=0x115F | 0x3000..=0x9FFF | 0xAC00..=0xD7A3 => 2,
+                _ => 1,
+            })
+            .sum();
+        assert_eq!(columns, 29, "{line:?}");
+        assert!(rest.starts_with("MOT    20"), "{line:?}");
+    }
+    assert!(run.stdout.contains("김, 민준"), "{}", run.stdout);
+}

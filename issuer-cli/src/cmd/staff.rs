@@ -164,7 +164,7 @@ pub(crate) fn list(dir: &Path) -> CliResult<Report> {
         let name = format!("{family}, {given}");
         let _ = writeln!(
             text,
-            "{number:<14} {:<28} {org:<6} {until:<11} {state:<9} {:<8} {}",
+            "{number:<14} {} {org:<6} {until:<11} {state:<9} {:<8} {}",
             truncate(&name, 28),
             if enrolled { "enrolled" } else { "-" },
             if current > 0 { "yes" } else { "-" }
@@ -179,16 +179,30 @@ pub(crate) fn list(dir: &Path) -> CliResult<Report> {
     Ok(Report::new(json!({"staff": items}), text))
 }
 
+/// `text` padded with spaces to `width` terminal columns, or cut to `width - 1` columns and `…`.
+///
+/// Counted in display columns, not characters: CJK and Hangul take two, combining marks (as in
+/// Devanagari) none, so the columns after a name line up in any script.
 fn truncate(text: &str, width: usize) -> String {
-    let count = text.chars().count();
-    if count <= width {
-        let pad = width - count;
-        format!("{text}{}", " ".repeat(pad))
-    } else {
-        let mut s: String = text.chars().take(width - 1).collect();
-        s.push('…');
-        s
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    let shown = text.width();
+    if shown <= width {
+        return format!("{text}{}", " ".repeat(width - shown));
     }
+    let mut cut = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width.saturating_sub(1) {
+            break;
+        }
+        cut.push(c);
+        used += w;
+    }
+    cut.push('…');
+    // A wide character that did not fit leaves one column: pad it.
+    cut.push_str(&" ".repeat(width.saturating_sub(1) - used));
+    cut
 }
 
 pub(crate) fn show(dir: &Path, employee_number: &str) -> CliResult<Report> {
@@ -302,4 +316,39 @@ pub(crate) fn show(dir: &Path, employee_number: &str) -> CliResult<Report> {
         map.insert("credentials".into(), json!(creds));
     }
     Ok(Report::new(value, text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::truncate;
+    use unicode_width::UnicodeWidthStr;
+
+    /// Regression: names were padded by characters, so CJK, Hangul and Devanagari names pushed
+    /// the next columns out of line.
+    #[test]
+    fn names_are_padded_to_display_columns() {
+        for name in [
+            "Haddad, Amira",
+            "王, 小明",
+            "김, 민준",
+            "शर्मा, प्रिया",
+            "Nguyễn, Thị Linh",
+            "山田, 太郎",
+        ] {
+            let cell = truncate(name, 28);
+            assert_eq!(cell.width(), 28, "{cell:?}");
+            assert!(cell.starts_with(name), "{cell:?}");
+        }
+        assert_eq!(truncate("王, 小明", 9), "王, 小明 ");
+    }
+
+    #[test]
+    fn long_names_are_cut_to_the_column() {
+        let cut = truncate("Abcdefghij", 6);
+        assert_eq!(cut, "Abcde…");
+        // Two-column characters: cut before the one that would overflow, then pad.
+        let cut = truncate("山田山田山田", 6);
+        assert_eq!((cut.as_str(), cut.width()), ("山田… ", 6));
+        assert_eq!(truncate("山田山田山田", 7), "山田山…");
+    }
 }
