@@ -188,3 +188,36 @@ fn staff_list_columns_line_up_in_every_script() {
     }
     assert!(run.stdout.contains("김, 민준"), "{}", run.stdout);
 }
+
+#[test]
+fn reimport_names_who_needs_reissue() {
+    let env = Env::new();
+    env.init().import_sample();
+    env.enroll("MOT-0001");
+    env.run(&["issue", "MOT-0001"]).assert_ok();
+    let sample = ok(std::fs::read_to_string(sample_roster()));
+    let changed = env.write(
+        "changed.csv",
+        &sample.replace("Senior Inspector", "Chief Inspector"),
+    );
+    let path = changed.to_str().unwrap_or_default();
+    let run = env.run(&["staff", "import", path]).assert_ok();
+    assert!(
+        run.stdout.contains(
+            "1 updated staff member(s) hold an ID with the old details; give each a new one:\n  \
+             Amira Haddad (MOT-0001): govid-issuer issue MOT-0001 --reissue"
+        ),
+        "{}",
+        run.stdout
+    );
+    let env2 = Env::new();
+    env2.init().import_sample();
+    env2.enroll("MOT-0001");
+    env2.run(&["issue", "MOT-0001"]).assert_ok();
+    let j = env2
+        .run(&["--json", "staff", "import", path])
+        .assert_ok()
+        .json();
+    assert_eq!(j["updated_with_current_id"], 1);
+    assert_eq!(j["reissue_needed"], serde_json::json!(["MOT-0001"]));
+}

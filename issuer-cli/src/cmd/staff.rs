@@ -48,6 +48,8 @@ pub(crate) fn import(dir: &Path, file: &Path, skip_invalid: bool) -> CliResult<R
     }
     let signer = issuer.signer()?;
     let (mut added, mut updated, mut unchanged, mut holding) = (0u64, 0u64, 0u64, 0u64);
+    // Updated staff who hold an ID with the old details: (number, "Given Family").
+    let mut reissue: Vec<(String, String)> = Vec::new();
     let tx = store::write_tx(&mut issuer.conn)?;
     {
         let mut insert = tx.prepare(
@@ -97,6 +99,10 @@ pub(crate) fn import(dir: &Path, file: &Path, skip_invalid: bool) -> CliResult<R
                 updated += 1;
                 if has_credential.query_row(params![number, now as i64], |r| r.get(0))? {
                     holding += 1;
+                    reissue.push((
+                        number.clone(),
+                        format!("{} {}", s.given_name, s.family_name),
+                    ));
                 }
             } else {
                 unchanged += 1;
@@ -127,13 +133,21 @@ pub(crate) fn import(dir: &Path, file: &Path, skip_invalid: bool) -> CliResult<R
     if holding > 0 {
         let _ = write!(
             text,
-            "\n{holding} updated staff member(s) hold an ID with the old details: run \
-             `govid-issuer issue <number> --reissue` for them."
+            "\n{holding} updated staff member(s) hold an ID with the old details; give each a \
+             new one:"
         );
+        for (number, name) in &reissue {
+            let _ = write!(
+                text,
+                "\n  {name} ({number}): govid-issuer issue {number} --reissue"
+            );
+        }
     }
+    let reissue_numbers: Vec<&str> = reissue.iter().map(|(n, _)| n.as_str()).collect();
     Ok(Report::new(
         json!({"added": added, "updated": updated, "unchanged": unchanged,
-               "skipped": bad_json, "updated_with_current_id": holding}),
+               "skipped": bad_json, "updated_with_current_id": holding,
+               "reissue_needed": reissue_numbers}),
         text,
     ))
 }
