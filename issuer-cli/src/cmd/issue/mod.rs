@@ -344,6 +344,10 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
             only.as_deref().unwrap_or_default()
         );
     }
+    let why = Nobody::count(&issuer.conn, &today, now)?;
+    if issued == 0 && only.is_none() {
+        text = why.text(not_enrolled);
+    }
     if rewritten > 0 {
         text.push_str(&format!(
             "\nRewrote {rewritten} ID file(s) missing after an interrupted run."
@@ -354,10 +358,7 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
             "\nRemoved {temp_removed} temporary file(s) left by an interrupted run."
         ));
     }
-    let why = Nobody::count(&issuer.conn, &today, now)?;
-    if issued == 0 && only.is_none() {
-        text = why.text(not_enrolled);
-    } else if not_enrolled > 0 && only.is_none() {
+    if not_enrolled > 0 && only.is_none() && issued > 0 {
         text.push_str(&format!(
             "\n{not_enrolled} active staff member(s) have not enrolled a phone yet (see `govid-issuer offer --all`)."
         ));
