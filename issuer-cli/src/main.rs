@@ -7,6 +7,7 @@ mod audit;
 mod bundle;
 mod clock;
 mod cmd;
+mod confirm;
 mod did;
 mod error;
 mod fsutil;
@@ -40,13 +41,14 @@ use crate::output::Report;
     after_help = "Exit status: 0 done, 1 refused or failed (the message says why), 2 wrong usage."
 )]
 struct Cli {
+    // GOVID_ISSUER_DIR is read by `dir_from_env`, not by clap's `env`: clap refuses a set but
+    // empty variable even when --dir is given. The help text still names it.
     /// The issuer directory (keys, database, QR codes, credentials).
     #[arg(
         long,
         global = true,
-        env = "GOVID_ISSUER_DIR",
         value_name = "DIR",
-        hide_env_values = true
+        help = "The issuer directory (keys, database, QR codes, credentials) [env: GOVID_ISSUER_DIR]"
     )]
     dir: Option<PathBuf>,
     /// Print the result as JSON (one object; errors too) instead of text.
@@ -78,7 +80,7 @@ enum Command {
     /// Write the files to put on the web server: status lists, DID document, keys, trust bundle.
     Publish(PublishArgs),
     /// Replace the signing key (the old one stays published so issued IDs keep working).
-    RotateKey,
+    RotateKey(RotateArgs),
     /// Check the tamper-evident record of every change.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -135,6 +137,7 @@ enum StaffCommand {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = import_after_help())]
 struct ImportArgs {
     /// The roster CSV file (UTF-8, header row required).
     #[arg(value_name = "ROSTER.CSV")]
@@ -211,6 +214,9 @@ struct RevokeArgs {
     /// Why (kept in the audit log), e.g. "left the ministry" or "phone lost".
     #[arg(long, value_name = "REASON")]
     reason: String,
+    /// Do not ask for confirmation (it is asked only on a terminal).
+    #[arg(long)]
+    yes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -221,6 +227,16 @@ struct SuspendArgs {
     /// Why (kept in the audit log).
     #[arg(long, value_name = "REASON")]
     reason: Option<String>,
+    /// Do not ask for confirmation (it is asked only on a terminal).
+    #[arg(long)]
+    yes: bool,
+}
+
+#[derive(Debug, Args)]
+struct RotateArgs {
+    /// Do not ask for confirmation (it is asked only on a terminal).
+    #[arg(long)]
+    yes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -259,9 +275,27 @@ enum DevCommand {
     EnrollAll,
 }
 
+/// The end of `staff import --help`: the header row the importer requires.
+fn import_after_help() -> String {
+    format!(
+        "The roster's first line must be exactly this header (copy it):\n\n{}\n\n\
+         Required: employee_number, family_name, given_name, organization_name, organization_code, \
+         valid_until. Dates are YYYY-MM-DD; access_zones are separated by ';'. Example rows: \
+         testdata/roster/sample-20.csv and the README.",
+        roster::HEADER.join(",")
+    )
+}
+
+/// `GOVID_ISSUER_DIR`, if set and not empty (`GOVID_ISSUER_DIR=` counts as unset).
+fn dir_from_env() -> Option<PathBuf> {
+    std::env::var_os("GOVID_ISSUER_DIR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
 fn run(cli: Cli) -> Result<Report, CliError> {
     let dir = || {
-        cli.dir.clone().ok_or_else(|| {
+        cli.dir.clone().or_else(dir_from_env).ok_or_else(|| {
             CliError::usage("no issuer directory: pass --dir DIR or set GOVID_ISSUER_DIR")
         })
     };
@@ -301,15 +335,15 @@ fn run(cli: Cli) -> Result<Report, CliError> {
                 quiet: json,
             },
         ),
-        Command::Revoke(a) => cmd::status::revoke(&dir()?, &a.employee_number, &a.reason),
+        Command::Revoke(a) => cmd::status::revoke(&dir()?, &a.employee_number, &a.reason, a.yes),
         Command::Suspend(a) => {
-            cmd::status::suspend(&dir()?, &a.employee_number, a.reason.as_deref())
+            cmd::status::suspend(&dir()?, &a.employee_number, a.reason.as_deref(), a.yes)
         }
         Command::Reinstate(a) => cmd::status::reinstate(&dir()?, &a.employee_number),
         Command::Publish(a) => {
             cmd::publish::run(&dir()?, &a.out, a.valid_days, a.max_staleness_hours)
         }
-        Command::RotateKey => cmd::rotate::run(&dir()?),
+        Command::RotateKey(a) => cmd::rotate::run(&dir()?, a.yes),
         Command::Audit(AuditCommand::Verify) => cmd::audit::verify(&dir()?),
         Command::Dev(DevCommand::Synth { count, out }) => cmd::dev::synth(count, &out),
         Command::Dev(DevCommand::EnrollAll) => cmd::dev::enroll_all(&dir()?),

@@ -212,6 +212,7 @@ impl<'a> LineCounter<'a> {
     }
 }
 
+/// Checks one row; on failure, every problem of the row, joined by `; `.
 fn check_row(record: &csv::ByteRecord, today: i64) -> Result<Staff, String> {
     if record.len() != HEADER.len() {
         return Err(format!(
@@ -220,72 +221,98 @@ fn check_row(record: &csv::ByteRecord, today: i64) -> Result<Staff, String> {
             HEADER.len()
         ));
     }
-    let mut fields = Vec::with_capacity(HEADER.len());
+    let mut problems: Vec<String> = Vec::new();
+    // None: the field could not be read (its problem is already listed).
+    let mut fields: Vec<Option<String>> = Vec::with_capacity(HEADER.len());
     for (i, raw) in record.iter().enumerate() {
-        let text = std::str::from_utf8(raw)
-            .map_err(|_| format!("{} is not valid UTF-8 (save the file as UTF-8)", HEADER[i]))?
-            .trim();
+        let Ok(text) = std::str::from_utf8(raw) else {
+            problems.push(format!(
+                "{} is not valid UTF-8 (save the file as UTF-8)",
+                HEADER[i]
+            ));
+            fields.push(None);
+            continue;
+        };
+        let text = text.trim();
         if text.chars().count() > MAX_FIELD_CHARS {
-            return Err(format!(
+            problems.push(format!(
                 "{} is longer than {MAX_FIELD_CHARS} characters",
                 HEADER[i]
             ));
-        }
-        if text.chars().any(char::is_control) {
-            return Err(format!("{} contains control characters", HEADER[i]));
-        }
-        fields.push(text.to_owned());
-    }
-    let required = |i: usize| -> Result<String, String> {
-        if fields[i].is_empty() {
-            Err(format!("{} is empty (required)", HEADER[i]))
+            fields.push(None);
+        } else if text.chars().any(char::is_control) {
+            problems.push(format!("{} contains control characters", HEADER[i]));
+            fields.push(None);
         } else {
-            Ok(fields[i].clone())
+            fields.push(Some(text.to_owned()));
+        }
+    }
+    // A required field: "" when empty or unreadable (its problem is listed).
+    let mut required = |i: usize| -> String {
+        match &fields[i] {
+            Some(v) if v.is_empty() => {
+                problems.push(format!("{} is empty (required)", HEADER[i]));
+                String::new()
+            }
+            Some(v) => v.clone(),
+            None => String::new(),
         }
     };
-    let optional = |i: usize| (!fields[i].is_empty()).then(|| fields[i].clone());
-    let employee_number = required(0)?;
-    if employee_number.len() > 64
-        || employee_number.starts_with('.')
-        || !employee_number
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-    {
-        return Err(format!(
-            "employee_number {employee_number:?} may only use letters A-Z, digits, - _ . (at most 64)"
-        ));
-    }
-    if crate::issuer::clashes_with_gate_pass_file(&employee_number) {
-        return Err(format!(
-            "employee_number {employee_number:?} may not end in {:?}: ID files of another \
-             employee number are named that way",
-            crate::issuer::GATE_PASS_SUFFIX
-        ));
-    }
-    let family_name = required(1)?;
-    let given_name = required(2)?;
-    let birth_date = optional(3);
-    if let Some(date) = &birth_date {
-        let day = clock::parse_date(date)
-            .ok_or_else(|| format!("birth_date {date:?} is not a date YYYY-MM-DD"))?;
-        if day >= today || day < clock::days_from_civil(1900, 1, 1) {
-            return Err(format!("birth_date {date} is not a plausible birth date"));
+    let employee_number = required(0);
+    let family_name = required(1);
+    let given_name = required(2);
+    let organization_name = required(4);
+    let organization_code = required(5);
+    let valid_until = required(11);
+    let optional = |i: usize| fields[i].clone().filter(|v| !v.is_empty());
+    if !employee_number.is_empty() {
+        if employee_number.len() > 64
+            || employee_number.starts_with('.')
+            || !employee_number
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        {
+            problems.push(format!(
+                "employee_number {employee_number:?} may only use letters A-Z, digits, - _ . (at most 64)"
+            ));
+        } else if crate::issuer::clashes_with_gate_pass_file(&employee_number) {
+            problems.push(format!(
+                "employee_number {employee_number:?} may not end in {:?}: ID files of another \
+                 employee number are named that way",
+                crate::issuer::GATE_PASS_SUFFIX
+            ));
         }
     }
-    let organization_name = required(4)?;
-    let organization_code = required(5)?;
+    let birth_date = optional(3);
+    if let Some(date) = &birth_date {
+        match date_day("birth_date", date) {
+            Ok(day) if day >= today || day < clock::days_from_civil(1900, 1, 1) => {
+                problems.push(format!("birth_date {date} is not a plausible birth date"));
+            }
+            Ok(_) => {}
+            Err(why) => problems.push(why),
+        }
+    }
+    if !valid_until.is_empty() {
+        match date_day("valid_until", &valid_until) {
+            Ok(until) if until < today => {
+                problems.push(format!("valid_until {valid_until} is in the past"));
+            }
+            Ok(_) => {}
+            Err(why) => problems.push(why),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems.join("; "));
+    }
     let access_zones: Vec<String> = fields[10]
+        .as_deref()
+        .unwrap_or_default()
         .split(';')
         .map(str::trim)
         .filter(|z| !z.is_empty())
         .map(str::to_owned)
         .collect();
-    let valid_until = required(11)?;
-    let until = clock::parse_date(&valid_until)
-        .ok_or_else(|| format!("valid_until {valid_until:?} is not a date YYYY-MM-DD"))?;
-    if until < today {
-        return Err(format!("valid_until {valid_until} is in the past"));
-    }
     Ok(Staff {
         employee_number,
         family_name,
@@ -300,6 +327,55 @@ fn check_row(record: &csv::ByteRecord, today: i64) -> Result<Staff, String> {
         access_zones,
         valid_until,
     })
+}
+
+/// The day number of column `name`'s date `text`, or why it is none: not written `YYYY-MM-DD`, or
+/// written so but not a day of the calendar (`1990-02-30`).
+fn date_day(name: &str, text: &str) -> Result<i64, String> {
+    if let Some(day) = clock::parse_date(text) {
+        return Ok(day);
+    }
+    let b = text.as_bytes();
+    let shaped = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    // The shape guarantees ASCII digits at these positions.
+    let number = |r: std::ops::Range<usize>| text.get(r).and_then(|s| s.parse::<u32>().ok());
+    match (shaped, number(0..4), number(5..7)) {
+        (true, Some(year), Some(month)) => {
+            const MONTHS: [&str; 12] = [
+                "January",
+                "February",
+                "March",
+                "April",
+                "May",
+                "June",
+                "July",
+                "August",
+                "September",
+                "October",
+                "November",
+                "December",
+            ];
+            let why = match MONTHS.get(month.wrapping_sub(1) as usize) {
+                Some(month_name) => {
+                    let last = (28..=31)
+                        .rev()
+                        .find(|d| {
+                            clock::parse_date(&format!("{year:04}-{month:02}-{d:02}")).is_some()
+                        })
+                        .unwrap_or(28);
+                    format!("{month_name} {year} has {last} days")
+                }
+                None => format!("there is no month {month}"),
+            };
+            Err(format!("{name} {text} does not exist: {why}"))
+        }
+        _ => Err(format!("{name} {text:?} is not a date YYYY-MM-DD")),
+    }
 }
 
 #[cfg(test)]
@@ -342,7 +418,10 @@ mod tests {
         assert_eq!(
             reasons,
             vec![
-                (3, "birth_date \"1990-02-30\" is not a date YYYY-MM-DD"),
+                (
+                    3,
+                    "birth_date 1990-02-30 does not exist: February 1990 has 28 days"
+                ),
                 (4, "employee_number E-1 already appears on line 2"),
                 (5, "valid_until 2020-01-01 is in the past"),
                 (6, "family_name is empty (required)"),
@@ -364,6 +443,62 @@ mod tests {
             ]
         );
         assert_eq!(r.staff.len(), 1);
+    }
+
+    #[test]
+    fn impossible_dates_are_named_as_such() {
+        let r = roster(
+            "E-1,A,B,1992-02-30,Ministry,MOT,,,,,,2030-13-01\n\
+             E-2,A,B,2000-02-29,Ministry,MOT,,,,,,2031-04-31\n\
+             E-3,A,B,1.2.1990,Ministry,MOT,,,,,,2030-00-10\n",
+        );
+        let reasons: Vec<(u64, &str)> = r.bad.iter().map(|b| (b.line, b.reason.as_str())).collect();
+        assert_eq!(
+            reasons,
+            vec![
+                (
+                    2,
+                    "birth_date 1992-02-30 does not exist: February 1992 has 29 days; \
+                     valid_until 2030-13-01 does not exist: there is no month 13"
+                ),
+                (
+                    3,
+                    "valid_until 2031-04-31 does not exist: April 2031 has 30 days"
+                ),
+                (
+                    4,
+                    "birth_date \"1.2.1990\" is not a date YYYY-MM-DD; \
+                     valid_until 2030-00-10 does not exist: there is no month 0"
+                ),
+            ]
+        );
+    }
+
+    /// Regression: only a row's first problem was reported, so fixing it revealed the next.
+    #[test]
+    fn every_problem_of_a_row_is_reported() {
+        let r = roster(
+            "E 1,,B,2990-01-01,Ministry,,,,,,,2020-01-01\n\
+             ,A,,,,MOT,,,,,,\n",
+        );
+        let reasons: Vec<(u64, &str)> = r.bad.iter().map(|b| (b.line, b.reason.as_str())).collect();
+        assert_eq!(
+            reasons,
+            vec![
+                (
+                    2,
+                    "family_name is empty (required); organization_code is empty (required); \
+                     employee_number \"E 1\" may only use letters A-Z, digits, - _ . (at most 64); \
+                     birth_date 2990-01-01 is not a plausible birth date; \
+                     valid_until 2020-01-01 is in the past"
+                ),
+                (
+                    3,
+                    "employee_number is empty (required); given_name is empty (required); \
+                     organization_name is empty (required); valid_until is empty (required)"
+                ),
+            ]
+        );
     }
 
     #[test]

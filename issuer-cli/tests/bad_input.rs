@@ -82,7 +82,7 @@ fn roster_errors_name_line_and_reason_and_import_nothing() {
         .run(&["staff", "import", file.to_str().unwrap_or_default()])
         .assert_fails_with("6 bad row(s); nothing was imported");
     for expected in [
-        "line 3: birth_date \"1991-13-03\" is not a date YYYY-MM-DD",
+        "line 3: birth_date 1991-13-03 does not exist: there is no month 13",
         "line 4: employee_number A-1 already appears on line 2",
         "line 5: valid_until 2001-01-01 is in the past",
         "line 6: family_name is empty (required)",

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::audit;
 use crate::clock;
+use crate::confirm;
 use crate::did::DidMethod;
 use crate::error::{CliError, CliResult};
 use crate::issuer::Issuer;
@@ -16,7 +17,8 @@ use crate::keys;
 use crate::output::Report;
 use crate::store;
 
-pub(crate) fn run(dir: &Path) -> CliResult<Report> {
+/// `rotate-key`; asks first on a terminal unless `yes`.
+pub(crate) fn run(dir: &Path, yes: bool) -> CliResult<Report> {
     let mut issuer = Issuer::open(dir)?;
     if issuer.method == DidMethod::Key {
         return Err(CliError::new(
@@ -26,6 +28,20 @@ pub(crate) fn run(dir: &Path) -> CliResult<Report> {
         ));
     }
     let old = issuer.signer()?;
+    let name = store::meta(&issuer.conn, "name")?;
+    let signed: i64 = issuer.conn.query_row(
+        "SELECT COUNT(*) FROM credentials WHERE kid = ?1",
+        [&old.kid],
+        |r| r.get(0),
+    )?;
+    confirm::ask(
+        &format!(
+            "Replace the signing key {} of {name} with a new one? New IDs will be signed with the \
+             new key; the {signed} ID(s) signed with the old key keep working. Publish right after.",
+            old.kid
+        ),
+        yes,
+    )?;
     let now = clock::now()?;
     let alg = Algorithm::from_name(&store::meta(&issuer.conn, "alg")?).unwrap_or(Algorithm::EdDSA);
     let next: i64 =
@@ -64,9 +80,10 @@ pub(crate) fn run(dir: &Path) -> CliResult<Report> {
     tx.commit()?;
     issuer.write_public_files()?;
     Ok(Report::new(
-        json!({"old_kid": old.kid, "kid": kid, "thumbprint": thumbprint}),
+        json!({"old_kid": old.kid, "kid": kid, "thumbprint": thumbprint,
+               "issuer_name": name, "ids_signed_by_old_key": signed}),
         format!(
-            "New signing key {kid}.\nThe old key {} stays in the DID document so IDs it signed keep \
+            "New signing key {kid} for {name}.\nThe old key {} (which signed {signed} ID(s)) stays in the DID document so IDs it signed keep \
              working. Run `govid-issuer publish` and copy the files to the web server now.",
             old.kid
         ),

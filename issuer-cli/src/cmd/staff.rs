@@ -48,6 +48,8 @@ pub(crate) fn import(dir: &Path, file: &Path, skip_invalid: bool) -> CliResult<R
     }
     let signer = issuer.signer()?;
     let (mut added, mut updated, mut unchanged, mut holding) = (0u64, 0u64, 0u64, 0u64);
+    // Updated staff who hold an ID with the old details: (number, "Given Family").
+    let mut reissue: Vec<(String, String)> = Vec::new();
     let tx = store::write_tx(&mut issuer.conn)?;
     {
         let mut insert = tx.prepare(
@@ -97,6 +99,10 @@ pub(crate) fn import(dir: &Path, file: &Path, skip_invalid: bool) -> CliResult<R
                 updated += 1;
                 if has_credential.query_row(params![number, now as i64], |r| r.get(0))? {
                     holding += 1;
+                    reissue.push((
+                        number.clone(),
+                        format!("{} {}", s.given_name, s.family_name),
+                    ));
                 }
             } else {
                 unchanged += 1;
@@ -127,13 +133,21 @@ pub(crate) fn import(dir: &Path, file: &Path, skip_invalid: bool) -> CliResult<R
     if holding > 0 {
         let _ = write!(
             text,
-            "\n{holding} updated staff member(s) hold an ID with the old details: run \
-             `govid-issuer issue <number> --reissue` for them."
+            "\n{holding} updated staff member(s) hold an ID with the old details; give each a \
+             new one:"
         );
+        for (number, name) in &reissue {
+            let _ = write!(
+                text,
+                "\n  {name} ({number}): govid-issuer issue {number} --reissue"
+            );
+        }
     }
+    let reissue_numbers: Vec<&str> = reissue.iter().map(|(n, _)| n.as_str()).collect();
     Ok(Report::new(
         json!({"added": added, "updated": updated, "unchanged": unchanged,
-               "skipped": bad_json, "updated_with_current_id": holding}),
+               "skipped": bad_json, "updated_with_current_id": holding,
+               "reissue_needed": reissue_numbers}),
         text,
     ))
 }
@@ -164,7 +178,7 @@ pub(crate) fn list(dir: &Path) -> CliResult<Report> {
         let name = format!("{family}, {given}");
         let _ = writeln!(
             text,
-            "{number:<14} {:<28} {org:<6} {until:<11} {state:<9} {:<8} {}",
+            "{number:<14} {} {org:<6} {until:<11} {state:<9} {:<8} {}",
             truncate(&name, 28),
             if enrolled { "enrolled" } else { "-" },
             if current > 0 { "yes" } else { "-" }
@@ -179,16 +193,30 @@ pub(crate) fn list(dir: &Path) -> CliResult<Report> {
     Ok(Report::new(json!({"staff": items}), text))
 }
 
+/// `text` padded with spaces to `width` terminal columns, or cut to `width - 1` columns and `…`.
+///
+/// Counted in display columns, not characters: CJK and Hangul take two, combining marks (as in
+/// Devanagari) none, so the columns after a name line up in any script.
 fn truncate(text: &str, width: usize) -> String {
-    let count = text.chars().count();
-    if count <= width {
-        let pad = width - count;
-        format!("{text}{}", " ".repeat(pad))
-    } else {
-        let mut s: String = text.chars().take(width - 1).collect();
-        s.push('…');
-        s
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    let shown = text.width();
+    if shown <= width {
+        return format!("{text}{}", " ".repeat(width - shown));
     }
+    let mut cut = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width.saturating_sub(1) {
+            break;
+        }
+        cut.push(c);
+        used += w;
+    }
+    cut.push('…');
+    // A wide character that did not fit leaves one column: pad it.
+    cut.push_str(&" ".repeat(width.saturating_sub(1) - used));
+    cut
 }
 
 pub(crate) fn show(dir: &Path, employee_number: &str) -> CliResult<Report> {
@@ -302,4 +330,39 @@ pub(crate) fn show(dir: &Path, employee_number: &str) -> CliResult<Report> {
         map.insert("credentials".into(), json!(creds));
     }
     Ok(Report::new(value, text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::truncate;
+    use unicode_width::UnicodeWidthStr;
+
+    /// Regression: names were padded by characters, so CJK, Hangul and Devanagari names pushed
+    /// the next columns out of line.
+    #[test]
+    fn names_are_padded_to_display_columns() {
+        for name in [
+            "Haddad, Amira",
+            "王, 小明",
+            "김, 민준",
+            "शर्मा, प्रिया",
+            "Nguyễn, Thị Linh",
+            "山田, 太郎",
+        ] {
+            let cell = truncate(name, 28);
+            assert_eq!(cell.width(), 28, "{cell:?}");
+            assert!(cell.starts_with(name), "{cell:?}");
+        }
+        assert_eq!(truncate("王, 小明", 9), "王, 小明 ");
+    }
+
+    #[test]
+    fn long_names_are_cut_to_the_column() {
+        let cut = truncate("Abcdefghij", 6);
+        assert_eq!(cut, "Abcde…");
+        // Two-column characters: cut before the one that would overflow, then pad.
+        let cut = truncate("山田山田山田", 6);
+        assert_eq!((cut.as_str(), cut.width()), ("山田… ", 6));
+        assert_eq!(truncate("山田山田山田", 7), "山田山…");
+    }
 }

@@ -344,6 +344,10 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
             only.as_deref().unwrap_or_default()
         );
     }
+    let why = Nobody::count(&issuer.conn, &today, now)?;
+    if issued == 0 && only.is_none() {
+        text = why.text(not_enrolled);
+    }
     if rewritten > 0 {
         text.push_str(&format!(
             "\nRewrote {rewritten} ID file(s) missing after an interrupted run."
@@ -354,16 +358,19 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
             "\nRemoved {temp_removed} temporary file(s) left by an interrupted run."
         ));
     }
-    if not_enrolled > 0 && only.is_none() {
+    if not_enrolled > 0 && only.is_none() && issued > 0 {
         text.push_str(&format!(
             "\n{not_enrolled} active staff member(s) have not enrolled a phone yet (see `govid-issuer offer --all`)."
         ));
     }
-    text.push_str("\nNext: govid-issuer publish --out <web folder>");
+    if issued > 0 {
+        text.push_str("\nNext: govid-issuer publish --out <web folder>");
+    }
     Ok(Report::new(
         json!({"issued": issued, "seconds": secs, "status_lists": lists,
                "files_rewritten": rewritten, "temp_files_removed": temp_removed,
-               "not_enrolled": not_enrolled}),
+               "not_enrolled": not_enrolled, "already_current": why.current,
+               "contract_ended": why.ended, "suspended_or_revoked": why.stopped}),
         if o.jsonl && o.out.is_none() {
             // Standard output carries the ID lines: the summary goes to standard error.
             if !o.quiet {
@@ -374,6 +381,77 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
             text
         },
     ))
+}
+
+/// Why `issue --all` found nobody to issue to: the staff it skipped, by reason.
+struct Nobody {
+    /// Staff in the roster.
+    staff: i64,
+    /// Enrolled, active staff with a current ID.
+    current: i64,
+    /// Enrolled, active staff whose `valid_until` has passed.
+    ended: i64,
+    /// Suspended or revoked staff.
+    stopped: i64,
+}
+
+impl Nobody {
+    fn count(conn: &Connection, today: &str, now: u64) -> CliResult<Self> {
+        Ok(conn.query_row(
+            &format!(
+                "SELECT COUNT(*),
+                   COALESCE(SUM(s.holder_thumbprint IS NOT NULL AND s.state = 'active'
+                     AND s.valid_until >= :today AND {HAS_CURRENT}), 0),
+                   COALESCE(SUM(s.holder_thumbprint IS NOT NULL AND s.state = 'active'
+                     AND s.valid_until < :today), 0),
+                   COALESCE(SUM(s.state != 'active'), 0)
+                 FROM staff s"
+            ),
+            rusqlite::named_params! {":today": today, ":now": now as i64},
+            |r| {
+                Ok(Self {
+                    staff: r.get(0)?,
+                    current: r.get(1)?,
+                    ended: r.get(2)?,
+                    stopped: r.get(3)?,
+                })
+            },
+        )?)
+    }
+
+    /// "Nothing issued: ..." with each reason that applies.
+    fn text(&self, not_enrolled: i64) -> String {
+        if self.staff == 0 {
+            return "Nothing issued: there are no staff yet (run `govid-issuer staff import \
+                    ROSTER.CSV`)."
+                .to_owned();
+        }
+        let mut why = Vec::new();
+        if self.current > 0 {
+            why.push(format!(
+                "{} enrolled staff member(s) already have a current ID (--reissue replaces them)",
+                self.current
+            ));
+        }
+        if not_enrolled > 0 {
+            let who = if self.current == 0 && self.ended == 0 {
+                format!("nobody has enrolled a phone yet ({not_enrolled} active staff member(s))")
+            } else {
+                format!("{not_enrolled} active staff member(s) have not enrolled a phone yet")
+            };
+            why.push(format!("{who}: see `govid-issuer offer --all`"));
+        }
+        if self.ended > 0 {
+            why.push(format!(
+                "{} enrolled staff member(s) have a valid_until in the past (update the roster)",
+                self.ended
+            ));
+        }
+        if self.stopped > 0 {
+            why.push(format!("{} are suspended or revoked", self.stopped));
+        }
+        format!("Nothing issued, nothing to publish: {}.", why.join("; "))
+    }
 }
 
 /// The database writer: one transaction per batch, while the signing threads work ahead.
