@@ -25,6 +25,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -68,11 +69,31 @@ def jwt_part(jwt, i):
     return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
 
 
-def zbar_decode(png_path):
-    """The independent decoder: what a gate's camera would read from the PNG."""
-    r = subprocess.run(["zbarimg", "--raw", "-q", png_path], capture_output=True, text=True, timeout=30)
+# Where a QR round trip that went wrong is kept for diagnosis (the test's own folder is removed).
+QR_MISMATCH_DIR = os.environ.get("GOVID_QR_MISMATCH_DIR", os.path.join(tempfile.gettempdir(), "govid-qr-mismatch"))
+
+
+def zbar_decode(png_path, expected=None):
+    """The independent decoder: what a gate's camera would read from the PNG. zbarimg looks for
+    QR codes only: with every symbology on, a dense QR image can also yield a linear barcode
+    read by mistake (a second line of output). When `expected` is given and the text read
+    differs (or nothing is read), the PNG, the payload and the text read are kept in
+    QR_MISMATCH_DIR and the test fails naming them."""
+    r = subprocess.run(["zbarimg", "--raw", "-q", "-Sdisable", "-Sqrcode.enable", png_path],
+                       capture_output=True, text=True, timeout=30)
+    read = r.stdout.strip()
+    if expected is not None and read != expected:
+        os.makedirs(QR_MISMATCH_DIR, exist_ok=True)
+        base = os.path.join(QR_MISMATCH_DIR, f"{int(time.time() * 1000)}-{os.path.basename(png_path)}")
+        shutil.copy(png_path, base)
+        with open(base + ".payload.txt", "w", encoding="utf-8") as f:
+            f.write(expected)
+        with open(base + ".read.txt", "w", encoding="utf-8") as f:
+            f.write(r.stdout)
+        what = "read nothing" if not read else f"read {len(read)} characters of other text"
+        pytest.fail(f"zbarimg {what} from {png_path} (exit {r.returncode}); kept as {base}[.payload.txt|.read.txt]")
     assert r.returncode == 0, f"zbarimg could not decode {png_path}: {r.stderr}"
-    return r.stdout.strip()
+    return read
 
 
 # ---------------------------------------------------------------------------------------------
@@ -238,9 +259,7 @@ class Phone:
         png = os.path.join(self.dir, f"code-{next(self.codes)}.png")
         with open(png, "wb") as f:
             f.write(g.qr_png(presentation.payload, 4, g.QrEcc.M))
-        scanned = zbar_decode(png)
-        assert scanned == presentation.payload, "the QR round trip changed the code"
-        return scanned
+        return zbar_decode(png, expected=presentation.payload)
 
 
 def libfaketime():
@@ -267,9 +286,7 @@ def show_with_clock_behind(phone, issuer, credential_file, behind_secs, aud=GATE
     assert r.returncode == 0, f"phone process failed: {r.stdout}{r.stderr}"
     shown = json.loads(r.stdout)
     assert shown["issued_at"] < time.time() - behind_secs + 60, "libfaketime did not move the phone's clock"
-    scanned = zbar_decode(png)
-    assert scanned == shown["payload"]
-    return scanned
+    return zbar_decode(png, expected=shown["payload"])
 
 
 # ---------------------------------------------------------------------------------------------

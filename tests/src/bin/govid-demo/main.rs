@@ -497,19 +497,35 @@ impl QrReader {
         }
     }
 
+    /// Reads `png` back and checks it against `payload`. zbarimg looks for QR codes only: with
+    /// every symbology on, a dense QR image can also yield a linear barcode read by mistake. When
+    /// the text differs (or nothing is read), the payload and the text read are kept beside the
+    /// PNG (`<png>.payload.txt`, `<png>.read.txt`) for diagnosis.
     fn scan(&self, png: &Path, payload: &str) -> Result<String, DemoError> {
         if !self.zbarimg {
             return Ok(payload.to_owned());
         }
         let out = Command::new("zbarimg")
-            .args(["--raw", "-q"])
+            .args(["--raw", "-q", "-Sdisable", "-Sqrcode.enable"])
             .arg(png)
             .output()
             .map_err(|e| DemoError(format!("zbarimg: {e}")))?;
         let read = String::from_utf8_lossy(&out.stdout).trim().to_owned();
         if read != payload {
+            let keep = |ext: &str, text: &[u8]| {
+                let mut path = png.as_os_str().to_owned();
+                path.push(ext);
+                let _ = fs::write(&path, text);
+            };
+            keep(".payload.txt", payload.as_bytes());
+            keep(".read.txt", &out.stdout);
+            let what = if read.is_empty() {
+                "read nothing from".to_owned()
+            } else {
+                format!("read {} characters of other text from", read.len())
+            };
             return Err(DemoError(format!(
-                "zbarimg read {} differently from what the wallet encoded",
+                "zbarimg {what} {} (the payload and the text read are kept beside it)",
                 png.display()
             )));
         }
