@@ -101,10 +101,11 @@ export async function launch(video, extraArgs = []) {
  * errors, requests to anything but the gate (the page works offline), and CSP violations.
  */
 export async function openPage(browser, gate, { viewport = { width: 1000, height: 820 },
-  locale = "en-US", url = gate.base + "/", before = null } = {}) {
+  locale = "en-US", url = gate.base + "/", before = null, camera = true } = {}) {
   const context = await browser.newContext({ viewport, locale });
   const origin = new URL(url).origin;
-  await context.grantPermissions(["camera"], { origin });
+  // Chromium grants the camera only to a secure context.
+  if (camera) { await context.grantPermissions(["camera"], { origin }); }
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
