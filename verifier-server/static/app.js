@@ -335,6 +335,7 @@
   }
 
   function renderHealth() {
+    text($("gate"), health && health.gate ? t("ui.gate", { gate: health.gate }) : "");
     var box = $("health"), list = $("health-list");
     var problems = healthProblems();
     list.textContent = "";
@@ -352,7 +353,6 @@
     return fetch("/healthz", { cache: "no-store" }).then(function (r) { return r.json(); })
       .then(function (h) {
         health = h; healthReached = true;
-        text($("gate"), h && h.gate ? t("ui.gate", { gate: h.gate }) : "");
         if (h && h.challenge_mode) { $("challenge-box").hidden = false; }
         return h;
       }, function () {

@@ -29,6 +29,7 @@ test("camera: an allowed code shows a green tick with the name, organization and
     assert.equal(v.todo, "Let the holder in.");
     const decoder = await page.getAttribute("body", "data-decoder");
     assert.ok(["jsQR", "BarcodeDetector"].includes(decoder), decoder);
+    assert.equal(await page.textContent("#gate"), "Gate: demo-gate");
     // A healthy gate: no problem banner.
     assert.equal(await page.isHidden("#health"), true);
     assert.equal(await page.getAttribute("body", "data-health"), "ok");

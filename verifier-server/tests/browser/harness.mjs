@@ -140,6 +140,8 @@ export async function seen(page) {
       color: style.color,
       symbol: text("symbol"), verdict: text("verdict"), name: text("name"), org: text("org"),
       reason: text("reason"), todo: text("todo"),
+      // A string table key on screen is a string the page's language lacks.
+      keysShown: document.body.innerText.match(/\b(ui|verdict|ready|camera|health|allow|reason|do)\.[a-z_.]+\b/g),
     };
   });
 }
@@ -174,6 +176,7 @@ export const COLOURS = {
 export function assertVerdict(v, state, lang, { reason = null, todo = null } = {}) {
   const t = tables[lang];
   assert.equal(v.state, state, JSON.stringify(v));
+  assert.equal(v.keysShown, null, "string keys on screen");
   assert.equal(v.className, "result " + state);
   assert.equal(v.background, COLOURS[state]);
   assert.ok(contrast(v.background, v.color) >= 4.5, `contrast ${v.background} on ${v.color}`);

@@ -139,6 +139,7 @@ test("Korean browser, real codes: allow, replayed (amber) and revoked in Korean"
     const { page, errors } = await openPage(browser, gate, { locale: "ko-KR" });
     assert.equal(await page.getAttribute("html", "lang"), "ko");
     assert.equal(await page.textContent("h1"), "신분 확인");
+    assert.equal(await page.textContent("#gate"), "출입구: demo-gate");
     assert.equal((await verdict(page, "ready")).verdict, "준비");
     const allow = gate.code("allow");
     await scan(page, allow);
