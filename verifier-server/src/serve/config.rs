@@ -45,6 +45,7 @@ pub(crate) struct GateSection {
     pub(crate) max_pending_challenges: Option<usize>,
     pub(crate) max_pending_challenges_per_client: Option<usize>,
     pub(crate) accepted_vct: Option<Vec<String>>,
+    pub(crate) language: Option<String>,
 }
 
 /// `[server]`: HTTP and hardening.
@@ -193,6 +194,8 @@ pub(crate) struct GateConfig {
     pub(crate) max_pending_challenges_per_client: usize,
     /// Credential types (`vct`) the gate accepts (default: the worker ID and the gate pass).
     pub(crate) accepted_vct: Vec<String>,
+    /// The scanning page's language; `None`: the browser's (`navigator.languages`).
+    pub(crate) language: Option<PageLanguage>,
 
     pub(crate) listen: SocketAddr,
     pub(crate) max_body_bytes: usize,
@@ -226,6 +229,25 @@ pub(crate) struct GateConfig {
     pub(crate) keep_claims: Vec<ClaimPath>,
     pub(crate) salt_file: Option<PathBuf>,
     pub(crate) commit_before_response: bool,
+}
+
+/// A language the scanning page ships strings for (`[gate] language`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PageLanguage {
+    /// `en`
+    English,
+    /// `ko`
+    Korean,
+}
+
+impl PageLanguage {
+    /// The page's table of strings: `static/i18n/<code>.json`.
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            PageLanguage::English => "en",
+            PageLanguage::Korean => "ko",
+        }
+    }
 }
 
 /// Something the gate starts with but its operator should fix, named by a stable code: logged at
@@ -321,6 +343,12 @@ impl GateConfig {
             "allow" => UnknownStatus::Allow,
             other => return Err(format!("unknown_status `{other}` is not deny or allow")),
         };
+        let language = match g.language.as_deref() {
+            None => None,
+            Some("en") => Some(PageLanguage::English),
+            Some("ko") => Some(PageLanguage::Korean),
+            Some(other) => return Err(format!("language `{other}` is not en or ko")),
+        };
         let replay_window_secs = g.replay_window_secs.unwrap_or(60);
         if !(1..=3600).contains(&replay_window_secs) {
             return Err("replay_window_secs must be 1..=3600".to_owned());
@@ -382,6 +410,7 @@ impl GateConfig {
                 .accepted_vct
                 .filter(|v| !v.is_empty())
                 .unwrap_or_else(|| GATE_VCTS.map(str::to_owned).to_vec()),
+            language,
             listen,
             max_body_bytes,
             request_timeout: Duration::from_millis(s.request_timeout_ms.unwrap_or(5000).max(1)),
@@ -588,6 +617,27 @@ mod tests {
         assert_eq!(
             c.profile.claims().len(),
             GateProfile::Entry.claims().len() + 1
+        );
+    }
+
+    #[test]
+    fn page_language_is_en_ko_or_the_browsers() {
+        assert_eq!(
+            GateConfig::from_file(minimal()).map(|c| c.language),
+            Ok(None)
+        );
+        for (code, language) in [("en", PageLanguage::English), ("ko", PageLanguage::Korean)] {
+            let mut f = minimal();
+            f.gate.language = Some(code.into());
+            let c = GateConfig::from_file(f).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(c.language, Some(language));
+            assert_eq!(language.code(), code);
+        }
+        let mut f = minimal();
+        f.gate.language = Some("fr".into());
+        assert_eq!(
+            GateConfig::from_file(f).map(|c| c.language),
+            Err("language `fr` is not en or ko".to_owned())
         );
     }
 }

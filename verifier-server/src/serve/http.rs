@@ -48,7 +48,7 @@
 //!
 //! # `GET /healthz`, `GET /metrics`
 //!
-//! `{"status": "ok"|"degraded", "gate", "uptime_secs", "challenge_mode",
+//! `{"status": "ok"|"degraded", "gate", "uptime_secs", "challenge_mode", "language",
 //! "status_lists": [{"uri", "age_secs", "stale", "last_fetch_failed"}],
 //! "warnings": ["no_status_source"], "replay": {"kept_across_restart", "refuses_codes_before"}}`
 //! (always 200; degraded when a list is missing or stale, or when `warnings` is not empty).
@@ -60,7 +60,8 @@
 //! replay keys (a code let in is refused after a restart too); `refuses_codes_before` (unix
 //! seconds, or `null`) when the gate cannot vouch for codes made before it started (no database,
 //! or the previous run crashed before committing every key) and refuses them as
-//! `code_before_restart`. Metrics: Prometheus text, see [`super::metrics`].
+//! `code_before_restart`. `language` is `[gate] language` (`"en"`, `"ko"`, or `null`: the
+//! scanning page follows the browser's languages). Metrics: Prometheus text, see [`super::metrics`].
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -78,7 +79,7 @@ use serde_json::{json, Map, Value};
 
 use super::cache::StatusView;
 use super::challenge::ChallengeRefusal;
-use super::config::Mode;
+use super::config::{Mode, PageLanguage};
 use super::decide::{challenge_claims, decide, Context, Decision};
 use super::gatelog::Entry;
 use super::metrics::Gauge;
@@ -414,6 +415,7 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
         "gate": gate.config.gate_id,
         "uptime_secs": state.started.elapsed().as_secs(),
         "challenge_mode": gate.config.mode != Mode::Rotating,
+        "language": gate.config.language.map(PageLanguage::code),
         "status_lists": lists,
         "warnings": warnings,
         "replay": {

@@ -1,7 +1,9 @@
 //! The scanning page and its assets, embedded in the binary (no CDN: the gate works offline).
 //!
-//! `GET /` is the page; `/static/*` its script, style and the vendored jsQR decoder
-//! (`static/vendor/README.md` says where it comes from).
+//! `GET /` is the page; `/static/*` its script, style, its strings (one table per language,
+//! `static/i18n/en.json` and `ko.json`, keyed the same) and the vendored jsQR decoder
+//! (`static/vendor/README.md` says where it comes from). The page takes its language from
+//! `/healthz` `language` (`[gate] language`), else from the browser's `navigator.languages`.
 
 use std::sync::Arc;
 
@@ -15,6 +17,8 @@ use super::AppState;
 const INDEX: &str = include_str!("../../static/index.html");
 const APP_JS: &str = include_str!("../../static/app.js");
 const APP_CSS: &str = include_str!("../../static/app.css");
+const I18N_EN: &str = include_str!("../../static/i18n/en.json");
+const I18N_KO: &str = include_str!("../../static/i18n/ko.json");
 const JSQR_JS: &str = include_str!("../../static/vendor/jsQR.js");
 const JSQR_LICENSE: &str = include_str!("../../static/vendor/jsQR.LICENSE");
 
@@ -36,6 +40,14 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route(
             "/static/app.css",
             get(|| async { asset(APP_CSS, "text/css; charset=utf-8") }),
+        )
+        .route(
+            "/static/i18n/en.json",
+            get(|| async { asset(I18N_EN, "application/json; charset=utf-8") }),
+        )
+        .route(
+            "/static/i18n/ko.json",
+            get(|| async { asset(I18N_KO, "application/json; charset=utf-8") }),
         )
         .route(
             "/static/vendor/jsQR.js",

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Browser test of the gate's scanning page: headless Chromium with a fake camera, and the
-# keyboard-wedge field. With UPDATE_SCREENSHOTS=1 it rewrites docs/screenshots/gate-allow.png and
-# gate-deny.png (the README's pictures).
+# keyboard-wedge field, the three verdicts, layout at phone and tablet width, both languages, the
+# gate health banner and the camera message outside a secure context. With UPDATE_SCREENSHOTS=1
+# it rewrites docs/screenshots/gate-*.png (the README's pictures).
 #
 # Needs Debian's chromium (apt-get install -y chromium) and node/npm; installs playwright-core
 # from package-lock.json (it never downloads a browser). Usage, from anywhere:
@@ -24,4 +25,4 @@ fi
 GOVID_VERIFIER="$target/debug/govid-verifier" \
 GATE_DEMO="$target/debug/examples/gate_demo" \
 CHROMIUM="$chromium" \
-  node --test gate.test.mjs
+  node --test --test-concurrency=1 ./*.test.mjs
