@@ -1,6 +1,7 @@
 //! `govid-verifier serve` over HTTPS (`--tls-cert`/`--tls-key`, `[server] tls_cert`/`tls_key`):
-//! the real binary on loopback with a self-signed certificate made by the test, and clients that
-//! trust that certificate only.
+//! the real binary on loopback with a self-signed certificate made by the test (or, for the RSA
+//! and SEC1 key formats, a test-only one from `tests/data/`), and clients that trust that
+//! certificate only.
 // Tests: a panic is the failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -119,6 +120,23 @@ fn the_gate_speaks_tls_1_2_and_1_3_with_alpn_http_1_1() {
         assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
         assert_eq!(tls.conn.protocol_version(), Some(expected));
         assert_eq!(tls.conn.alpn_protocol(), Some(&b"http/1.1"[..]));
+    }
+}
+
+#[test]
+fn rsa_and_sec1_key_files_serve_https_too() {
+    let world = World::new("serve-tls-formats");
+    for (name, begin) in [
+        ("tls-rsa", "-----BEGIN RSA PRIVATE KEY-----"),
+        ("tls-sec1", "-----BEGIN EC PRIVATE KEY-----"),
+    ] {
+        let cert = TestCert::from_data(name);
+        assert!(cert.key_pem.starts_with(begin), "{name}");
+        let gate = tls_gate(&world, &cert, "", &[]);
+        let (status, _, body) = gate.request_from(CLIENT_A, "GET", "/healthz");
+        assert_eq!(status, 200, "{name}: {body}");
+        let (status, _) = gate.get("/healthz", &[]);
+        assert_eq!(status, 200, "{name}");
     }
 }
 

@@ -150,6 +150,22 @@ impl TestCert {
         }
     }
 
+    /// A committed test certificate and key: `tests/data/NAME.crt` and `NAME.key`.
+    pub fn from_data(name: &str) -> Self {
+        use rustls::pki_types::pem::PemObject as _;
+        let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+        let cert_pem = std::fs::read_to_string(data.join(format!("{name}.crt"))).unwrap();
+        let key_pem = std::fs::read_to_string(data.join(format!("{name}.key"))).unwrap();
+        let cert_der = rustls::pki_types::CertificateDer::from_pem_slice(cert_pem.as_bytes())
+            .unwrap()
+            .to_vec();
+        TestCert {
+            cert_pem,
+            key_pem,
+            cert_der,
+        }
+    }
+
     /// Writes `gate.crt` and `gate.key` (mode 600) into `dir`; returns the
     /// `--tls-cert`/`--tls-key` flags naming them.
     pub fn write(&self, dir: &TempDir) -> Vec<String> {
