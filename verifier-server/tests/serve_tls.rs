@@ -396,6 +396,17 @@ fn a_bad_certificate_or_key_stops_the_start_with_a_clear_message_and_exit_code_2
             garbage_der.display()
         ),
     );
+    let bad_cert = write(
+        "bad.crt",
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    );
+    expect(
+        pair(&bad_cert, &key_path),
+        format!(
+            "{}: the first certificate in it (the gate's own) is not a valid X.509 certificate",
+            bad_cert.display()
+        ),
+    );
     let missing = world.dir.path("missing.crt");
     expect(
         pair(&missing, &key_path),

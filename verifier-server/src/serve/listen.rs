@@ -156,6 +156,14 @@ impl Tls {
                     files.cert.display()
                 ))
             }
+            // rustls words this as a peer's fault ("invalid peer certificate"); it is ours.
+            Err(rustls::Error::InvalidCertificate(_)) => {
+                return Err(format!(
+                    "{}: the first certificate in it (the gate's own) is not a valid X.509 \
+                     certificate",
+                    files.cert.display()
+                ))
+            }
             Err(e) => {
                 return Err(format!(
                     "{}: not a usable certificate: {e}",
