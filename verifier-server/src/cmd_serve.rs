@@ -25,6 +25,14 @@ pub(crate) struct ServeArgs {
     /// Address to listen on (IP:PORT; port 0 picks a free one).
     #[arg(long, value_name = "ADDR")]
     listen: Option<String>,
+    /// Serve HTTPS with the PEM certificate chain in FILE (the gate's certificate first).
+    /// Needs --tls-key; replaces `[server] tls_cert`. Read at start only.
+    #[arg(long, value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key (PKCS#8, RSA or SEC1, unencrypted) of --tls-cert. Needs
+    /// --tls-cert; replaces `[server] tls_key`. Read at start only.
+    #[arg(long, value_name = "FILE")]
+    tls_key: Option<PathBuf>,
     /// Trust the issuer public key(s) in FILE (repeatable): a JWK, or a JWK Set whose keys may
     /// carry an `iss` member naming the issuer each signs for. ISS=FILE trusts them for the
     /// issuer ISS only. A credential without a `kid` is checked against each key that may sign
@@ -110,6 +118,12 @@ fn load(args: &ServeArgs) -> Result<GateConfig, String> {
         }
     };
     set(&mut file.server.listen, &args.listen);
+    if let Some(cert) = &args.tls_cert {
+        file.server.tls_cert = Some(cert.clone());
+    }
+    if let Some(key) = &args.tls_key {
+        file.server.tls_key = Some(key.clone());
+    }
     set(&mut file.gate.audience, &args.aud);
     set(&mut file.gate.id, &args.gate_id);
     set(&mut file.gate.profile, &args.profile);
@@ -201,6 +215,15 @@ pub(crate) fn run(args: ServeArgs) -> i32 {
             return 2;
         }
     };
+    // Read once: a reload does not change them.
+    let tls = match config.tls.as_ref().map(crate::serve::listen::Tls::load) {
+        None => None,
+        Some(Ok(tls)) => Some(tls),
+        Some(Err(e)) => {
+            eprintln!("govid-verifier serve: {e}");
+            return 2;
+        }
+    };
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.enable_all().thread_name("govid-gate");
     if config.workers > 0 {
@@ -215,7 +238,7 @@ pub(crate) fn run(args: ServeArgs) -> i32 {
     };
     let reload_args = args.clone();
     let reloader = Box::new(move || load(&reload_args));
-    match runtime.block_on(crate::serve::run(config, reloader)) {
+    match runtime.block_on(crate::serve::run(config, tls, reloader)) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("govid-verifier serve: {e}");

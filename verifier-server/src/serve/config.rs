@@ -63,6 +63,10 @@ pub(crate) struct ServerSection {
     pub(crate) max_connections_per_client: Option<usize>,
     pub(crate) header_read_timeout_ms: Option<u64>,
     pub(crate) signature_cache_entries: Option<usize>,
+    /// PEM certificate chain for HTTPS (with `tls_key`; restart to change).
+    pub(crate) tls_cert: Option<PathBuf>,
+    /// PEM private key for HTTPS (with `tls_cert`; restart to change).
+    pub(crate) tls_key: Option<PathBuf>,
 }
 
 /// `[trust]`: which issuers the gate trusts.
@@ -152,6 +156,8 @@ impl FileConfig {
         self.trust.bundle_state.iter_mut().for_each(fix);
         self.log.db.iter_mut().for_each(fix);
         self.log.salt_file.iter_mut().for_each(fix);
+        self.server.tls_cert.iter_mut().for_each(fix);
+        self.server.tls_key.iter_mut().for_each(fix);
     }
 }
 
@@ -211,6 +217,8 @@ pub(crate) struct GateConfig {
     pub(crate) header_read_timeout: Duration,
     /// Issuer signatures remembered once verified (0: verify every one).
     pub(crate) signature_cache_entries: usize,
+    /// `None`: plain HTTP.
+    pub(crate) tls: Option<TlsFiles>,
 
     pub(crate) trust: TrustSection,
     /// `--accept-bundle-rollback`: at start, accept a trust bundle older than the highest one
@@ -279,6 +287,15 @@ impl Warning {
             }
         }
     }
+}
+
+/// The files HTTPS is served with (`[server] tls_cert`, `tls_key`), read once at start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct TlsFiles {
+    /// PEM certificate chain, the gate's own certificate first.
+    pub(crate) cert: PathBuf,
+    /// PEM private key (PKCS#8, RSA or SEC1) of that certificate.
+    pub(crate) key: PathBuf,
 }
 
 /// The admin bearer token; its `Debug` never shows it.
@@ -371,6 +388,18 @@ impl GateConfig {
             }
             t => t.map(AdminToken),
         };
+        let tls = match (s.tls_cert, s.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            _ => {
+                return Err(
+                    "tls_cert and tls_key go together (--tls-cert and --tls-key, or \
+                            [server] tls_cert and tls_key): HTTPS needs the certificate and its \
+                            private key"
+                        .to_owned(),
+                )
+            }
+        };
         let max_body_bytes = s.max_body_bytes.unwrap_or(16 * 1024);
         if !(1024..=1024 * 1024).contains(&max_body_bytes) {
             return Err("max_body_bytes must be 1024..=1048576".to_owned());
@@ -426,6 +455,7 @@ impl GateConfig {
                     .clamp(100, 60_000),
             ),
             signature_cache_entries: s.signature_cache_entries.unwrap_or(65_536),
+            tls,
             trust: t,
             accept_bundle_rollback: false,
             status_refresh: Duration::from_secs(refresh),
@@ -607,6 +637,36 @@ mod tests {
         // Discovery (the default) fetches the list each credential names.
         let c = GateConfig::from_file(minimal()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.warnings(), []);
+    }
+
+    #[test]
+    fn tls_cert_and_key_go_together_and_are_relative_to_the_config_file() {
+        let refusal = |f: FileConfig| GateConfig::from_file(f).err().unwrap_or_default();
+        let together = "tls_cert and tls_key go together (--tls-cert and --tls-key, or [server] \
+                        tls_cert and tls_key): HTTPS needs the certificate and its private key";
+        let mut f = minimal();
+        f.server.tls_cert = Some("gate.crt".into());
+        assert_eq!(refusal(f), together);
+        let mut f = minimal();
+        f.server.tls_key = Some("gate.key".into());
+        assert_eq!(refusal(f), together);
+        let c = GateConfig::from_file(minimal()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.tls, None);
+
+        let mut f: FileConfig =
+            toml::from_str("[server]\ntls_cert = \"tls/gate.crt\"\ntls_key = \"/etc/gate.key\"\n")
+                .unwrap_or_else(|e| panic!("{e}"));
+        f.rebase(Path::new("/etc/govid"));
+        f.gate.audience = Some("https://gate.example/a".into());
+        f.trust.jwks = minimal().trust.jwks;
+        let c = GateConfig::from_file(f).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            c.tls,
+            Some(TlsFiles {
+                cert: "/etc/govid/tls/gate.crt".into(),
+                key: "/etc/gate.key".into(),
+            })
+        );
     }
 
     #[test]

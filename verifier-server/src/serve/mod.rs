@@ -109,11 +109,20 @@ impl AppState {
             .clone()
     }
 
-    /// Reads the config again and swaps in the new gate. Listen address, log database, salt,
-    /// replay window and rate limits need a restart; everything else applies at once.
+    /// Reads the config again and swaps in the new gate. Listen address, TLS certificate and
+    /// key, log database, salt, replay window and rate limits need a restart; everything else
+    /// applies at once.
     pub(crate) fn reload(&self) -> Result<(), String> {
         let config = (self.reloader)()?;
-        let last_seq = self.gate().trust.bundle.as_ref().map(|b| b.seq());
+        let current = self.gate();
+        if config.tls != current.config.tls {
+            tracing::warn!(
+                "tls_cert or tls_key changed: the gate keeps the certificate and key it started \
+                 with until it is restarted"
+            );
+        }
+        let last_seq = current.trust.bundle.as_ref().map(|b| b.seq());
+        drop(current);
         let gate = Gate::new(config, &self.cache, last_seq, false)?;
         log_warnings(&gate.config);
         *self
@@ -210,8 +219,13 @@ fn replay_cache(
     cache
 }
 
-/// Runs the server until Ctrl-C or SIGTERM. Prints `listening on ADDR` on stdout once bound.
-pub(crate) async fn run(config: GateConfig, reloader: Reloader) -> Result<(), String> {
+/// Runs the server (HTTPS with `tls`) until Ctrl-C or SIGTERM. Prints `listening on ADDR` on
+/// stdout once bound.
+pub(crate) async fn run(
+    config: GateConfig,
+    tls: Option<listen::Tls>,
+    reloader: Reloader,
+) -> Result<(), String> {
     let listen = config.listen;
     let (state, writer) = build_state(config, reloader)?;
     let listener = tokio::net::TcpListener::bind(listen)
@@ -223,8 +237,16 @@ pub(crate) async fn run(config: GateConfig, reloader: Reloader) -> Result<(), St
         addr = %local,
         gate = %gate.config.gate_id,
         profile = gate.config.profile.name(),
+        tls = tls.is_some(),
         "govid gate verifier listening"
     );
+    match &gate.config.tls {
+        Some(files) if tls.is_some() => tracing::info!(
+            cert = %files.cert.display(),
+            "HTTPS on (TLS 1.2 and 1.3); the certificate and key are read at start only"
+        ),
+        _ => tracing::info!("HTTPS off: plain HTTP (a browser gives the page a camera only over HTTPS or on localhost)"),
+    }
     let stop = shutdown_signal();
     println!("listening on {local}");
     log_warnings(&gate.config);
@@ -237,7 +259,7 @@ pub(crate) async fn run(config: GateConfig, reloader: Reloader) -> Result<(), St
     // while they run.
     let app = http::router(state.clone());
     let limits = listen::Limits::from_config(&state.gate().config);
-    listen::serve(listener, app, limits, stop).await;
+    listen::serve(listener, app, limits, tls, stop).await;
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
     let _ = refresher.await;

@@ -130,18 +130,115 @@ impl Host {
     }
 }
 
+/// A self-signed certificate for `localhost` and `127.0.0.1` (ECDSA P-256), made fresh for a test.
+pub struct TestCert {
+    pub cert_pem: String,
+    /// PKCS#8 PEM.
+    pub key_pem: String,
+    pub cert_der: Vec<u8>,
+}
+
+impl TestCert {
+    pub fn new() -> Self {
+        let rcgen::CertifiedKey { cert, signing_key } =
+            rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
+                .unwrap();
+        TestCert {
+            cert_pem: cert.pem(),
+            key_pem: signing_key.serialize_pem(),
+            cert_der: cert.der().to_vec(),
+        }
+    }
+
+    /// A committed test certificate and key: `tests/data/NAME.crt` and `NAME.key`.
+    pub fn from_data(name: &str) -> Self {
+        use rustls::pki_types::pem::PemObject as _;
+        let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+        let cert_pem = std::fs::read_to_string(data.join(format!("{name}.crt"))).unwrap();
+        let key_pem = std::fs::read_to_string(data.join(format!("{name}.key"))).unwrap();
+        let cert_der = rustls::pki_types::CertificateDer::from_pem_slice(cert_pem.as_bytes())
+            .unwrap()
+            .to_vec();
+        TestCert {
+            cert_pem,
+            key_pem,
+            cert_der,
+        }
+    }
+
+    /// Writes `gate.crt` and `gate.key` (mode 600) into `dir`; returns the
+    /// `--tls-cert`/`--tls-key` flags naming them.
+    pub fn write(&self, dir: &TempDir) -> Vec<String> {
+        let (cert, key) = (dir.path("gate.crt"), dir.path("gate.key"));
+        std::fs::write(&cert, &self.cert_pem).unwrap();
+        std::fs::write(&key, &self.key_pem).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        vec![
+            format!("--tls-cert={}", cert.display()),
+            format!("--tls-key={}", key.display()),
+        ]
+    }
+
+    /// A rustls client config that trusts only this certificate.
+    pub fn client_config(&self) -> Arc<rustls::ClientConfig> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(rustls::pki_types::CertificateDer::from(
+                self.cert_der.clone(),
+            ))
+            .unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Arc::new(config)
+    }
+}
+
+impl Default for TestCert {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// A running `govid-verifier serve`.
 pub struct Gate {
     pub addr: SocketAddr,
     pub child: Child,
     pub stderr: Arc<Mutex<String>>,
     agent: ureq::Agent,
+    /// HTTPS: the client config trusting the gate's certificate.
+    tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Gate {
     /// Starts the binary with `args` (and `env`), waits for `listening on`.
     pub fn start(args: &[String], env: &[(&str, &str)]) -> Self {
         Self::start_in(&std::env::current_dir().unwrap(), args, env)
+    }
+
+    /// Starts the binary with `args` (which make it serve HTTPS with `cert`); requests go over
+    /// HTTPS to `localhost`, trusting `cert` only.
+    pub fn start_tls(args: &[String], env: &[(&str, &str)], cert: &TestCert) -> Self {
+        let mut gate = Self::start(args, env);
+        let root = ureq::tls::Certificate::from_der(&cert.cert_der).to_owned();
+        let tls = ureq::tls::TlsConfig::builder()
+            .root_certs(ureq::tls::RootCerts::Specific(Arc::new(vec![root])))
+            .build();
+        gate.agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(10)))
+            .tls_config(tls)
+            .build()
+            .into();
+        gate.tls = Some(cert.client_config());
+        gate
     }
 
     /// Starts the binary in the working directory `cwd` (relative paths in `args` are taken
@@ -202,6 +299,7 @@ impl Gate {
             child,
             stderr,
             agent,
+            tls: None,
         }
     }
 
@@ -212,8 +310,13 @@ impl Gate {
         Self::start(&["--config".into(), path.display().to_string()], env)
     }
 
+    /// `http://ADDR/path`, or `https://localhost:PORT/path` for a TLS gate (the name its test
+    /// certificate holds).
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        match self.tls {
+            Some(_) => format!("https://localhost:{}{path}", self.addr.port()),
+            None => format!("http://{}{path}", self.addr),
+        }
     }
 
     /// POSTs `body` with `content_type`; returns the status and the body as JSON (or `Null`).
@@ -264,7 +367,8 @@ impl Gate {
         )
     }
 
-    /// Sends `method path` (empty body, `Connection: close`) on a new connection from the source
+    /// Sends `method path` (empty body, `Connection: close`; over TLS for a TLS gate) on a new
+    /// connection from the source
     /// address `source` (any 127.0.0.0/8 address reaches a loopback gate); returns the status,
     /// the response head and the body. A status of 0: the gate closed without an answer.
     pub fn request_from(
@@ -294,10 +398,21 @@ impl Gate {
         let request = format!(
             "{method} {path} HTTP/1.1\r\nHost: gate\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
         );
-        // The gate may answer and close before the request is written in full.
-        let _ = stream.write_all(request.as_bytes());
         let mut buf = Vec::new();
-        let _ = stream.read_to_end(&mut buf);
+        match &self.tls {
+            None => {
+                // The gate may answer and close before the request is written in full.
+                let _ = stream.write_all(request.as_bytes());
+                let _ = stream.read_to_end(&mut buf);
+            }
+            Some(config) => {
+                let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+                let connection = rustls::ClientConnection::new(config.clone(), name).unwrap();
+                let mut tls = rustls::StreamOwned::new(connection, stream);
+                let _ = tls.write_all(request.as_bytes());
+                let _ = tls.read_to_end(&mut buf);
+            }
+        }
         let raw = String::from_utf8_lossy(&buf).into_owned();
         let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
         let status = head
