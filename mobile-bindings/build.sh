@@ -3,6 +3,11 @@
 # (uniffi-bindgen library mode).
 #
 #   mobile-bindings/build.sh [--update]
+#   mobile-bindings/build.sh python [DIR]
+#
+# `python` builds the library and generates only the Python module, into DIR (default
+# $CARGO_TARGET_DIR/govid-bindings/python, i.e. target/govid-bindings/python): govid_ffi.py with
+# libgovid_ffi.so beside it, where the module loads it from. Put DIR on PYTHONPATH.
 #
 # Output in $CARGO_TARGET_DIR/govid-bindings (default target/govid-bindings):
 #   lib/libgovid_ffi.so        the cdylib (stripped copy: lib/libgovid_ffi.stripped.so)
@@ -22,6 +27,18 @@ target_dir=${CARGO_TARGET_DIR:-$root/target}
 profile=${GOVID_PROFILE:-release}
 profile_dir=$([ "$profile" = dev ] && echo debug || echo "$profile")
 out=$target_dir/govid-bindings
+mode=all
+case "${1:-}" in
+    "" | --update) ;;
+    python)
+        mode=python
+        py_out=${2:-$out/python}
+        ;;
+    *)
+        echo "usage: mobile-bindings/build.sh [--update] | python [DIR]" >&2
+        exit 2
+        ;;
+esac
 
 cd "$root"
 cargo build --locked --profile "$profile" -p govid-ffi --lib
@@ -30,6 +47,15 @@ cargo build --locked -p govid-mobile-bindings --bin uniffi-bindgen
 
 lib=$target_dir/$profile_dir/libgovid_ffi.so
 bindgen=$target_dir/debug/uniffi-bindgen
+
+if [ "$mode" = python ]; then
+    mkdir -p "$py_out"
+    "$bindgen" generate --no-format --library "$lib" --language python --out-dir "$py_out" >/dev/null
+    cp "$lib" "$py_out/"
+    echo "Python module in $py_out (govid_ffi.py, libgovid_ffi.so): PYTHONPATH=$py_out python3 -c 'import govid_ffi'"
+    exit 0
+fi
+
 rm -rf "$out"
 mkdir -p "$out/lib"
 cp "$lib" "$out/lib/"

@@ -2,7 +2,8 @@
 //! enrollment key proof and issues a worker ID or a gate pass to the key it proves.
 //!
 //! ```text
-//! test_issuer init  DIR                          # DIR/issuer.jwk (public), DIR/issuer-private.jwk
+//! test_issuer init  DIR                          # DIR/issuer.jwk (public), DIR/issuer-private.jwk,
+//!                                                # DIR/jwks.json and DIR/did.json as HR publishes them
 //! test_issuer issue DIR CODE KEY_PROOF [EXP_SECS] # verifies the proof, prints the worker ID
 //! test_issuer issue-gate-pass DIR CODE KEY_PROOF [EXP_SECS]  # the same, prints the gate pass
 //! test_issuer issue-other-vct DIR CODE KEY_PROOF [EXP_SECS]  # a credential of another `vct`
@@ -10,7 +11,8 @@
 //! test_issuer status DIR VALUE                     # a Status List Token: entry 7 (every ID's) = VALUE
 //! ```
 //!
-//! The issuer id is [`ISSUER_ID`]; the credential is Amira Haddad's worker ID or gate pass (see
+//! The issuer id is [`ISSUER_ID`], its one key's `kid` the DID URL [`KEY_FRAGMENT`] of it (as
+//! `govid-issuer` signs); the credential is Amira Haddad's worker ID or gate pass (see
 //! `govid_core::credential`), valid from now for `EXP_SECS` (default one year). Both kinds carry
 //! the same status list entry, as HR's do; the key proof may be used for both. `issue-other-vct`
 //! makes a well-formed SD-JWT VC of type [`OTHER_VCT`], which wallets must refuse.
@@ -30,6 +32,8 @@ use serde_json::Value;
 
 /// The test HR office's issuer id.
 const ISSUER_ID: &str = "did:web:hr.test.govid.example";
+/// The fragment of the issuer key's DID URL (`<ISSUER_ID>#key-1`), its `kid`.
+const KEY_FRAGMENT: &str = "key-1";
 /// How old a key proof may be, in seconds.
 const PROOF_MAX_AGE: u64 = 300;
 
@@ -51,8 +55,19 @@ fn init(dir: &Path) -> Result<(), String> {
         std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o600))
             .map_err(|e| e.to_string())?;
     }
-    let public = signer.public_key().to_jwk().to_string();
+    let key = signer.public_key();
+    let public = key.to_jwk().to_string();
     std::fs::write(dir.join("issuer.jwk"), &public).map_err(|e| e.to_string())?;
+    // What `govid-issuer publish` writes to `.well-known/`.
+    let mut jwk = key.to_jwk();
+    jwk["kid"] = kid().into();
+    jwk["alg"] = key.algorithm().as_str().into();
+    jwk["use"] = "sig".into();
+    let jwks = serde_json::json!({ "keys": [jwk] });
+    std::fs::write(dir.join("jwks.json"), jwks.to_string()).map_err(|e| e.to_string())?;
+    let document = govid_core::did::did_web_document(ISSUER_ID, &[(KEY_FRAGMENT, key)])
+        .map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("did.json"), document.to_string()).map_err(|e| e.to_string())?;
     println!("{public}");
     Ok(())
 }
@@ -171,13 +186,17 @@ fn issue(dir: &Path, kind: Kind, code: &str, proof: &str, exp_secs: u64) -> Resu
 const STATUS_URI: &str = "https://hr.test.govid.example/status/1";
 const STATUS_IDX: usize = 7;
 
+/// The issuer key's `kid`: its DID URL.
+fn kid() -> String {
+    format!("{ISSUER_ID}#{KEY_FRAGMENT}")
+}
+
 fn load_signer(dir: &Path) -> Result<WithKeyId<SoftwareSigner>, String> {
     let private = std::fs::read_to_string(dir.join("issuer-private.jwk"))
         .map_err(|e| format!("issuer key: {e}"))?;
     let private: Value = serde_json::from_str(&private).map_err(|e| e.to_string())?;
     let signer = SoftwareSigner::from_private_jwk(&private).map_err(|e| e.to_string())?;
-    let kid = signer.public_key().thumbprint();
-    Ok(WithKeyId { signer, kid })
+    Ok(WithKeyId { signer, kid: kid() })
 }
 
 /// A signed Status List Token (2 bits, 64 entries) whose entry [`STATUS_IDX`] is `value`.

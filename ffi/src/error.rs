@@ -6,7 +6,12 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// What went wrong in a [`KeyStore`](crate::KeyStore). Foreign key stores throw these
 /// (`KeyStoreException.KeyNotFound(alias)` in Kotlin, `KeyStoreError.KeyNotFound(alias:)` in Swift).
+///
+/// uniffi builds the Kotlin `message` and the Python `str()` from a case's fields, so the cases
+/// the library throws all carry one; `toString()` (Kotlin) and `description` (Swift) are the
+/// Rust message.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+#[uniffi::export(Display)]
 pub enum KeyStoreError {
     /// No key under this alias.
     #[error("no key under alias `{alias}`")]
@@ -33,14 +38,27 @@ pub enum KeyStoreError {
         reason: String,
     },
     /// The passphrase does not open this software key store.
-    #[error("wrong passphrase for the software key store")]
-    WrongPassphrase,
+    #[error("{reason}")]
+    WrongPassphrase {
+        /// Says so in words ("wrong passphrase for the software key store"), so that the Kotlin
+        /// `message` and the Python `str()` are not empty.
+        reason: String,
+    },
     /// Anything else the key store reports.
     #[error("key store failure: {reason}")]
     Failed {
         /// What the platform reported.
         reason: String,
     },
+}
+
+impl KeyStoreError {
+    /// [`KeyStoreError::WrongPassphrase`] with its message.
+    pub(crate) fn wrong_passphrase() -> Self {
+        KeyStoreError::WrongPassphrase {
+            reason: "wrong passphrase for the software key store".to_owned(),
+        }
+    }
 }
 
 // A foreign implementation that throws something other than a `KeyStoreError` (a Kotlin
@@ -76,8 +94,10 @@ pub enum KeyStoreFailure {
     BadOutput,
 }
 
-/// Why a wallet call failed.
+/// Why a wallet call failed. `toString()` (Kotlin) and `description` (Swift) are the Rust
+/// message, e.g. "credential refused (untrusted_issuer): …".
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+#[uniffi::export(Display)]
 pub enum WalletError {
     /// The wallet's database or a file could not be read or written.
     #[error("wallet storage: {reason}")]
@@ -186,7 +206,7 @@ impl From<KeyStoreError> for WalletError {
             KeyStoreError::UnsupportedAlgorithm => KeyStoreFailure::UnsupportedAlgorithm,
             KeyStoreError::UserCancelled => KeyStoreFailure::UserCancelled,
             KeyStoreError::Unavailable { .. } => KeyStoreFailure::Unavailable,
-            KeyStoreError::WrongPassphrase => KeyStoreFailure::WrongPassphrase,
+            KeyStoreError::WrongPassphrase { .. } => KeyStoreFailure::WrongPassphrase,
             KeyStoreError::Failed { .. } => KeyStoreFailure::Failed,
         };
         WalletError::KeyStore {

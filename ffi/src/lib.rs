@@ -19,6 +19,7 @@ mod records;
 mod software_keystore;
 mod status;
 mod store;
+mod trust;
 mod wallet;
 
 // The public interface is:
@@ -33,4 +34,5 @@ pub use records::{
 };
 pub use software_keystore::SoftwareKeyStore;
 pub use status::MAX_STATUS_TOKEN_AGE_SECS;
+pub use trust::MAX_TRUST_DOCUMENT_BYTES;
 pub use wallet::{Wallet, DATABASE_FILE, MAX_CREDENTIAL_BYTES};

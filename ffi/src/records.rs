@@ -13,6 +13,9 @@ pub struct TrustedIssuer {
     pub thumbprint: String,
     /// The public JWK, as JSON text.
     pub jwk: String,
+    /// The extra key id credentials may name this key by (the JWK Set's `kid`, a DID URL such
+    /// as `did:web:hr.example#key-1`), besides its thumbprint; `None` if it has none.
+    pub kid: Option<String>,
 }
 
 /// What the app sends to HR to enroll (HR's `govid-issuer enroll` reads `key_proof`).

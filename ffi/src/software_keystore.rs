@@ -95,7 +95,7 @@ impl SoftwareKeyStore {
                 let kek = derive_kek(&passphrase, &salt, params)?;
                 match open_box(&kek, &check, b"govid-check") {
                     Some(text) if text.as_slice() == CHECK_TEXT => kek,
-                    _ => return Err(KeyStoreError::WrongPassphrase),
+                    _ => return Err(KeyStoreError::wrong_passphrase()),
                 }
             } else {
                 let mut salt = [0u8; WRITTEN_SALT_LEN];
@@ -373,7 +373,7 @@ mod tests {
 
         assert!(matches!(
             SoftwareKeyStore::open(path.clone(), "wrong".into()),
-            Err(KeyStoreError::WrongPassphrase)
+            Err(KeyStoreError::WrongPassphrase { .. })
         ));
         let store = must(SoftwareKeyStore::open(path, "correct horse".into()));
         assert_eq!(must(store.public_jwk("holder".into())), jwk);
@@ -541,7 +541,7 @@ mod tests {
             Err(e) => e,
             Ok(_) => panic!("opened with a wrong passphrase"),
         };
-        assert_eq!(err, KeyStoreError::WrongPassphrase);
+        assert_eq!(err, KeyStoreError::wrong_passphrase());
         assert_eq!(
             err.to_string(),
             "wrong passphrase for the software key store"

@@ -207,18 +207,33 @@ impl Store {
         Ok(n > 0)
     }
 
-    pub(crate) fn add_issuer(&self, row: &IssuerRow, now: u64) -> Result<(), WalletError> {
-        self.conn().execute(
-            "INSERT OR REPLACE INTO trusted_issuers (thumbprint, iss, jwk, kid, added_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                row.thumbprint,
-                row.iss.as_deref().unwrap_or(""),
-                row.jwk,
-                row.kid.as_deref().unwrap_or(""),
-                to_i64(now)
-            ],
-        )?;
+    /// Pins issuer keys in one transaction, first removing every key pinned for `replacing`
+    /// (the issuer whose whole key set `rows` is).
+    pub(crate) fn add_issuers(
+        &self,
+        replacing: Option<&str>,
+        rows: &[IssuerRow],
+        now: u64,
+    ) -> Result<(), WalletError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        if let Some(iss) = replacing {
+            tx.execute("DELETE FROM trusted_issuers WHERE iss = ?1", [iss])?;
+        }
+        for row in rows {
+            tx.execute(
+                "INSERT OR REPLACE INTO trusted_issuers (thumbprint, iss, jwk, kid, added_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    row.thumbprint,
+                    row.iss.as_deref().unwrap_or(""),
+                    row.jwk,
+                    row.kid.as_deref().unwrap_or(""),
+                    to_i64(now)
+                ],
+            )?;
+        }
+        tx.commit()?;
         Ok(())
     }
 

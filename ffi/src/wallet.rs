@@ -1,5 +1,5 @@
-//! The `Wallet` object: open, accept, list and delete credentials. Trust and enrollment are in
-//! `enroll.rs`, presenting in `present.rs`, status in `status.rs`.
+//! The `Wallet` object: open, accept, list and delete credentials. Trusting issuers is in
+//! `trust.rs`, enrollment in `enroll.rs`, presenting in `present.rs`, status in `status.rs`.
 
 use std::collections::HashMap;
 use std::fs;
@@ -202,13 +202,9 @@ impl Wallet {
         }
         let issued = crate::present::decode_scanned(text)?;
         let now = self.clock.now();
-        let mut trusted = PinnedKeys::new();
-        for row in self.store.issuers()? {
-            let key = PublicKey::from_jwk_str(&row.jwk).map_err(WalletError::storage)?;
-            trusted.add(key, row.iss, row.kid.into_iter().collect());
-        }
+        let trusted = self.pinned_keys()?;
         let held = HeldSdJwt::receive(&issued, &Self::receive_policy(), &trusted, now)
-            .map_err(|e| WalletError::credential(e.rule(), e))?;
+            .map_err(|e| crate::trust::credential_refused(&issued, &e))?;
         let claims = held.claims();
         if claims
             .get("vct")

@@ -368,26 +368,6 @@ RustBuffer uniffi_govid_ffi_fn_method_wallet_enroll(uint64_t ptr, RustBuffer cod
 RustBuffer uniffi_govid_ffi_fn_method_wallet_enroll_from_offer(uint64_t ptr, RustBuffer offer, RustBuffer alg, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_REMOVE_TRUSTED_ISSUER
-#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_REMOVE_TRUSTED_ISSUER
-int8_t uniffi_govid_ffi_fn_method_wallet_remove_trusted_issuer(uint64_t ptr, RustBuffer thumbprint, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUST_ISSUER
-#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUST_ISSUER
-RustBuffer uniffi_govid_ffi_fn_method_wallet_trust_issuer(uint64_t ptr, RustBuffer jwk, RustBuffer issuer, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUST_ISSUER_DID
-#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUST_ISSUER_DID
-RustBuffer uniffi_govid_ffi_fn_method_wallet_trust_issuer_did(uint64_t ptr, RustBuffer did, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUSTED_ISSUERS
-#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUSTED_ISSUERS
-RustBuffer uniffi_govid_ffi_fn_method_wallet_trusted_issuers(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_BEST_CREDENTIAL
 #define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_BEST_CREDENTIAL
 RustBuffer uniffi_govid_ffi_fn_method_wallet_best_credential(uint64_t ptr, RustBuffer credential_id, RustBuffer selection, RustCallStatus *_Nonnull out_status
@@ -433,6 +413,36 @@ RustBuffer uniffi_govid_ffi_fn_method_wallet_read_challenge(uint64_t ptr, RustBu
 RustBuffer uniffi_govid_ffi_fn_method_wallet_refresh_status(uint64_t ptr, RustBuffer credential_id, RustBuffer status_list_token, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_REMOVE_TRUSTED_ISSUER
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_REMOVE_TRUSTED_ISSUER
+int8_t uniffi_govid_ffi_fn_method_wallet_remove_trusted_issuer(uint64_t ptr, RustBuffer thumbprint, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUST_ISSUER
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUST_ISSUER
+RustBuffer uniffi_govid_ffi_fn_method_wallet_trust_issuer(uint64_t ptr, RustBuffer jwk, RustBuffer issuer, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUST_ISSUER_DID
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUST_ISSUER_DID
+RustBuffer uniffi_govid_ffi_fn_method_wallet_trust_issuer_did(uint64_t ptr, RustBuffer did, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUST_ISSUER_DID_DOCUMENT
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUST_ISSUER_DID_DOCUMENT
+RustBuffer uniffi_govid_ffi_fn_method_wallet_trust_issuer_did_document(uint64_t ptr, RustBuffer did, RustBuffer document, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUST_ISSUER_JWKS
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUST_ISSUER_JWKS
+RustBuffer uniffi_govid_ffi_fn_method_wallet_trust_issuer_jwks(uint64_t ptr, RustBuffer jwks, RustBuffer issuer, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUSTED_ISSUERS
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUSTED_ISSUERS
+RustBuffer uniffi_govid_ffi_fn_method_wallet_trusted_issuers(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_ACCEPT_CREDENTIAL
 #define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_ACCEPT_CREDENTIAL
 RustBuffer uniffi_govid_ffi_fn_method_wallet_accept_credential(uint64_t ptr, RustBuffer credential, RustCallStatus *_Nonnull out_status
@@ -461,6 +471,16 @@ RustBuffer uniffi_govid_ffi_fn_method_wallet_list_credentials(uint64_t ptr, Rust
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_PORTRAIT
 #define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_PORTRAIT
 RustBuffer uniffi_govid_ffi_fn_method_wallet_portrait(uint64_t ptr, RustBuffer id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_KEYSTOREERROR_UNIFFI_TRAIT_DISPLAY
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_KEYSTOREERROR_UNIFFI_TRAIT_DISPLAY
+RustBuffer uniffi_govid_ffi_fn_method_keystoreerror_uniffi_trait_display(RustBuffer ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLETERROR_UNIFFI_TRAIT_DISPLAY
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLETERROR_UNIFFI_TRAIT_DISPLAY
+RustBuffer uniffi_govid_ffi_fn_method_walleterror_uniffi_trait_display(RustBuffer ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_FUNC_DEFAULT_ROTATION_SECONDS
@@ -805,30 +825,6 @@ uint16_t uniffi_govid_ffi_checksum_method_wallet_enroll_from_offer(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_REMOVE_TRUSTED_ISSUER
-#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_REMOVE_TRUSTED_ISSUER
-uint16_t uniffi_govid_ffi_checksum_method_wallet_remove_trusted_issuer(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUST_ISSUER
-#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUST_ISSUER
-uint16_t uniffi_govid_ffi_checksum_method_wallet_trust_issuer(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUST_ISSUER_DID
-#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUST_ISSUER_DID
-uint16_t uniffi_govid_ffi_checksum_method_wallet_trust_issuer_did(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUSTED_ISSUERS
-#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUSTED_ISSUERS
-uint16_t uniffi_govid_ffi_checksum_method_wallet_trusted_issuers(void
-    
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_BEST_CREDENTIAL
 #define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_BEST_CREDENTIAL
 uint16_t uniffi_govid_ffi_checksum_method_wallet_best_credential(void
@@ -880,6 +876,42 @@ uint16_t uniffi_govid_ffi_checksum_method_wallet_read_challenge(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_REFRESH_STATUS
 #define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_REFRESH_STATUS
 uint16_t uniffi_govid_ffi_checksum_method_wallet_refresh_status(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_REMOVE_TRUSTED_ISSUER
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_REMOVE_TRUSTED_ISSUER
+uint16_t uniffi_govid_ffi_checksum_method_wallet_remove_trusted_issuer(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUST_ISSUER
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUST_ISSUER
+uint16_t uniffi_govid_ffi_checksum_method_wallet_trust_issuer(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUST_ISSUER_DID
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUST_ISSUER_DID
+uint16_t uniffi_govid_ffi_checksum_method_wallet_trust_issuer_did(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUST_ISSUER_DID_DOCUMENT
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUST_ISSUER_DID_DOCUMENT
+uint16_t uniffi_govid_ffi_checksum_method_wallet_trust_issuer_did_document(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUST_ISSUER_JWKS
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUST_ISSUER_JWKS
+uint16_t uniffi_govid_ffi_checksum_method_wallet_trust_issuer_jwks(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUSTED_ISSUERS
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUSTED_ISSUERS
+uint16_t uniffi_govid_ffi_checksum_method_wallet_trusted_issuers(void
     
 );
 #endif

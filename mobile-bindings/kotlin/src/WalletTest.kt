@@ -319,6 +319,11 @@ fun tests() {
             other.acceptCredential(issued)
         }
         check(untrusted.rule == "untrusted_issuer", untrusted.rule)
+        // The refusal names the issuer and key the credential claims, so the developer sees whom to trust.
+        check(untrusted.reason == "issuer: issuer is not trusted: the credential has `iss` \"$ISSUER_ID\" and " +
+            "`kid` \"$ISSUER_ID#key-1\"; trust the keys this issuer publishes (its JWK Set or DID document) first",
+            untrusted.reason)
+        check(untrusted.toString() == "credential refused (untrusted_issuer): ${untrusted.reason}", "$untrusted")
         // main's wallet trusts HR but does not hold this credential's key.
         val notHeld = expectThrows<WalletException.InvalidCredential>("not held") {
             main.wallet.acceptCredential(issued)
@@ -344,12 +349,45 @@ fun tests() {
         val p = e.wallet.presentRotating(e.credential.id, GATE, GateProfileKind.ENTRY)
         check(gateCheck(p, "--aud", GATE).code == 0, "soft key presentation verifies")
         check(soft.aliases().size == 1, "one key")
-        expectThrows<KeyStoreException.WrongPassphrase>("wrong passphrase") {
+        val wrong = expectThrows<KeyStoreException.WrongPassphrase>("wrong passphrase") {
             SoftwareKeyStore.open(dir, "wrong")
         }
+        // uniffi's `message` is built from the fields: not empty, and says what happened.
+        check(wrong.message == "reason=wrong passphrase for the software key store", "message: ${wrong.message}")
+        check(wrong.toString() == "wrong passphrase for the software key store", "toString: $wrong")
         // Deleting the credential deletes its now unused key.
         check(e.wallet.deleteCredential(e.credential.id), "deleted")
         check(soft.aliases().isEmpty(), "key deleted with its credential")
+    }
+
+    test("a did:web issuer is trusted from HR's published jwks.json, each key with its DID URL kid") {
+        val wallet = Wallet.open(File(work, "wallet-jwks").path, JcaKeyStore())
+        val pinned = wallet.trustIssuerJwks(File(issuerDir, "jwks.json").readText(), ISSUER_ID)
+        check(pinned.map { it.kid } == listOf("$ISSUER_ID#key-1"), "$pinned")
+        check(pinned.single().issuer == ISSUER_ID, "pinned for HR's DID")
+        val req = wallet.enroll("CODE-JWKS", ISSUER_ID, KeyAlgorithm.ES256)
+        check(wallet.acceptCredential(hrIssue("CODE-JWKS", req.keyProof)).givenName == "Amira", "accepted")
+        val empty = expectThrows<WalletException.InvalidInput>("a JWK Set without keys") {
+            wallet.trustIssuerJwks("""{"keys": []}""", ISSUER_ID)
+        }
+        check(empty.reason == "issuer JWK Set: the JWK Set's `keys` is not a non-empty array", empty.reason)
+        check(wallet.trustedIssuers() == pinned, "a refused set changes nothing")
+        wallet.close()
+    }
+
+    test("a did:web issuer is trusted from its DID document; another DID's document is refused") {
+        val wallet = Wallet.open(File(work, "wallet-did-web").path, JcaKeyStore())
+        val document = File(issuerDir, "did.json").readText()
+        val pinned = wallet.trustIssuerDidDocument(ISSUER_ID, document)
+        check(pinned.map { it.kid } == listOf("$ISSUER_ID#key-1"), "$pinned")
+        val req = wallet.enroll("CODE-DIDWEB", ISSUER_ID, KeyAlgorithm.ES256)
+        check(wallet.acceptCredential(hrIssue("CODE-DIDWEB", req.keyProof)).issuer == ISSUER_ID, "accepted")
+        val other = "did:web:other.govid.example"
+        val mismatch = expectThrows<WalletException.InvalidInput>("a document whose id is another DID") {
+            wallet.trustIssuerDidDocument(other, document)
+        }
+        check(mismatch.reason == "the DID document's `id` is not $other: it is another issuer's document", mismatch.reason)
+        wallet.close()
     }
 
     test("enroll from HR's scanned GVE1 offer") {

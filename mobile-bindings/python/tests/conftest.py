@@ -36,6 +36,9 @@ class Hr:
         with open(os.path.join(self.dir, "issuer.jwk"), encoding="utf-8") as f:
             self.jwk = f.read().strip()
         self.jwk_path = os.path.join(self.dir, "issuer.jwk")
+        # What HR publishes under https://hr.test.govid.example/.well-known/.
+        self.jwks_path = os.path.join(self.dir, "jwks.json")
+        self.did_document_path = os.path.join(self.dir, "did.json")
 
     def issue(self, code, proof, command="issue"):
         """The worker ID; `command="issue-gate-pass"` for the gate pass (same key and status

@@ -157,8 +157,11 @@ def test_software_key_store(tmp_path, hr, gate):
     wallet, cred = enrolled(tmp_path, hr, soft.as_key_store())
     p = wallet.present_rotating(cred.id, GATE, g.GateProfileKind.ENTRY)
     assert gate.check(p, "--aud", GATE).returncode == 0
-    with pytest.raises(g.KeyStoreError.WrongPassphrase):
+    with pytest.raises(g.KeyStoreError.WrongPassphrase) as e:
         g.SoftwareKeyStore.open(str(tmp_path / "keys"), "not it")
+    # uniffi builds str() from the fields: not empty, and says what happened.
+    assert str(e.value) == "reason='wrong passphrase for the software key store'"
+    assert e.value.reason == "wrong passphrase for the software key store"
     png = g.qr_png(p.payload, 4, g.QrEcc.M)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert "<svg" in g.qr_svg(p.payload, g.QrEcc.L)

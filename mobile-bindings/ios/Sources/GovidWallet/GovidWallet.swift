@@ -1152,31 +1152,6 @@ public protocol WalletProtocol: AnyObject, Sendable {
     func enrollFromOffer(offer: String, alg: KeyAlgorithm) throws  -> EnrollmentRequest
     
     /**
-     * Stops trusting the issuer key with this thumbprint (stored credentials stay). Returns
-     * whether a key was removed.
-     */
-    func removeTrustedIssuer(thumbprint: String) throws  -> Bool
-    
-    /**
-     * Trusts an issuer's public key (JWK JSON text), for any `iss` or only for `issuer`.
-     * Credentials are accepted only from trusted issuers. The JWK's `kid`, if any, is kept: after
-     * HR rotates its key, pin every key of its published JWKS and credentials pick theirs by `kid`.
-     */
-    func trustIssuer(jwk: String, issuer: String?) throws  -> TrustedIssuer
-    
-    /**
-     * Trusts the issuer `did`, a `did:key` or `did:jwk` (which carry their key, so no network is
-     * needed): pins its key for that `iss`. For `did:web` issuers, pin the JWK HR publishes with
-     * `trust_issuer(jwk, did)`.
-     */
-    func trustIssuerDid(did: String) throws  -> TrustedIssuer
-    
-    /**
-     * The trusted issuer keys, oldest first.
-     */
-    func trustedIssuers() throws  -> [TrustedIssuer]
-    
-    /**
      * The credential the `*_best` calls would present for `selection` on behalf of the holder
      * of `credential_id` (a worker ID or a gate pass), without signing anything: lets the app
      * say "showing your gate pass" before the holder reaches the gate.
@@ -1249,6 +1224,63 @@ public protocol WalletProtocol: AnyObject, Sendable {
      * the `*_best` calls skip a revoked gate pass).
      */
     func refreshStatus(credentialId: String, statusListToken: String) throws  -> CredentialSummary
+    
+    /**
+     * Stops trusting the issuer key with this thumbprint (stored credentials stay). Returns
+     * whether a key was removed.
+     */
+    func removeTrustedIssuer(thumbprint: String) throws  -> Bool
+    
+    /**
+     * Trusts an issuer's public key (JWK JSON text), for any `iss` or only for `issuer`.
+     * Credentials are accepted only from trusted issuers. The JWK's `kid`, if any, is kept: after
+     * HR rotates its key, pin every key of its published JWKS and credentials pick theirs by `kid`.
+     */
+    func trustIssuer(jwk: String, issuer: String?) throws  -> TrustedIssuer
+    
+    /**
+     * Trusts the issuer `did`, a `did:key` or `did:jwk` (which carry their key, so no document
+     * is needed): pins its key for that `iss`. For a `did:web` issuer use
+     * [`Wallet::trust_issuer_did_document`] or [`Wallet::trust_issuer_jwks`].
+     */
+    func trustIssuerDid(did: String) throws  -> TrustedIssuer
+    
+    /**
+     * Trusts a did:web issuer from its DID document, which the app fetched from the HTTPS URL
+     * the DID names (`did:web:hr.example` → `https://hr.example/.well-known/did.json`,
+     * `did:web:hr.example:ids` → `https://hr.example/ids/did.json`); the library does no
+     * networking.
+     *
+     * The document's `id` must be `did`. Its assertion methods (the keys it allows to sign
+     * credentials) with an Ed25519 or P-256 key are pinned for `iss` = `did`, each answering to
+     * its DID URL `kid` (`did:web:hr.example#key-1`). Like [`Wallet::trust_issuer_jwks`], they
+     * replace every key pinned for `did` before. Refused with `InvalidInput`: a DID that is not
+     * did:web, a document whose `id` is another DID, a malformed document (a method with a
+     * private or malformed key, a `controller` that is not `did`...), or one with no usable
+     * assertion method. Returns the keys now pinned for `did`.
+     */
+    func trustIssuerDidDocument(did: String, document: String) throws  -> [TrustedIssuer]
+    
+    /**
+     * Trusts the keys of an issuer's JWK Set (`{"keys": [...]}`), as HR publishes it next to its
+     * DID document (`https://<host>/.well-known/jwks.json`, written by `govid-issuer publish`),
+     * for credentials whose `iss` is `issuer` (HR's DID). The app fetches the file; the library
+     * does no networking.
+     *
+     * Each key keeps its `kid` (HR's are DID URLs, `did:web:<host>#key-1`), so after a key
+     * rotation every credential finds the key that signed it. A single JWK is accepted too (its
+     * `kid` is not read). The set replaces every key pinned for `issuer` before, so a key HR
+     * withdrew stops being trusted when the app fetches the file again; stored credentials stay.
+     * All or nothing: a key that is not a usable public Ed25519 or P-256 JWK, a key whose own
+     * `iss` member names another issuer, an empty `keys` array or more than 64 keys refuse the
+     * whole set with `InvalidInput`. Returns the keys now pinned for `issuer`.
+     */
+    func trustIssuerJwks(jwks: String, issuer: String) throws  -> [TrustedIssuer]
+    
+    /**
+     * The trusted issuer keys, oldest first.
+     */
+    func trustedIssuers() throws  -> [TrustedIssuer]
     
     /**
      * Verifies an issued worker ID or gate pass against the trusted issuers and stores it.
@@ -1385,63 +1417,6 @@ open func enrollFromOffer(offer: String, alg: KeyAlgorithm)throws  -> Enrollment
             self.uniffiCloneHandle(),
         FfiConverterString.lower(offer),
         FfiConverterTypeKeyAlgorithm_lower(alg),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * Stops trusting the issuer key with this thumbprint (stored credentials stay). Returns
-     * whether a key was removed.
-     */
-open func removeTrustedIssuer(thumbprint: String)throws  -> Bool  {
-    return try  FfiConverterBool.lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
-        uniffiCallStatus in
-    uniffi_govid_ffi_fn_method_wallet_remove_trusted_issuer(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(thumbprint),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * Trusts an issuer's public key (JWK JSON text), for any `iss` or only for `issuer`.
-     * Credentials are accepted only from trusted issuers. The JWK's `kid`, if any, is kept: after
-     * HR rotates its key, pin every key of its published JWKS and credentials pick theirs by `kid`.
-     */
-open func trustIssuer(jwk: String, issuer: String?)throws  -> TrustedIssuer  {
-    return try  FfiConverterTypeTrustedIssuer_lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
-        uniffiCallStatus in
-    uniffi_govid_ffi_fn_method_wallet_trust_issuer(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(jwk),
-        FfiConverterOptionString.lower(issuer),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * Trusts the issuer `did`, a `did:key` or `did:jwk` (which carry their key, so no network is
-     * needed): pins its key for that `iss`. For `did:web` issuers, pin the JWK HR publishes with
-     * `trust_issuer(jwk, did)`.
-     */
-open func trustIssuerDid(did: String)throws  -> TrustedIssuer  {
-    return try  FfiConverterTypeTrustedIssuer_lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
-        uniffiCallStatus in
-    uniffi_govid_ffi_fn_method_wallet_trust_issuer_did(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(did),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * The trusted issuer keys, oldest first.
-     */
-open func trustedIssuers()throws  -> [TrustedIssuer]  {
-    return try  FfiConverterSequenceTypeTrustedIssuer.lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
-        uniffiCallStatus in
-    uniffi_govid_ffi_fn_method_wallet_trusted_issuers(
-            self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
 }
@@ -1602,6 +1577,113 @@ open func refreshStatus(credentialId: String, statusListToken: String)throws  ->
             self.uniffiCloneHandle(),
         FfiConverterString.lower(credentialId),
         FfiConverterString.lower(statusListToken),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Stops trusting the issuer key with this thumbprint (stored credentials stay). Returns
+     * whether a key was removed.
+     */
+open func removeTrustedIssuer(thumbprint: String)throws  -> Bool  {
+    return try  FfiConverterBool.lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
+        uniffiCallStatus in
+    uniffi_govid_ffi_fn_method_wallet_remove_trusted_issuer(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(thumbprint),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Trusts an issuer's public key (JWK JSON text), for any `iss` or only for `issuer`.
+     * Credentials are accepted only from trusted issuers. The JWK's `kid`, if any, is kept: after
+     * HR rotates its key, pin every key of its published JWKS and credentials pick theirs by `kid`.
+     */
+open func trustIssuer(jwk: String, issuer: String?)throws  -> TrustedIssuer  {
+    return try  FfiConverterTypeTrustedIssuer_lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
+        uniffiCallStatus in
+    uniffi_govid_ffi_fn_method_wallet_trust_issuer(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(jwk),
+        FfiConverterOptionString.lower(issuer),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Trusts the issuer `did`, a `did:key` or `did:jwk` (which carry their key, so no document
+     * is needed): pins its key for that `iss`. For a `did:web` issuer use
+     * [`Wallet::trust_issuer_did_document`] or [`Wallet::trust_issuer_jwks`].
+     */
+open func trustIssuerDid(did: String)throws  -> TrustedIssuer  {
+    return try  FfiConverterTypeTrustedIssuer_lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
+        uniffiCallStatus in
+    uniffi_govid_ffi_fn_method_wallet_trust_issuer_did(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(did),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Trusts a did:web issuer from its DID document, which the app fetched from the HTTPS URL
+     * the DID names (`did:web:hr.example` → `https://hr.example/.well-known/did.json`,
+     * `did:web:hr.example:ids` → `https://hr.example/ids/did.json`); the library does no
+     * networking.
+     *
+     * The document's `id` must be `did`. Its assertion methods (the keys it allows to sign
+     * credentials) with an Ed25519 or P-256 key are pinned for `iss` = `did`, each answering to
+     * its DID URL `kid` (`did:web:hr.example#key-1`). Like [`Wallet::trust_issuer_jwks`], they
+     * replace every key pinned for `did` before. Refused with `InvalidInput`: a DID that is not
+     * did:web, a document whose `id` is another DID, a malformed document (a method with a
+     * private or malformed key, a `controller` that is not `did`...), or one with no usable
+     * assertion method. Returns the keys now pinned for `did`.
+     */
+open func trustIssuerDidDocument(did: String, document: String)throws  -> [TrustedIssuer]  {
+    return try  FfiConverterSequenceTypeTrustedIssuer.lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
+        uniffiCallStatus in
+    uniffi_govid_ffi_fn_method_wallet_trust_issuer_did_document(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(did),
+        FfiConverterString.lower(document),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Trusts the keys of an issuer's JWK Set (`{"keys": [...]}`), as HR publishes it next to its
+     * DID document (`https://<host>/.well-known/jwks.json`, written by `govid-issuer publish`),
+     * for credentials whose `iss` is `issuer` (HR's DID). The app fetches the file; the library
+     * does no networking.
+     *
+     * Each key keeps its `kid` (HR's are DID URLs, `did:web:<host>#key-1`), so after a key
+     * rotation every credential finds the key that signed it. A single JWK is accepted too (its
+     * `kid` is not read). The set replaces every key pinned for `issuer` before, so a key HR
+     * withdrew stops being trusted when the app fetches the file again; stored credentials stay.
+     * All or nothing: a key that is not a usable public Ed25519 or P-256 JWK, a key whose own
+     * `iss` member names another issuer, an empty `keys` array or more than 64 keys refuse the
+     * whole set with `InvalidInput`. Returns the keys now pinned for `issuer`.
+     */
+open func trustIssuerJwks(jwks: String, issuer: String)throws  -> [TrustedIssuer]  {
+    return try  FfiConverterSequenceTypeTrustedIssuer.lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
+        uniffiCallStatus in
+    uniffi_govid_ffi_fn_method_wallet_trust_issuer_jwks(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(jwks),
+        FfiConverterString.lower(issuer),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The trusted issuer keys, oldest first.
+     */
+open func trustedIssuers()throws  -> [TrustedIssuer]  {
+    return try  FfiConverterSequenceTypeTrustedIssuer.lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
+        uniffiCallStatus in
+    uniffi_govid_ffi_fn_method_wallet_trusted_issuers(
+            self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
 }
@@ -2346,6 +2428,11 @@ public struct TrustedIssuer: Equatable, Hashable {
      * The public JWK, as JSON text.
      */
     public var jwk: String
+    /**
+     * The extra key id credentials may name this key by (the JWK Set's `kid`, a DID URL such
+     * as `did:web:hr.example#key-1`), besides its thumbprint; `None` if it has none.
+     */
+    public var kid: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2358,10 +2445,15 @@ public struct TrustedIssuer: Equatable, Hashable {
          */thumbprint: String, 
         /**
          * The public JWK, as JSON text.
-         */jwk: String) {
+         */jwk: String, 
+        /**
+         * The extra key id credentials may name this key by (the JWK Set's `kid`, a DID URL such
+         * as `did:web:hr.example#key-1`), besides its thumbprint; `None` if it has none.
+         */kid: String?) {
         self.issuer = issuer
         self.thumbprint = thumbprint
         self.jwk = jwk
+        self.kid = kid
     }
 
     
@@ -2382,7 +2474,8 @@ public struct FfiConverterTypeTrustedIssuer: FfiConverterRustBuffer {
             try TrustedIssuer(
                 issuer: FfiConverterOptionString.read(from: &buf), 
                 thumbprint: FfiConverterString.read(from: &buf), 
-                jwk: FfiConverterString.read(from: &buf)
+                jwk: FfiConverterString.read(from: &buf), 
+                kid: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -2390,6 +2483,7 @@ public struct FfiConverterTypeTrustedIssuer: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.issuer, into: &buf)
         FfiConverterString.write(value.thumbprint, into: &buf)
         FfiConverterString.write(value.jwk, into: &buf)
+        FfiConverterOptionString.write(value.kid, into: &buf)
     }
 }
 
@@ -2840,6 +2934,10 @@ public func FfiConverterTypeKeyAlgorithm_lower(_ value: KeyAlgorithm) -> RustBuf
 /**
  * What went wrong in a [`KeyStore`](crate::KeyStore). Foreign key stores throw these
  * (`KeyStoreException.KeyNotFound(alias)` in Kotlin, `KeyStoreError.KeyNotFound(alias:)` in Swift).
+ *
+ * uniffi builds the Kotlin `message` and the Python `str()` from a case's fields, so the cases
+ * the library throws all carry one; `toString()` (Kotlin) and `description` (Swift) are the
+ * Rust message.
  */
 public 
 enum KeyStoreError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
@@ -2881,7 +2979,12 @@ enum KeyStoreError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError 
     /**
      * The passphrase does not open this software key store.
      */
-    case WrongPassphrase
+    case WrongPassphrase(
+        /**
+         * Says so in words ("wrong passphrase for the software key store"), so that the Kotlin
+         * `message` and the Python `str()` are not empty.
+         */reason: String
+    )
     /**
      * Anything else the key store reports.
      */
@@ -2894,6 +2997,17 @@ enum KeyStoreError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError 
     
 
     
+// The local Rust `Display` implementation.
+public var description: String {
+    return try!  FfiConverterString.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_govid_ffi_fn_method_keystoreerror_uniffi_trait_display(
+            FfiConverterTypeKeyStoreError_lower(self),uniffiCallStatus
+    )
+}
+    )
+}
 
     
     public var errorDescription: String? {
@@ -2930,7 +3044,9 @@ public struct FfiConverterTypeKeyStoreError: FfiConverterRustBuffer {
         case 5: return .Unavailable(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 6: return .WrongPassphrase
+        case 6: return .WrongPassphrase(
+            reason: try FfiConverterString.read(from: &buf)
+            )
         case 7: return .Failed(
             reason: try FfiConverterString.read(from: &buf)
             )
@@ -2969,9 +3085,10 @@ public struct FfiConverterTypeKeyStoreError: FfiConverterRustBuffer {
             FfiConverterString.write(reason, into: &buf)
             
         
-        case .WrongPassphrase:
+        case let .WrongPassphrase(reason):
             writeInt(&buf, Int32(6))
-        
+            FfiConverterString.write(reason, into: &buf)
+            
         
         case let .Failed(reason):
             writeInt(&buf, Int32(7))
@@ -3230,7 +3347,8 @@ public func FfiConverterTypeQrEcc_lower(_ value: QrEcc) -> RustBuffer {
 
 
 /**
- * Why a wallet call failed.
+ * Why a wallet call failed. `toString()` (Kotlin) and `description` (Swift) are the Rust
+ * message, e.g. "credential refused (untrusted_issuer): …".
  */
 public 
 enum WalletError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
@@ -3333,6 +3451,17 @@ enum WalletError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     
 
     
+// The local Rust `Display` implementation.
+public var description: String {
+    return try!  FfiConverterString.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_govid_ffi_fn_method_walleterror_uniffi_trait_display(
+            FfiConverterTypeWalletError_lower(self),uniffiCallStatus
+    )
+}
+    )
+}
 
     
     public var errorDescription: String? {
@@ -3705,18 +3834,6 @@ private let initializationResult: InitializationResult = {
     if (uniffi_govid_ffi_checksum_method_wallet_enroll_from_offer() != 48974) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_govid_ffi_checksum_method_wallet_remove_trusted_issuer() != 27325) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_govid_ffi_checksum_method_wallet_trust_issuer() != 55977) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_govid_ffi_checksum_method_wallet_trust_issuer_did() != 23301) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_govid_ffi_checksum_method_wallet_trusted_issuers() != 18837) {
-        return InitializationResult.apiChecksumMismatch
-    }
     if (uniffi_govid_ffi_checksum_method_wallet_best_credential() != 39423) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3742,6 +3859,24 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_govid_ffi_checksum_method_wallet_refresh_status() != 14335) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_govid_ffi_checksum_method_wallet_remove_trusted_issuer() != 60068) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_govid_ffi_checksum_method_wallet_trust_issuer() != 14555) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_govid_ffi_checksum_method_wallet_trust_issuer_did() != 43312) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_govid_ffi_checksum_method_wallet_trust_issuer_did_document() != 50914) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_govid_ffi_checksum_method_wallet_trust_issuer_jwks() != 18626) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_govid_ffi_checksum_method_wallet_trusted_issuers() != 23725) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_govid_ffi_checksum_method_wallet_accept_credential() != 27987) {

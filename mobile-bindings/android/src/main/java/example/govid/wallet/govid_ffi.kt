@@ -737,14 +737,6 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_govid_ffi_checksum_method_wallet_enroll_from_offer(
     ): Int
-    external fun uniffi_govid_ffi_checksum_method_wallet_remove_trusted_issuer(
-    ): Int
-    external fun uniffi_govid_ffi_checksum_method_wallet_trust_issuer(
-    ): Int
-    external fun uniffi_govid_ffi_checksum_method_wallet_trust_issuer_did(
-    ): Int
-    external fun uniffi_govid_ffi_checksum_method_wallet_trusted_issuers(
-    ): Int
     external fun uniffi_govid_ffi_checksum_method_wallet_best_credential(
     ): Int
     external fun uniffi_govid_ffi_checksum_method_wallet_present_best(
@@ -762,6 +754,18 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_govid_ffi_checksum_method_wallet_read_challenge(
     ): Int
     external fun uniffi_govid_ffi_checksum_method_wallet_refresh_status(
+    ): Int
+    external fun uniffi_govid_ffi_checksum_method_wallet_remove_trusted_issuer(
+    ): Int
+    external fun uniffi_govid_ffi_checksum_method_wallet_trust_issuer(
+    ): Int
+    external fun uniffi_govid_ffi_checksum_method_wallet_trust_issuer_did(
+    ): Int
+    external fun uniffi_govid_ffi_checksum_method_wallet_trust_issuer_did_document(
+    ): Int
+    external fun uniffi_govid_ffi_checksum_method_wallet_trust_issuer_jwks(
+    ): Int
+    external fun uniffi_govid_ffi_checksum_method_wallet_trusted_issuers(
     ): Int
     external fun uniffi_govid_ffi_checksum_method_wallet_accept_credential(
     ): Int
@@ -834,14 +838,6 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_govid_ffi_fn_method_wallet_enroll_from_offer(`ptr`: Long,`offer`: RustBuffer.ByValue,`alg`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_govid_ffi_fn_method_wallet_remove_trusted_issuer(`ptr`: Long,`thumbprint`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): Byte
-    external fun uniffi_govid_ffi_fn_method_wallet_trust_issuer(`ptr`: Long,`jwk`: RustBuffer.ByValue,`issuer`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_govid_ffi_fn_method_wallet_trust_issuer_did(`ptr`: Long,`did`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_govid_ffi_fn_method_wallet_trusted_issuers(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
     external fun uniffi_govid_ffi_fn_method_wallet_best_credential(`ptr`: Long,`credentialId`: RustBuffer.ByValue,`selection`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_govid_ffi_fn_method_wallet_present_best(`ptr`: Long,`credentialId`: RustBuffer.ByValue,`aud`: RustBuffer.ByValue,`nonce`: RustBuffer.ByValue,`selection`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -860,6 +856,18 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_govid_ffi_fn_method_wallet_refresh_status(`ptr`: Long,`credentialId`: RustBuffer.ByValue,`statusListToken`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_govid_ffi_fn_method_wallet_remove_trusted_issuer(`ptr`: Long,`thumbprint`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_govid_ffi_fn_method_wallet_trust_issuer(`ptr`: Long,`jwk`: RustBuffer.ByValue,`issuer`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_govid_ffi_fn_method_wallet_trust_issuer_did(`ptr`: Long,`did`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_govid_ffi_fn_method_wallet_trust_issuer_did_document(`ptr`: Long,`did`: RustBuffer.ByValue,`document`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_govid_ffi_fn_method_wallet_trust_issuer_jwks(`ptr`: Long,`jwks`: RustBuffer.ByValue,`issuer`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_govid_ffi_fn_method_wallet_trusted_issuers(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_govid_ffi_fn_method_wallet_accept_credential(`ptr`: Long,`credential`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_govid_ffi_fn_method_wallet_accept_credential_file(`ptr`: Long,`path`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -871,6 +879,10 @@ internal object UniffiLib {
     external fun uniffi_govid_ffi_fn_method_wallet_list_credentials(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_govid_ffi_fn_method_wallet_portrait(`ptr`: Long,`id`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_govid_ffi_fn_method_keystoreerror_uniffi_trait_display(`ptr`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_govid_ffi_fn_method_walleterror_uniffi_trait_display(`ptr`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_govid_ffi_fn_func_default_rotation_seconds(uniffi_out_err: UniffiRustCallStatus, 
     ): Int
@@ -1030,18 +1042,6 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_govid_ffi_checksum_method_wallet_enroll_from_offer() and 0xFFFF) != 48974) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_govid_ffi_checksum_method_wallet_remove_trusted_issuer() and 0xFFFF) != 27325) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_govid_ffi_checksum_method_wallet_trust_issuer() and 0xFFFF) != 55977) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_govid_ffi_checksum_method_wallet_trust_issuer_did() and 0xFFFF) != 23301) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_govid_ffi_checksum_method_wallet_trusted_issuers() and 0xFFFF) != 18837) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
     if ((lib.uniffi_govid_ffi_checksum_method_wallet_best_credential() and 0xFFFF) != 39423) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1067,6 +1067,24 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_govid_ffi_checksum_method_wallet_refresh_status() and 0xFFFF) != 14335) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_remove_trusted_issuer() and 0xFFFF) != 60068) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_trust_issuer() and 0xFFFF) != 14555) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_trust_issuer_did() and 0xFFFF) != 43312) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_trust_issuer_did_document() and 0xFFFF) != 50914) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_trust_issuer_jwks() and 0xFFFF) != 18626) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_trusted_issuers() and 0xFFFF) != 23725) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_govid_ffi_checksum_method_wallet_accept_credential() and 0xFFFF) != 27987) {
@@ -2349,31 +2367,6 @@ public interface WalletInterface {
     fun `enrollFromOffer`(`offer`: kotlin.String, `alg`: KeyAlgorithm): EnrollmentRequest
     
     /**
-     * Stops trusting the issuer key with this thumbprint (stored credentials stay). Returns
-     * whether a key was removed.
-     */
-    fun `removeTrustedIssuer`(`thumbprint`: kotlin.String): kotlin.Boolean
-    
-    /**
-     * Trusts an issuer's public key (JWK JSON text), for any `iss` or only for `issuer`.
-     * Credentials are accepted only from trusted issuers. The JWK's `kid`, if any, is kept: after
-     * HR rotates its key, pin every key of its published JWKS and credentials pick theirs by `kid`.
-     */
-    fun `trustIssuer`(`jwk`: kotlin.String, `issuer`: kotlin.String?): TrustedIssuer
-    
-    /**
-     * Trusts the issuer `did`, a `did:key` or `did:jwk` (which carry their key, so no network is
-     * needed): pins its key for that `iss`. For `did:web` issuers, pin the JWK HR publishes with
-     * `trust_issuer(jwk, did)`.
-     */
-    fun `trustIssuerDid`(`did`: kotlin.String): TrustedIssuer
-    
-    /**
-     * The trusted issuer keys, oldest first.
-     */
-    fun `trustedIssuers`(): List<TrustedIssuer>
-    
-    /**
      * The credential the `*_best` calls would present for `selection` on behalf of the holder
      * of `credential_id` (a worker ID or a gate pass), without signing anything: lets the app
      * say "showing your gate pass" before the holder reaches the gate.
@@ -2446,6 +2439,63 @@ public interface WalletInterface {
      * the `*_best` calls skip a revoked gate pass).
      */
     fun `refreshStatus`(`credentialId`: kotlin.String, `statusListToken`: kotlin.String): CredentialSummary
+    
+    /**
+     * Stops trusting the issuer key with this thumbprint (stored credentials stay). Returns
+     * whether a key was removed.
+     */
+    fun `removeTrustedIssuer`(`thumbprint`: kotlin.String): kotlin.Boolean
+    
+    /**
+     * Trusts an issuer's public key (JWK JSON text), for any `iss` or only for `issuer`.
+     * Credentials are accepted only from trusted issuers. The JWK's `kid`, if any, is kept: after
+     * HR rotates its key, pin every key of its published JWKS and credentials pick theirs by `kid`.
+     */
+    fun `trustIssuer`(`jwk`: kotlin.String, `issuer`: kotlin.String?): TrustedIssuer
+    
+    /**
+     * Trusts the issuer `did`, a `did:key` or `did:jwk` (which carry their key, so no document
+     * is needed): pins its key for that `iss`. For a `did:web` issuer use
+     * [`Wallet::trust_issuer_did_document`] or [`Wallet::trust_issuer_jwks`].
+     */
+    fun `trustIssuerDid`(`did`: kotlin.String): TrustedIssuer
+    
+    /**
+     * Trusts a did:web issuer from its DID document, which the app fetched from the HTTPS URL
+     * the DID names (`did:web:hr.example` → `https://hr.example/.well-known/did.json`,
+     * `did:web:hr.example:ids` → `https://hr.example/ids/did.json`); the library does no
+     * networking.
+     *
+     * The document's `id` must be `did`. Its assertion methods (the keys it allows to sign
+     * credentials) with an Ed25519 or P-256 key are pinned for `iss` = `did`, each answering to
+     * its DID URL `kid` (`did:web:hr.example#key-1`). Like [`Wallet::trust_issuer_jwks`], they
+     * replace every key pinned for `did` before. Refused with `InvalidInput`: a DID that is not
+     * did:web, a document whose `id` is another DID, a malformed document (a method with a
+     * private or malformed key, a `controller` that is not `did`...), or one with no usable
+     * assertion method. Returns the keys now pinned for `did`.
+     */
+    fun `trustIssuerDidDocument`(`did`: kotlin.String, `document`: kotlin.String): List<TrustedIssuer>
+    
+    /**
+     * Trusts the keys of an issuer's JWK Set (`{"keys": [...]}`), as HR publishes it next to its
+     * DID document (`https://<host>/.well-known/jwks.json`, written by `govid-issuer publish`),
+     * for credentials whose `iss` is `issuer` (HR's DID). The app fetches the file; the library
+     * does no networking.
+     *
+     * Each key keeps its `kid` (HR's are DID URLs, `did:web:<host>#key-1`), so after a key
+     * rotation every credential finds the key that signed it. A single JWK is accepted too (its
+     * `kid` is not read). The set replaces every key pinned for `issuer` before, so a key HR
+     * withdrew stops being trusted when the app fetches the file again; stored credentials stay.
+     * All or nothing: a key that is not a usable public Ed25519 or P-256 JWK, a key whose own
+     * `iss` member names another issuer, an empty `keys` array or more than 64 keys refuse the
+     * whole set with `InvalidInput`. Returns the keys now pinned for `issuer`.
+     */
+    fun `trustIssuerJwks`(`jwks`: kotlin.String, `issuer`: kotlin.String): List<TrustedIssuer>
+    
+    /**
+     * The trusted issuer keys, oldest first.
+     */
+    fun `trustedIssuers`(): List<TrustedIssuer>
     
     /**
      * Verifies an issued worker ID or gate pass against the trusted issuers and stores it.
@@ -2626,83 +2676,6 @@ open class Wallet: Disposable, AutoCloseable, WalletInterface
         
         FfiConverterString.lower(`offer`),
         FfiConverterTypeKeyAlgorithm.lower(`alg`),_status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
-     * Stops trusting the issuer key with this thumbprint (stored credentials stay). Returns
-     * whether a key was removed.
-     */
-    @Throws(WalletException::class)override fun `removeTrustedIssuer`(`thumbprint`: kotlin.String): kotlin.Boolean {
-            return FfiConverterBoolean.lift(
-    callWithHandle {
-    uniffiRustCallWithError(WalletException) { _status ->
-    UniffiLib.uniffi_govid_ffi_fn_method_wallet_remove_trusted_issuer(
-        it,
-        
-        FfiConverterString.lower(`thumbprint`),_status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
-     * Trusts an issuer's public key (JWK JSON text), for any `iss` or only for `issuer`.
-     * Credentials are accepted only from trusted issuers. The JWK's `kid`, if any, is kept: after
-     * HR rotates its key, pin every key of its published JWKS and credentials pick theirs by `kid`.
-     */
-    @Throws(WalletException::class)override fun `trustIssuer`(`jwk`: kotlin.String, `issuer`: kotlin.String?): TrustedIssuer {
-            return FfiConverterTypeTrustedIssuer.lift(
-    callWithHandle {
-    uniffiRustCallWithError(WalletException) { _status ->
-    UniffiLib.uniffi_govid_ffi_fn_method_wallet_trust_issuer(
-        it,
-        
-        FfiConverterString.lower(`jwk`),
-        FfiConverterOptionalString.lower(`issuer`),_status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
-     * Trusts the issuer `did`, a `did:key` or `did:jwk` (which carry their key, so no network is
-     * needed): pins its key for that `iss`. For `did:web` issuers, pin the JWK HR publishes with
-     * `trust_issuer(jwk, did)`.
-     */
-    @Throws(WalletException::class)override fun `trustIssuerDid`(`did`: kotlin.String): TrustedIssuer {
-            return FfiConverterTypeTrustedIssuer.lift(
-    callWithHandle {
-    uniffiRustCallWithError(WalletException) { _status ->
-    UniffiLib.uniffi_govid_ffi_fn_method_wallet_trust_issuer_did(
-        it,
-        
-        FfiConverterString.lower(`did`),_status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
-     * The trusted issuer keys, oldest first.
-     */
-    @Throws(WalletException::class)override fun `trustedIssuers`(): List<TrustedIssuer> {
-            return FfiConverterSequenceTypeTrustedIssuer.lift(
-    callWithHandle {
-    uniffiRustCallWithError(WalletException) { _status ->
-    UniffiLib.uniffi_govid_ffi_fn_method_wallet_trusted_issuers(
-        it,
-        _status)
 }
     }
     )
@@ -2908,6 +2881,143 @@ open class Wallet: Disposable, AutoCloseable, WalletInterface
         
         FfiConverterString.lower(`credentialId`),
         FfiConverterString.lower(`statusListToken`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Stops trusting the issuer key with this thumbprint (stored credentials stay). Returns
+     * whether a key was removed.
+     */
+    @Throws(WalletException::class)override fun `removeTrustedIssuer`(`thumbprint`: kotlin.String): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCallWithError(WalletException) { _status ->
+    UniffiLib.uniffi_govid_ffi_fn_method_wallet_remove_trusted_issuer(
+        it,
+        
+        FfiConverterString.lower(`thumbprint`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Trusts an issuer's public key (JWK JSON text), for any `iss` or only for `issuer`.
+     * Credentials are accepted only from trusted issuers. The JWK's `kid`, if any, is kept: after
+     * HR rotates its key, pin every key of its published JWKS and credentials pick theirs by `kid`.
+     */
+    @Throws(WalletException::class)override fun `trustIssuer`(`jwk`: kotlin.String, `issuer`: kotlin.String?): TrustedIssuer {
+            return FfiConverterTypeTrustedIssuer.lift(
+    callWithHandle {
+    uniffiRustCallWithError(WalletException) { _status ->
+    UniffiLib.uniffi_govid_ffi_fn_method_wallet_trust_issuer(
+        it,
+        
+        FfiConverterString.lower(`jwk`),
+        FfiConverterOptionalString.lower(`issuer`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Trusts the issuer `did`, a `did:key` or `did:jwk` (which carry their key, so no document
+     * is needed): pins its key for that `iss`. For a `did:web` issuer use
+     * [`Wallet::trust_issuer_did_document`] or [`Wallet::trust_issuer_jwks`].
+     */
+    @Throws(WalletException::class)override fun `trustIssuerDid`(`did`: kotlin.String): TrustedIssuer {
+            return FfiConverterTypeTrustedIssuer.lift(
+    callWithHandle {
+    uniffiRustCallWithError(WalletException) { _status ->
+    UniffiLib.uniffi_govid_ffi_fn_method_wallet_trust_issuer_did(
+        it,
+        
+        FfiConverterString.lower(`did`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Trusts a did:web issuer from its DID document, which the app fetched from the HTTPS URL
+     * the DID names (`did:web:hr.example` → `https://hr.example/.well-known/did.json`,
+     * `did:web:hr.example:ids` → `https://hr.example/ids/did.json`); the library does no
+     * networking.
+     *
+     * The document's `id` must be `did`. Its assertion methods (the keys it allows to sign
+     * credentials) with an Ed25519 or P-256 key are pinned for `iss` = `did`, each answering to
+     * its DID URL `kid` (`did:web:hr.example#key-1`). Like [`Wallet::trust_issuer_jwks`], they
+     * replace every key pinned for `did` before. Refused with `InvalidInput`: a DID that is not
+     * did:web, a document whose `id` is another DID, a malformed document (a method with a
+     * private or malformed key, a `controller` that is not `did`...), or one with no usable
+     * assertion method. Returns the keys now pinned for `did`.
+     */
+    @Throws(WalletException::class)override fun `trustIssuerDidDocument`(`did`: kotlin.String, `document`: kotlin.String): List<TrustedIssuer> {
+            return FfiConverterSequenceTypeTrustedIssuer.lift(
+    callWithHandle {
+    uniffiRustCallWithError(WalletException) { _status ->
+    UniffiLib.uniffi_govid_ffi_fn_method_wallet_trust_issuer_did_document(
+        it,
+        
+        FfiConverterString.lower(`did`),
+        FfiConverterString.lower(`document`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Trusts the keys of an issuer's JWK Set (`{"keys": [...]}`), as HR publishes it next to its
+     * DID document (`https://<host>/.well-known/jwks.json`, written by `govid-issuer publish`),
+     * for credentials whose `iss` is `issuer` (HR's DID). The app fetches the file; the library
+     * does no networking.
+     *
+     * Each key keeps its `kid` (HR's are DID URLs, `did:web:<host>#key-1`), so after a key
+     * rotation every credential finds the key that signed it. A single JWK is accepted too (its
+     * `kid` is not read). The set replaces every key pinned for `issuer` before, so a key HR
+     * withdrew stops being trusted when the app fetches the file again; stored credentials stay.
+     * All or nothing: a key that is not a usable public Ed25519 or P-256 JWK, a key whose own
+     * `iss` member names another issuer, an empty `keys` array or more than 64 keys refuse the
+     * whole set with `InvalidInput`. Returns the keys now pinned for `issuer`.
+     */
+    @Throws(WalletException::class)override fun `trustIssuerJwks`(`jwks`: kotlin.String, `issuer`: kotlin.String): List<TrustedIssuer> {
+            return FfiConverterSequenceTypeTrustedIssuer.lift(
+    callWithHandle {
+    uniffiRustCallWithError(WalletException) { _status ->
+    UniffiLib.uniffi_govid_ffi_fn_method_wallet_trust_issuer_jwks(
+        it,
+        
+        FfiConverterString.lower(`jwks`),
+        FfiConverterString.lower(`issuer`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The trusted issuer keys, oldest first.
+     */
+    @Throws(WalletException::class)override fun `trustedIssuers`(): List<TrustedIssuer> {
+            return FfiConverterSequenceTypeTrustedIssuer.lift(
+    callWithHandle {
+    uniffiRustCallWithError(WalletException) { _status ->
+    UniffiLib.uniffi_govid_ffi_fn_method_wallet_trusted_issuers(
+        it,
+        _status)
 }
     }
     )
@@ -3540,6 +3650,12 @@ data class TrustedIssuer (
      * The public JWK, as JSON text.
      */
     var `jwk`: kotlin.String
+    , 
+    /**
+     * The extra key id credentials may name this key by (the JWK Set's `kid`, a DID URL such
+     * as `did:web:hr.example#key-1`), besides its thumbprint; `None` if it has none.
+     */
+    var `kid`: kotlin.String?
     
 ){
     
@@ -3559,19 +3675,22 @@ public object FfiConverterTypeTrustedIssuer: FfiConverterRustBuffer<TrustedIssue
             FfiConverterOptionalString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
         )
     }
 
     override fun allocationSize(value: TrustedIssuer) = (
             FfiConverterOptionalString.allocationSize(value.`issuer`) +
             FfiConverterString.allocationSize(value.`thumbprint`) +
-            FfiConverterString.allocationSize(value.`jwk`)
+            FfiConverterString.allocationSize(value.`jwk`) +
+            FfiConverterOptionalString.allocationSize(value.`kid`)
     )
 
     override fun write(value: TrustedIssuer, buf: ByteBuffer) {
             FfiConverterOptionalString.write(value.`issuer`, buf)
             FfiConverterString.write(value.`thumbprint`, buf)
             FfiConverterString.write(value.`jwk`, buf)
+            FfiConverterOptionalString.write(value.`kid`, buf)
     }
 }
 
@@ -3950,6 +4069,10 @@ public object FfiConverterTypeKeyAlgorithm: FfiConverterRustBuffer<KeyAlgorithm>
 /**
  * What went wrong in a [`KeyStore`](crate::KeyStore). Foreign key stores throw these
  * (`KeyStoreException.KeyNotFound(alias)` in Kotlin, `KeyStoreError.KeyNotFound(alias:)` in Swift).
+ *
+ * uniffi builds the Kotlin `message` and the Python `str()` from a case's fields, so the cases
+ * the library throws all carry one; `toString()` (Kotlin) and `description` (Swift) are the
+ * Rust message.
  */
 sealed class KeyStoreException: kotlin.Exception() {
     
@@ -4017,9 +4140,15 @@ sealed class KeyStoreException: kotlin.Exception() {
      * The passphrase does not open this software key store.
      */
     class WrongPassphrase(
+        
+        /**
+         * Says so in words ("wrong passphrase for the software key store"), so that the Kotlin
+         * `message` and the Python `str()` are not empty.
+         */
+        val `reason`: kotlin.String
         ) : KeyStoreException() {
         override val message
-            get() = ""
+            get() = "reason=${ `reason` }"
     }
     
     /**
@@ -4039,6 +4168,15 @@ sealed class KeyStoreException: kotlin.Exception() {
 
     
 
+    // The local Rust `Display`/`Debug` implementation.
+    override fun toString(): String {
+        return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_govid_ffi_fn_method_keystoreerror_uniffi_trait_display(FfiConverterTypeKeyStoreError.lower(this),
+        _status)
+}
+    )
+    }
 
     companion object ErrorHandler : UniffiRustCallStatusErrorHandler<KeyStoreException> {
         override fun lift(error_buf: RustBuffer.ByValue): KeyStoreException = FfiConverterTypeKeyStoreError.lift(error_buf)
@@ -4066,7 +4204,9 @@ public object FfiConverterTypeKeyStoreError : FfiConverterRustBuffer<KeyStoreExc
             5 -> KeyStoreException.Unavailable(
                 FfiConverterString.read(buf),
                 )
-            6 -> KeyStoreException.WrongPassphrase()
+            6 -> KeyStoreException.WrongPassphrase(
+                FfiConverterString.read(buf),
+                )
             7 -> KeyStoreException.Failed(
                 FfiConverterString.read(buf),
                 )
@@ -4102,6 +4242,7 @@ public object FfiConverterTypeKeyStoreError : FfiConverterRustBuffer<KeyStoreExc
             is KeyStoreException.WrongPassphrase -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
+                + FfiConverterString.allocationSize(value.`reason`)
             )
             is KeyStoreException.Failed -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
@@ -4138,6 +4279,7 @@ public object FfiConverterTypeKeyStoreError : FfiConverterRustBuffer<KeyStoreExc
             }
             is KeyStoreException.WrongPassphrase -> {
                 buf.putInt(6)
+                FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is KeyStoreException.Failed -> {
@@ -4275,7 +4417,8 @@ public object FfiConverterTypeQrEcc: FfiConverterRustBuffer<QrEcc> {
 
 
 /**
- * Why a wallet call failed.
+ * Why a wallet call failed. `toString()` (Kotlin) and `description` (Swift) are the Rust
+ * message, e.g. "credential refused (untrusted_issuer): …".
  */
 sealed class WalletException: kotlin.Exception() {
     
@@ -4440,6 +4583,15 @@ sealed class WalletException: kotlin.Exception() {
 
     
 
+    // The local Rust `Display`/`Debug` implementation.
+    override fun toString(): String {
+        return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_govid_ffi_fn_method_walleterror_uniffi_trait_display(FfiConverterTypeWalletError.lower(this),
+        _status)
+}
+    )
+    }
 
     companion object ErrorHandler : UniffiRustCallStatusErrorHandler<WalletException> {
         override fun lift(error_buf: RustBuffer.ByValue): WalletException = FfiConverterTypeWalletError.lift(error_buf)
