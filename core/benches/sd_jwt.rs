@@ -1,4 +1,4 @@
-//! SD-JWT worker ID costs (issue 3): issue one worker ID (EdDSA issuer), present 3 disclosures
+//! SD-JWT worker ID costs: issue one worker ID (EdDSA issuer), present 3 disclosures
 //! with a KB-JWT (EdDSA and ES256 holder), verify under the gate policy, and — in the same run —
 //! the bare signature verifications a verify contains (`jose::verify_signature` over the same
 //! signing inputs), so the ratio full verify / bare signatures is measured under the same load.

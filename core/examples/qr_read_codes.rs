@@ -1,5 +1,5 @@
 //! Writes N fresh gate codes as the wallet renders them, for measuring how often independent
-//! decoders read them back exactly (`bench/qr_read_rate.sh`, BENCHMARKS.md "QR read rate").
+//! decoders read them back exactly (`bench/qr_read_rate.py`, BENCHMARKS.md "QR read rate").
 //!
 //! Each code is the `entry` presentation of a gate pass as govid issues it (EdDSA issuer, a fresh
 //! ES256 phone key and a fresh KB-JWT per code, so every symbol is different), framed as `GV1:`,

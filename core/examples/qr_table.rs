@@ -1,6 +1,6 @@
-//! Gate QR sizes (issue 5): credential shape × decoys × holder key × disclosed claims → compact
+//! Gate QR sizes: credential shape × decoys × holder key × disclosed claims → compact
 //! bytes, `GV1:` characters and QR version at ECC M, then where the bytes go and what each size
-//! lever saves. The tables are in BENCHMARKS.md, "Gate QR sizes (issue 5)".
+//! lever saves. The tables are in BENCHMARKS.md, "Gate QR sizes".
 //!
 //! Every row issues and presents `--runs` credentials (default 20) and prints min / median / max.
 //! Run `i` of every row draws from `ChaCha20Rng::seed_from_u64(i)`, so the output is the same on

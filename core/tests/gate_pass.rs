@@ -1,4 +1,4 @@
-//! The gate pass (issue 5): issued alongside the worker ID, accepted by `gate_policy` for the
+//! The gate pass: issued alongside the worker ID, accepted by `gate_policy` for the
 //! `entry` profile, and small enough for the gate QR size target (version 25 at ECC M, aim 20).
 // Tests: a panic is the failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -266,7 +266,7 @@ fn gate_pass_refuses_what_the_worker_id_refuses() {
 
 // Sizes. Everything below is deterministic for a seed: salts, decoys and keys come from the
 // seeded RNG, Ed25519 and RFC 6979 ECDSA signatures are deterministic, and so is the GV1 encoder.
-// The bounds are the measured versions (BENCHMARKS.md, "Gate QR sizes (issue 5)"), without margin:
+// The bounds are the measured versions (BENCHMARKS.md, "Gate QR sizes"), without margin:
 // a change that grows the gate QR code fails here.
 
 #[test]

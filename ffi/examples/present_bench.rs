@@ -1,5 +1,5 @@
 //! Times a rotating-mode present call in Rust, to compare with the same call through the Kotlin
-//! and Python bindings (BENCHMARKS.md, "Wallet library (issue 8)").
+//! and Python bindings (BENCHMARKS.md, "Wallet library").
 //!
 //! ```text
 //! cargo run --release -p govid-ffi --example present_bench -- [N]

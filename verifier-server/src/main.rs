@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 // mimalloc instead of the system allocator: the gate server allocates per request (parsed JSON,
-// decoded payloads) and glibc's malloc/free were ~8% of its CPU under load (BENCHMARKS.md).
+// decoded payloads) and glibc's malloc/free were ~8% of its CPU under load (docs/performance/gate-server.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

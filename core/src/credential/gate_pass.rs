@@ -3,7 +3,7 @@
 //! A gate QR code carries the whole issuer JWT however little is disclosed, and the worker ID's
 //! issuer JWT holds a digest for every claim it has: 32 incompressible bytes each. The gate pass
 //! holds only what gates ask for, so its `entry` presentation fits a much smaller QR code
-//! (BENCHMARKS.md, "Gate QR sizes (issue 5)"). It shares the worker ID's holder key and status
+//! (BENCHMARKS.md, "Gate QR sizes"). It shares the worker ID's holder key and status
 //! list entry: revoking the worker ID revokes the pass, and the pass says nothing the ID does not.
 
 use rand_core::{CryptoRng, RngCore};

@@ -68,7 +68,7 @@
 //! `family_name`, `organization` (one disclosure), `clearance` and `access_zones`, padded to
 //! [`GATE_PASS_DIGESTS`] top-level digests. Its `entry` presentation fits a QR code of version 22
 //! at ECC M (21 with an Ed25519 holder key), where the worker ID's needs 27 to 29 (BENCHMARKS.md,
-//! "Gate QR sizes (issue 5)"). The wallet shows the pass at gates and the worker ID at counters;
+//! "Gate QR sizes"). The wallet shows the pass at gates and the worker ID at counters;
 //! [`gate_policy`] accepts either ([`GATE_VCTS`]) and no other `vct`.
 
 mod gate_pass;

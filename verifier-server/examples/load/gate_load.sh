@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Load and soak test of `govid-verifier serve` (BENCHMARKS.md, "Gate server (issue 7)").
+# Load and soak test of `govid-verifier serve` (BENCHMARKS.md, "Gate server").
 #
 #   [CONNS=32] [RATE=2000] [RATE_CONNS=8] [STAFF=2000] [SIGNATURE_CACHE=1] [STAFF_ALG=EdDSA] \
 #     bash verifier-server/examples/load/gate_load.sh [SECONDS] [SOAK_SECONDS] [POOL]
