@@ -14,6 +14,7 @@ mod fsutil;
 mod issuer;
 mod keys;
 mod output;
+mod progress;
 mod replay;
 mod roster;
 mod statuslist;
@@ -65,7 +66,8 @@ enum Command {
     /// Import and look up staff records.
     #[command(subcommand)]
     Staff(StaffCommand),
-    /// Make one-time enrollment codes (printed, and as QR images) for staff phones.
+    /// Make one-time enrollment codes and their QR images for staff phones (one person's code is
+    /// printed; --all writes the codes to a CSV file).
     Offer(OfferArgs),
     /// Accept the key proof a staff member's phone made from its enrollment code.
     Enroll(EnrollArgs),
@@ -169,6 +171,20 @@ struct OfferArgs {
     /// Folder for the QR images (default: <DIR>/offers).
     #[arg(long, value_name = "FOLDER")]
     out: Option<PathBuf>,
+    /// Write the codes to this new CSV file (created readable only by you). Default with --all:
+    /// codes-<time>.csv in the QR folder; one person's code is printed.
+    #[arg(long, value_name = "FILE")]
+    codes_file: Option<PathBuf>,
+    /// With --all: print the codes on the screen instead of writing them to a file.
+    #[arg(long, conflicts_with = "codes_file")]
+    print_codes: bool,
+    /// With --all: cancel the unused codes people still hold and make new ones (a code for one
+    /// person always replaces their unused one).
+    #[arg(long)]
+    replace: bool,
+    /// Leave out whoever still holds an unused, unexpired code.
+    #[arg(long, conflicts_with = "replace")]
+    skip_live: bool,
 }
 
 #[derive(Debug, Args)]
@@ -319,9 +335,19 @@ fn run(cli: Cli) -> Result<Report, CliError> {
         }
         Command::Staff(StaffCommand::List) => cmd::staff::list(&dir()?),
         Command::Staff(StaffCommand::Show(a)) => cmd::staff::show(&dir()?, &a.employee_number),
-        Command::Offer(a) => {
-            cmd::offer::run(&dir()?, a.employee_number.as_deref(), a.expires_days, a.out)
-        }
+        Command::Offer(a) => cmd::offer::run(
+            &dir()?,
+            &cmd::offer::OfferOptions {
+                employee_number: a.employee_number,
+                expires_days: a.expires_days,
+                out: a.out,
+                codes_file: a.codes_file,
+                print_codes: a.print_codes,
+                replace: a.replace,
+                skip_live: a.skip_live,
+                json,
+            },
+        ),
         Command::Enroll(a) => cmd::enroll::run(&dir()?, &a.proof),
         Command::Issue(a) => cmd::issue::run(
             &dir()?,

@@ -22,7 +22,7 @@ mod plan;
 mod sign;
 
 use std::fs::File;
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -216,23 +216,7 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
         rusqlite::named_params! {":today": today, ":only": only, ":reissue": o.reissue, ":now": now as i64},
         |r| r.get(0),
     )?;
-    let bar = if o.quiet || !std::io::stderr().is_terminal() || total < 2 {
-        indicatif::ProgressBar::hidden()
-    } else {
-        let bar = indicatif::ProgressBar::new(total);
-        if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{spinner} issuing [{bar:30}] {pos}/{len} IDs  {rate}  ETA {eta}",
-        ) {
-            let style = style.with_key(
-                "rate",
-                |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                    let _ = write!(w, "{:.0} IDs/s", state.per_sec());
-                },
-            );
-            bar.set_style(style.progress_chars("=> "));
-        }
-        bar
-    };
+    let bar = crate::progress::bar(total, o.quiet, "issuing", "IDs");
 
     let select = format!(
         "SELECT {}, s.holder_jwk FROM staff s WHERE s.employee_number > :cursor AND {eligible}
