@@ -147,6 +147,10 @@ struct ImportArgs {
     /// Import the valid rows even if some rows are bad (bad rows are still listed).
     #[arg(long)]
     skip_invalid: bool,
+    /// Acknowledge that the active staff this roster no longer lists stay: they are not listed
+    /// again (the audit log records it) unless they return to the roster and leave again.
+    #[arg(long)]
+    keep: bool,
 }
 
 #[derive(Debug, Args)]
@@ -331,7 +335,7 @@ fn run(cli: Cli) -> Result<Report, CliError> {
             },
         ),
         Command::Staff(StaffCommand::Import(a)) => {
-            cmd::staff::import(&dir()?, &a.file, a.skip_invalid)
+            cmd::staff::import(&dir()?, &a.file, a.skip_invalid, a.keep)
         }
         Command::Staff(StaffCommand::List) => cmd::staff::list(&dir()?),
         Command::Staff(StaffCommand::Show(a)) => cmd::staff::show(&dir()?, &a.employee_number),

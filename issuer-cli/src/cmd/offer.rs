@@ -195,13 +195,7 @@ pub(crate) fn run(dir: &Path, o: &OfferOptions) -> CliResult<Report> {
         });
     }
     let numbers: Vec<&str> = made.iter().map(|m| m.target.number.as_str()).collect();
-    // Up to 100 names in clear; beyond that the count, the range and a digest of the list.
-    let who = if numbers.len() <= 100 {
-        json!({"staff": numbers})
-    } else {
-        json!({"count": numbers.len(), "first": numbers.first(), "last": numbers.last(),
-               "staff_sha256": to_hex(&Sha256::digest(numbers.join("\n").as_bytes()))})
-    };
+    let who = audit::staff_numbers(&numbers);
     audit::append(
         &tx,
         &signer,
