@@ -363,6 +363,7 @@ fn run(cli: Cli) -> Result<Report, CliError> {
                 max_days: a.max_days,
                 batch: a.batch.clamp(1, 100_000),
                 quiet: json,
+                results: json,
             },
         ),
         Command::Revoke(a) => cmd::status::revoke(&dir()?, &a.employee_number, &a.reason, a.yes),
@@ -380,8 +381,19 @@ fn run(cli: Cli) -> Result<Report, CliError> {
     }
 }
 
+/// `--json` among the arguments (before a `--`), for errors clap reports before it parsed them.
+fn json_requested() -> bool {
+    std::env::args_os()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json")
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return ExitCode::from(output::usage_error(&e, json_requested())),
+    };
     let json = cli.json;
     match run(cli) {
         Ok(report) => {

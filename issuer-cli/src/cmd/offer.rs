@@ -14,7 +14,7 @@ use crate::clock::{self, DAY};
 use crate::error::{CliError, CliResult};
 use crate::fsutil;
 use crate::issuer::{staff_state, Issuer};
-use crate::output::Report;
+use crate::output::{abs, Report};
 use crate::store;
 
 /// SHA-256 (hex) of a normalized code: what the database keeps.
@@ -227,7 +227,7 @@ pub(crate) fn run(dir: &Path, o: &OfferOptions) -> CliResult<Report> {
         .iter()
         .map(|m| {
             json!({"employee_number": m.target.number, "code": m.code, "payload": m.payload,
-                   "expires_at": expires_at, "qr_png": m.png})
+                   "expires_at": expires_at, "qr_png": abs(&m.png)})
         })
         .collect();
     let text = describe(
@@ -239,7 +239,7 @@ pub(crate) fn run(dir: &Path, o: &OfferOptions) -> CliResult<Report> {
         skipped_live,
     );
     Ok(Report::new(
-        json!({"offers": items, "codes_file": codes_file, "replaced": replaced,
+        json!({"offers": items, "codes_file": codes_file.as_deref().map(abs), "replaced": replaced,
                "skipped_live": skipped_live}),
         text,
     ))
@@ -318,7 +318,8 @@ fn write_codes_file(
     w.write_record(CODES_HEADER).map_err(io)?;
     let expires = clock::timestamp(expires_at);
     for m in made {
-        let png = m.png.to_string_lossy();
+        let png = abs(&m.png);
+        let png = png.to_string_lossy();
         w.write_record([
             m.target.number.as_str(),
             &m.target.given,
