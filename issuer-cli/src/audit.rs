@@ -132,3 +132,15 @@ pub(crate) fn verify_chain(
         head: prev,
     })
 }
+
+/// Staff numbers as an audit entry records them: up to 100 in clear; beyond that the count, the
+/// first and last, and the SHA-256 of the list (one number a line).
+pub(crate) fn staff_numbers(numbers: &[&str]) -> serde_json::Value {
+    if numbers.len() <= 100 {
+        serde_json::json!({"staff": numbers})
+    } else {
+        serde_json::json!({"count": numbers.len(), "first": numbers.first(),
+            "last": numbers.last(),
+            "staff_sha256": to_hex(&Sha256::digest(numbers.join("\n").as_bytes()))})
+    }
+}

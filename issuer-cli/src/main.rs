@@ -14,6 +14,7 @@ mod fsutil;
 mod issuer;
 mod keys;
 mod output;
+mod progress;
 mod replay;
 mod roster;
 mod statuslist;
@@ -65,7 +66,8 @@ enum Command {
     /// Import and look up staff records.
     #[command(subcommand)]
     Staff(StaffCommand),
-    /// Make one-time enrollment codes (printed, and as QR images) for staff phones.
+    /// Make one-time enrollment codes and their QR images for staff phones (one person's code is
+    /// printed; --all writes the codes to a CSV file).
     Offer(OfferArgs),
     /// Accept the key proof a staff member's phone made from its enrollment code.
     Enroll(EnrollArgs),
@@ -145,6 +147,10 @@ struct ImportArgs {
     /// Import the valid rows even if some rows are bad (bad rows are still listed).
     #[arg(long)]
     skip_invalid: bool,
+    /// Acknowledge that the active staff this roster no longer lists stay: they are not listed
+    /// again (the audit log records it) unless they return to the roster and leave again.
+    #[arg(long)]
+    keep: bool,
 }
 
 #[derive(Debug, Args)]
@@ -169,6 +175,20 @@ struct OfferArgs {
     /// Folder for the QR images (default: <DIR>/offers).
     #[arg(long, value_name = "FOLDER")]
     out: Option<PathBuf>,
+    /// Write the codes to this new CSV file (created readable only by you). Default with --all:
+    /// codes-<time>.csv in the QR folder; one person's code is printed.
+    #[arg(long, value_name = "FILE")]
+    codes_file: Option<PathBuf>,
+    /// With --all: print the codes on the screen instead of writing them to a file.
+    #[arg(long, conflicts_with = "codes_file")]
+    print_codes: bool,
+    /// With --all: cancel the unused codes people still hold and make new ones (a code for one
+    /// person always replaces their unused one).
+    #[arg(long)]
+    replace: bool,
+    /// Leave out whoever still holds an unused, unexpired code.
+    #[arg(long, conflicts_with = "replace")]
+    skip_live: bool,
 }
 
 #[derive(Debug, Args)]
@@ -315,13 +335,23 @@ fn run(cli: Cli) -> Result<Report, CliError> {
             },
         ),
         Command::Staff(StaffCommand::Import(a)) => {
-            cmd::staff::import(&dir()?, &a.file, a.skip_invalid)
+            cmd::staff::import(&dir()?, &a.file, a.skip_invalid, a.keep)
         }
         Command::Staff(StaffCommand::List) => cmd::staff::list(&dir()?),
         Command::Staff(StaffCommand::Show(a)) => cmd::staff::show(&dir()?, &a.employee_number),
-        Command::Offer(a) => {
-            cmd::offer::run(&dir()?, a.employee_number.as_deref(), a.expires_days, a.out)
-        }
+        Command::Offer(a) => cmd::offer::run(
+            &dir()?,
+            &cmd::offer::OfferOptions {
+                employee_number: a.employee_number,
+                expires_days: a.expires_days,
+                out: a.out,
+                codes_file: a.codes_file,
+                print_codes: a.print_codes,
+                replace: a.replace,
+                skip_live: a.skip_live,
+                json,
+            },
+        ),
         Command::Enroll(a) => cmd::enroll::run(&dir()?, &a.proof),
         Command::Issue(a) => cmd::issue::run(
             &dir()?,
@@ -333,6 +363,7 @@ fn run(cli: Cli) -> Result<Report, CliError> {
                 max_days: a.max_days,
                 batch: a.batch.clamp(1, 100_000),
                 quiet: json,
+                results: json,
             },
         ),
         Command::Revoke(a) => cmd::status::revoke(&dir()?, &a.employee_number, &a.reason, a.yes),
@@ -350,8 +381,19 @@ fn run(cli: Cli) -> Result<Report, CliError> {
     }
 }
 
+/// `--json` among the arguments (before a `--`), for errors clap reports before it parsed them.
+fn json_requested() -> bool {
+    std::env::args_os()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json")
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return ExitCode::from(output::usage_error(&e, json_requested())),
+    };
     let json = cli.json;
     match run(cli) {
         Ok(report) => {

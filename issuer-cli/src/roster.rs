@@ -41,12 +41,15 @@ pub(crate) struct BadRow {
     pub(crate) line: u64,
     /// Why the row was refused.
     pub(crate) reason: String,
+    /// The row's employee number as written, if it has one (trimmed, not empty, UTF-8): that
+    /// person is on the roster even though their row was refused.
+    pub(crate) employee_number: Option<String>,
 }
 
 impl BadRow {
-    /// `{"line": …, "reason": …}`, as `--json` lists bad rows.
+    /// `{"line": …, "reason": …, "employee_number": …|null}`, as `--json` lists bad rows.
     pub(crate) fn to_json(&self) -> Value {
-        json!({"line": self.line, "reason": self.reason})
+        json!({"line": self.line, "reason": self.reason, "employee_number": self.employee_number})
     }
 }
 
@@ -105,6 +108,7 @@ pub(crate) fn parse(bytes: &[u8], today: i64) -> Result<Roster, RosterError> {
                 bad.push(BadRow {
                     line,
                     reason: format!("cannot be read as CSV ({e})"),
+                    employee_number: None,
                 });
                 continue;
             }
@@ -130,13 +134,26 @@ pub(crate) fn parse(bytes: &[u8], today: i64) -> Result<Roster, RosterError> {
                             row.employee_number
                         )
                     };
-                    bad.push(BadRow { line, reason });
+                    bad.push(BadRow {
+                        line,
+                        reason,
+                        employee_number: Some(row.employee_number.clone()),
+                    });
                 } else {
                     seen.insert(key, (line, row.employee_number.clone()));
                     staff.push(row);
                 }
             }
-            Err(reason) => bad.push(BadRow { line, reason }),
+            Err(reason) => bad.push(BadRow {
+                line,
+                reason,
+                employee_number: record
+                    .get(0)
+                    .and_then(|f| std::str::from_utf8(f).ok())
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_owned),
+            }),
         }
     }
     if staff.is_empty() && bad.is_empty() {

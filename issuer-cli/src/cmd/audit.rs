@@ -36,6 +36,7 @@ pub(crate) fn verify(dir: &Path) -> CliResult<Report> {
             if ledger.findings.is_empty() {
                 return Ok(Report::new(
                     json!({"intact": true, "entries": entries, "head": head,
+                           "audit_head": {"seq": entries, "hash": head},
                            "database_matches": true, "credentials": ids}),
                     format!(
                         "Audit log intact: {entries} entries, head {head}.\nissuer.db matches it: \
@@ -54,6 +55,7 @@ pub(crate) fn verify(dir: &Path) -> CliResult<Report> {
                 ),
             )
             .with_details(json!({"intact": true, "entries": entries, "head": head,
+                "audit_head": {"seq": entries, "hash": head},
                 "database_matches": false, "mismatches": listed, "mismatches_total": n})))
         }
         ChainCheck::Broken { seq, reason } => Err(CliError::new(

@@ -58,7 +58,7 @@ pub(crate) fn synth(count: usize, out: &Path) -> CliResult<Report> {
     }
     w.flush().map_err(io)?;
     Ok(Report::new(
-        json!({"count": count, "out": out}),
+        json!({"count": count, "out": crate::output::abs(out)}),
         format!("Wrote {count} synthetic staff to {}", out.display()),
     ))
 }

@@ -14,7 +14,7 @@ use crate::error::{CliError, CliResult};
 use crate::fsutil;
 use crate::issuer::Issuer;
 use crate::keys::{self, KEYS_DIR, OPERATOR_KEY_FILE};
-use crate::output::Report;
+use crate::output::{abs, Report};
 use crate::store;
 
 pub(crate) struct InitOptions {
@@ -174,14 +174,14 @@ pub(crate) fn run(dir: &Path, o: &InitOptions) -> CliResult<Report> {
     );
     Ok(Report::new(
         json!({
-            "dir": dir,
+            "dir": abs(dir),
             "name": name,
             "did": did,
             "kid": kid,
             "alg": o.alg.as_str(),
             "status_base_url": status_base,
-            "did_document": dir.join("public/did.json"),
-            "jwks": dir.join("public/jwks.json"),
+            "did_document": abs(&dir.join("public/did.json")),
+            "jwks": abs(&dir.join("public/jwks.json")),
         }),
         text,
     ))

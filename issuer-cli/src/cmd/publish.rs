@@ -29,7 +29,7 @@ use crate::error::{CliError, CliResult};
 use crate::fsutil;
 use crate::issuer::{pretty, Issuer};
 use crate::keys;
-use crate::output::Report;
+use crate::output::{abs, Report};
 use crate::replay;
 use crate::statuslist::{published_revoked, sign_token, uri_path, INVALID, VALID};
 use crate::store;
@@ -211,13 +211,13 @@ pub(crate) fn run(
     ));
     Ok(Report::new(
         json!({
-            "out": out,
-            "status_lists": tokens.iter().map(|(uri, path, _, n)| json!({"uri": uri, "file": out.join(path), "not_valid": n})).collect::<Vec<_>>(),
-            "did_document": doc_path,
-            "jwks": jwks_path,
-            "trust_bundle": out.join("trust-bundle.jwt"),
+            "out": abs(out),
+            "status_lists": tokens.iter().map(|(uri, path, _, n)| json!({"uri": uri, "file": abs(&out.join(path)), "not_valid": n})).collect::<Vec<_>>(),
+            "did_document": abs(&doc_path),
+            "jwks": abs(&jwks_path),
+            "trust_bundle": abs(&out.join("trust-bundle.jwt")),
             "trust_bundle_seq": seq,
-            "operator_jwk": out.join("operator.jwk"),
+            "operator_jwk": abs(&out.join("operator.jwk")),
             "expires_at": exp,
             "audit_head": {"seq": head.seq, "hash": head.hash},
             "kept_revoked": kept_revoked,

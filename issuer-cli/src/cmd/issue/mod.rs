@@ -22,7 +22,7 @@ mod plan;
 mod sign;
 
 use std::fs::File;
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -50,6 +50,26 @@ pub(crate) struct IssueOptions {
     pub(crate) batch: usize,
     /// No progress bar (`--json`).
     pub(crate) quiet: bool,
+    /// Collect the per-ID `results` of the `--json` answer.
+    pub(crate) results: bool,
+}
+
+/// One entry of `issue --json`'s `results`: an ID issued by this run.
+#[derive(serde::Serialize)]
+struct Issued {
+    employee_number: String,
+    /// The worker ID's file (absolute), `null` with `--jsonl`.
+    credential_file: Option<PathBuf>,
+    /// Its gate pass's file (absolute), `null` with `--jsonl`.
+    gate_pass_file: Option<PathBuf>,
+    /// The status list entry both share.
+    status_list: IssuedEntry,
+}
+
+#[derive(serde::Serialize)]
+struct IssuedEntry {
+    uri: String,
+    idx: u32,
 }
 
 /// "Has a current ID": not superseded, not revoked, not expired.
@@ -216,23 +236,7 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
         rusqlite::named_params! {":today": today, ":only": only, ":reissue": o.reissue, ":now": now as i64},
         |r| r.get(0),
     )?;
-    let bar = if o.quiet || !std::io::stderr().is_terminal() || total < 2 {
-        indicatif::ProgressBar::hidden()
-    } else {
-        let bar = indicatif::ProgressBar::new(total);
-        if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{spinner} issuing [{bar:30}] {pos}/{len} IDs  {rate}  ETA {eta}",
-        ) {
-            let style = style.with_key(
-                "rate",
-                |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                    let _ = write!(w, "{:.0} IDs/s", state.per_sec());
-                },
-            );
-            bar.set_style(style.progress_chars("=> "));
-        }
-        bar
-    };
+    let bar = crate::progress::bar(total, o.quiet, "issuing", "IDs");
 
     let select = format!(
         "SELECT {}, s.holder_jwk FROM staff s WHERE s.employee_number > :cursor AND {eligible}
@@ -275,6 +279,7 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
         lists: std::collections::BTreeSet::new(),
         phases: [Duration::ZERO; 5],
         replanned: 0,
+        results: o.results.then(Vec::new),
         pause: std::env::var("GOVID_ISSUER_TEST_BATCH_PAUSE_MS")
             .ok()
             .and_then(|ms| ms.parse().ok())
@@ -286,6 +291,7 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
         w.run(&mut issuer.conn, &mut planner, &mut pool)
     })?;
     let (issued, lists, phases, replanned) = (w.issued, w.lists, w.phases, w.replanned);
+    let results = w.results.take();
     let trace = std::env::var_os("GOVID_ISSUER_TRACE").is_some();
     bar.finish_and_clear();
     if trace {
@@ -366,7 +372,7 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
     if issued > 0 {
         text.push_str("\nNext: govid-issuer publish --out <web folder>");
     }
-    Ok(Report::new(
+    let report = Report::new(
         json!({"issued": issued, "seconds": secs, "status_lists": lists,
                "files_rewritten": rewritten, "temp_files_removed": temp_removed,
                "not_enrolled": not_enrolled, "already_current": why.current,
@@ -380,7 +386,16 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
         } else {
             text
         },
-    ))
+    );
+    Ok(match results {
+        // Serialized straight to text: a Value per ID would cost far more memory.
+        Some(results) => report.with_raw(
+            "results",
+            serde_json::to_string(&results)
+                .map_err(|e| CliError::new("internal", format!("cannot write results: {e}")))?,
+        ),
+        None => report,
+    })
 }
 
 /// Why `issue --all` found nobody to issue to: the staff it skipped, by reason.
@@ -468,6 +483,8 @@ struct Writer<'a> {
     phases: [Duration; 5],
     /// Planned batches dropped because another command wrote.
     replanned: u64,
+    /// Each ID issued (`--json` only).
+    results: Option<Vec<Issued>>,
     /// Tests only (`GOVID_ISSUER_TEST_BATCH_PAUSE_MS`): a pause after each commit.
     pause: Option<Duration>,
 }
@@ -526,6 +543,27 @@ impl Writer<'_> {
             self.phases[3] += t4 - t3;
             for m in &made {
                 write_out(self.sink, m, self.kid, self.now)?;
+            }
+            if let Some(results) = &mut self.results {
+                let dir = match &*self.sink {
+                    Sink::Files(dir) => Some(crate::output::abs(dir)),
+                    Sink::Jsonl(_) => None,
+                };
+                results.extend(made.iter().map(|m| {
+                    Issued {
+                        employee_number: m.employee_number.clone(),
+                        credential_file: dir
+                            .as_ref()
+                            .map(|d| d.join(id_file_name(&m.employee_number))),
+                        gate_pass_file: dir
+                            .as_ref()
+                            .map(|d| d.join(gate_pass_file_name(&m.employee_number))),
+                        status_list: IssuedEntry {
+                            uri: m.uri.clone(),
+                            idx: m.idx,
+                        },
+                    }
+                }));
             }
             self.phases[4] += t4.elapsed();
             self.issued += made.len() as u64;

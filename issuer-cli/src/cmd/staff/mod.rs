@@ -1,5 +1,7 @@
 //! `staff import`, `staff list`, `staff show`.
 
+mod gone;
+
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -14,7 +16,7 @@ use crate::output::Report;
 use crate::roster::{self, RosterError};
 use crate::store;
 
-pub(crate) fn import(dir: &Path, file: &Path, skip_invalid: bool) -> CliResult<Report> {
+pub(crate) fn import(dir: &Path, file: &Path, skip_invalid: bool, keep: bool) -> CliResult<Report> {
     let mut issuer = Issuer::open(dir)?;
     let bytes = std::fs::read(file).map_err(|e| CliError::io("cannot read roster", file, &e))?;
     let now = clock::now()?;
@@ -109,14 +111,15 @@ pub(crate) fn import(dir: &Path, file: &Path, skip_invalid: bool) -> CliResult<R
             }
         }
     }
-    audit::append(
-        &tx,
-        &signer,
-        now,
-        "staff_import",
-        &json!({"file": file.file_name().map(|f| f.to_string_lossy()), "added": added,
-                "updated": updated, "unchanged": unchanged, "skipped_rows": parsed.bad.len()}),
-    )?;
+    let absent = gone::check(&tx, &parsed, keep, now)?;
+    let mut detail = json!({"file": file.file_name().map(|f| f.to_string_lossy()),
+        "added": added, "updated": updated, "unchanged": unchanged,
+        "skipped_rows": parsed.bad.len(), "not_on_roster": absent.listed.len()});
+    if let (Value::Object(map), false) = (&mut detail, absent.kept.is_empty()) {
+        let kept: Vec<&str> = absent.kept.iter().map(|g| g.number.as_str()).collect();
+        map.insert("kept_not_on_roster".into(), audit::staff_numbers(&kept));
+    }
+    audit::append(&tx, &signer, now, "staff_import", &detail)?;
     tx.commit()?;
     let mut text = format!(
         "Imported {}: {added} added, {updated} updated, {unchanged} unchanged.",
@@ -143,13 +146,17 @@ pub(crate) fn import(dir: &Path, file: &Path, skip_invalid: bool) -> CliResult<R
             );
         }
     }
+    text.push_str(&absent.text());
     let reissue_numbers: Vec<&str> = reissue.iter().map(|(n, _)| n.as_str()).collect();
-    Ok(Report::new(
-        json!({"added": added, "updated": updated, "unchanged": unchanged,
-               "skipped": bad_json, "updated_with_current_id": holding,
-               "reissue_needed": reissue_numbers}),
-        text,
-    ))
+    let mut value = json!({"added": added, "updated": updated, "unchanged": unchanged,
+           "skipped": bad_json, "updated_with_current_id": holding,
+           "reissue_needed": reissue_numbers});
+    if let Value::Object(map) = &mut value {
+        for (key, field) in absent.json_fields() {
+            map.insert(key.into(), field);
+        }
+    }
+    Ok(Report::new(value, text))
 }
 
 /// Per-staff summary columns used by `list` and `show`.
