@@ -430,7 +430,6 @@ export async function startIssuer(opts) {
         result = { status: error.status, json: { error: error.error, error_description: asciiDescription(error.message) } }
       } else if (error instanceof Oauth2ServerErrorResponseError) {
         const { error: code, error_description: description } = error.errorResponse
-        // DPoP problems at a protected resource are answered with 401 and a challenge.
         result = { status: error.status, json: { error: code, error_description: asciiDescription(description) } }
       } else {
         process.stderr.write(`issuer.mjs: ${error?.stack ?? error}\n`)

@@ -110,7 +110,7 @@ async function run(opts) {
   }
   // No verifyJwt for the client: the package would then also accept signed (application/jwt)
   // issuer metadata, verified with whatever key its header carries; this wallet has no trust
-  // anchor for metadata signers (11.2.2), so it takes unsigned JSON only.
+  // anchor for metadata signers (12.2.3), so it takes unsigned JSON only.
   delete callbacks.verifyJwt
   const client = new Openid4vciClient({ callbacks })
 
@@ -133,10 +133,10 @@ async function run(opts) {
     process.stderr.write(`wallet: warning: the offer asks for a tx_code of length ${grant.tx_code.length}\n`)
   }
 
-  // 2. Credential Issuer and Authorization Server metadata (11.2, RFC 8414).
+  // 2. Credential Issuer and Authorization Server metadata (12.2, 12.3, RFC 8414).
   const issuerMetadata = await client.resolveIssuerMetadata(offer.credential_issuer)
   const ci = issuerMetadata.credentialIssuer
-  if (ci.credential_issuer !== offer.credential_issuer) throw new CheckFailed('metadata names another credential_issuer than the offer (11.2.3)')
+  if (ci.credential_issuer !== offer.credential_issuer) throw new CheckFailed('metadata names another credential_issuer than the offer (12.2.4)')
   const base = new URL(offer.credential_issuer)
   const wellKnown = (name) => `${base.origin}/.well-known/${name}${base.pathname === '/' ? '' : base.pathname}`
   for (const name of ['openid-credential-issuer', 'oauth-authorization-server']) {
@@ -220,7 +220,7 @@ async function run(opts) {
     trace(opts, `got ${id} (${entry.credential.length} characters)`)
   }
 
-  // 6. Notification (10).
+  // 6. Notification (11).
   const notifications = {}
   if (ci.notification_endpoint) {
     for (const [id, notificationId] of Object.entries(notificationIds)) {
