@@ -75,6 +75,7 @@ pub(crate) fn run(
     employee_number: Option<&str>,
     expires_days: u32,
     out: Option<PathBuf>,
+    public_url: Option<&str>,
 ) -> CliResult<Report> {
     let mut issuer = Issuer::open(dir)?;
     let signer = issuer.signer()?;
@@ -138,6 +139,7 @@ pub(crate) fn run(
         "offer",
         &json!({"offers": who, "expires_at": expires_at}),
     )?;
+    let vci = crate::serve::offer::for_offers(&tx, public_url, &made, now, expires_at)?;
     tx.commit()?;
 
     let mut items = Vec::new();
@@ -154,11 +156,12 @@ pub(crate) fn run(
         let png = out.join(format!("{n}.png"));
         fsutil::replace(&png, &qr_png(&payload)?, 0o600)?;
         let _ = writeln!(text, "  {n:<14} {code}   QR: {}", png.display());
-        items.push(
-            json!({"employee_number": n, "code": code, "payload": payload,
-                          "expires_at": expires_at, "qr_png": png}),
-        );
+        let mut item = json!({"employee_number": n, "code": code, "payload": payload,
+                          "expires_at": expires_at, "qr_png": png});
+        crate::serve::offer::report(&mut item, &mut text, vci.as_deref(), n, &out)?;
+        items.push(item);
     }
+    crate::serve::offer::report_end(&mut text, vci.is_some());
     let _ = write!(
         text,
         "Give each person their code or QR image in person. Their phone app turns it into a key \
