@@ -54,6 +54,10 @@ impl Body for ReportingBody {
     }
 
     fn size_hint(&self) -> SizeHint {
-        SizeHint::with_exact(self.len)
+        // No exact length: with one, hyper ends the body after the last byte without polling
+        // again, and the report would never be sent. The response goes chunked.
+        let mut hint = SizeHint::new();
+        hint.set_lower(self.len);
+        hint
     }
 }

@@ -34,7 +34,17 @@ pub(crate) fn redeem(
 ) -> Result<String, ApiError> {
     let mut conn = state.conn();
     let tx = store::write_tx(&mut conn)?;
-    type Row = (i64, String, String, i64, i64, Option<i64>, Option<i64>, Option<i64>, Option<i64>);
+    type Row = (
+        i64,
+        String,
+        String,
+        i64,
+        i64,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+    );
     let row: Option<Row> = tx
         .query_row(
             "SELECT v.id, v.employee_number, v.pin_sha256, v.wrong_pins, v.expires_at,
@@ -43,8 +53,15 @@ pub(crate) fn redeem(
             [secret::hash("pre-authorized-code", &[code])],
             |r| {
                 Ok((
-                    r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?,
-                    r.get(7)?, r.get(8)?,
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
                 ))
             },
         )
@@ -52,19 +69,31 @@ pub(crate) fn redeem(
         .map_err(crate::error::CliError::from)?;
     let Some((id, n, pin_hash, wrong, expires_at, redeemed, dead, cancelled, gve1_used)) = row
     else {
-        return Err(ApiError::bad("invalid_grant", "unknown pre-authorized code"));
+        return Err(ApiError::bad(
+            "invalid_grant",
+            "unknown pre-authorized code",
+        ));
     };
     if dead.is_some() {
         return Err(ApiError::bad("invalid_grant", "offer is no longer usable"));
     }
     if redeemed.is_some() || gve1_used.is_some() {
-        return Err(ApiError::bad("invalid_grant", "pre-authorized code already used"));
+        return Err(ApiError::bad(
+            "invalid_grant",
+            "pre-authorized code already used",
+        ));
     }
     if cancelled.is_some() {
-        return Err(ApiError::bad("invalid_grant", "offer was replaced by a newer one"));
+        return Err(ApiError::bad(
+            "invalid_grant",
+            "offer was replaced by a newer one",
+        ));
     }
     if now as i64 >= expires_at {
-        return Err(ApiError::bad("invalid_grant", "pre-authorized code expired"));
+        return Err(ApiError::bad(
+            "invalid_grant",
+            "pre-authorized code expired",
+        ));
     }
     if secret::hash("tx-code", &[code, pin]) != pin_hash {
         let wrong = wrong + 1;
@@ -146,7 +175,12 @@ pub(crate) fn token(state: &AppState, token: &str, now: u64) -> Result<Option<To
 
 /// Remembers a DPoP proof's `jti` until `until`; `false` if it was seen already (RFC 9449
 /// §11.1).
-pub(crate) fn fresh_jti(state: &AppState, jkt: &str, jti: &str, until: u64) -> Result<bool, ApiError> {
+pub(crate) fn fresh_jti(
+    state: &AppState,
+    jkt: &str,
+    jti: &str,
+    until: u64,
+) -> Result<bool, ApiError> {
     let conn = state.conn();
     let added = conn
         .execute(
@@ -170,7 +204,10 @@ pub(crate) fn new_nonce(state: &AppState, now: u64) -> Result<String, ApiError> 
     .map_err(crate::error::CliError::from)?;
     conn.execute(
         "INSERT INTO vci_nonces(nonce_sha256, expires_at) VALUES (?1, ?2)",
-        params![secret::hash("c-nonce", &[&nonce]), (now + NONCE_SECS) as i64],
+        params![
+            secret::hash("c-nonce", &[&nonce]),
+            (now + NONCE_SECS) as i64
+        ],
     )
     .map_err(crate::error::CliError::from)?;
     Ok(nonce)
@@ -209,7 +246,13 @@ pub(crate) fn prepare(
     let mut conn = state.conn();
     let tx = store::write_tx(&mut conn)?;
     let sql = |e: rusqlite::Error| ApiError::from(crate::error::CliError::from(e));
-    let (offer_id, n, bound, credential, cancelled): (i64, String, Option<String>, Option<i64>, Option<i64>) = tx
+    let (offer_id, n, bound, credential, cancelled): (
+        i64,
+        String,
+        Option<String>,
+        Option<i64>,
+        Option<i64>,
+    ) = tx
         .query_row(
             "SELECT offer_id, employee_number, holder_thumbprint, credential_id, cancelled_at
              FROM vci_offers WHERE id = ?1",
@@ -221,7 +264,11 @@ pub(crate) fn prepare(
         return Err(denied("offer was replaced by a newer one"));
     }
     let state_now: String = tx
-        .query_row("SELECT state FROM staff WHERE employee_number = ?1", [&n], |r| r.get(0))
+        .query_row(
+            "SELECT state FROM staff WHERE employee_number = ?1",
+            [&n],
+            |r| r.get(0),
+        )
         .map_err(sql)?;
     if state_now != "active" {
         return Err(denied("staff member is not active"));
@@ -244,7 +291,9 @@ pub(crate) fn prepare(
                 .optional()
                 .map_err(sql)?;
             if other.is_some_and(|o| o != n) {
-                return Err(denied("this phone key is enrolled for another staff member"));
+                return Err(denied(
+                    "this phone key is enrolled for another staff member",
+                ));
             }
             tx.execute(
                 "UPDATE staff SET holder_jwk = ?2, holder_thumbprint = ?3, enrolled_at = ?4,
@@ -280,7 +329,9 @@ pub(crate) fn prepare(
                 list_capacity: state.list_capacity,
             };
             let Some(id) = issue_one(&tx, &issuer, &state.signer, &n, now, state.max_days)? else {
-                return Err(denied("no ID can be issued to this staff member (contract ended?)"));
+                return Err(denied(
+                    "no ID can be issued to this staff member (contract ended?)",
+                ));
             };
             tx.execute(
                 "UPDATE vci_offers SET credential_id = ?2 WHERE id = ?1",
@@ -315,7 +366,13 @@ pub(crate) fn prepare(
            notification_sha256, prepared_at) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT(vci_offer_id, configuration) DO UPDATE SET
            notification_sha256 = excluded.notification_sha256, prepared_at = excluded.prepared_at",
-        params![token.vci_offer_id, credential_id, configuration, notification_hash, now as i64],
+        params![
+            token.vci_offer_id,
+            credential_id,
+            configuration,
+            notification_hash,
+            now as i64
+        ],
     )
     .map_err(sql)?;
     let delivery_id: i64 = tx
@@ -382,7 +439,10 @@ pub(crate) fn notify(
             "SELECT d.id, v.employee_number, d.credential_id, d.configuration FROM vci_deliveries d
              JOIN vci_offers v ON v.id = d.vci_offer_id
              WHERE d.notification_sha256 = ?1 AND d.vci_offer_id = ?2",
-            params![secret::hash("notification-id", &[notification_id]), token.vci_offer_id],
+            params![
+                secret::hash("notification-id", &[notification_id]),
+                token.vci_offer_id
+            ],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .optional()
@@ -408,14 +468,21 @@ pub(crate) fn notify(
 }
 
 /// `staff show`'s line for a credential delivered to a phone by `serve`, if it was.
-pub(crate) fn delivery_note(conn: &Connection, credential_id: i64) -> crate::error::CliResult<Option<String>> {
+pub(crate) fn delivery_note(
+    conn: &Connection,
+    credential_id: i64,
+) -> crate::error::CliResult<Option<String>> {
     let mut stmt = conn.prepare_cached(
         "SELECT configuration, delivered_at, event FROM vci_deliveries
          WHERE credential_id = ?1 AND delivered_at IS NOT NULL ORDER BY configuration DESC",
     )?;
     let rows = stmt
         .query_map([credential_id], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<String>>(2)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
         })?
         .collect::<Result<Vec<_>, _>>()?;
     if rows.is_empty() {
@@ -424,14 +491,21 @@ pub(crate) fn delivery_note(conn: &Connection, credential_id: i64) -> crate::err
     let parts: Vec<String> = rows
         .iter()
         .map(|(c, at, event)| {
-            let what = if c == "gate_pass" { "gate pass" } else { "worker ID" };
+            let what = if c == "gate_pass" {
+                "gate pass"
+            } else {
+                "worker ID"
+            };
             let confirmed = match event.as_deref() {
                 Some("credential_accepted") => " (the wallet confirmed it)",
                 Some("credential_deleted") => " (the holder deleted it)",
                 Some("credential_failure") => " (the wallet reported a failure)",
                 _ => "",
             };
-            format!("{what} received on phone at {}{confirmed}", crate::clock::timestamp(*at as u64))
+            format!(
+                "{what} received on phone at {}{confirmed}",
+                crate::clock::timestamp(*at as u64)
+            )
         })
         .collect();
     Ok(Some(parts.join("; ")))

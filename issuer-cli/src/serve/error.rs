@@ -39,7 +39,9 @@ impl ApiError {
     /// the scheme the token needs (RFC 6750 §3, RFC 9449 §7.1).
     pub(crate) fn unauthorized(error: &'static str, description: &str, dpop: bool) -> Self {
         let challenge = if dpop {
-            format!("DPoP error=\"{error}\", error_description=\"{description}\", algs=\"ES256 EdDSA\"")
+            format!(
+                "DPoP error=\"{error}\", error_description=\"{description}\", algs=\"ES256 EdDSA\""
+            )
         } else {
             format!("Bearer error=\"{error}\", error_description=\"{description}\"")
         };

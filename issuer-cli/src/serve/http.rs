@@ -50,11 +50,16 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit));
     let mut app = Router::new()
         .merge(limited)
-        .route("/.well-known/openid-credential-issuer", get(issuer_metadata))
+        .route(
+            "/.well-known/openid-credential-issuer",
+            get(issuer_metadata),
+        )
         .route("/.well-known/oauth-authorization-server", get(as_metadata))
         .route("/offers/{id}", get(offer));
     for configuration in CONFIGURATIONS {
-        let Some(vct) = vct_of(configuration) else { continue };
+        let Some(vct) = vct_of(configuration) else {
+            continue;
+        };
         let path = vct
             .strip_prefix("https://")
             .and_then(|rest| rest.find('/').map(|i| &rest[i..]))
@@ -96,8 +101,14 @@ async fn timeout_and_headers(request: Request, next: Next) -> Response {
             .into_response(),
     };
     let headers = response.headers_mut();
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     response
 }
@@ -111,13 +122,18 @@ fn now() -> Result<u64, ApiError> {
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .unwrap_or_else(|_| Err(ApiError::bad("server_error", "internal error").with_status(StatusCode::INTERNAL_SERVER_ERROR)))
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|_| {
+        Err(ApiError::bad("server_error", "internal error")
+            .with_status(StatusCode::INTERNAL_SERVER_ERROR))
+    })
 }
 
 /// Reads at most [`MAX_BODY`] bytes; `error` is the endpoint's code for a body too large.
-async fn read_body(headers: &HeaderMap, body: Body, error: &'static str) -> Result<Vec<u8>, ApiError> {
+async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    error: &'static str,
+) -> Result<Vec<u8>, ApiError> {
     let too_large = || {
         ApiError::bad(error, "request body too large").with_status(StatusCode::PAYLOAD_TOO_LARGE)
     };
@@ -143,7 +159,12 @@ fn no_store(value: Value) -> Response {
 }
 
 async fn issuer_metadata(State(state): State<Arc<AppState>>) -> Response {
-    Json(metadata::issuer_metadata(&state.public_url, &state.name, state.alg())).into_response()
+    Json(metadata::issuer_metadata(
+        &state.public_url,
+        &state.name,
+        state.alg(),
+    ))
+    .into_response()
 }
 
 async fn as_metadata(State(state): State<Arc<AppState>>) -> Response {
@@ -164,7 +185,12 @@ async fn offer(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Re
     let result = blocking(move || {
         let now = now()?;
         let conn = state.conn();
-        Ok(super::offer::offer_object(&conn, &state.public_url, &id, now)?)
+        Ok(super::offer::offer_object(
+            &conn,
+            &state.public_url,
+            &id,
+            now,
+        )?)
     })
     .await;
     match result {
@@ -237,21 +263,36 @@ async fn token(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bod
         .unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn token_inner(state: Arc<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+async fn token_inner(
+    state: Arc<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     let body = read_body(&headers, body, "invalid_request").await?;
     let Some(pairs) = form(&body) else {
         return Err(ApiError::bad("invalid_request", "malformed form body"));
     };
-    let get = |name: &str| pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
     match get("grant_type").as_deref() {
         Some(PRE_AUTHORIZED_GRANT) => {}
         Some(_) => {
-            return Err(ApiError::bad("unsupported_grant_type", "only the pre-authorized code grant is supported"))
+            return Err(ApiError::bad(
+                "unsupported_grant_type",
+                "only the pre-authorized code grant is supported",
+            ))
         }
         None => return Err(ApiError::bad("invalid_request", "grant_type is missing")),
     }
     let Some(code) = get("pre-authorized_code").filter(|c| !c.is_empty() && c.len() <= 128) else {
-        return Err(ApiError::bad("invalid_request", "pre-authorized_code is missing"));
+        return Err(ApiError::bad(
+            "invalid_request",
+            "pre-authorized_code is missing",
+        ));
     };
     // §6.3: a tx_code was in the offer, so the request must carry one.
     let Some(pin) = get("tx_code").filter(|p| p.len() <= 64) else {
@@ -262,7 +303,10 @@ async fn token_inner(state: Arc<AppState>, headers: HeaderMap, body: Body) -> Re
         Err(()) => return Err(ApiError::bad("invalid_dpop_proof", "send one DPoP proof")),
         Ok(None) if state.require_dpop => {
             // RFC 9449 §5: this server binds every token, so a proof is required.
-            return Err(ApiError::bad("invalid_dpop_proof", "a DPoP proof is required"));
+            return Err(ApiError::bad(
+                "invalid_dpop_proof",
+                "a DPoP proof is required",
+            ));
         }
         Ok(None) => None,
         Ok(Some(proof)) => Some(
@@ -301,26 +345,48 @@ async fn authorize(
     now: u64,
 ) -> Result<db::Token, ApiError> {
     let dpop_needed = state.require_dpop;
-    let Some(auth) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
-        return Err(ApiError::unauthorized("invalid_token", "no access token", dpop_needed));
+    let Some(auth) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Err(ApiError::unauthorized(
+            "invalid_token",
+            "no access token",
+            dpop_needed,
+        ));
     };
     let (scheme, token) = auth.split_once(' ').unwrap_or((auth, ""));
     let token = token.trim().to_owned();
     let dpop_scheme = scheme.eq_ignore_ascii_case("DPoP");
-    if !(dpop_scheme || scheme.eq_ignore_ascii_case("Bearer")) || token.is_empty() || token.len() > 128 {
-        return Err(ApiError::unauthorized("invalid_token", "malformed Authorization header", dpop_needed));
+    if !(dpop_scheme || scheme.eq_ignore_ascii_case("Bearer"))
+        || token.is_empty()
+        || token.len() > 128
+    {
+        return Err(ApiError::unauthorized(
+            "invalid_token",
+            "malformed Authorization header",
+            dpop_needed,
+        ));
     }
     let st = state.clone();
     let lookup = token.clone();
     let Some(stored) = blocking(move || db::token(&st, &lookup, now)).await? else {
-        return Err(ApiError::unauthorized("invalid_token", "unknown or expired access token", dpop_scheme));
+        return Err(ApiError::unauthorized(
+            "invalid_token",
+            "unknown or expired access token",
+            dpop_scheme,
+        ));
     };
     match (&stored.jkt, dpop_scheme) {
         (Some(jkt), true) => {
             let proof = match dpop_header(headers) {
                 Ok(Some(p)) => p,
                 _ => {
-                    return Err(ApiError::unauthorized("invalid_dpop_proof", "send one DPoP proof", true))
+                    return Err(ApiError::unauthorized(
+                        "invalid_dpop_proof",
+                        "send one DPoP proof",
+                        true,
+                    ))
                 }
             };
             let key = check_dpop(state, proof, path, Some(&token), now)
@@ -335,17 +401,29 @@ async fn authorize(
             }
         }
         (Some(_), false) => {
-            return Err(ApiError::unauthorized("invalid_token", "this access token needs the DPoP scheme", true))
+            return Err(ApiError::unauthorized(
+                "invalid_token",
+                "this access token needs the DPoP scheme",
+                true,
+            ))
         }
         (None, true) => {
-            return Err(ApiError::unauthorized("invalid_token", "this access token is a Bearer token", false))
+            return Err(ApiError::unauthorized(
+                "invalid_token",
+                "this access token is a Bearer token",
+                false,
+            ))
         }
         (None, false) => {}
     }
     Ok(stored)
 }
 
-async fn credential(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+async fn credential(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     credential_inner(state, headers, body)
         .await
         .unwrap_or_else(IntoResponse::into_response)
@@ -355,24 +433,46 @@ fn bad_request(e: &'static str, d: &str) -> ApiError {
     ApiError::bad(e, d)
 }
 
-async fn credential_inner(state: Arc<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+async fn credential_inner(
+    state: Arc<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     let now = now()?;
     let body = read_body(&headers, body, "invalid_credential_request").await?;
     let token = authorize(&state, &headers, "/credential", now).await?;
     let Ok(Value::Object(request)) = govid_core::json::parse_value(&body, 16) else {
-        return Err(bad_request("invalid_credential_request", "the body is not a JSON object"));
+        return Err(bad_request(
+            "invalid_credential_request",
+            "the body is not a JSON object",
+        ));
     };
     if request.contains_key("credential_identifier") {
-        return Err(bad_request("invalid_credential_request", "use credential_configuration_id"));
+        return Err(bad_request(
+            "invalid_credential_request",
+            "use credential_configuration_id",
+        ));
     }
     if request.contains_key("credential_response_encryption") {
-        return Err(bad_request("invalid_encryption_parameters", "encrypted responses are not supported"));
+        return Err(bad_request(
+            "invalid_encryption_parameters",
+            "encrypted responses are not supported",
+        ));
     }
-    let Some(configuration) = request.get("credential_configuration_id").and_then(Value::as_str) else {
-        return Err(bad_request("invalid_credential_request", "credential_configuration_id is missing"));
+    let Some(configuration) = request
+        .get("credential_configuration_id")
+        .and_then(Value::as_str)
+    else {
+        return Err(bad_request(
+            "invalid_credential_request",
+            "credential_configuration_id is missing",
+        ));
     };
     let Some(configuration) = CONFIGURATIONS.into_iter().find(|c| *c == configuration) else {
-        return Err(bad_request("unknown_credential_configuration", "unknown credential_configuration_id"));
+        return Err(bad_request(
+            "unknown_credential_configuration",
+            "unknown credential_configuration_id",
+        ));
     };
     // §8.2: `proofs` holds exactly one proof type; this issuer takes one `jwt` proof (no batch
     // issuance is advertised).
@@ -383,14 +483,22 @@ async fn credential_inner(state: Arc<AppState>, headers: HeaderMap, body: Body) 
     let proof_text = match proofs.map(Vec::as_slice) {
         Some([Value::String(p)]) => p.clone(),
         Some([_, _, ..]) => return Err(bad_request("invalid_proof", "send exactly one jwt proof")),
-        _ => return Err(bad_request("invalid_proof", "proofs must hold one jwt proof")),
+        _ => {
+            return Err(bad_request(
+                "invalid_proof",
+                "proofs must hold one jwt proof",
+            ))
+        }
     };
     let checked = proof::verify_proof(&proof_text, &state.public_url, now, &Algorithm::ALL)
         .map_err(|e| bad_request("invalid_proof", &e.to_string()))?;
     let st = state.clone();
     let nonce = checked.nonce.clone();
     if !blocking(move || db::use_nonce(&st, &nonce, now)).await? {
-        return Err(bad_request("invalid_nonce", "c_nonce is unknown, used or expired; get a new one"));
+        return Err(bad_request(
+            "invalid_nonce",
+            "c_nonce is unknown, used or expired; get a new one",
+        ));
     }
     let st = state.clone();
     let key = checked.key.clone();
@@ -404,44 +512,71 @@ async fn credential_inner(state: Arc<AppState>, headers: HeaderMap, body: Body) 
     let delivery_id = prepared.delivery_id;
     tokio::spawn(async move {
         if delivered.await.is_ok() {
-            let _ = blocking(move || db::delivered(&state, delivery_id, crate::clock::now()?)).await;
+            let _ =
+                blocking(move || db::delivered(&state, delivery_id, crate::clock::now()?)).await;
         }
     });
     let mut response = Response::new(Body::new(super::body::ReportingBody::new(bytes, sent)));
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }
 
-async fn notification(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+async fn notification(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     notification_inner(state, headers, body)
         .await
         .unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn notification_inner(state: Arc<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+async fn notification_inner(
+    state: Arc<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     let now = now()?;
     let body = read_body(&headers, body, "invalid_notification_request").await?;
     let token = authorize(&state, &headers, "/notification", now).await?;
     let Ok(Value::Object(request)) = govid_core::json::parse_value(&body, 8) else {
-        return Err(bad_request("invalid_notification_request", "the body is not a JSON object"));
+        return Err(bad_request(
+            "invalid_notification_request",
+            "the body is not a JSON object",
+        ));
     };
     let (Some(id), Some(event)) = (
-        request.get("notification_id").and_then(Value::as_str).map(str::to_owned),
+        request
+            .get("notification_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
         request.get("event").and_then(Value::as_str),
     ) else {
-        return Err(bad_request("invalid_notification_request", "notification_id and event are required"));
+        return Err(bad_request(
+            "invalid_notification_request",
+            "notification_id and event are required",
+        ));
     };
-    let Some(event) = ["credential_accepted", "credential_failure", "credential_deleted"]
-        .into_iter()
-        .find(|e| *e == event)
-    else {
+    let Some(event) = [
+        "credential_accepted",
+        "credential_failure",
+        "credential_deleted",
+    ]
+    .into_iter()
+    .find(|e| *e == event) else {
         return Err(bad_request("invalid_notification_request", "unknown event"));
     };
     let st = state.clone();
     if !blocking(move || db::notify(&st, &token, &id, event, now)).await? {
-        return Err(bad_request("invalid_notification_id", "unknown notification_id"));
+        return Err(bad_request(
+            "invalid_notification_id",
+            "unknown notification_id",
+        ));
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }

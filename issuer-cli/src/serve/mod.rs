@@ -69,7 +69,10 @@ fn check_public_url(url: &str) -> CliResult<String> {
     let url = url.trim_end_matches('/');
     let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
         .iter()
-        .any(|p| url.strip_prefix(p).is_some_and(|r| r.is_empty() || r.starts_with([':', '/'])));
+        .any(|p| {
+            url.strip_prefix(p)
+                .is_some_and(|r| r.is_empty() || r.starts_with([':', '/']))
+        });
     if !(url.starts_with("https://") || loopback) || url.contains(['?', '#', ' ']) {
         return Err(CliError::usage(
             "--public-url must be an https:// URL (http:// only on 127.0.0.1 or localhost), \
@@ -127,5 +130,8 @@ pub(crate) fn run(
         listen::serve(listener, app, listen::shutdown_signal()).await;
         Ok::<_, CliError>(())
     })?;
-    Ok(Report::new(serde_json::json!({"stopped": true}), "Stopped."))
+    Ok(Report::new(
+        serde_json::json!({"stopped": true}),
+        "Stopped.",
+    ))
 }

@@ -46,7 +46,9 @@ pub(crate) fn hash(label: &str, parts: &[&str]) -> String {
 /// The pre-authorized code of the offer whose URL id is `reference`: derived, so the database
 /// keeps hashes of both and can still serve the offer object at its URL.
 pub(crate) fn code_of(reference: &str) -> String {
-    b64::encode(Sha256::digest(format!("govid-vci-code:{reference}").as_bytes()))
+    b64::encode(Sha256::digest(
+        format!("govid-vci-code:{reference}").as_bytes(),
+    ))
 }
 
 #[cfg(test)]
@@ -61,6 +63,9 @@ mod tests {
             assert!(pin.bytes().all(|b| b.is_ascii_digit()));
         }
         assert_eq!(random_token().unwrap_or_default().len(), 43);
-        assert_ne!(hash("a", &["b:c"]), hash("a", &["b", "c"]).replace('x', "y") + "0");
+        assert_ne!(
+            hash("a", &["b:c"]),
+            hash("a", &["b", "c"]).replace('x', "y") + "0"
+        );
     }
 }

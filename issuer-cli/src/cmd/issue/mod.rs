@@ -630,7 +630,13 @@ impl Writer<'_> {
         if rows.made.len() != batch.count {
             return Err(CliError::new("internal", "a signing thread stopped early"));
         }
-        rows.audit(tx, self.signer, self.now, self.reissue, (&batch.first, &batch.last))?;
+        rows.audit(
+            tx,
+            self.signer,
+            self.now,
+            self.reissue,
+            (&batch.first, &batch.last),
+        )?;
         Ok(rows.made)
     }
 }
