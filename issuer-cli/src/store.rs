@@ -30,10 +30,11 @@ const MIGRATE_2_TO_3: &str = VCI_TABLES;
 /// the same directory, or a restart, honours what the first one handed out. Every secret
 /// (offer URL id, pre-authorized code, PIN, access token, nonce, notification id) is stored as a
 /// SHA-256 only; the PIN's hash includes the pre-authorized code, so the table alone does not
-/// give the PIN away by trying the 10^6 candidates.
+/// give the PIN away by trying the 10^6 candidates. (`IF NOT EXISTS`: a database rolled back to
+/// an older schema version by hand may still hold them.)
 const VCI_TABLES: &str = "
 -- An OpenID4VCI offer, made by `offer` together with the enrollment code `offer_id`.
-CREATE TABLE vci_offers (
+CREATE TABLE IF NOT EXISTS vci_offers (
     id                INTEGER PRIMARY KEY,
     offer_id          INTEGER NOT NULL REFERENCES offers(id),
     employee_number   TEXT NOT NULL REFERENCES staff(employee_number),
@@ -49,9 +50,9 @@ CREATE TABLE vci_offers (
     holder_thumbprint TEXT,                   -- the phone key the first credential request bound
     credential_id     INTEGER REFERENCES credentials(id)
 ) STRICT;
-CREATE INDEX vci_offers_staff ON vci_offers(employee_number);
+CREATE INDEX IF NOT EXISTS vci_offers_staff ON vci_offers(employee_number);
 
-CREATE TABLE vci_tokens (
+CREATE TABLE IF NOT EXISTS vci_tokens (
     token_sha256 TEXT PRIMARY KEY,
     vci_offer_id INTEGER NOT NULL REFERENCES vci_offers(id),
     jkt          TEXT,                        -- DPoP key thumbprint; NULL: a Bearer token
@@ -59,18 +60,18 @@ CREATE TABLE vci_tokens (
 ) STRICT;
 
 -- c_nonces handed out and not yet used, and DPoP proof ids seen (RFC 9449 §11.1).
-CREATE TABLE vci_nonces (
+CREATE TABLE IF NOT EXISTS vci_nonces (
     nonce_sha256 TEXT PRIMARY KEY,
     expires_at   INTEGER NOT NULL
 ) STRICT;
-CREATE TABLE vci_dpop_jtis (
+CREATE TABLE IF NOT EXISTS vci_dpop_jtis (
     jti_sha256 TEXT PRIMARY KEY,              -- SHA-256(jkt ‖ ':' ‖ jti)
     expires_at INTEGER NOT NULL
 ) STRICT;
 
 -- A credential sent to a phone: prepared (signed and recorded, response built), then delivered
 -- (the whole response was handed to the connection), then the wallet's notification, if any.
-CREATE TABLE vci_deliveries (
+CREATE TABLE IF NOT EXISTS vci_deliveries (
     id                  INTEGER PRIMARY KEY,
     vci_offer_id        INTEGER NOT NULL REFERENCES vci_offers(id),
     credential_id       INTEGER NOT NULL REFERENCES credentials(id),
