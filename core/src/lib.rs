@@ -9,10 +9,12 @@
 pub mod b64;
 pub mod credential;
 pub mod did;
+pub mod dpop;
 pub mod enrollment;
 pub mod jose;
 pub mod json;
 mod memo;
+pub mod oid4vci;
 pub mod qr;
 pub mod replay;
 pub mod sdjwt;

@@ -17,6 +17,7 @@ mod output;
 mod progress;
 mod replay;
 mod roster;
+mod serve;
 mod statuslist;
 mod store;
 
@@ -86,6 +87,8 @@ enum Command {
     /// Check the tamper-evident record of every change.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Run the OpenID4VCI issuer service: phones redeem `offer`'s codes and receive their IDs.
+    Serve(ServeArgs),
     /// Developer tools (synthetic data for tests and benchmarks).
     #[command(subcommand, hide = true)]
     Dev(DevCommand),
@@ -170,11 +173,15 @@ struct OfferArgs {
     #[arg(long)]
     all: bool,
     /// Days before an unused code expires.
-    #[arg(long, value_name = "DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=90))]
+    #[arg(long, alias = "offer-days", value_name = "DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=90))]
     expires_days: u32,
     /// Folder for the QR images (default: <DIR>/offers).
     #[arg(long, value_name = "FOLDER")]
     out: Option<PathBuf>,
+    /// The public URL of `govid-issuer serve`, for the OpenID4VCI offer (default: the one
+    /// `serve` last ran with).
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
     /// Write the codes to this new CSV file (created readable only by you). Default with --all:
     /// codes-<time>.csv in the QR folder; one person's code is printed.
     #[arg(long, value_name = "FILE")]
@@ -189,6 +196,19 @@ struct OfferArgs {
     /// Leave out whoever still holds an unused, unexpired code.
     #[arg(long, conflicts_with = "replace")]
     skip_live: bool,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on (127.0.0.1:0 picks a free port).
+    #[arg(long, value_name = "ADDR")]
+    listen: std::net::SocketAddr,
+    /// The Credential Issuer URL wallets use (https://…; your reverse proxy forwards to ADDR).
+    #[arg(long, value_name = "URL")]
+    public_url: String,
+    /// Refuse token requests without a DPoP proof (every access token is then key-bound).
+    #[arg(long)]
+    require_dpop: bool,
 }
 
 #[derive(Debug, Args)]
@@ -350,6 +370,7 @@ fn run(cli: Cli) -> Result<Report, CliError> {
                 replace: a.replace,
                 skip_live: a.skip_live,
                 json,
+                public_url: a.public_url,
             },
         ),
         Command::Enroll(a) => cmd::enroll::run(&dir()?, &a.proof),
@@ -376,6 +397,7 @@ fn run(cli: Cli) -> Result<Report, CliError> {
         }
         Command::RotateKey(a) => cmd::rotate::run(&dir()?, a.yes),
         Command::Audit(AuditCommand::Verify) => cmd::audit::verify(&dir()?),
+        Command::Serve(a) => serve::run(&dir()?, a.listen, &a.public_url, a.require_dpop),
         Command::Dev(DevCommand::Synth { count, out }) => cmd::dev::synth(count, &out),
         Command::Dev(DevCommand::EnrollAll) => cmd::dev::enroll_all(&dir()?),
     }

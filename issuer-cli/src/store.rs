@@ -18,10 +18,72 @@ pub(crate) const DB_FILE: &str = "issuer.db";
 pub(crate) const BUSY_TIMEOUT_MS: u64 = 10_000;
 
 /// Current schema version (in `meta.schema_version`).
-const SCHEMA_VERSION: &str = "2";
+const SCHEMA_VERSION: &str = "3";
 
 /// Version 1 → 2: the gate passes issued alongside worker IDs (none for IDs issued before).
 const MIGRATE_1_TO_2: &str = GATE_PASS_TEXTS;
+
+/// Version 2 → 3: OpenID4VCI offers, tokens, nonces and deliveries (`serve`).
+const MIGRATE_2_TO_3: &str = VCI_TABLES;
+
+/// The state of `govid-issuer serve` (OpenID4VCI), in the database so that a second instance on
+/// the same directory, or a restart, honours what the first one handed out. Every secret
+/// (offer URL id, pre-authorized code, PIN, access token, nonce, notification id) is stored as a
+/// SHA-256 only; the PIN's hash includes the pre-authorized code, so the table alone does not
+/// give the PIN away by trying the 10^6 candidates. (`IF NOT EXISTS`: a database rolled back to
+/// an older schema version by hand may still hold them.)
+const VCI_TABLES: &str = "
+-- An OpenID4VCI offer, made by `offer` together with the enrollment code `offer_id`.
+CREATE TABLE IF NOT EXISTS vci_offers (
+    id                INTEGER PRIMARY KEY,
+    offer_id          INTEGER NOT NULL REFERENCES offers(id),
+    employee_number   TEXT NOT NULL REFERENCES staff(employee_number),
+    ref_sha256        TEXT NOT NULL UNIQUE,   -- the id in <public URL>/offers/<id>
+    code_sha256       TEXT NOT NULL UNIQUE,   -- the pre-authorized code
+    pin_sha256        TEXT NOT NULL,          -- SHA-256(code ‖ ':' ‖ PIN)
+    wrong_pins        INTEGER NOT NULL DEFAULT 0,
+    created_at        INTEGER NOT NULL,
+    expires_at        INTEGER NOT NULL,
+    redeemed_at       INTEGER,                -- the code was exchanged for a token
+    dead_at           INTEGER,                -- too many wrong PINs
+    cancelled_at      INTEGER,                -- replaced by a newer offer
+    holder_thumbprint TEXT,                   -- the phone key the first credential request bound
+    credential_id     INTEGER REFERENCES credentials(id)
+) STRICT;
+CREATE INDEX IF NOT EXISTS vci_offers_staff ON vci_offers(employee_number);
+
+CREATE TABLE IF NOT EXISTS vci_tokens (
+    token_sha256 TEXT PRIMARY KEY,
+    vci_offer_id INTEGER NOT NULL REFERENCES vci_offers(id),
+    jkt          TEXT,                        -- DPoP key thumbprint; NULL: a Bearer token
+    expires_at   INTEGER NOT NULL
+) STRICT;
+
+-- c_nonces handed out and not yet used, and DPoP proof ids seen (RFC 9449 §11.1).
+CREATE TABLE IF NOT EXISTS vci_nonces (
+    nonce_sha256 TEXT PRIMARY KEY,
+    expires_at   INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS vci_dpop_jtis (
+    jti_sha256 TEXT PRIMARY KEY,              -- SHA-256(jkt ‖ ':' ‖ jti)
+    expires_at INTEGER NOT NULL
+) STRICT;
+
+-- A credential sent to a phone: prepared (signed and recorded, response built), then delivered
+-- (the whole response was handed to the connection), then the wallet's notification, if any.
+CREATE TABLE IF NOT EXISTS vci_deliveries (
+    id                  INTEGER PRIMARY KEY,
+    vci_offer_id        INTEGER NOT NULL REFERENCES vci_offers(id),
+    credential_id       INTEGER NOT NULL REFERENCES credentials(id),
+    configuration       TEXT NOT NULL,
+    notification_sha256 TEXT NOT NULL UNIQUE,
+    prepared_at         INTEGER NOT NULL,
+    delivered_at        INTEGER,
+    event               TEXT,
+    event_at            INTEGER,
+    UNIQUE (vci_offer_id, configuration)
+) STRICT;
+";
 
 /// A table of its own rather than a column of `credential_texts`: a worker ID (≈2.6 KB) and its
 /// pass (≈1.55 KB) in one row would fill an 8 KiB page alone; apart, pages stay full.
@@ -155,6 +217,7 @@ pub(crate) fn create(path: &Path) -> CliResult<Connection> {
     configure(&conn)?;
     conn.execute_batch(SCHEMA)?;
     conn.execute_batch(GATE_PASS_TEXTS)?;
+    conn.execute_batch(VCI_TABLES)?;
     conn.execute_batch(STAFF_NOCASE_INDEX)?;
     conn.execute(
         "INSERT INTO meta(key, value) VALUES ('schema_version', ?1)",
@@ -193,8 +256,13 @@ pub(crate) fn open(dir: &Path) -> CliResult<Connection> {
             add_nocase_index(&conn)?;
             Ok(conn)
         }
+        Some("2") => {
+            migrate(&conn, MIGRATE_2_TO_3)?;
+            add_nocase_index(&conn)?;
+            Ok(conn)
+        }
         Some("1") => {
-            migrate(&conn, MIGRATE_1_TO_2)?;
+            migrate(&conn, &format!("{MIGRATE_1_TO_2}{MIGRATE_2_TO_3}"))?;
             add_nocase_index(&conn)?;
             Ok(conn)
         }

@@ -62,7 +62,10 @@ fn offer_all_writes_the_codes_to_a_private_csv_file_not_the_screen() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("employee_number,given_name,family_name,code,payload,expires_at,qr_png")
+        Some(
+            "employee_number,given_name,family_name,code,payload,expires_at,qr_png,\
+             openid4vci_offer_uri,openid4vci_tx_code,openid4vci_qr_png"
+        )
     );
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len(), 20);
@@ -79,7 +82,41 @@ fn offer_all_writes_the_codes_to_a_private_csv_file_not_the_screen() {
         ));
         assert_eq!(payload.code, code);
         assert!(std::path::Path::new(record.get(6).unwrap_or_default()).is_file());
+        // No public URL of the issuer service yet: no OpenID4VCI offer.
+        assert_eq!(record.get(7), Some(""));
+        assert_eq!(record.get(8), Some(""));
     }
+}
+
+/// With the service's public URL, each row also carries the OpenID4VCI offer, its PIN and QR
+/// image; neither an offer nor a PIN is shown on the screen.
+#[test]
+fn offer_all_puts_the_openid4vci_offers_and_pins_in_the_codes_file() {
+    let env = Env::new();
+    env.init().import_sample();
+    let run = env
+        .run(&["offer", "--all", "--public-url", "https://hr.mot.example"])
+        .assert_ok();
+    let files = codes_files(&env);
+    let text = ok(std::fs::read_to_string(&files[0]));
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let mut rows = 0;
+    for record in reader.records() {
+        let record = ok(record);
+        let uri = record.get(7).unwrap_or_default();
+        let pin = record.get(8).unwrap_or_default();
+        assert!(
+            uri.starts_with("openid-credential-offer://?credential_offer_uri=https%3A%2F%2Fhr.mot.example%2Foffers%2F"),
+            "{uri}"
+        );
+        assert_eq!(pin.len(), 6, "{pin}");
+        assert!(pin.bytes().all(|b| b.is_ascii_digit()), "{pin}");
+        assert!(!run.stdout.contains(uri), "an offer was printed");
+        assert!(std::path::Path::new(record.get(9).unwrap_or_default()).is_file());
+        rows += 1;
+    }
+    assert_eq!(rows, 20);
+    assert!(!run.stdout.contains("PIN"), "{}", run.stdout);
 }
 
 #[test]

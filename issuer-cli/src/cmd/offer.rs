@@ -87,6 +87,9 @@ pub(crate) struct OfferOptions {
     pub(crate) skip_live: bool,
     /// `--json`: the codes go to standard output in the JSON answer; no progress bar.
     pub(crate) json: bool,
+    /// The public URL of `govid-issuer serve`, for the OpenID4VCI offers (default: the one
+    /// `serve` last ran with; without one, only the `GVE1:` codes are made).
+    pub(crate) public_url: Option<String>,
 }
 
 /// How many people a refusal (`live_offers`) names.
@@ -110,7 +113,7 @@ struct Made {
 }
 
 /// The header of the codes file `offer --all` writes.
-pub(crate) const CODES_HEADER: [&str; 7] = [
+pub(crate) const CODES_HEADER: [&str; 10] = [
     "employee_number",
     "given_name",
     "family_name",
@@ -118,6 +121,9 @@ pub(crate) const CODES_HEADER: [&str; 7] = [
     "payload",
     "expires_at",
     "qr_png",
+    "openid4vci_offer_uri",
+    "openid4vci_tx_code",
+    "openid4vci_qr_png",
 ];
 
 pub(crate) fn run(dir: &Path, o: &OfferOptions) -> CliResult<Report> {
@@ -203,13 +209,26 @@ pub(crate) fn run(dir: &Path, o: &OfferOptions) -> CliResult<Report> {
         "offer",
         &json!({"offers": who, "expires_at": expires_at, "replaced": replaced}),
     )?;
+    // The OpenID4VCI offer beside each code, when the service's public URL is known.
+    let pairs: Vec<(String, String)> = made
+        .iter()
+        .map(|m| (m.target.number.clone(), m.code.clone()))
+        .collect();
+    let vci =
+        crate::serve::offer::for_offers(&tx, o.public_url.as_deref(), &pairs, now, expires_at)?;
     // The codes file is complete on disk before the codes count: a failed commit removes it.
+    let codes = CodesFile {
+        made: &made,
+        vci: vci.as_deref(),
+        out: &out,
+        expires_at,
+    };
     let codes_file = match (&o.codes_file, all && !o.json && !o.print_codes) {
-        (Some(path), _) => Some(write_codes_file(path, &made, expires_at, false)?),
+        (Some(path), _) => Some(write_codes_file(path, &codes, false)?),
         (None, true) => {
             let stamp = clock::timestamp(now).replace([':', '-'], "");
             let path = out.join(format!("codes-{stamp}.csv"));
-            Some(write_codes_file(&path, &made, expires_at, true)?)
+            Some(write_codes_file(&path, &codes, true)?)
         }
         (None, false) => None,
     };
@@ -223,14 +242,7 @@ pub(crate) fn run(dir: &Path, o: &OfferOptions) -> CliResult<Report> {
     write_qr_images(&made, &bar)?;
     bar.finish_and_clear();
 
-    let items: Vec<_> = made
-        .iter()
-        .map(|m| {
-            json!({"employee_number": m.target.number, "code": m.code, "payload": m.payload,
-                   "expires_at": expires_at, "qr_png": abs(&m.png)})
-        })
-        .collect();
-    let text = describe(
+    let mut text = describe(
         &made,
         expires_at,
         codes_file.as_deref(),
@@ -238,6 +250,22 @@ pub(crate) fn run(dir: &Path, o: &OfferOptions) -> CliResult<Report> {
         replaced,
         skipped_live,
     );
+    let mut items = Vec::with_capacity(made.len());
+    // With a codes file, the offers and PINs are in it, not on the screen.
+    let mut unshown = String::new();
+    for m in &made {
+        let mut item = json!({"employee_number": m.target.number, "code": m.code,
+                              "payload": m.payload, "expires_at": expires_at,
+                              "qr_png": abs(&m.png)});
+        let shown = if codes_file.is_some() {
+            &mut unshown
+        } else {
+            &mut text
+        };
+        crate::serve::offer::report(&mut item, shown, vci.as_deref(), &m.target.number, &out)?;
+        items.push(item);
+    }
+    crate::serve::offer::report_end(&mut text, vci.is_some());
     Ok(Report::new(
         json!({"offers": items, "codes_file": codes_file.as_deref().map(abs), "replaced": replaced,
                "skipped_live": skipped_live}),
@@ -305,21 +333,32 @@ fn live_offers(targets: &[Target], live: usize) -> CliError {
     }))
 }
 
-/// Writes the codes file (CSV, [`CODES_HEADER`]) to a new file created 0600; with `pick_free`,
-/// `name-2.csv`, `name-3.csv`... when `path` exists. Returns the path written.
-fn write_codes_file(
-    path: &Path,
-    made: &[Made],
+/// What the codes file of `offer --all` holds.
+struct CodesFile<'a> {
+    made: &'a [Made],
+    vci: Option<&'a [crate::serve::offer::NewOffer]>,
+    out: &'a Path,
     expires_at: u64,
-    pick_free: bool,
-) -> CliResult<PathBuf> {
+}
+
+/// Writes the codes file (CSV, [`CODES_HEADER`]; the OpenID4VCI columns empty without a public
+/// URL) to a new file created 0600; with `pick_free`, `name-2.csv`, `name-3.csv`... when `path`
+/// exists. Returns the path written.
+fn write_codes_file(path: &Path, codes: &CodesFile<'_>, pick_free: bool) -> CliResult<PathBuf> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let io = |e: csv::Error| CliError::new("io", format!("cannot write the codes file: {e}"));
     w.write_record(CODES_HEADER).map_err(io)?;
-    let expires = clock::timestamp(expires_at);
-    for m in made {
+    let expires = clock::timestamp(codes.expires_at);
+    for m in codes.made {
         let png = abs(&m.png);
         let png = png.to_string_lossy();
+        let offer = codes
+            .vci
+            .and_then(|v| v.iter().find(|o| o.employee_number == m.target.number));
+        let offer_png = offer
+            .map(|_| abs(&crate::serve::offer::qr_path(codes.out, &m.target.number)))
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
         w.write_record([
             m.target.number.as_str(),
             &m.target.given,
@@ -328,6 +367,9 @@ fn write_codes_file(
             &m.payload,
             &expires,
             &png,
+            offer.map_or("", |o| o.offer_uri.as_str()),
+            offer.map_or("", |o| o.tx_code.as_str()),
+            &offer_png,
         ])
         .map_err(io)?;
     }

@@ -226,11 +226,7 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
             Sink::Files(out)
         }
     };
-    let eligible = format!(
-        "s.holder_thumbprint IS NOT NULL AND s.state = 'active' AND s.valid_until >= :today
-         AND (:only IS NULL OR s.employee_number = :only)
-         AND (:reissue OR NOT {HAS_CURRENT})"
-    );
+    let eligible = eligible_sql();
     let total: u64 = issuer.conn.query_row(
         &format!("SELECT COUNT(*) FROM staff s WHERE {eligible}"),
         rusqlite::named_params! {":today": today, ":only": only, ":reissue": o.reissue, ":now": now as i64},
@@ -238,15 +234,7 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
     )?;
     let bar = crate::progress::bar(total, o.quiet, "issuing", "IDs");
 
-    let select = format!(
-        "SELECT {}, s.holder_jwk FROM staff s WHERE s.employee_number > :cursor AND {eligible}
-         ORDER BY s.employee_number LIMIT :limit",
-        STAFF_COLUMNS
-            .split(", ")
-            .map(|c| format!("s.{}", c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    let select = select_sql(&eligible);
     let mut planner = plan::Planner::new(
         &select,
         &today,
@@ -396,6 +384,82 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
         ),
         None => report,
     })
+}
+
+/// The staff `issue` issues to (named parameters `:today`, `:only`, `:reissue`, `:now`).
+fn eligible_sql() -> String {
+    format!(
+        "s.holder_thumbprint IS NOT NULL AND s.state = 'active' AND s.valid_until >= :today
+         AND (:only IS NULL OR s.employee_number = :only)
+         AND (:reissue OR NOT {HAS_CURRENT})"
+    )
+}
+
+/// The planner's query over [`eligible_sql`].
+fn select_sql(eligible: &str) -> String {
+    format!(
+        "SELECT {}, s.holder_jwk FROM staff s WHERE s.employee_number > :cursor AND {eligible}
+         ORDER BY s.employee_number LIMIT :limit",
+        STAFF_COLUMNS
+            .split(", ")
+            .map(|c| format!("s.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+/// The issuer settings [`issue_one`] needs.
+pub(crate) struct IssuerRef<'a> {
+    pub(crate) did: &'a str,
+    pub(crate) status_base: &'a str,
+    pub(crate) list_capacity: usize,
+}
+
+/// Issues `employee_number`'s worker ID and gate pass in the caller's write transaction, exactly
+/// as `issue <N>` does (or `issue <N> --reissue` when they have a current ID): the same status
+/// index allocation, signing, rows and audit entry, so `audit verify` and `publish` replay it
+/// like any other. For `serve`'s credential endpoint. Returns the credential id, `None` if
+/// `employee_number` is not eligible (not enrolled, not active, contract ended).
+pub(crate) fn issue_one(
+    tx: &Connection,
+    issuer: &IssuerRef<'_>,
+    signer: &crate::keys::IssuerSigner,
+    employee_number: &str,
+    now: u64,
+    max_days: u32,
+) -> CliResult<Option<i64>> {
+    let today = clock::civil_from_days(clock::today(now));
+    let reissue: bool = tx.query_row(
+        &format!("SELECT {HAS_CURRENT} FROM staff s WHERE s.employee_number = :n"),
+        rusqlite::named_params! {":n": employee_number, ":now": now as i64},
+        |r| r.get(0),
+    )?;
+    let select = select_sql(&eligible_sql());
+    let mut planner = plan::Planner::new(
+        &select,
+        &today,
+        Some(employee_number),
+        reissue,
+        now,
+        1,
+        (issuer.status_base, issuer.list_capacity),
+    );
+    let Some((rows, slots)) = planner.next(tx)? else {
+        return Ok(None);
+    };
+    let ctx = sign::Context {
+        issuer_did: issuer.did,
+        signer,
+        now,
+        max_days,
+    };
+    let made = sign::sign_rows(&ctx, &rows, &slots)?;
+    let mut batch = BatchRows::new(made.len());
+    for m in made {
+        batch.insert(tx, m, &signer.kid, now, reissue)?;
+    }
+    batch.audit(tx, signer, now, reissue, (employee_number, employee_number))?;
+    Ok(Some(batch.first_id))
 }
 
 /// Why `issue --all` found nobody to issue to: the staff it skipped, by reason.
@@ -586,25 +650,7 @@ impl Writer<'_> {
         pool: &mut sign::Pool,
         mut batch: Pending,
     ) -> CliResult<Vec<Made>> {
-        let mut supersede = tx.prepare_cached(
-            "UPDATE credentials SET superseded_at = :now,
-               status = CASE WHEN status = 0 THEN 1 ELSE status END,
-               reason = COALESCE(reason, 'superseded')
-             WHERE employee_number = :n AND superseded_at IS NULL",
-        )?;
-        let mut insert = tx.prepare_cached(
-            "INSERT INTO credentials(employee_number, list_id, idx, kid, issued_at, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?;
-        let mut insert_id = tx.prepare_cached(
-            "INSERT INTO credential_texts(credential_id, sd_jwt) VALUES (?1, ?2)",
-        )?;
-        let mut insert_pass = tx
-            .prepare_cached("INSERT INTO gate_pass_texts(credential_id, sd_jwt) VALUES (?1, ?2)")?;
-        let mut digest = Sha256::new();
-        let (mut first_id, mut last_id) = (0i64, 0i64);
-        let mut made = Vec::with_capacity(batch.count);
-        let now = self.now as i64;
+        let mut rows = BatchRows::new(batch.count);
         loop {
             let t = Instant::now();
             let Some(chunk) = pool.next_chunk(&mut batch.ticket) else {
@@ -613,44 +659,108 @@ impl Writer<'_> {
             let t1 = Instant::now();
             self.phases[1] += t1 - t;
             for m in chunk? {
-                if self.reissue {
-                    supersede
-                        .execute(rusqlite::named_params! {":now": now, ":n": m.employee_number})?;
-                }
-                insert.execute(params![
-                    m.employee_number,
-                    m.list_id,
-                    m.idx,
-                    self.kid,
-                    now,
-                    m.expires_at as i64,
-                ])?;
-                last_id = tx.last_insert_rowid();
-                insert_id.execute(params![last_id, m.sd_jwt])?;
-                insert_pass.execute(params![last_id, m.gate_pass])?;
-                if first_id == 0 {
-                    first_id = last_id;
-                }
-                digest_line(&mut digest, &m);
-                self.lists.insert(m.list_id);
-                made.push(m);
+                rows.insert(tx, m, self.kid, self.now, self.reissue)?;
+                self.lists.insert(rows.made.last().map_or(0, |m| m.list_id));
                 self.bar.inc(1);
             }
             self.phases[2] += t1.elapsed();
         }
-        if made.len() != batch.count {
+        if rows.made.len() != batch.count {
             return Err(CliError::new("internal", "a signing thread stopped early"));
         }
-        audit::append(
+        rows.audit(
             tx,
             self.signer,
             self.now,
-            if self.reissue { "reissue" } else { "issue" },
-            &json!({"count": made.len(), "first": batch.first, "last": batch.last,
-                    "credential_ids": [first_id, last_id], "digest": to_hex(&digest.finalize()),
-                    "kid": self.kid}),
+            self.reissue,
+            (&batch.first, &batch.last),
         )?;
-        Ok(made)
+        Ok(rows.made)
+    }
+}
+
+/// The rows of one batch as they are inserted, and the digest of its audit entry.
+struct BatchRows {
+    digest: Sha256,
+    first_id: i64,
+    last_id: i64,
+    made: Vec<Made>,
+}
+
+impl BatchRows {
+    fn new(count: usize) -> Self {
+        Self {
+            digest: Sha256::new(),
+            first_id: 0,
+            last_id: 0,
+            made: Vec::with_capacity(count),
+        }
+    }
+
+    /// Inserts one person's credentials (superseding their earlier ones on reissue).
+    fn insert(
+        &mut self,
+        tx: &Connection,
+        m: Made,
+        kid: &str,
+        now: u64,
+        reissue: bool,
+    ) -> CliResult<()> {
+        let now = now as i64;
+        if reissue {
+            tx.prepare_cached(
+                "UPDATE credentials SET superseded_at = :now,
+                   status = CASE WHEN status = 0 THEN 1 ELSE status END,
+                   reason = COALESCE(reason, 'superseded')
+                 WHERE employee_number = :n AND superseded_at IS NULL",
+            )?
+            .execute(rusqlite::named_params! {":now": now, ":n": m.employee_number})?;
+        }
+        tx.prepare_cached(
+            "INSERT INTO credentials(employee_number, list_id, idx, kid, issued_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            m.employee_number,
+            m.list_id,
+            m.idx,
+            kid,
+            now,
+            m.expires_at as i64,
+        ])?;
+        self.last_id = tx.last_insert_rowid();
+        tx.prepare_cached("INSERT INTO credential_texts(credential_id, sd_jwt) VALUES (?1, ?2)")?
+            .execute(params![self.last_id, m.sd_jwt])?;
+        tx.prepare_cached("INSERT INTO gate_pass_texts(credential_id, sd_jwt) VALUES (?1, ?2)")?
+            .execute(params![self.last_id, m.gate_pass])?;
+        if self.first_id == 0 {
+            self.first_id = self.last_id;
+        }
+        digest_line(&mut self.digest, &m);
+        self.made.push(m);
+        Ok(())
+    }
+
+    /// The batch's audit entry.
+    fn audit(
+        &mut self,
+        tx: &Connection,
+        signer: &crate::keys::IssuerSigner,
+        now: u64,
+        reissue: bool,
+        (first, last): (&str, &str),
+    ) -> CliResult<()> {
+        let digest = std::mem::take(&mut self.digest);
+        audit::append(
+            tx,
+            signer,
+            now,
+            if reissue { "reissue" } else { "issue" },
+            &json!({"count": self.made.len(), "first": first, "last": last,
+                    "credential_ids": [self.first_id, self.last_id],
+                    "digest": to_hex(&digest.finalize()), "kid": signer.kid}),
+        )?;
+        Ok(())
     }
 }
 

@@ -236,6 +236,19 @@ impl Drop for Pool {
     }
 }
 
+/// Signs `rows` with their `slots` on the calling thread (one person at a time, for `serve`),
+/// with a CSPRNG freshly seeded by the OS.
+pub(super) fn sign_rows(ctx: &Context<'_>, rows: &[Row], slots: &[Slot]) -> CliResult<Vec<Made>> {
+    let mut rng =
+        ChaCha20Rng::from_rng(OsRng).map_err(|_| CliError::new("rng", "the system RNG failed"))?;
+    let mut issuer = CompactIssuer::new(ctx.signer)
+        .map_err(|e| CliError::new("cannot_issue", format!("cannot sign: {e}")))?;
+    rows.iter()
+        .zip(slots)
+        .map(|(row, slot)| sign_one(ctx, &mut issuer, row, slot, &mut rng))
+        .collect()
+}
+
 fn sign_chunk(ctx: &Context<'_>, batch: &Batch, chunk: usize) -> CliResult<Vec<Made>> {
     let mut rng = ChaCha20Rng::from_seed(batch.seed);
     rng.set_stream(chunk as u64);

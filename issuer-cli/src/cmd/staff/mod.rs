@@ -321,6 +321,9 @@ pub(crate) fn show(dir: &Path, employee_number: &str) -> CliResult<Report> {
                 "    with gate pass #{id} (same phone key and status entry: {status_name})"
             );
         }
+        if let Some(note) = crate::serve::db::delivery_note(&issuer.conn, id)? {
+            let _ = writeln!(text, "    {note}");
+        }
         creds.push(json!({"id": id, "status": status_name, "reason": reason,
             "status_list": {"uri": uri, "idx": idx}, "kid": kid, "issued_at": issued,
             "expires_at": expires, "superseded_at": superseded, "gate_pass": gate_pass}));

@@ -1,0 +1,137 @@
+//! `govid-issuer serve`: the OpenID4VCI 1.0 issuer (pre-authorized code flow, optional or
+//! required DPoP) over the issuer directory, as an HTTP service (axum on tokio).
+//!
+//! - [`http`]: the routes, their hardening (body limit, per-client rate limit, request timeout,
+//!   security headers) and the protocol checks; [`error`]: the protocol's error answers;
+//! - [`db`]: the database steps (tokens, nonces, DPoP `jti`s, enrollment, issuance, deliveries),
+//!   each a short transaction, so the CLI can work on the same directory meanwhile and a second
+//!   instance sees what the first handed out;
+//! - [`offer`]: the offers `offer` makes; [`secret`]: random secrets and the hashes stored;
+//! - [`listen`]: the accept loop (header read timeout, connection cap, graceful shutdown);
+//!   [`body`]: the response body that reports a credential delivered.
+//!
+//! The issuer key is read at start: after `rotate-key`, restart the service.
+
+pub(crate) mod body;
+pub(crate) mod db;
+pub(crate) mod error;
+pub(crate) mod http;
+pub(crate) mod listen;
+pub(crate) mod offer;
+pub(crate) mod ratelimit;
+pub(crate) mod secret;
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use govid_core::jose::Algorithm;
+use rusqlite::Connection;
+
+use crate::error::{CliError, CliResult};
+use crate::issuer::Issuer;
+use crate::keys::IssuerSigner;
+use crate::output::Report;
+use crate::store;
+
+/// What the handlers share.
+pub(crate) struct AppState {
+    db: Mutex<Connection>,
+    pub(crate) signer: IssuerSigner,
+    pub(crate) did: String,
+    pub(crate) name: String,
+    pub(crate) status_base: String,
+    pub(crate) list_capacity: usize,
+    /// The Credential Issuer Identifier, without a trailing slash.
+    pub(crate) public_url: String,
+    pub(crate) require_dpop: bool,
+    /// Longest validity of an ID issued here, in days (as `issue`'s default).
+    pub(crate) max_days: u32,
+    pub(crate) limiter: ratelimit::RateLimiter,
+}
+
+impl AppState {
+    /// The database connection (one; each step is a short transaction).
+    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.db
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The issuer key's algorithm.
+    pub(crate) fn alg(&self) -> Algorithm {
+        govid_core::jose::Signer::algorithm(&self.signer)
+    }
+}
+
+/// Checks `--public-url`: `https://…`, or `http://` on a loopback host (tests, a reverse proxy
+/// on the same machine); no query or fragment.
+fn check_public_url(url: &str) -> CliResult<String> {
+    let url = url.trim_end_matches('/');
+    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+        .iter()
+        .any(|p| {
+            url.strip_prefix(p)
+                .is_some_and(|r| r.is_empty() || r.starts_with([':', '/']))
+        });
+    if !(url.starts_with("https://") || loopback) || url.contains(['?', '#', ' ']) {
+        return Err(CliError::usage(
+            "--public-url must be an https:// URL (http:// only on 127.0.0.1 or localhost), \
+             without query or fragment",
+        ));
+    }
+    Ok(url.to_owned())
+}
+
+/// Runs the service until Ctrl-C or SIGTERM; prints `listening on ADDR` once bound.
+pub(crate) fn run(
+    dir: &Path,
+    listen: std::net::SocketAddr,
+    public_url: &str,
+    require_dpop: bool,
+) -> CliResult<Report> {
+    let public_url = check_public_url(public_url)?;
+    let issuer = Issuer::open(dir)?;
+    let signer = issuer.signer()?;
+    store::set_meta(&issuer.conn, offer::PUBLIC_URL_KEY, &public_url)?;
+    let Issuer {
+        conn,
+        did,
+        name,
+        status_base,
+        list_capacity,
+        ..
+    } = issuer;
+    let state = AppState {
+        db: Mutex::new(conn),
+        signer,
+        did,
+        name,
+        status_base,
+        list_capacity,
+        public_url,
+        require_dpop,
+        max_days: 365,
+        limiter: ratelimit::RateLimiter::new(5, 20),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::new("runtime", format!("cannot start the service: {e}")))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| CliError::new("listen", format!("cannot listen on {listen}: {e}")))?;
+        let local = listener
+            .local_addr()
+            .map_err(|e| CliError::new("listen", e.to_string()))?;
+        println!("listening on {local}");
+        let app = http::router(std::sync::Arc::new(state));
+        listen::serve(listener, app, listen::shutdown_signal()).await;
+        Ok::<_, CliError>(())
+    })?;
+    Ok(Report::new(
+        serde_json::json!({"stopped": true}),
+        "Stopped.",
+    ))
+}
