@@ -765,3 +765,299 @@ impl Wallet {
         let _ = exchange.post("the notification", url, JSON, body.as_bytes(), Some(token));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use govid_core::credential::WORKER_ID_VCT;
+    use govid_core::jose::{Algorithm, CompactJws, PublicKey, Signer, SoftwareSigner};
+    use rand_core::OsRng;
+
+    use super::*;
+    use crate::oid4vci::{HttpClient, HttpError, HttpHeader, HttpRequest, HttpResponse};
+    use crate::SoftwareKeyStore;
+
+    fn must<T, E: std::fmt::Display>(r: Result<T, E>) -> T {
+        r.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn response(status: u16, headers: &[(&str, &str)], body: Value) -> HttpResponse {
+        HttpResponse {
+            status,
+            headers: headers
+                .iter()
+                .map(|(n, v)| HttpHeader {
+                    name: (*n).to_owned(),
+                    value: (*v).to_owned(),
+                })
+                .collect(),
+            body: body.to_string().into_bytes(),
+        }
+    }
+
+    type Route = Box<dyn Fn(&HttpRequest, usize) -> HttpResponse + Send + Sync>;
+
+    /// A scripted issuer at https://hr.example: `route(request, how many times this URL was
+    /// asked before)`.
+    struct Fake {
+        route: Route,
+        log: Mutex<Vec<HttpRequest>>,
+    }
+
+    impl HttpClient for Fake {
+        fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
+            let mut log = self.log.lock().unwrap_or_else(PoisonError::into_inner);
+            let seen = log.iter().filter(|r| r.url == request.url).count();
+            log.push(request.clone());
+            drop(log);
+            Ok((self.route)(&request, seen))
+        }
+    }
+
+    const ISSUER: &str = "https://hr.example";
+
+    fn metadata(issuer: &str) -> Value {
+        json!({
+            "credential_issuer": issuer,
+            "credential_endpoint": format!("{ISSUER}/credential"),
+            "nonce_endpoint": format!("{ISSUER}/nonce"),
+            "display": [{"name": "Ministry of X", "locale": "en"}],
+            "credential_configurations_supported": {
+                "worker_id": {"format": "dc+sd-jwt", "vct": WORKER_ID_VCT,
+                    "proof_types_supported": {"jwt": {"proof_signing_alg_values_supported": ["ES256"]}}}
+            }
+        })
+    }
+
+    fn offer_link() -> String {
+        let offer = json!({
+            "credential_issuer": ISSUER,
+            "credential_configuration_ids": ["worker_id"],
+            "grants": {PRE_AUTHORIZED_GRANT: {"pre-authorized_code": "SECRET-CODE",
+                "tx_code": {"length": 6}}}
+        });
+        format!(
+            "openid-credential-offer://?credential_offer={}",
+            super::super::url::form_encode(&offer.to_string())
+        )
+    }
+
+    fn wallet(dir: &tempfile::TempDir) -> Wallet {
+        let ks = must(SoftwareKeyStore::open(
+            dir.path().join("keys").to_string_lossy().into_owned(),
+            "pass".into(),
+        ));
+        let wallet = must(Wallet::open_with_clock(
+            dir.path().join("w").to_string_lossy().into_owned(),
+            ks.as_key_store(),
+            Arc::new(crate::wallet::SystemClock),
+        ));
+        let key = SoftwareSigner::generate(Algorithm::ES256, &mut OsRng).public_key();
+        must(wallet.trust_issuer(key.to_jwk().to_string(), Some(ISSUER.to_owned())));
+        wallet
+    }
+
+    fn run(
+        route: Route,
+        tx_code: Option<&str>,
+    ) -> (Result<ReceivedCredentials, WalletError>, Vec<HttpRequest>) {
+        let dir = must(tempfile::tempdir());
+        let fake = Arc::new(Fake {
+            route,
+            log: Mutex::new(Vec::new()),
+        });
+        let result =
+            wallet(&dir).receive_offer(offer_link(), tx_code.map(str::to_owned), fake.clone());
+        let log = fake
+            .log
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        (result, log)
+    }
+
+    fn as_meta() -> Value {
+        json!({"issuer": ISSUER, "token_endpoint": format!("{ISSUER}/token"),
+            "dpop_signing_alg_values_supported": ["ES256"]})
+    }
+
+    fn dpop_payload(request: &HttpRequest) -> (Map<String, Value>, PublicKey) {
+        let proof = request
+            .headers
+            .iter()
+            .find(|h| h.name == "DPoP")
+            .map(|h| h.value.clone())
+            .unwrap_or_else(|| panic!("no DPoP header"));
+        let jws = must(CompactJws::parse(&proof, 16));
+        assert_eq!(jws.header.typ.as_deref(), Some("dpop+jwt"));
+        let key = must(PublicKey::from_jwk(&jws.header.raw["jwk"]));
+        must(jws.verify(&key, &Algorithm::ALL));
+        (must(jws.payload_object(16)), key)
+    }
+
+    #[test]
+    fn metadata_naming_another_issuer_is_refused_before_any_token() {
+        let (result, log) = run(
+            Box::new(|r, _| {
+                if r.url.ends_with("/.well-known/openid-credential-issuer") {
+                    response(200, &[], metadata("https://evil.example"))
+                } else {
+                    response(500, &[], json!({}))
+                }
+            }),
+            Some("123456"),
+        );
+        assert!(
+            matches!(result, Err(WalletError::IssuerMetadata { .. })),
+            "{result:?}"
+        );
+        assert_eq!(log.len(), 1);
+    }
+
+    #[test]
+    fn token_request_dpop_nonce_retry_and_proofs() {
+        let (result, log) = run(
+            Box::new(|r, seen| {
+                let path = r.url.strip_prefix(ISSUER).unwrap_or_default();
+                match path {
+                    "/.well-known/openid-credential-issuer" => response(200, &[], metadata(ISSUER)),
+                    "/.well-known/oauth-authorization-server" => response(200, &[], as_meta()),
+                    // RFC 9449 §8: the AS wants a nonce first.
+                    "/token" if seen == 0 => response(
+                        400,
+                        &[("DPoP-Nonce", "as-nonce-1")],
+                        json!({"error": "use_dpop_nonce"}),
+                    ),
+                    "/token" => response(
+                        200,
+                        &[],
+                        json!({"access_token": "AT-SECRET", "token_type": "DPoP"}),
+                    ),
+                    "/nonce" => response(200, &[], json!({"c_nonce": "C-NONCE-SECRET"})),
+                    "/credential" => response(
+                        400,
+                        &[],
+                        json!({"error": "invalid_proof", "error_description": "no"}),
+                    ),
+                    _ => response(404, &[], json!({})),
+                }
+            }),
+            Some("123456"),
+        );
+        let Err(WalletError::Protocol { error, reason }) = &result else {
+            panic!("{result:?}")
+        };
+        assert_eq!(error, "invalid_proof");
+        for secret in [
+            "SECRET-CODE",
+            "123456",
+            "AT-SECRET",
+            "C-NONCE-SECRET",
+            "as-nonce-1",
+        ] {
+            assert!(!reason.contains(secret), "{reason}");
+        }
+        let tokens: Vec<&HttpRequest> = log.iter().filter(|r| r.url.ends_with("/token")).collect();
+        assert_eq!(tokens.len(), 2);
+        let (first, key1) = dpop_payload(tokens[0]);
+        let (second, key2) = dpop_payload(tokens[1]);
+        assert!(first.get("nonce").is_none());
+        assert_eq!(second["nonce"], "as-nonce-1");
+        assert_eq!(second["htm"], "POST");
+        assert_eq!(second["htu"], format!("{ISSUER}/token"));
+        assert_ne!(first["jti"], second["jti"]);
+        assert_eq!(key1, key2);
+        let body = String::from_utf8(tokens[1].body.clone()).unwrap_or_default();
+        assert!(body
+            .contains("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Apre-authorized_code"));
+        assert!(
+            body.contains("tx_code=123456") && body.contains("pre-authorized_code=SECRET-CODE")
+        );
+        // The credential request: the DPoP-bound token, a proof with `ath`, the same DPoP key.
+        let cred = log
+            .iter()
+            .find(|r| r.url.ends_with("/credential"))
+            .unwrap_or_else(|| panic!("no credential request"));
+        let auth = cred
+            .headers
+            .iter()
+            .find(|h| h.name == "Authorization")
+            .map(|h| h.value.as_str());
+        assert_eq!(auth, Some("DPoP AT-SECRET"));
+        let (payload, key3) = dpop_payload(cred);
+        assert_eq!(payload["ath"], jwt::access_token_hash("AT-SECRET").as_str());
+        assert_eq!(key3, key1);
+        let body: Value = must(serde_json::from_slice(&cred.body));
+        assert_eq!(body["credential_configuration_id"], "worker_id");
+        let proof = body["proofs"]["jwt"][0].as_str().unwrap_or_default();
+        let jws = must(CompactJws::parse(proof, 16));
+        let holder = must(PublicKey::from_jwk(&jws.header.raw["jwk"]));
+        must(jws.verify(&holder, &Algorithm::ALL));
+        assert_ne!(holder, key1, "the holder key is not the DPoP key");
+        let claims = must(jws.payload_object(16));
+        assert_eq!(
+            (claims["aud"].as_str(), claims["nonce"].as_str()),
+            (Some(ISSUER), Some("C-NONCE-SECRET"))
+        );
+        assert!(claims.get("iss").is_none());
+    }
+
+    #[test]
+    fn token_errors_are_typed() {
+        let bad = |status, body: Value| response(status, &[], body);
+        let wrong = bad(
+            400,
+            json!({"error": "invalid_grant", "error_description": "Invalid tx_code provided, 2 attempts left"}),
+        );
+        assert_eq!(
+            token_error(&wrong, true),
+            WalletError::WrongTxCode {
+                tries_left: Some(2),
+                reason: "wrong transaction code (PIN) (the issuer says: Invalid tx_code provided, 2 attempts left)".to_owned()
+            }
+        );
+        let used = bad(
+            400,
+            json!({"error": "invalid_grant", "error_description": "unknown, used or expired pre-authorized code"}),
+        );
+        assert!(matches!(
+            token_error(&used, true),
+            WalletError::OfferExpired { .. }
+        ));
+        let plain = bad(400, json!({"error": "invalid_grant"}));
+        assert!(matches!(
+            token_error(&plain, true),
+            WalletError::WrongTxCode {
+                tries_left: None,
+                ..
+            }
+        ));
+        assert!(matches!(
+            token_error(&plain, false),
+            WalletError::OfferExpired { .. }
+        ));
+        let long = "x".repeat(500);
+        let other = bad(
+            400,
+            json!({"error": "invalid_client", "error_description": long}),
+        );
+        let WalletError::Protocol { error, reason } = token_error(&other, true) else {
+            panic!("not a protocol error")
+        };
+        assert_eq!(error, "invalid_client");
+        assert!(reason.chars().count() < 300);
+        assert_eq!(tries_left("remaining tries: 1"), Some(1));
+        assert_eq!(tries_left("code 123456 is wrong"), None);
+    }
+
+    #[test]
+    fn a_missing_pin_is_asked_for_before_any_request() {
+        let (result, log) = run(Box::new(|_, _| response(500, &[], json!({}))), None);
+        assert!(
+            matches!(result, Err(WalletError::TxCodeRequired { .. })),
+            "{result:?}"
+        );
+        assert!(log.is_empty());
+    }
+}
