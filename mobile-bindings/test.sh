@@ -8,6 +8,8 @@
 #   - kotlinc from npm                      (cd mobile-bindings/kotlin && npm ci)
 #   - Python 3 with pytest and cryptography pip install pytest cryptography
 #   - strip (binutils)
+#   - node 20+ and npm                      (the OpenID4VCI tests run tests/interop/oid4vci/issuer.mjs;
+#                                            `npm ci` there is run below when node_modules is missing)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,6 +25,7 @@ missing=()
 command -v cargo >/dev/null || missing+=("cargo")
 command -v java >/dev/null || missing+=("java (apt-get install -y openjdk-17-jdk-headless)")
 command -v strip >/dev/null || missing+=("strip (apt-get install -y binutils)")
+command -v node >/dev/null || missing+=("node 20 or later (the OpenID4VCI tests run tests/interop/oid4vci/issuer.mjs)")
 [ -f "$jna" ] || missing+=("$jna (apt-get install -y libjna-java, or set JNA_JAR)")
 [ -x "$kotlinc" ] || missing+=("$kotlinc (cd mobile-bindings/kotlin && npm ci)")
 python3 -c "import pytest, cryptography" 2>/dev/null ||
@@ -67,4 +70,8 @@ trap 'rm -rf "$GOVID_WORK"' EXIT
 java -Djna.library.path="$out/lib" -cp "$out/kotlin-tests.jar:$jna" WalletTestKt
 
 echo "== Python tests"
+# The third-party OpenID4VCI issuer the receive_offer tests run against (pinned by its lock file).
+if [ ! -d "$root/tests/interop/oid4vci/node_modules" ]; then
+    (cd "$root/tests/interop/oid4vci" && npm ci --no-audit --no-fund)
+fi
 GOVID_PY_BINDINGS=$out/python python3 -m pytest -q -p no:cacheprovider "$here/python/tests"

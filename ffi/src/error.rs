@@ -162,6 +162,71 @@ pub enum WalletError {
         /// A readable explanation.
         reason: String,
     },
+    /// `receiveOffer`: the credential offer (the link, or the object it points to) is malformed
+    /// or unsupported (no pre-authorized code grant, no govid worker ID or gate pass offered).
+    #[error("credential offer: {reason}")]
+    InvalidOffer {
+        /// Why.
+        reason: String,
+    },
+    /// `receiveOffer`: the offer needs the transaction code (PIN) HR gave separately, and none
+    /// was given. Ask the user for it (`length` digits when `numeric`) and call again.
+    #[error("{reason}")]
+    TxCodeRequired {
+        /// Says so, with the expected input mode and length when the offer gives them.
+        reason: String,
+    },
+    /// `receiveOffer`: the issuer refused the transaction code (PIN). The offer may still work
+    /// with the right code, until the issuer burns it (govid's after a few wrong tries).
+    #[error("{reason}")]
+    WrongTxCode {
+        /// Tries left, when the issuer's `error_description` says.
+        tries_left: Option<u32>,
+        /// The issuer's explanation (at most 200 characters).
+        reason: String,
+    },
+    /// `receiveOffer`: the offer expired, was already used, or is unknown to the issuer: ask HR
+    /// for a new one.
+    #[error("{reason}")]
+    OfferExpired {
+        /// The issuer's explanation (at most 200 characters).
+        reason: String,
+    },
+    /// No HTTP response arrived (offline, DNS, TLS, timeout): the `HttpClient` threw.
+    #[error("network: {reason}")]
+    Network {
+        /// Which exchange and what the platform reported.
+        reason: String,
+    },
+    /// `receiveOffer`: the wallet trusts no key of this issuer. Nothing was stored. Trust the
+    /// issuer first with `trustIssuerJwks` (its JWK Set) or `trustIssuerDidDocument` (its
+    /// did:web document), then receive the offer again.
+    #[error("issuer not trusted: {reason}")]
+    IssuerNotTrusted {
+        /// The issuer to trust: the credential's `iss`, or the offer's credential issuer when
+        /// the wallet refused before asking for credentials.
+        issuer: String,
+        /// What to do, naming the issuer.
+        reason: String,
+    },
+    /// `receiveOffer`: the issuer's or authorization server's metadata is malformed or names
+    /// another issuer than the offer (OpenID4VCI 1.0 §12.2.4, RFC 8414 §3.3).
+    #[error("issuer metadata refused: {reason}")]
+    IssuerMetadata {
+        /// Why.
+        reason: String,
+    },
+    /// The issuer answered outside the protocol or refused a request: `error` is its OAuth error
+    /// code (`invalid_proof`, `invalid_dpop_proof`, …) or the wallet's own (`bad_response`,
+    /// `unexpected_status`, `insecure_url`, `response_too_large`).
+    #[error("issuance protocol error ({error}): {reason}")]
+    Protocol {
+        /// The OAuth error code.
+        error: String,
+        /// The exchange and the issuer's `error_description` (at most 200 characters; never a
+        /// code, PIN, token or nonce).
+        reason: String,
+    },
     /// A bug in govid: a panic was caught at the FFI boundary. Please report it.
     #[error("internal error: {reason}")]
     Internal {

@@ -14,6 +14,7 @@ mod enroll;
 mod error;
 mod gate;
 mod keystore;
+mod oid4vci;
 mod present;
 mod records;
 mod software_keystore;
@@ -25,6 +26,10 @@ mod wallet;
 // The public interface is:
 pub use error::{KeyStoreError, KeyStoreFailure, WalletError};
 pub use keystore::{KeyAlgorithm, KeyStore};
+pub use oid4vci::{
+    max_http_response_bytes, HttpClient, HttpError, HttpHeader, HttpRequest, HttpResponse,
+    ReceivedCredentials, MAX_HTTP_RESPONSE_BYTES,
+};
 pub use present::{
     default_rotation_seconds, qr_png, qr_svg, ChallengeRequest, ClaimSelection, GateProfileKind,
     Presentation, QrEcc, DEFAULT_ROTATION_SECONDS,
@@ -33,6 +38,6 @@ pub use records::{
     CredentialKind, CredentialStatus, CredentialSummary, EnrollmentRequest, TrustedIssuer,
 };
 pub use software_keystore::SoftwareKeyStore;
-pub use status::MAX_STATUS_TOKEN_AGE_SECS;
+pub use status::{StatusChange, StatusFailure, StatusRefresh, MAX_STATUS_TOKEN_AGE_SECS};
 pub use trust::MAX_TRUST_DOCUMENT_BYTES;
 pub use wallet::{Wallet, DATABASE_FILE, MAX_CREDENTIAL_BYTES};

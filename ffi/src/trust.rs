@@ -268,6 +268,36 @@ pub(crate) fn credential_refused(issued: &str, e: &VerifyError) -> WalletError {
     )
 }
 
+/// [`WalletError::IssuerNotTrusted`] for a credential received from an offer that no trusted key
+/// fits (`None` for any other refusal).
+pub(crate) fn issuer_not_trusted(issued: &str, e: &VerifyError) -> Option<WalletError> {
+    let VerifyError::Issuer(
+        ResolveError::UntrustedIssuer | ResolveError::UnknownKey | ResolveError::AmbiguousKey,
+    ) = e
+    else {
+        return None;
+    };
+    let (iss, kid) = claimed_issuer(issued);
+    let issuer = iss.unwrap_or_default();
+    let kid = kid.map_or_else(String::new, |kid| {
+        format!(" (its `kid` is {})", shown(&kid))
+    });
+    Some(WalletError::IssuerNotTrusted {
+        reason: format!(
+            "{e}: the credential's issuer {}{kid} is not trusted; call trustIssuerJwks with its \
+             JWK Set or trustIssuerDidDocument with its DID document, then receive the offer \
+             again (nothing was stored)",
+            shown(&issuer)
+        ),
+        issuer,
+    })
+}
+
+/// Quoted, control characters escaped, at most 200 characters (for other modules' errors).
+pub(crate) fn shown_text(text: &str) -> String {
+    shown(text)
+}
+
 /// The `iss` claim and the `kid` header of an issued SD-JWT's issuer JWT, unverified.
 fn claimed_issuer(issued: &str) -> (Option<String>, Option<String>) {
     let jwt = issued.split('~').next().unwrap_or_default();

@@ -55,6 +55,8 @@ pub struct Wallet {
     pub(crate) clock: Arc<dyn Clock>,
     /// Credentials checked since opening, by id: presenting does not re-verify each time.
     pub(crate) held: Mutex<HashMap<String, Arc<HeldSdJwt>>>,
+    /// The app's display languages, most preferred first (`set_preferred_languages`).
+    pub(crate) languages: Mutex<Vec<String>>,
 }
 
 impl std::fmt::Debug for Wallet {
@@ -173,6 +175,7 @@ impl Wallet {
             key_store,
             clock,
             held: Mutex::new(HashMap::new()),
+            languages: Mutex::new(Vec::new()),
         })
     }
 
@@ -193,6 +196,29 @@ impl Wallet {
     }
 
     fn accept(&self, text: &str) -> Result<CredentialSummary, WalletError> {
+        let (held, holder_thumbprint) = self.verify_issued(text, false)?;
+        let key = self
+            .store
+            .holder_key_by_thumbprint(&holder_thumbprint)?
+            .ok_or_else(|| {
+                WalletError::credential(
+                    "holder_key_not_held",
+                    "the credential is bound to a key this wallet does not hold",
+                )
+            })?;
+        self.store_held(held, key.alias)
+    }
+
+    /// Verifies an issued worker ID or gate pass against the trusted issuers (the checks of
+    /// `accept_credential`) without storing it. Returns it and the RFC 7638 thumbprint of its
+    /// `cnf.jwk`. With `from_offer`, an issuer no trusted key fits is
+    /// [`WalletError::IssuerNotTrusted`] (naming the credential's `iss`) rather than
+    /// `InvalidCredential`.
+    pub(crate) fn verify_issued(
+        &self,
+        text: &str,
+        from_offer: bool,
+    ) -> Result<(HeldSdJwt, String), WalletError> {
         let text = text.trim();
         if text.len() > MAX_CREDENTIAL_BYTES {
             return Err(WalletError::credential(
@@ -203,8 +229,13 @@ impl Wallet {
         let issued = crate::present::decode_scanned(text)?;
         let now = self.clock.now();
         let trusted = self.pinned_keys()?;
-        let held = HeldSdJwt::receive(&issued, &Self::receive_policy(), &trusted, now)
-            .map_err(|e| crate::trust::credential_refused(&issued, &e))?;
+        let held =
+            HeldSdJwt::receive(&issued, &Self::receive_policy(), &trusted, now).map_err(|e| {
+                from_offer
+                    .then(|| crate::trust::issuer_not_trusted(&issued, &e))
+                    .flatten()
+                    .unwrap_or_else(|| crate::trust::credential_refused(&issued, &e))
+            })?;
         let claims = held.claims();
         if claims
             .get("vct")
@@ -225,21 +256,23 @@ impl Wallet {
             .ok_or_else(|| {
                 WalletError::credential("holder_key", "the credential has no usable `cnf.jwk`")
             })?;
-        let key = self
-            .store
-            .holder_key_by_thumbprint(&holder.thumbprint())?
-            .ok_or_else(|| {
-                WalletError::credential(
-                    "holder_key_not_held",
-                    "the credential is bound to a key this wallet does not hold",
-                )
-            })?;
+        Ok((held, holder.thumbprint()))
+    }
+
+    /// Stores a credential [`Wallet::verify_issued`] accepted, bound to the holder key `alias`.
+    pub(crate) fn store_held(
+        &self,
+        held: HeldSdJwt,
+        key_alias: String,
+    ) -> Result<CredentialSummary, WalletError> {
+        let now = self.clock.now();
+        let claims = held.claims();
         let id = credential_id(&held);
         let row = CredentialRow {
             id: id.clone(),
             issued: held.issued(),
             issuer_jwk: held.issuer_key().to_jwk().to_string(),
-            key_alias: key.alias,
+            key_alias,
             claims: Value::Object(claims.clone()).to_string(),
             received_at: now,
             status: None,

@@ -271,6 +271,13 @@ typedef void (*UniffiCallbackInterfaceKeyStoreMethod3)(uint64_t, RustBuffer, voi
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_HTTP_CLIENT_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_HTTP_CLIENT_METHOD0
+typedef void (*UniffiCallbackInterfaceHttpClientMethod0)(uint64_t, RustBuffer, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_KEY_STORE
 #define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_KEY_STORE
 typedef struct UniffiVTableCallbackInterfaceKeyStore {
@@ -281,6 +288,15 @@ typedef struct UniffiVTableCallbackInterfaceKeyStore {
     UniffiCallbackInterfaceKeyStoreMethod2 _Nonnull publicJwk;
     UniffiCallbackInterfaceKeyStoreMethod3 _Nonnull deleteKey;
 } UniffiVTableCallbackInterfaceKeyStore;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_HTTP_CLIENT
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_HTTP_CLIENT
+typedef struct UniffiVTableCallbackInterfaceHttpClient {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceHttpClientMethod0 _Nonnull send;
+} UniffiVTableCallbackInterfaceHttpClient;
 
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_CLONE_KEYSTORE
@@ -316,6 +332,26 @@ RustBuffer uniffi_govid_ffi_fn_method_keystore_public_jwk(uint64_t ptr, RustBuff
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_KEYSTORE_DELETE_KEY
 #define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_KEYSTORE_DELETE_KEY
 void uniffi_govid_ffi_fn_method_keystore_delete_key(uint64_t ptr, RustBuffer alias, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_CLONE_HTTPCLIENT
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_CLONE_HTTPCLIENT
+uint64_t uniffi_govid_ffi_fn_clone_httpclient(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_FREE_HTTPCLIENT
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_FREE_HTTPCLIENT
+void uniffi_govid_ffi_fn_free_httpclient(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_INIT_CALLBACK_VTABLE_HTTPCLIENT
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_INIT_CALLBACK_VTABLE_HTTPCLIENT
+void uniffi_govid_ffi_fn_init_callback_vtable_httpclient(const UniffiVTableCallbackInterfaceHttpClient* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_HTTPCLIENT_SEND
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_HTTPCLIENT_SEND
+RustBuffer uniffi_govid_ffi_fn_method_httpclient_send(uint64_t ptr, RustBuffer request, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_CLONE_SOFTWAREKEYSTORE
@@ -388,6 +424,16 @@ RustBuffer uniffi_govid_ffi_fn_method_wallet_present_for_challenge_best(uint64_t
 RustBuffer uniffi_govid_ffi_fn_method_wallet_present_rotating_best(uint64_t ptr, RustBuffer credential_id, RustBuffer aud, RustBuffer profile, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_RECEIVE_OFFER
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_RECEIVE_OFFER
+RustBuffer uniffi_govid_ffi_fn_method_wallet_receive_offer(uint64_t ptr, RustBuffer offer, RustBuffer tx_code, uint64_t http, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_SET_PREFERRED_LANGUAGES
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_SET_PREFERRED_LANGUAGES
+void uniffi_govid_ffi_fn_method_wallet_set_preferred_languages(uint64_t ptr, RustBuffer languages, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_PRESENT
 #define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_PRESENT
 RustBuffer uniffi_govid_ffi_fn_method_wallet_present(uint64_t ptr, RustBuffer credential_id, RustBuffer aud, RustBuffer nonce, RustBuffer selection, RustCallStatus *_Nonnull out_status
@@ -411,6 +457,11 @@ RustBuffer uniffi_govid_ffi_fn_method_wallet_read_challenge(uint64_t ptr, RustBu
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_REFRESH_STATUS
 #define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_REFRESH_STATUS
 RustBuffer uniffi_govid_ffi_fn_method_wallet_refresh_status(uint64_t ptr, RustBuffer credential_id, RustBuffer status_list_token, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_REFRESH_STATUSES
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_REFRESH_STATUSES
+RustBuffer uniffi_govid_ffi_fn_method_wallet_refresh_statuses(uint64_t ptr, uint64_t http, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_REMOVE_TRUSTED_ISSUER
@@ -481,6 +532,17 @@ RustBuffer uniffi_govid_ffi_fn_method_keystoreerror_uniffi_trait_display(RustBuf
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLETERROR_UNIFFI_TRAIT_DISPLAY
 #define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLETERROR_UNIFFI_TRAIT_DISPLAY
 RustBuffer uniffi_govid_ffi_fn_method_walleterror_uniffi_trait_display(RustBuffer ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_HTTPERROR_UNIFFI_TRAIT_DISPLAY
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_HTTPERROR_UNIFFI_TRAIT_DISPLAY
+RustBuffer uniffi_govid_ffi_fn_method_httperror_uniffi_trait_display(RustBuffer ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_FUNC_MAX_HTTP_RESPONSE_BYTES
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_FUNC_MAX_HTTP_RESPONSE_BYTES
+uint64_t uniffi_govid_ffi_fn_func_max_http_response_bytes(RustCallStatus *_Nonnull out_status
+    
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_FUNC_DEFAULT_ROTATION_SECONDS
@@ -759,6 +821,12 @@ void ffi_govid_ffi_rust_future_free_void(uint64_t handle
 void ffi_govid_ffi_rust_future_complete_void(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_FUNC_MAX_HTTP_RESPONSE_BYTES
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_FUNC_MAX_HTTP_RESPONSE_BYTES
+uint16_t uniffi_govid_ffi_checksum_func_max_http_response_bytes(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_FUNC_DEFAULT_ROTATION_SECONDS
 #define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_FUNC_DEFAULT_ROTATION_SECONDS
 uint16_t uniffi_govid_ffi_checksum_func_default_rotation_seconds(void
@@ -798,6 +866,12 @@ uint16_t uniffi_govid_ffi_checksum_method_keystore_public_jwk(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_KEYSTORE_DELETE_KEY
 #define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_KEYSTORE_DELETE_KEY
 uint16_t uniffi_govid_ffi_checksum_method_keystore_delete_key(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_HTTPCLIENT_SEND
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_HTTPCLIENT_SEND
+uint16_t uniffi_govid_ffi_checksum_method_httpclient_send(void
     
 );
 #endif
@@ -849,6 +923,18 @@ uint16_t uniffi_govid_ffi_checksum_method_wallet_present_rotating_best(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_RECEIVE_OFFER
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_RECEIVE_OFFER
+uint16_t uniffi_govid_ffi_checksum_method_wallet_receive_offer(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_SET_PREFERRED_LANGUAGES
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_SET_PREFERRED_LANGUAGES
+uint16_t uniffi_govid_ffi_checksum_method_wallet_set_preferred_languages(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_PRESENT
 #define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_PRESENT
 uint16_t uniffi_govid_ffi_checksum_method_wallet_present(void
@@ -876,6 +962,12 @@ uint16_t uniffi_govid_ffi_checksum_method_wallet_read_challenge(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_REFRESH_STATUS
 #define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_REFRESH_STATUS
 uint16_t uniffi_govid_ffi_checksum_method_wallet_refresh_status(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_REFRESH_STATUSES
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_REFRESH_STATUSES
+uint16_t uniffi_govid_ffi_checksum_method_wallet_refresh_statuses(void
     
 );
 #endif

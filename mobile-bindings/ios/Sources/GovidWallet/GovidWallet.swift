@@ -487,6 +487,22 @@ fileprivate struct FfiConverterUInt8: FfiConverterPrimitive {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterUInt16: FfiConverterPrimitive {
+    typealias FfiType = UInt16
+    typealias SwiftType = UInt16
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt16 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterUInt32: FfiConverterPrimitive {
     typealias FfiType = UInt32
     typealias SwiftType = UInt32
@@ -603,6 +619,230 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
         writeBytes(&buf, value)
     }
 }
+
+
+
+
+/**
+ * Sends HTTP requests for the wallet, implemented by the app with its platform's HTTP stack.
+ *
+ * `send` must not follow redirects to another scheme than https (OkHttp: `followSslRedirects
+ * (false)`; the wallet itself only ever asks for https or loopback URLs), should time out
+ * (e.g. 30 s) and may block: call wallet methods that take an `HttpClient` off the UI thread.
+ * Any HTTP status is a response, not an error: throw `HttpError.Network` only when no response
+ * arrived.
+ */
+public protocol HttpClient: AnyObject, Sendable {
+    
+    /**
+     * Sends `request` and returns the response.
+     */
+    func send(request: HttpRequest) throws  -> HttpResponse
+    
+}
+/**
+ * Sends HTTP requests for the wallet, implemented by the app with its platform's HTTP stack.
+ *
+ * `send` must not follow redirects to another scheme than https (OkHttp: `followSslRedirects
+ * (false)`; the wallet itself only ever asks for https or loopback URLs), should time out
+ * (e.g. 30 s) and may block: call wallet methods that take an `HttpClient` off the UI thread.
+ * Any HTTP status is a response, not an error: throw `HttpError.Network` only when no response
+ * arrived.
+ */
+open class HttpClientImpl: HttpClient, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_govid_ffi_fn_clone_httpclient(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_govid_ffi_fn_free_httpclient(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Sends `request` and returns the response.
+     */
+open func send(request: HttpRequest)throws  -> HttpResponse  {
+    return try  FfiConverterTypeHttpResponse_lift(try rustCallWithError(FfiConverterTypeHttpError_lift) {
+        uniffiCallStatus in
+    uniffi_govid_ffi_fn_method_httpclient_send(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeHttpRequest_lower(request),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceHttpClient {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceHttpClient = UniffiVTableCallbackInterfaceHttpClient(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeHttpClient.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface HttpClient: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeHttpClient.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface HttpClient: handle missing in uniffiClone")
+            }
+        },
+        send: { (
+            uniffiHandle: UInt64,
+            request: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> HttpResponse in
+                guard let uniffiObj = try? FfiConverterTypeHttpClient.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.send(
+                     request: try FfiConverterTypeHttpRequest_lift(request)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterTypeHttpResponse_lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeHttpError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceHttpClient> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceHttpClient>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitHttpClient() {
+    uniffi_govid_ffi_fn_init_callback_vtable_httpclient(UniffiCallbackInterfaceHttpClient.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHttpClient: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<HttpClient>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = HttpClient
+
+    public static func lift(_ handle: UInt64) throws -> HttpClient {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return HttpClientImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: HttpClient) -> UInt64 {
+         if let rustImpl = value as? HttpClientImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HttpClient {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: HttpClient, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpClient_lift(_ handle: UInt64) throws -> HttpClient {
+    return try FfiConverterTypeHttpClient.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpClient_lower(_ value: HttpClient) -> UInt64 {
+    return FfiConverterTypeHttpClient.lower(value)
+}
+
+
 
 
 
@@ -1185,6 +1425,35 @@ public protocol WalletProtocol: AnyObject, Sendable {
     func presentRotatingBest(credentialId: String, aud: String, profile: GateProfileKind) throws  -> Presentation
     
     /**
+     * Receives the credentials of an OpenID4VCI credential offer (Pre-Authorized Code Flow):
+     * `offer` is the scanned or tapped link, `openid-credential-offer://?credential_offer_uri=…`
+     * (or `?credential_offer=` with the offer by value); `tx_code` the PIN HR gave separately
+     * (needed when the offer says so); `http` the app's HTTP client (the library does no
+     * networking). Blocks on the network: call it off the UI thread.
+     *
+     * Checks the issuer metadata names the offer's issuer, gets a DPoP-bound access token,
+     * makes one new holder key in the key store for all the offer's worker IDs and gate passes,
+     * requests each with a key proof, verifies each exactly as `accept_credential` does (the
+     * issuer must already be trusted through `trustIssuerJwks` / `trustIssuerDidDocument`: no
+     * trust on first use) and checks it is bound to the new key, then stores them all and tells
+     * the issuer (`credential_accepted`; a failed notification does not fail the call).
+     * All or nothing: on any error nothing is stored and the new keys are deleted.
+     *
+     * Errors: `TxCodeRequired`, `WrongTxCode` (with `tries_left` when the issuer says),
+     * `OfferExpired`, `Network`, `IssuerNotTrusted` (naming the issuer to trust),
+     * `IssuerMetadata`, `InvalidOffer`, `Protocol`, `InvalidCredential`, `KeyStore`. None
+     * holds the pre-authorized code, the PIN, the access token or a nonce.
+     */
+    func receiveOffer(offer: String, txCode: String?, http: HttpClient) throws  -> ReceivedCredentials
+    
+    /**
+     * The app's display languages, most preferred first (BCP 47 tags such as `fr-CA`, `en`):
+     * sent as `Accept-Language` with issuer metadata requests and used to pick
+     * `ReceivedCredentials.issuer_name`. Empty by default (the issuer's first name).
+     */
+    func setPreferredLanguages(languages: [String]) 
+    
+    /**
      * Presents the stored credential `credential_id` (exactly that one, worker ID or gate
      * pass) to the verifier `aud`, bound to `nonce`, disclosing `selection`. To let the wallet
      * show the gate pass where it can, see [`Wallet::present_best`].
@@ -1224,6 +1493,15 @@ public protocol WalletProtocol: AnyObject, Sendable {
      * the `*_best` calls skip a revoked gate pass).
      */
     func refreshStatus(credentialId: String, statusListToken: String) throws  -> CredentialSummary
+    
+    /**
+     * Refreshes every stored credential's status: fetches each distinct status list
+     * (`status.status_list.uri`, GET with `Accept: application/statuslist+jwt`) through the app's
+     * `http` and records it as [`Wallet::refresh_status`] does. One list failing (offline, a
+     * refused token) does not stop the others: it is listed in `failures`. Blocks on the
+     * network: call it off the UI thread.
+     */
+    func refreshStatuses(http: HttpClient) throws  -> StatusRefresh
     
     /**
      * Stops trusting the issuer key with this thumbprint (stored credentials stay). Returns
@@ -1494,6 +1772,52 @@ open func presentRotatingBest(credentialId: String, aud: String, profile: GatePr
 }
     
     /**
+     * Receives the credentials of an OpenID4VCI credential offer (Pre-Authorized Code Flow):
+     * `offer` is the scanned or tapped link, `openid-credential-offer://?credential_offer_uri=…`
+     * (or `?credential_offer=` with the offer by value); `tx_code` the PIN HR gave separately
+     * (needed when the offer says so); `http` the app's HTTP client (the library does no
+     * networking). Blocks on the network: call it off the UI thread.
+     *
+     * Checks the issuer metadata names the offer's issuer, gets a DPoP-bound access token,
+     * makes one new holder key in the key store for all the offer's worker IDs and gate passes,
+     * requests each with a key proof, verifies each exactly as `accept_credential` does (the
+     * issuer must already be trusted through `trustIssuerJwks` / `trustIssuerDidDocument`: no
+     * trust on first use) and checks it is bound to the new key, then stores them all and tells
+     * the issuer (`credential_accepted`; a failed notification does not fail the call).
+     * All or nothing: on any error nothing is stored and the new keys are deleted.
+     *
+     * Errors: `TxCodeRequired`, `WrongTxCode` (with `tries_left` when the issuer says),
+     * `OfferExpired`, `Network`, `IssuerNotTrusted` (naming the issuer to trust),
+     * `IssuerMetadata`, `InvalidOffer`, `Protocol`, `InvalidCredential`, `KeyStore`. None
+     * holds the pre-authorized code, the PIN, the access token or a nonce.
+     */
+open func receiveOffer(offer: String, txCode: String?, http: HttpClient)throws  -> ReceivedCredentials  {
+    return try  FfiConverterTypeReceivedCredentials_lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
+        uniffiCallStatus in
+    uniffi_govid_ffi_fn_method_wallet_receive_offer(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(offer),
+        FfiConverterOptionString.lower(txCode),
+        FfiConverterTypeHttpClient_lower(http),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The app's display languages, most preferred first (BCP 47 tags such as `fr-CA`, `en`):
+     * sent as `Accept-Language` with issuer metadata requests and used to pick
+     * `ReceivedCredentials.issuer_name`. Empty by default (the issuer's first name).
+     */
+open func setPreferredLanguages(languages: [String])  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_govid_ffi_fn_method_wallet_set_preferred_languages(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceString.lower(languages),uniffiCallStatus
+    )
+}
+}
+    
+    /**
      * Presents the stored credential `credential_id` (exactly that one, worker ID or gate
      * pass) to the verifier `aud`, bound to `nonce`, disclosing `selection`. To let the wallet
      * show the gate pass where it can, see [`Wallet::present_best`].
@@ -1577,6 +1901,23 @@ open func refreshStatus(credentialId: String, statusListToken: String)throws  ->
             self.uniffiCloneHandle(),
         FfiConverterString.lower(credentialId),
         FfiConverterString.lower(statusListToken),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Refreshes every stored credential's status: fetches each distinct status list
+     * (`status.status_list.uri`, GET with `Accept: application/statuslist+jwt`) through the app's
+     * `http` and records it as [`Wallet::refresh_status`] does. One list failing (offline, a
+     * refused token) does not stop the others: it is listed in `failures`. Blocks on the
+     * network: call it off the UI thread.
+     */
+open func refreshStatuses(http: HttpClient)throws  -> StatusRefresh  {
+    return try  FfiConverterTypeStatusRefresh_lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
+        uniffiCallStatus in
+    uniffi_govid_ffi_fn_method_wallet_refresh_statuses(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeHttpClient_lower(http),uniffiCallStatus
     )
 })
 }
@@ -2270,6 +2611,243 @@ public func FfiConverterTypeEnrollmentRequest_lower(_ value: EnrollmentRequest) 
 
 
 /**
+ * One HTTP header.
+ */
+public struct HttpHeader: Equatable, Hashable {
+    /**
+     * Header name (compare case-insensitively).
+     */
+    public var name: String
+    /**
+     * Header value.
+     */
+    public var value: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Header name (compare case-insensitively).
+         */name: String, 
+        /**
+         * Header value.
+         */value: String) {
+        self.name = name
+        self.value = value
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension HttpHeader: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHttpHeader: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HttpHeader {
+        return
+            try HttpHeader(
+                name: FfiConverterString.read(from: &buf), 
+                value: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: HttpHeader, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterString.write(value.value, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpHeader_lift(_ buf: RustBuffer) throws -> HttpHeader {
+    return try FfiConverterTypeHttpHeader.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpHeader_lower(_ value: HttpHeader) -> RustBuffer {
+    return FfiConverterTypeHttpHeader.lower(value)
+}
+
+
+/**
+ * A request for the app to send.
+ */
+public struct HttpRequest: Equatable, Hashable {
+    /**
+     * `GET` or `POST`.
+     */
+    public var method: String
+    /**
+     * The absolute URL: `https://`, or `http://` on loopback (tests) only.
+     */
+    public var url: String
+    /**
+     * Headers to send (`Content-Type`, `Accept`, `DPoP`, `Authorization`...).
+     */
+    public var headers: [HttpHeader]
+    /**
+     * The body; empty for `GET`.
+     */
+    public var body: Data
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * `GET` or `POST`.
+         */method: String, 
+        /**
+         * The absolute URL: `https://`, or `http://` on loopback (tests) only.
+         */url: String, 
+        /**
+         * Headers to send (`Content-Type`, `Accept`, `DPoP`, `Authorization`...).
+         */headers: [HttpHeader], 
+        /**
+         * The body; empty for `GET`.
+         */body: Data) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension HttpRequest: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHttpRequest: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HttpRequest {
+        return
+            try HttpRequest(
+                method: FfiConverterString.read(from: &buf), 
+                url: FfiConverterString.read(from: &buf), 
+                headers: FfiConverterSequenceTypeHttpHeader.read(from: &buf), 
+                body: FfiConverterData.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: HttpRequest, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.method, into: &buf)
+        FfiConverterString.write(value.url, into: &buf)
+        FfiConverterSequenceTypeHttpHeader.write(value.headers, into: &buf)
+        FfiConverterData.write(value.body, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpRequest_lift(_ buf: RustBuffer) throws -> HttpRequest {
+    return try FfiConverterTypeHttpRequest.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpRequest_lower(_ value: HttpRequest) -> RustBuffer {
+    return FfiConverterTypeHttpRequest.lower(value)
+}
+
+
+/**
+ * What the server answered (any status: the wallet reads error bodies too).
+ */
+public struct HttpResponse: Equatable, Hashable {
+    /**
+     * The HTTP status code.
+     */
+    public var status: UInt16
+    /**
+     * The response headers (repeated names allowed).
+     */
+    public var headers: [HttpHeader]
+    /**
+     * The body, at most [`MAX_HTTP_RESPONSE_BYTES`].
+     */
+    public var body: Data
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The HTTP status code.
+         */status: UInt16, 
+        /**
+         * The response headers (repeated names allowed).
+         */headers: [HttpHeader], 
+        /**
+         * The body, at most [`MAX_HTTP_RESPONSE_BYTES`].
+         */body: Data) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension HttpResponse: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHttpResponse: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HttpResponse {
+        return
+            try HttpResponse(
+                status: FfiConverterUInt16.read(from: &buf), 
+                headers: FfiConverterSequenceTypeHttpHeader.read(from: &buf), 
+                body: FfiConverterData.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: HttpResponse, into buf: inout [UInt8]) {
+        FfiConverterUInt16.write(value.status, into: &buf)
+        FfiConverterSequenceTypeHttpHeader.write(value.headers, into: &buf)
+        FfiConverterData.write(value.body, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpResponse_lift(_ buf: RustBuffer) throws -> HttpResponse {
+    return try FfiConverterTypeHttpResponse.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpResponse_lower(_ value: HttpResponse) -> RustBuffer {
+    return FfiConverterTypeHttpResponse.lower(value)
+}
+
+
+/**
  * A presentation ready to show.
  */
 public struct Presentation: Equatable, Hashable {
@@ -2409,6 +2987,314 @@ public func FfiConverterTypePresentation_lift(_ buf: RustBuffer) throws -> Prese
 #endif
 public func FfiConverterTypePresentation_lower(_ value: Presentation) -> RustBuffer {
     return FfiConverterTypePresentation.lower(value)
+}
+
+
+/**
+ * What `receive_offer` received, for the app to show ("Worker ID from Ministry of X received").
+ */
+public struct ReceivedCredentials: Equatable, Hashable {
+    /**
+     * The Credential Issuer Identifier (the offer's `credential_issuer`, an https URL).
+     */
+    public var issuer: String
+    /**
+     * The issuer's display name from its metadata (`display`, in the first preferred language
+     * it has, see `set_preferred_languages`), else `issuer`.
+     */
+    public var issuerName: String
+    /**
+     * The credentials received and stored, in the offer's order (worker ID, gate pass).
+     */
+    public var credentials: [CredentialSummary]
+    /**
+     * Offered configuration ids that are not govid worker IDs or gate passes: not requested.
+     */
+    public var skippedConfigurations: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The Credential Issuer Identifier (the offer's `credential_issuer`, an https URL).
+         */issuer: String, 
+        /**
+         * The issuer's display name from its metadata (`display`, in the first preferred language
+         * it has, see `set_preferred_languages`), else `issuer`.
+         */issuerName: String, 
+        /**
+         * The credentials received and stored, in the offer's order (worker ID, gate pass).
+         */credentials: [CredentialSummary], 
+        /**
+         * Offered configuration ids that are not govid worker IDs or gate passes: not requested.
+         */skippedConfigurations: [String]) {
+        self.issuer = issuer
+        self.issuerName = issuerName
+        self.credentials = credentials
+        self.skippedConfigurations = skippedConfigurations
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ReceivedCredentials: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeReceivedCredentials: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ReceivedCredentials {
+        return
+            try ReceivedCredentials(
+                issuer: FfiConverterString.read(from: &buf), 
+                issuerName: FfiConverterString.read(from: &buf), 
+                credentials: FfiConverterSequenceTypeCredentialSummary.read(from: &buf), 
+                skippedConfigurations: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ReceivedCredentials, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.issuer, into: &buf)
+        FfiConverterString.write(value.issuerName, into: &buf)
+        FfiConverterSequenceTypeCredentialSummary.write(value.credentials, into: &buf)
+        FfiConverterSequenceString.write(value.skippedConfigurations, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReceivedCredentials_lift(_ buf: RustBuffer) throws -> ReceivedCredentials {
+    return try FfiConverterTypeReceivedCredentials.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReceivedCredentials_lower(_ value: ReceivedCredentials) -> RustBuffer {
+    return FfiConverterTypeReceivedCredentials.lower(value)
+}
+
+
+/**
+ * A credential whose status `refresh_statuses` changed.
+ */
+public struct StatusChange: Equatable, Hashable {
+    /**
+     * The credential, with its new status.
+     */
+    public var credential: CredentialSummary
+    /**
+     * Its status before.
+     */
+    public var previous: CredentialStatus
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The credential, with its new status.
+         */credential: CredentialSummary, 
+        /**
+         * Its status before.
+         */previous: CredentialStatus) {
+        self.credential = credential
+        self.previous = previous
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension StatusChange: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStatusChange: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StatusChange {
+        return
+            try StatusChange(
+                credential: FfiConverterTypeCredentialSummary.read(from: &buf), 
+                previous: FfiConverterTypeCredentialStatus.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: StatusChange, into buf: inout [UInt8]) {
+        FfiConverterTypeCredentialSummary.write(value.credential, into: &buf)
+        FfiConverterTypeCredentialStatus.write(value.previous, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStatusChange_lift(_ buf: RustBuffer) throws -> StatusChange {
+    return try FfiConverterTypeStatusChange.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStatusChange_lower(_ value: StatusChange) -> RustBuffer {
+    return FfiConverterTypeStatusChange.lower(value)
+}
+
+
+/**
+ * A status list `refresh_statuses` could not use (the credentials keep their last status).
+ */
+public struct StatusFailure: Equatable, Hashable {
+    /**
+     * The status list URI.
+     */
+    public var statusListUri: String
+    /**
+     * Why (network, HTTP status, a refused token).
+     */
+    public var reason: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The status list URI.
+         */statusListUri: String, 
+        /**
+         * Why (network, HTTP status, a refused token).
+         */reason: String) {
+        self.statusListUri = statusListUri
+        self.reason = reason
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension StatusFailure: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStatusFailure: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StatusFailure {
+        return
+            try StatusFailure(
+                statusListUri: FfiConverterString.read(from: &buf), 
+                reason: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: StatusFailure, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.statusListUri, into: &buf)
+        FfiConverterString.write(value.reason, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStatusFailure_lift(_ buf: RustBuffer) throws -> StatusFailure {
+    return try FfiConverterTypeStatusFailure.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStatusFailure_lower(_ value: StatusFailure) -> RustBuffer {
+    return FfiConverterTypeStatusFailure.lower(value)
+}
+
+
+/**
+ * What `refresh_statuses` did.
+ */
+public struct StatusRefresh: Equatable, Hashable {
+    /**
+     * Credentials whose status changed (a first check from `Unknown` counts).
+     */
+    public var changed: [StatusChange]
+    /**
+     * Status lists that could not be fetched or were refused.
+     */
+    public var failures: [StatusFailure]
+    /**
+     * How many status lists were fetched and recorded.
+     */
+    public var listsChecked: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Credentials whose status changed (a first check from `Unknown` counts).
+         */changed: [StatusChange], 
+        /**
+         * Status lists that could not be fetched or were refused.
+         */failures: [StatusFailure], 
+        /**
+         * How many status lists were fetched and recorded.
+         */listsChecked: UInt32) {
+        self.changed = changed
+        self.failures = failures
+        self.listsChecked = listsChecked
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension StatusRefresh: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStatusRefresh: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StatusRefresh {
+        return
+            try StatusRefresh(
+                changed: FfiConverterSequenceTypeStatusChange.read(from: &buf), 
+                failures: FfiConverterSequenceTypeStatusFailure.read(from: &buf), 
+                listsChecked: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: StatusRefresh, into buf: inout [UInt8]) {
+        FfiConverterSequenceTypeStatusChange.write(value.changed, into: &buf)
+        FfiConverterSequenceTypeStatusFailure.write(value.failures, into: &buf)
+        FfiConverterUInt32.write(value.listsChecked, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStatusRefresh_lift(_ buf: RustBuffer) throws -> StatusRefresh {
+    return try FfiConverterTypeStatusRefresh.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStatusRefresh_lower(_ value: StatusRefresh) -> RustBuffer {
+    return FfiConverterTypeStatusRefresh.lower(value)
 }
 
 
@@ -2854,6 +3740,101 @@ public func FfiConverterTypeGateProfileKind_lower(_ value: GateProfileKind) -> R
     return FfiConverterTypeGateProfileKind.lower(value)
 }
 
+
+
+/**
+ * Why no HTTP response arrived (DNS, TLS, timeout, offline...).
+ */
+public 
+enum HttpError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
+
+    
+    
+    /**
+     * The request could not be sent or no response was received.
+     */
+    case Network(
+        /**
+         * What the platform reported.
+         */reason: String
+    )
+
+    
+
+    
+// The local Rust `Display` implementation.
+public var description: String {
+    return try!  FfiConverterString.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_govid_ffi_fn_method_httperror_uniffi_trait_display(
+            FfiConverterTypeHttpError_lower(self),uniffiCallStatus
+    )
+}
+    )
+}
+
+    
+    public var errorDescription: String? {
+        String(reflecting: self)
+    }
+    
+}
+
+#if compiler(>=6)
+extension HttpError: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHttpError: FfiConverterRustBuffer {
+    typealias SwiftType = HttpError
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HttpError {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+
+        
+
+        
+        case 1: return .Network(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+
+         default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: HttpError, into buf: inout [UInt8]) {
+        switch value {
+
+        
+
+        
+        
+        case let .Network(reason):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(reason, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpError_lift(_ buf: RustBuffer) throws -> HttpError {
+    return try FfiConverterTypeHttpError.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpError_lower(_ value: HttpError) -> RustBuffer {
+    return FfiConverterTypeHttpError.lower(value)
+}
 
 
 /**
@@ -3440,6 +4421,90 @@ enum WalletError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          */reason: String
     )
     /**
+     * `receiveOffer`: the credential offer (the link, or the object it points to) is malformed
+     * or unsupported (no pre-authorized code grant, no govid worker ID or gate pass offered).
+     */
+    case InvalidOffer(
+        /**
+         * Why.
+         */reason: String
+    )
+    /**
+     * `receiveOffer`: the offer needs the transaction code (PIN) HR gave separately, and none
+     * was given. Ask the user for it (`length` digits when `numeric`) and call again.
+     */
+    case TxCodeRequired(
+        /**
+         * Says so, with the expected input mode and length when the offer gives them.
+         */reason: String
+    )
+    /**
+     * `receiveOffer`: the issuer refused the transaction code (PIN). The offer may still work
+     * with the right code, until the issuer burns it (govid's after a few wrong tries).
+     */
+    case WrongTxCode(
+        /**
+         * Tries left, when the issuer's `error_description` says.
+         */triesLeft: UInt32?, 
+        /**
+         * The issuer's explanation (at most 200 characters).
+         */reason: String
+    )
+    /**
+     * `receiveOffer`: the offer expired, was already used, or is unknown to the issuer: ask HR
+     * for a new one.
+     */
+    case OfferExpired(
+        /**
+         * The issuer's explanation (at most 200 characters).
+         */reason: String
+    )
+    /**
+     * No HTTP response arrived (offline, DNS, TLS, timeout): the `HttpClient` threw.
+     */
+    case Network(
+        /**
+         * Which exchange and what the platform reported.
+         */reason: String
+    )
+    /**
+     * `receiveOffer`: the wallet trusts no key of this issuer. Nothing was stored. Trust the
+     * issuer first with `trustIssuerJwks` (its JWK Set) or `trustIssuerDidDocument` (its
+     * did:web document), then receive the offer again.
+     */
+    case IssuerNotTrusted(
+        /**
+         * The issuer to trust: the credential's `iss`, or the offer's credential issuer when
+         * the wallet refused before asking for credentials.
+         */issuer: String, 
+        /**
+         * What to do, naming the issuer.
+         */reason: String
+    )
+    /**
+     * `receiveOffer`: the issuer's or authorization server's metadata is malformed or names
+     * another issuer than the offer (OpenID4VCI 1.0 §12.2.4, RFC 8414 §3.3).
+     */
+    case IssuerMetadata(
+        /**
+         * Why.
+         */reason: String
+    )
+    /**
+     * The issuer answered outside the protocol or refused a request: `error` is its OAuth error
+     * code (`invalid_proof`, `invalid_dpop_proof`, …) or the wallet's own (`bad_response`,
+     * `unexpected_status`, `insecure_url`, `response_too_large`).
+     */
+    case Protocol(
+        /**
+         * The OAuth error code.
+         */error: String, 
+        /**
+         * The exchange and the issuer's `error_description` (at most 200 characters; never a
+         * code, PIN, token or nonce).
+         */reason: String
+    )
+    /**
      * A bug in govid: a panic was caught at the FFI boundary. Please report it.
      */
     case Internal(
@@ -3517,7 +4582,34 @@ public struct FfiConverterTypeWalletError: FfiConverterRustBuffer {
             rule: try FfiConverterString.read(from: &buf), 
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 10: return .Internal(
+        case 10: return .InvalidOffer(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 11: return .TxCodeRequired(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 12: return .WrongTxCode(
+            triesLeft: try FfiConverterOptionUInt32.read(from: &buf), 
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 13: return .OfferExpired(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 14: return .Network(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 15: return .IssuerNotTrusted(
+            issuer: try FfiConverterString.read(from: &buf), 
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 16: return .IssuerMetadata(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 17: return .Protocol(
+            error: try FfiConverterString.read(from: &buf), 
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 18: return .Internal(
             reason: try FfiConverterString.read(from: &buf)
             )
 
@@ -3580,8 +4672,51 @@ public struct FfiConverterTypeWalletError: FfiConverterRustBuffer {
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .Internal(reason):
+        case let .InvalidOffer(reason):
             writeInt(&buf, Int32(10))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .TxCodeRequired(reason):
+            writeInt(&buf, Int32(11))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .WrongTxCode(triesLeft,reason):
+            writeInt(&buf, Int32(12))
+            FfiConverterOptionUInt32.write(triesLeft, into: &buf)
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .OfferExpired(reason):
+            writeInt(&buf, Int32(13))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Network(reason):
+            writeInt(&buf, Int32(14))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .IssuerNotTrusted(issuer,reason):
+            writeInt(&buf, Int32(15))
+            FfiConverterString.write(issuer, into: &buf)
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .IssuerMetadata(reason):
+            writeInt(&buf, Int32(16))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Protocol(error,reason):
+            writeInt(&buf, Int32(17))
+            FfiConverterString.write(error, into: &buf)
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Internal(reason):
+            writeInt(&buf, Int32(18))
             FfiConverterString.write(reason, into: &buf)
             
         }
@@ -3728,6 +4863,81 @@ fileprivate struct FfiConverterSequenceTypeCredentialSummary: FfiConverterRustBu
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeHttpHeader: FfiConverterRustBuffer {
+    typealias SwiftType = [HttpHeader]
+
+    public static func write(_ value: [HttpHeader], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeHttpHeader.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [HttpHeader] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [HttpHeader]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeHttpHeader.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeStatusChange: FfiConverterRustBuffer {
+    typealias SwiftType = [StatusChange]
+
+    public static func write(_ value: [StatusChange], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeStatusChange.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [StatusChange] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [StatusChange]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeStatusChange.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeStatusFailure: FfiConverterRustBuffer {
+    typealias SwiftType = [StatusFailure]
+
+    public static func write(_ value: [StatusFailure], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeStatusFailure.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [StatusFailure] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [StatusFailure]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeStatusFailure.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeTrustedIssuer: FfiConverterRustBuffer {
     typealias SwiftType = [TrustedIssuer]
 
@@ -3748,6 +4958,16 @@ fileprivate struct FfiConverterSequenceTypeTrustedIssuer: FfiConverterRustBuffer
         }
         return seq
     }
+}
+/**
+ * [`MAX_HTTP_RESPONSE_BYTES`], for apps capping their reads.
+ */
+public func maxHttpResponseBytes() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_govid_ffi_fn_func_max_http_response_bytes(uniffiCallStatus
+    )
+})
 }
 /**
  * The default rotation period in seconds ([`DEFAULT_ROTATION_SECONDS`], 20).
@@ -3801,6 +5021,9 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
+    if (uniffi_govid_ffi_checksum_func_max_http_response_bytes() != 49406) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_govid_ffi_checksum_func_default_rotation_seconds() != 62105) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3820,6 +5043,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_govid_ffi_checksum_method_keystore_delete_key() != 54841) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_govid_ffi_checksum_method_httpclient_send() != 65441) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_govid_ffi_checksum_method_softwarekeystore_aliases() != 3101) {
@@ -3846,6 +5072,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_govid_ffi_checksum_method_wallet_present_rotating_best() != 59716) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_govid_ffi_checksum_method_wallet_receive_offer() != 57515) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_govid_ffi_checksum_method_wallet_set_preferred_languages() != 621) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_govid_ffi_checksum_method_wallet_present() != 30662) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3859,6 +5091,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_govid_ffi_checksum_method_wallet_refresh_status() != 14335) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_govid_ffi_checksum_method_wallet_refresh_statuses() != 60249) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_govid_ffi_checksum_method_wallet_remove_trusted_issuer() != 60068) {
@@ -3904,6 +5139,7 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
 
+    uniffiCallbackInitHttpClient()
     uniffiCallbackInitKeyStore()
     return InitializationResult.ok
 }()

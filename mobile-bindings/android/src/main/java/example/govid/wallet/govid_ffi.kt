@@ -662,6 +662,9 @@ internal interface UniffiCallbackInterfaceKeyStoreMethod2 : com.sun.jna.Callback
 internal interface UniffiCallbackInterfaceKeyStoreMethod3 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`alias`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
+internal interface UniffiCallbackInterfaceHttpClientMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`request`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
+}
 @Structure.FieldOrder("uniffiFree", "uniffiClone", "createKey", "sign", "publicJwk", "deleteKey")
 internal open class UniffiVTableCallbackInterfaceKeyStore(
     @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
@@ -690,6 +693,25 @@ internal open class UniffiVTableCallbackInterfaceKeyStore(
     }
 
 }
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "send")
+internal open class UniffiVTableCallbackInterfaceHttpClient(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `send`: UniffiCallbackInterfaceHttpClientMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `send`: UniffiCallbackInterfaceHttpClientMethod0? = null,
+    ): UniffiVTableCallbackInterfaceHttpClient(`uniffiFree`,`uniffiClone`,`send`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceHttpClient) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `send` = other.`send`
+    }
+
+}
 
 // A JNA Library to expose the extern-C FFI definitions.
 // This is an implementation detail which will be called internally by the public API.
@@ -715,6 +737,8 @@ internal object IntegrityCheckingUniffiLib {
     }
 
     internal fun ensureInitialized() = Unit
+    external fun uniffi_govid_ffi_checksum_func_max_http_response_bytes(
+    ): Int
     external fun uniffi_govid_ffi_checksum_func_default_rotation_seconds(
     ): Int
     external fun uniffi_govid_ffi_checksum_func_qr_png(
@@ -728,6 +752,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_govid_ffi_checksum_method_keystore_public_jwk(
     ): Int
     external fun uniffi_govid_ffi_checksum_method_keystore_delete_key(
+    ): Int
+    external fun uniffi_govid_ffi_checksum_method_httpclient_send(
     ): Int
     external fun uniffi_govid_ffi_checksum_method_softwarekeystore_aliases(
     ): Int
@@ -745,6 +771,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_govid_ffi_checksum_method_wallet_present_rotating_best(
     ): Int
+    external fun uniffi_govid_ffi_checksum_method_wallet_receive_offer(
+    ): Int
+    external fun uniffi_govid_ffi_checksum_method_wallet_set_preferred_languages(
+    ): Int
     external fun uniffi_govid_ffi_checksum_method_wallet_present(
     ): Int
     external fun uniffi_govid_ffi_checksum_method_wallet_present_for_challenge(
@@ -754,6 +784,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_govid_ffi_checksum_method_wallet_read_challenge(
     ): Int
     external fun uniffi_govid_ffi_checksum_method_wallet_refresh_status(
+    ): Int
+    external fun uniffi_govid_ffi_checksum_method_wallet_refresh_statuses(
     ): Int
     external fun uniffi_govid_ffi_checksum_method_wallet_remove_trusted_issuer(
     ): Int
@@ -799,6 +831,7 @@ internal object UniffiLib {
 
     init {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "govid_ffi"))
+        uniffiCallbackInterfaceHttpClient.register(this)
         uniffiCallbackInterfaceKeyStore.register(this)
         
     }
@@ -818,6 +851,14 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_govid_ffi_fn_method_keystore_delete_key(`ptr`: Long,`alias`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_govid_ffi_fn_clone_httpclient(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_govid_ffi_fn_free_httpclient(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_govid_ffi_fn_init_callback_vtable_httpclient(`vtable`: UniffiVTableCallbackInterfaceHttpClient,
+    ): Unit
+    external fun uniffi_govid_ffi_fn_method_httpclient_send(`ptr`: Long,`request`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_govid_ffi_fn_clone_softwarekeystore(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_govid_ffi_fn_free_softwarekeystore(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -846,6 +887,10 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_govid_ffi_fn_method_wallet_present_rotating_best(`ptr`: Long,`credentialId`: RustBuffer.ByValue,`aud`: RustBuffer.ByValue,`profile`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_govid_ffi_fn_method_wallet_receive_offer(`ptr`: Long,`offer`: RustBuffer.ByValue,`txCode`: RustBuffer.ByValue,`http`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_govid_ffi_fn_method_wallet_set_preferred_languages(`ptr`: Long,`languages`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_govid_ffi_fn_method_wallet_present(`ptr`: Long,`credentialId`: RustBuffer.ByValue,`aud`: RustBuffer.ByValue,`nonce`: RustBuffer.ByValue,`selection`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_govid_ffi_fn_method_wallet_present_for_challenge(`ptr`: Long,`credentialId`: RustBuffer.ByValue,`challenge`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -855,6 +900,8 @@ internal object UniffiLib {
     external fun uniffi_govid_ffi_fn_method_wallet_read_challenge(`ptr`: Long,`challenge`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_govid_ffi_fn_method_wallet_refresh_status(`ptr`: Long,`credentialId`: RustBuffer.ByValue,`statusListToken`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_govid_ffi_fn_method_wallet_refresh_statuses(`ptr`: Long,`http`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_govid_ffi_fn_method_wallet_remove_trusted_issuer(`ptr`: Long,`thumbprint`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
@@ -884,6 +931,10 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_govid_ffi_fn_method_walleterror_uniffi_trait_display(`ptr`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_govid_ffi_fn_method_httperror_uniffi_trait_display(`ptr`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_govid_ffi_fn_func_max_http_response_bytes(uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_govid_ffi_fn_func_default_rotation_seconds(uniffi_out_err: UniffiRustCallStatus, 
     ): Int
     external fun uniffi_govid_ffi_fn_func_qr_png(`payload`: RustBuffer.ByValue,`modulePx`: Int,`ecc`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1009,6 +1060,9 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 }
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
+    if ((lib.uniffi_govid_ffi_checksum_func_max_http_response_bytes() and 0xFFFF) != 49406) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_govid_ffi_checksum_func_default_rotation_seconds() and 0xFFFF) != 62105) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1028,6 +1082,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_govid_ffi_checksum_method_keystore_delete_key() and 0xFFFF) != 54841) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_govid_ffi_checksum_method_httpclient_send() and 0xFFFF) != 65441) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_govid_ffi_checksum_method_softwarekeystore_aliases() and 0xFFFF) != 3101) {
@@ -1054,6 +1111,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_govid_ffi_checksum_method_wallet_present_rotating_best() and 0xFFFF) != 59716) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_receive_offer() and 0xFFFF) != 57515) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_set_preferred_languages() and 0xFFFF) != 621) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_govid_ffi_checksum_method_wallet_present() and 0xFFFF) != 30662) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1067,6 +1130,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_govid_ffi_checksum_method_wallet_refresh_status() and 0xFFFF) != 14335) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_refresh_statuses() and 0xFFFF) != 60249) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_govid_ffi_checksum_method_wallet_remove_trusted_issuer() and 0xFFFF) != 60068) {
@@ -1329,6 +1395,33 @@ public object FfiConverterUByte: FfiConverter<UByte, Byte> {
 /**
  * @suppress
  */
+public object FfiConverterUShort: FfiConverter<UShort, Short> {
+    override fun lift(value: Short): UShort {
+        return value.toUShort()
+    }
+
+    fun lift(value: Int): UShort {
+        return value.toUShort()
+    }
+
+    override fun read(buf: ByteBuffer): UShort {
+        return lift(buf.getShort())
+    }
+
+    override fun lower(value: UShort): Short {
+        return value.toShort()
+    }
+
+    override fun allocationSize(value: UShort) = 2UL
+
+    override fun write(value: UShort, buf: ByteBuffer) {
+        buf.putShort(value.toShort())
+    }
+}
+
+/**
+ * @suppress
+ */
 public object FfiConverterUInt: FfiConverter<UInt, Int> {
     override fun lift(value: Int): UInt {
         return value.toUInt()
@@ -1468,6 +1561,348 @@ public object FfiConverterByteArray: FfiConverterRustBuffer<ByteArray> {
     override fun write(value: ByteArray, buf: ByteBuffer) {
         buf.putInt(value.size)
         buf.put(value)
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Sends HTTP requests for the wallet, implemented by the app with its platform's HTTP stack.
+ *
+ * `send` must not follow redirects to another scheme than https (OkHttp: `followSslRedirects
+ * (false)`; the wallet itself only ever asks for https or loopback URLs), should time out
+ * (e.g. 30 s) and may block: call wallet methods that take an `HttpClient` off the UI thread.
+ * Any HTTP status is a response, not an error: throw `HttpError.Network` only when no response
+ * arrived.
+ */
+public interface HttpClient {
+    
+    /**
+     * Sends `request` and returns the response.
+     */
+    fun `send`(`request`: HttpRequest): HttpResponse
+    
+    companion object
+}
+
+/**
+ * Sends HTTP requests for the wallet, implemented by the app with its platform's HTTP stack.
+ *
+ * `send` must not follow redirects to another scheme than https (OkHttp: `followSslRedirects
+ * (false)`; the wallet itself only ever asks for https or loopback URLs), should time out
+ * (e.g. 30 s) and may block: call wallet methods that take an `HttpClient` off the UI thread.
+ * Any HTTP status is a response, not an error: throw `HttpError.Network` only when no response
+ * arrived.
+ */
+open class HttpClientImpl: Disposable, AutoCloseable, HttpClient
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_govid_ffi_fn_free_httpclient(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_govid_ffi_fn_clone_httpclient(handle, status)
+        }
+    }
+
+    
+    /**
+     * Sends `request` and returns the response.
+     */
+    @Throws(HttpException::class)override fun `send`(`request`: HttpRequest): HttpResponse {
+            return FfiConverterTypeHttpResponse.lift(
+    callWithHandle {
+    uniffiRustCallWithError(HttpException) { _status ->
+    UniffiLib.uniffi_govid_ffi_fn_method_httpclient_send(
+        it,
+        
+        FfiConverterTypeHttpRequest.lower(`request`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceHttpClient {
+    internal object `send`: UniffiCallbackInterfaceHttpClientMethod0 {
+        override fun callback(`uniffiHandle`: Long,`request`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeHttpClient.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`send`(
+                    FfiConverterTypeHttpRequest.lift(`request`),
+                )
+            }
+            val writeReturn = { value: HttpResponse -> uniffiOutReturn.setValue(FfiConverterTypeHttpResponse.lower(value)) }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: HttpException -> FfiConverterTypeHttpError.lower(e) }
+            )
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeHttpClient.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeHttpClient.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceHttpClient.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `send`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_govid_ffi_fn_init_callback_vtable_httpclient(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHttpClient: FfiConverter<HttpClient, Long> {
+    internal val handleMap = UniffiHandleMap<HttpClient>()
+
+    override fun lower(value: HttpClient): Long {
+        if (value is HttpClientImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): HttpClient {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return HttpClientImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): HttpClient {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: HttpClient) = 8UL
+
+    override fun write(value: HttpClient, buf: ByteBuffer) {
+        buf.putLong(lower(value))
     }
 }
 
@@ -2400,6 +2835,35 @@ public interface WalletInterface {
     fun `presentRotatingBest`(`credentialId`: kotlin.String, `aud`: kotlin.String, `profile`: GateProfileKind): Presentation
     
     /**
+     * Receives the credentials of an OpenID4VCI credential offer (Pre-Authorized Code Flow):
+     * `offer` is the scanned or tapped link, `openid-credential-offer://?credential_offer_uri=…`
+     * (or `?credential_offer=` with the offer by value); `tx_code` the PIN HR gave separately
+     * (needed when the offer says so); `http` the app's HTTP client (the library does no
+     * networking). Blocks on the network: call it off the UI thread.
+     *
+     * Checks the issuer metadata names the offer's issuer, gets a DPoP-bound access token,
+     * makes one new holder key in the key store for all the offer's worker IDs and gate passes,
+     * requests each with a key proof, verifies each exactly as `accept_credential` does (the
+     * issuer must already be trusted through `trustIssuerJwks` / `trustIssuerDidDocument`: no
+     * trust on first use) and checks it is bound to the new key, then stores them all and tells
+     * the issuer (`credential_accepted`; a failed notification does not fail the call).
+     * All or nothing: on any error nothing is stored and the new keys are deleted.
+     *
+     * Errors: `TxCodeRequired`, `WrongTxCode` (with `tries_left` when the issuer says),
+     * `OfferExpired`, `Network`, `IssuerNotTrusted` (naming the issuer to trust),
+     * `IssuerMetadata`, `InvalidOffer`, `Protocol`, `InvalidCredential`, `KeyStore`. None
+     * holds the pre-authorized code, the PIN, the access token or a nonce.
+     */
+    fun `receiveOffer`(`offer`: kotlin.String, `txCode`: kotlin.String?, `http`: HttpClient): ReceivedCredentials
+    
+    /**
+     * The app's display languages, most preferred first (BCP 47 tags such as `fr-CA`, `en`):
+     * sent as `Accept-Language` with issuer metadata requests and used to pick
+     * `ReceivedCredentials.issuer_name`. Empty by default (the issuer's first name).
+     */
+    fun `setPreferredLanguages`(`languages`: List<kotlin.String>)
+    
+    /**
      * Presents the stored credential `credential_id` (exactly that one, worker ID or gate
      * pass) to the verifier `aud`, bound to `nonce`, disclosing `selection`. To let the wallet
      * show the gate pass where it can, see [`Wallet::present_best`].
@@ -2439,6 +2903,15 @@ public interface WalletInterface {
      * the `*_best` calls skip a revoked gate pass).
      */
     fun `refreshStatus`(`credentialId`: kotlin.String, `statusListToken`: kotlin.String): CredentialSummary
+    
+    /**
+     * Refreshes every stored credential's status: fetches each distinct status list
+     * (`status.status_list.uri`, GET with `Accept: application/statuslist+jwt`) through the app's
+     * `http` and records it as [`Wallet::refresh_status`] does. One list failing (offline, a
+     * refused token) does not stop the others: it is listed in `failures`. Blocks on the
+     * network: call it off the UI thread.
+     */
+    fun `refreshStatuses`(`http`: HttpClient): StatusRefresh
     
     /**
      * Stops trusting the issuer key with this thumbprint (stored credentials stay). Returns
@@ -2776,6 +3249,61 @@ open class Wallet: Disposable, AutoCloseable, WalletInterface
 
     
     /**
+     * Receives the credentials of an OpenID4VCI credential offer (Pre-Authorized Code Flow):
+     * `offer` is the scanned or tapped link, `openid-credential-offer://?credential_offer_uri=…`
+     * (or `?credential_offer=` with the offer by value); `tx_code` the PIN HR gave separately
+     * (needed when the offer says so); `http` the app's HTTP client (the library does no
+     * networking). Blocks on the network: call it off the UI thread.
+     *
+     * Checks the issuer metadata names the offer's issuer, gets a DPoP-bound access token,
+     * makes one new holder key in the key store for all the offer's worker IDs and gate passes,
+     * requests each with a key proof, verifies each exactly as `accept_credential` does (the
+     * issuer must already be trusted through `trustIssuerJwks` / `trustIssuerDidDocument`: no
+     * trust on first use) and checks it is bound to the new key, then stores them all and tells
+     * the issuer (`credential_accepted`; a failed notification does not fail the call).
+     * All or nothing: on any error nothing is stored and the new keys are deleted.
+     *
+     * Errors: `TxCodeRequired`, `WrongTxCode` (with `tries_left` when the issuer says),
+     * `OfferExpired`, `Network`, `IssuerNotTrusted` (naming the issuer to trust),
+     * `IssuerMetadata`, `InvalidOffer`, `Protocol`, `InvalidCredential`, `KeyStore`. None
+     * holds the pre-authorized code, the PIN, the access token or a nonce.
+     */
+    @Throws(WalletException::class)override fun `receiveOffer`(`offer`: kotlin.String, `txCode`: kotlin.String?, `http`: HttpClient): ReceivedCredentials {
+            return FfiConverterTypeReceivedCredentials.lift(
+    callWithHandle {
+    uniffiRustCallWithError(WalletException) { _status ->
+    UniffiLib.uniffi_govid_ffi_fn_method_wallet_receive_offer(
+        it,
+        
+        FfiConverterString.lower(`offer`),
+        FfiConverterOptionalString.lower(`txCode`),
+        FfiConverterTypeHttpClient.lower(`http`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The app's display languages, most preferred first (BCP 47 tags such as `fr-CA`, `en`):
+     * sent as `Accept-Language` with issuer metadata requests and used to pick
+     * `ReceivedCredentials.issuer_name`. Empty by default (the issuer's first name).
+     */override fun `setPreferredLanguages`(`languages`: List<kotlin.String>)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_govid_ffi_fn_method_wallet_set_preferred_languages(
+        it,
+        
+        FfiConverterSequenceString.lower(`languages`),_status)
+}
+    }
+    
+    
+
+    
+    /**
      * Presents the stored credential `credential_id` (exactly that one, worker ID or gate
      * pass) to the verifier `aud`, bound to `nonce`, disclosing `selection`. To let the wallet
      * show the gate pass where it can, see [`Wallet::present_best`].
@@ -2881,6 +3409,28 @@ open class Wallet: Disposable, AutoCloseable, WalletInterface
         
         FfiConverterString.lower(`credentialId`),
         FfiConverterString.lower(`statusListToken`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Refreshes every stored credential's status: fetches each distinct status list
+     * (`status.status_list.uri`, GET with `Accept: application/statuslist+jwt`) through the app's
+     * `http` and records it as [`Wallet::refresh_status`] does. One list failing (offline, a
+     * refused token) does not stop the others: it is listed in `failures`. Blocks on the
+     * network: call it off the UI thread.
+     */
+    @Throws(WalletException::class)override fun `refreshStatuses`(`http`: HttpClient): StatusRefresh {
+            return FfiConverterTypeStatusRefresh.lift(
+    callWithHandle {
+    uniffiRustCallWithError(WalletException) { _status ->
+    UniffiLib.uniffi_govid_ffi_fn_method_wallet_refresh_statuses(
+        it,
+        
+        FfiConverterTypeHttpClient.lower(`http`),_status)
 }
     }
     )
@@ -3528,6 +4078,171 @@ public object FfiConverterTypeEnrollmentRequest: FfiConverterRustBuffer<Enrollme
 
 
 /**
+ * One HTTP header.
+ */
+data class HttpHeader (
+    /**
+     * Header name (compare case-insensitively).
+     */
+    var `name`: kotlin.String
+    , 
+    /**
+     * Header value.
+     */
+    var `value`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHttpHeader: FfiConverterRustBuffer<HttpHeader> {
+    override fun read(buf: ByteBuffer): HttpHeader {
+        return HttpHeader(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: HttpHeader) = (
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterString.allocationSize(value.`value`)
+    )
+
+    override fun write(value: HttpHeader, buf: ByteBuffer) {
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterString.write(value.`value`, buf)
+    }
+}
+
+
+
+/**
+ * A request for the app to send.
+ */
+data class HttpRequest (
+    /**
+     * `GET` or `POST`.
+     */
+    var `method`: kotlin.String
+    , 
+    /**
+     * The absolute URL: `https://`, or `http://` on loopback (tests) only.
+     */
+    var `url`: kotlin.String
+    , 
+    /**
+     * Headers to send (`Content-Type`, `Accept`, `DPoP`, `Authorization`...).
+     */
+    var `headers`: List<HttpHeader>
+    , 
+    /**
+     * The body; empty for `GET`.
+     */
+    var `body`: kotlin.ByteArray
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHttpRequest: FfiConverterRustBuffer<HttpRequest> {
+    override fun read(buf: ByteBuffer): HttpRequest {
+        return HttpRequest(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterSequenceTypeHttpHeader.read(buf),
+            FfiConverterByteArray.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: HttpRequest) = (
+            FfiConverterString.allocationSize(value.`method`) +
+            FfiConverterString.allocationSize(value.`url`) +
+            FfiConverterSequenceTypeHttpHeader.allocationSize(value.`headers`) +
+            FfiConverterByteArray.allocationSize(value.`body`)
+    )
+
+    override fun write(value: HttpRequest, buf: ByteBuffer) {
+            FfiConverterString.write(value.`method`, buf)
+            FfiConverterString.write(value.`url`, buf)
+            FfiConverterSequenceTypeHttpHeader.write(value.`headers`, buf)
+            FfiConverterByteArray.write(value.`body`, buf)
+    }
+}
+
+
+
+/**
+ * What the server answered (any status: the wallet reads error bodies too).
+ */
+data class HttpResponse (
+    /**
+     * The HTTP status code.
+     */
+    var `status`: kotlin.UShort
+    , 
+    /**
+     * The response headers (repeated names allowed).
+     */
+    var `headers`: List<HttpHeader>
+    , 
+    /**
+     * The body, at most [`MAX_HTTP_RESPONSE_BYTES`].
+     */
+    var `body`: kotlin.ByteArray
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHttpResponse: FfiConverterRustBuffer<HttpResponse> {
+    override fun read(buf: ByteBuffer): HttpResponse {
+        return HttpResponse(
+            FfiConverterUShort.read(buf),
+            FfiConverterSequenceTypeHttpHeader.read(buf),
+            FfiConverterByteArray.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: HttpResponse) = (
+            FfiConverterUShort.allocationSize(value.`status`) +
+            FfiConverterSequenceTypeHttpHeader.allocationSize(value.`headers`) +
+            FfiConverterByteArray.allocationSize(value.`body`)
+    )
+
+    override fun write(value: HttpResponse, buf: ByteBuffer) {
+            FfiConverterUShort.write(value.`status`, buf)
+            FfiConverterSequenceTypeHttpHeader.write(value.`headers`, buf)
+            FfiConverterByteArray.write(value.`body`, buf)
+    }
+}
+
+
+
+/**
  * A presentation ready to show.
  */
 data class Presentation (
@@ -3627,6 +4342,219 @@ public object FfiConverterTypePresentation: FfiConverterRustBuffer<Presentation>
             FfiConverterOptionalUInt.write(value.`refreshAfterSeconds`, buf)
             FfiConverterString.write(value.`credentialId`, buf)
             FfiConverterTypeCredentialKind.write(value.`kind`, buf)
+    }
+}
+
+
+
+/**
+ * What `receive_offer` received, for the app to show ("Worker ID from Ministry of X received").
+ */
+data class ReceivedCredentials (
+    /**
+     * The Credential Issuer Identifier (the offer's `credential_issuer`, an https URL).
+     */
+    var `issuer`: kotlin.String
+    , 
+    /**
+     * The issuer's display name from its metadata (`display`, in the first preferred language
+     * it has, see `set_preferred_languages`), else `issuer`.
+     */
+    var `issuerName`: kotlin.String
+    , 
+    /**
+     * The credentials received and stored, in the offer's order (worker ID, gate pass).
+     */
+    var `credentials`: List<CredentialSummary>
+    , 
+    /**
+     * Offered configuration ids that are not govid worker IDs or gate passes: not requested.
+     */
+    var `skippedConfigurations`: List<kotlin.String>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeReceivedCredentials: FfiConverterRustBuffer<ReceivedCredentials> {
+    override fun read(buf: ByteBuffer): ReceivedCredentials {
+        return ReceivedCredentials(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterSequenceTypeCredentialSummary.read(buf),
+            FfiConverterSequenceString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ReceivedCredentials) = (
+            FfiConverterString.allocationSize(value.`issuer`) +
+            FfiConverterString.allocationSize(value.`issuerName`) +
+            FfiConverterSequenceTypeCredentialSummary.allocationSize(value.`credentials`) +
+            FfiConverterSequenceString.allocationSize(value.`skippedConfigurations`)
+    )
+
+    override fun write(value: ReceivedCredentials, buf: ByteBuffer) {
+            FfiConverterString.write(value.`issuer`, buf)
+            FfiConverterString.write(value.`issuerName`, buf)
+            FfiConverterSequenceTypeCredentialSummary.write(value.`credentials`, buf)
+            FfiConverterSequenceString.write(value.`skippedConfigurations`, buf)
+    }
+}
+
+
+
+/**
+ * A credential whose status `refresh_statuses` changed.
+ */
+data class StatusChange (
+    /**
+     * The credential, with its new status.
+     */
+    var `credential`: CredentialSummary
+    , 
+    /**
+     * Its status before.
+     */
+    var `previous`: CredentialStatus
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeStatusChange: FfiConverterRustBuffer<StatusChange> {
+    override fun read(buf: ByteBuffer): StatusChange {
+        return StatusChange(
+            FfiConverterTypeCredentialSummary.read(buf),
+            FfiConverterTypeCredentialStatus.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: StatusChange) = (
+            FfiConverterTypeCredentialSummary.allocationSize(value.`credential`) +
+            FfiConverterTypeCredentialStatus.allocationSize(value.`previous`)
+    )
+
+    override fun write(value: StatusChange, buf: ByteBuffer) {
+            FfiConverterTypeCredentialSummary.write(value.`credential`, buf)
+            FfiConverterTypeCredentialStatus.write(value.`previous`, buf)
+    }
+}
+
+
+
+/**
+ * A status list `refresh_statuses` could not use (the credentials keep their last status).
+ */
+data class StatusFailure (
+    /**
+     * The status list URI.
+     */
+    var `statusListUri`: kotlin.String
+    , 
+    /**
+     * Why (network, HTTP status, a refused token).
+     */
+    var `reason`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeStatusFailure: FfiConverterRustBuffer<StatusFailure> {
+    override fun read(buf: ByteBuffer): StatusFailure {
+        return StatusFailure(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: StatusFailure) = (
+            FfiConverterString.allocationSize(value.`statusListUri`) +
+            FfiConverterString.allocationSize(value.`reason`)
+    )
+
+    override fun write(value: StatusFailure, buf: ByteBuffer) {
+            FfiConverterString.write(value.`statusListUri`, buf)
+            FfiConverterString.write(value.`reason`, buf)
+    }
+}
+
+
+
+/**
+ * What `refresh_statuses` did.
+ */
+data class StatusRefresh (
+    /**
+     * Credentials whose status changed (a first check from `Unknown` counts).
+     */
+    var `changed`: List<StatusChange>
+    , 
+    /**
+     * Status lists that could not be fetched or were refused.
+     */
+    var `failures`: List<StatusFailure>
+    , 
+    /**
+     * How many status lists were fetched and recorded.
+     */
+    var `listsChecked`: kotlin.UInt
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeStatusRefresh: FfiConverterRustBuffer<StatusRefresh> {
+    override fun read(buf: ByteBuffer): StatusRefresh {
+        return StatusRefresh(
+            FfiConverterSequenceTypeStatusChange.read(buf),
+            FfiConverterSequenceTypeStatusFailure.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: StatusRefresh) = (
+            FfiConverterSequenceTypeStatusChange.allocationSize(value.`changed`) +
+            FfiConverterSequenceTypeStatusFailure.allocationSize(value.`failures`) +
+            FfiConverterUInt.allocationSize(value.`listsChecked`)
+    )
+
+    override fun write(value: StatusRefresh, buf: ByteBuffer) {
+            FfiConverterSequenceTypeStatusChange.write(value.`changed`, buf)
+            FfiConverterSequenceTypeStatusFailure.write(value.`failures`, buf)
+            FfiConverterUInt.write(value.`listsChecked`, buf)
     }
 }
 
@@ -4018,6 +4946,86 @@ public object FfiConverterTypeGateProfileKind: FfiConverterRustBuffer<GateProfil
 }
 
 
+
+
+
+
+
+/**
+ * Why no HTTP response arrived (DNS, TLS, timeout, offline...).
+ */
+sealed class HttpException: kotlin.Exception() {
+    
+    /**
+     * The request could not be sent or no response was received.
+     */
+    class Network(
+        
+        /**
+         * What the platform reported.
+         */
+        val `reason`: kotlin.String
+        ) : HttpException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+
+    
+
+    // The local Rust `Display`/`Debug` implementation.
+    override fun toString(): String {
+        return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_govid_ffi_fn_method_httperror_uniffi_trait_display(FfiConverterTypeHttpError.lower(this),
+        _status)
+}
+    )
+    }
+
+    companion object ErrorHandler : UniffiRustCallStatusErrorHandler<HttpException> {
+        override fun lift(error_buf: RustBuffer.ByValue): HttpException = FfiConverterTypeHttpError.lift(error_buf)
+    }
+
+    
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHttpError : FfiConverterRustBuffer<HttpException> {
+    override fun read(buf: ByteBuffer): HttpException {
+        
+
+        return when(buf.getInt()) {
+            1 -> HttpException.Network(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: HttpException): ULong {
+        return when(value) {
+            is HttpException.Network -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+        }
+    }
+
+    override fun write(value: HttpException, buf: ByteBuffer) {
+        when(value) {
+            is HttpException.Network -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+
+}
 
 
 
@@ -4567,6 +5575,144 @@ sealed class WalletException: kotlin.Exception() {
     }
     
     /**
+     * `receiveOffer`: the credential offer (the link, or the object it points to) is malformed
+     * or unsupported (no pre-authorized code grant, no govid worker ID or gate pass offered).
+     */
+    class InvalidOffer(
+        
+        /**
+         * Why.
+         */
+        val `reason`: kotlin.String
+        ) : WalletException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+    /**
+     * `receiveOffer`: the offer needs the transaction code (PIN) HR gave separately, and none
+     * was given. Ask the user for it (`length` digits when `numeric`) and call again.
+     */
+    class TxCodeRequired(
+        
+        /**
+         * Says so, with the expected input mode and length when the offer gives them.
+         */
+        val `reason`: kotlin.String
+        ) : WalletException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+    /**
+     * `receiveOffer`: the issuer refused the transaction code (PIN). The offer may still work
+     * with the right code, until the issuer burns it (govid's after a few wrong tries).
+     */
+    class WrongTxCode(
+        
+        /**
+         * Tries left, when the issuer's `error_description` says.
+         */
+        val `triesLeft`: kotlin.UInt?, 
+        
+        /**
+         * The issuer's explanation (at most 200 characters).
+         */
+        val `reason`: kotlin.String
+        ) : WalletException() {
+        override val message
+            get() = "triesLeft=${ `triesLeft` }, reason=${ `reason` }"
+    }
+    
+    /**
+     * `receiveOffer`: the offer expired, was already used, or is unknown to the issuer: ask HR
+     * for a new one.
+     */
+    class OfferExpired(
+        
+        /**
+         * The issuer's explanation (at most 200 characters).
+         */
+        val `reason`: kotlin.String
+        ) : WalletException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+    /**
+     * No HTTP response arrived (offline, DNS, TLS, timeout): the `HttpClient` threw.
+     */
+    class Network(
+        
+        /**
+         * Which exchange and what the platform reported.
+         */
+        val `reason`: kotlin.String
+        ) : WalletException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+    /**
+     * `receiveOffer`: the wallet trusts no key of this issuer. Nothing was stored. Trust the
+     * issuer first with `trustIssuerJwks` (its JWK Set) or `trustIssuerDidDocument` (its
+     * did:web document), then receive the offer again.
+     */
+    class IssuerNotTrusted(
+        
+        /**
+         * The issuer to trust: the credential's `iss`, or the offer's credential issuer when
+         * the wallet refused before asking for credentials.
+         */
+        val `issuer`: kotlin.String, 
+        
+        /**
+         * What to do, naming the issuer.
+         */
+        val `reason`: kotlin.String
+        ) : WalletException() {
+        override val message
+            get() = "issuer=${ `issuer` }, reason=${ `reason` }"
+    }
+    
+    /**
+     * `receiveOffer`: the issuer's or authorization server's metadata is malformed or names
+     * another issuer than the offer (OpenID4VCI 1.0 §12.2.4, RFC 8414 §3.3).
+     */
+    class IssuerMetadata(
+        
+        /**
+         * Why.
+         */
+        val `reason`: kotlin.String
+        ) : WalletException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+    /**
+     * The issuer answered outside the protocol or refused a request: `error` is its OAuth error
+     * code (`invalid_proof`, `invalid_dpop_proof`, …) or the wallet's own (`bad_response`,
+     * `unexpected_status`, `insecure_url`, `response_too_large`).
+     */
+    class Protocol(
+        
+        /**
+         * The OAuth error code.
+         */
+        val `error`: kotlin.String, 
+        
+        /**
+         * The exchange and the issuer's `error_description` (at most 200 characters; never a
+         * code, PIN, token or nonce).
+         */
+        val `reason`: kotlin.String
+        ) : WalletException() {
+        override val message
+            get() = "error=${ `error` }, reason=${ `reason` }"
+    }
+    
+    /**
      * A bug in govid: a panic was caught at the FFI boundary. Please report it.
      */
     class Internal(
@@ -4638,7 +5784,34 @@ public object FfiConverterTypeWalletError : FfiConverterRustBuffer<WalletExcepti
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            10 -> WalletException.Internal(
+            10 -> WalletException.InvalidOffer(
+                FfiConverterString.read(buf),
+                )
+            11 -> WalletException.TxCodeRequired(
+                FfiConverterString.read(buf),
+                )
+            12 -> WalletException.WrongTxCode(
+                FfiConverterOptionalUInt.read(buf),
+                FfiConverterString.read(buf),
+                )
+            13 -> WalletException.OfferExpired(
+                FfiConverterString.read(buf),
+                )
+            14 -> WalletException.Network(
+                FfiConverterString.read(buf),
+                )
+            15 -> WalletException.IssuerNotTrusted(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            16 -> WalletException.IssuerMetadata(
+                FfiConverterString.read(buf),
+                )
+            17 -> WalletException.Protocol(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            18 -> WalletException.Internal(
                 FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
@@ -4693,6 +5866,49 @@ public object FfiConverterTypeWalletError : FfiConverterRustBuffer<WalletExcepti
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`rule`)
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is WalletException.InvalidOffer -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is WalletException.TxCodeRequired -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is WalletException.WrongTxCode -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterOptionalUInt.allocationSize(value.`triesLeft`)
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is WalletException.OfferExpired -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is WalletException.Network -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is WalletException.IssuerNotTrusted -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`issuer`)
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is WalletException.IssuerMetadata -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is WalletException.Protocol -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`error`)
                 + FfiConverterString.allocationSize(value.`reason`)
             )
             is WalletException.Internal -> (
@@ -4753,8 +5969,51 @@ public object FfiConverterTypeWalletError : FfiConverterRustBuffer<WalletExcepti
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
-            is WalletException.Internal -> {
+            is WalletException.InvalidOffer -> {
                 buf.putInt(10)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is WalletException.TxCodeRequired -> {
+                buf.putInt(11)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is WalletException.WrongTxCode -> {
+                buf.putInt(12)
+                FfiConverterOptionalUInt.write(value.`triesLeft`, buf)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is WalletException.OfferExpired -> {
+                buf.putInt(13)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is WalletException.Network -> {
+                buf.putInt(14)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is WalletException.IssuerNotTrusted -> {
+                buf.putInt(15)
+                FfiConverterString.write(value.`issuer`, buf)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is WalletException.IssuerMetadata -> {
+                buf.putInt(16)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is WalletException.Protocol -> {
+                buf.putInt(17)
+                FfiConverterString.write(value.`error`, buf)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is WalletException.Internal -> {
+                buf.putInt(18)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
@@ -4921,6 +6180,90 @@ public object FfiConverterSequenceTypeCredentialSummary: FfiConverterRustBuffer<
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeHttpHeader: FfiConverterRustBuffer<List<HttpHeader>> {
+    override fun read(buf: ByteBuffer): List<HttpHeader> {
+        val len = buf.getInt()
+        return List<HttpHeader>(len) {
+            FfiConverterTypeHttpHeader.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<HttpHeader>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeHttpHeader.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<HttpHeader>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeHttpHeader.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeStatusChange: FfiConverterRustBuffer<List<StatusChange>> {
+    override fun read(buf: ByteBuffer): List<StatusChange> {
+        val len = buf.getInt()
+        return List<StatusChange>(len) {
+            FfiConverterTypeStatusChange.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<StatusChange>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeStatusChange.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<StatusChange>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeStatusChange.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeStatusFailure: FfiConverterRustBuffer<List<StatusFailure>> {
+    override fun read(buf: ByteBuffer): List<StatusFailure> {
+        val len = buf.getInt()
+        return List<StatusFailure>(len) {
+            FfiConverterTypeStatusFailure.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<StatusFailure>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeStatusFailure.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<StatusFailure>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeStatusFailure.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeTrustedIssuer: FfiConverterRustBuffer<List<TrustedIssuer>> {
     override fun read(buf: ByteBuffer): List<TrustedIssuer> {
         val len = buf.getInt()
@@ -4942,6 +6285,19 @@ public object FfiConverterSequenceTypeTrustedIssuer: FfiConverterRustBuffer<List
         }
     }
 }
+        /**
+         * [`MAX_HTTP_RESPONSE_BYTES`], for apps capping their reads.
+         */ fun `maxHttpResponseBytes`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_govid_ffi_fn_func_max_http_response_bytes(
+    
+        _status)
+}
+    )
+    }
+    
+
         /**
          * The default rotation period in seconds ([`DEFAULT_ROTATION_SECONDS`], 20).
          */ fun `defaultRotationSeconds`(): kotlin.UInt {
