@@ -112,14 +112,24 @@ pub(crate) fn token_error(response: &HttpResponse, tx_code_sent: bool) -> Wallet
     let about_pin = ["tx_code", "transaction code", "pin", "user_pin"]
         .iter()
         .any(|w| lower.contains(w));
-    let about_code = ["expired", "used", "unknown", "not found", "revoked"]
-        .iter()
-        .any(|w| lower.contains(w));
+    let about_code = [
+        "expired",
+        "used",
+        "unknown",
+        "not found",
+        "revoked",
+        "no longer usable",
+        "replaced",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
     let detail = if description.is_empty() {
         String::new()
     } else {
         format!(" (the issuer says: {description})")
     };
+    // "wrong transaction code; 0 tries left; offer is no longer usable": the last wrong PIN is
+    // still a wrong PIN (with no tries left); a code that is over for any other reason is not.
     if tx_code_sent && (about_pin || !about_code) {
         WalletError::WrongTxCode {
             tries_left: tries_left(&description),

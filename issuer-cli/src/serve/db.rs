@@ -117,7 +117,7 @@ pub(crate) fn redeem(
         return Err(ApiError::bad(
             "invalid_grant",
             if died {
-                "wrong transaction code; offer is no longer usable".to_owned()
+                "wrong transaction code; 0 tries left; offer is no longer usable".to_owned()
             } else {
                 format!("wrong transaction code; {left} tries left")
             },
