@@ -8,13 +8,15 @@
 //!   instance sees what the first handed out;
 //! - [`offer`]: the offers `offer` makes; [`secret`]: random secrets and the hashes stored;
 //! - [`listen`]: the accept loop (header read timeout, connection cap, graceful shutdown);
-//!   [`body`]: the response body that reports a credential delivered.
+//!   [`body`]: the response body that reports a credential delivered;
+//! - [`fault`]: named pause points for the crash tests (debug builds only).
 //!
 //! The issuer key is read at start: after `rotate-key`, restart the service.
 
 pub(crate) mod body;
 pub(crate) mod db;
 pub(crate) mod error;
+pub(crate) mod fault;
 pub(crate) mod http;
 pub(crate) mod listen;
 pub(crate) mod offer;
