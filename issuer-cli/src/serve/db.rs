@@ -361,7 +361,19 @@ pub(crate) fn prepare(
                 status_base: &state.status_base,
                 list_capacity: state.list_capacity,
             };
-            let Some(id) = issue_one(&tx, &issuer, &state.signer, &n, now, state.max_days)? else {
+            let mut cache = state
+                .list_cache
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let Some(id) = issue_one(
+                &tx,
+                &issuer,
+                &state.signer,
+                &n,
+                (now, state.max_days),
+                &mut cache,
+            )?
+            else {
                 return Err(denied(
                     "no ID can be issued to this staff member (contract ended?)",
                 ));

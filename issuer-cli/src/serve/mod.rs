@@ -49,6 +49,8 @@ pub(crate) struct AppState {
     /// Longest validity of an ID issued here, in days (as `issue`'s default).
     pub(crate) max_days: u32,
     pub(crate) limiter: ratelimit::RateLimiter,
+    /// The status list's used indices, kept between issuances (taken under the `db` lock).
+    pub(crate) list_cache: Mutex<Option<crate::cmd::issue::ListCache>>,
 }
 
 impl AppState {
@@ -114,6 +116,7 @@ pub(crate) fn run(
         require_dpop,
         max_days: 365,
         limiter: ratelimit::RateLimiter::new(5, 20),
+        list_cache: Mutex::new(None),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
