@@ -3,266 +3,15 @@
 //! every refusal with its exact error code and HTTP status.
 
 mod common;
+mod wallet;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
-
-use common::{command, now, ok, Env};
+use common::{now, ok};
 use govid_core::b64;
-use govid_core::dpop::{make_proof as make_dpop, DpopClaims};
 use govid_core::jose::{Algorithm, CompactJws, Signer, SoftwareSigner};
-use govid_core::oid4vci::offer::{parse_offer_uri, OfferUri};
 use govid_core::oid4vci::proof::make_proof;
 use rand_core::OsRng;
-use serde_json::{json, Value};
-
-/// A running `serve`; killed when dropped.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(env: &Env, extra: &[&str], vars: &[(&str, &str)]) -> Server {
-    // A free port, so the public URL can name it before `serve` binds it.
-    let port = ok(ok(std::net::TcpListener::bind("127.0.0.1:0")).local_addr()).port();
-    let url = format!("http://127.0.0.1:{port}");
-    let mut cmd = command();
-    cmd.arg("--dir")
-        .arg(&env.dir)
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--public-url",
-            &url,
-        ])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    let mut child = ok(cmd.spawn());
-    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
-    let mut line = String::new();
-    ok(BufReader::new(stdout).read_line(&mut line));
-    assert!(line.starts_with("listening on 127.0.0.1:"), "{line}");
-    Server { child, url }
-}
-
-struct Answer {
-    status: u16,
-    www_authenticate: Option<String>,
-    cache_control: Option<String>,
-    body: Value,
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into()
-}
-
-fn call(method: &str, url: &str, headers: &[(&str, &str)], body: Option<(&str, String)>) -> Answer {
-    let agent = agent();
-    let mut response = match (method, body) {
-        ("GET", _) => {
-            let mut r = agent.get(url);
-            for (k, v) in headers {
-                r = r.header(*k, *v);
-            }
-            ok(r.call())
-        }
-        (_, body) => {
-            let mut r = agent.post(url);
-            for (k, v) in headers {
-                r = r.header(*k, *v);
-            }
-            match body {
-                Some((ct, text)) => ok(r.content_type(ct).send(text)),
-                None => ok(r.send_empty()),
-            }
-        }
-    };
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let (www_authenticate, cache_control) = (header("www-authenticate"), header("cache-control"));
-    let status = response.status().as_u16();
-    let text = ok(response.body_mut().read_to_string());
-    Answer {
-        status,
-        www_authenticate,
-        cache_control,
-        body: serde_json::from_str(&text).unwrap_or(Value::Null),
-    }
-}
-
-fn assert_error(a: &Answer, status: u16, error: &str) {
-    assert_eq!(
-        (a.status, a.body["error"].as_str()),
-        (status, Some(error)),
-        "{}",
-        a.body
-    );
-}
-
-/// An enrolled-by-offer staff member: the pre-authorized code and PIN of their offer.
-struct Offer {
-    code: String,
-    pin: String,
-}
-
-fn make_offer(env: &Env, server: &Server, n: &str, vars: &[(&str, &str)]) -> Offer {
-    let made = env
-        .run_env(&["--json", "offer", n, "--public-url", &server.url], vars)
-        .assert_ok()
-        .json();
-    let vci = &made["offers"][0]["openid4vci"];
-    let pin = vci["tx_code"].as_str().unwrap_or_default().to_owned();
-    assert_eq!(pin.len(), 6);
-    assert!(std::path::Path::new(vci["qr_png"].as_str().unwrap_or_default()).is_file());
-    let Ok(OfferUri::ByReference(offer_url)) =
-        parse_offer_uri(vci["offer_uri"].as_str().unwrap_or_default())
-    else {
-        panic!("offer URI: {vci}");
-    };
-    let offer = call("GET", &offer_url, &[], None);
-    assert_eq!(offer.status, 200);
-    assert_eq!(offer.body["credential_issuer"], server.url);
-    assert_eq!(
-        offer.body["credential_configuration_ids"],
-        json!(["worker_id", "gate_pass"])
-    );
-    let grant = &offer.body["grants"]["urn:ietf:params:oauth:grant-type:pre-authorized_code"];
-    assert_eq!(grant["tx_code"]["input_mode"], "numeric");
-    assert_eq!(grant["tx_code"]["length"], 6);
-    Offer {
-        code: grant["pre-authorized_code"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-        pin,
-    }
-}
-
-fn jti() -> String {
-    let mut b = [0u8; 16];
-    rand_core::RngCore::fill_bytes(&mut OsRng, &mut b);
-    b64::encode(b)
-}
-
-fn dpop(key: &dyn Signer, url: &str, token: Option<&str>, iat: u64) -> String {
-    ok(make_dpop(
-        &DpopClaims {
-            jti: &jti(),
-            htm: "POST",
-            htu: url,
-            iat,
-            access_token: token,
-        },
-        key,
-    ))
-}
-
-fn form(pairs: &[(&str, &str)]) -> (&'static str, String) {
-    let text: Vec<String> = pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={}", govid_core::oid4vci::offer::percent_encode(v)))
-        .collect();
-    ("application/x-www-form-urlencoded", text.join("&"))
-}
-
-const GRANT: &str = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
-
-fn token_request(
-    server: &Server,
-    offer: &Offer,
-    pin: &str,
-    dpop_key: Option<&dyn Signer>,
-) -> Answer {
-    let url = format!("{}/token", server.url);
-    let proof = dpop_key.map(|k| dpop(k, &url, None, now()));
-    let headers: Vec<(&str, &str)> = proof.iter().map(|p| ("DPoP", p.as_str())).collect();
-    call(
-        "POST",
-        &url,
-        &headers,
-        Some(form(&[
-            ("grant_type", GRANT),
-            ("pre-authorized_code", &offer.code),
-            ("tx_code", pin),
-        ])),
-    )
-}
-
-fn c_nonce(server: &Server) -> String {
-    let a = call("POST", &format!("{}/nonce", server.url), &[], None);
-    assert_eq!(a.status, 200);
-    assert_eq!(a.cache_control.as_deref(), Some("no-store"));
-    a.body["c_nonce"].as_str().unwrap_or_default().to_owned()
-}
-
-/// A credential request with a DPoP-bound token.
-fn credential_request(server: &Server, token: &str, dpop_key: &dyn Signer, body: &Value) -> Answer {
-    let url = format!("{}/credential", server.url);
-    let proof = dpop(dpop_key, &url, Some(token), now());
-    let auth = format!("DPoP {token}");
-    call(
-        "POST",
-        &url,
-        &[("Authorization", &auth), ("DPoP", &proof)],
-        Some(("application/json", body.to_string())),
-    )
-}
-
-fn request_body(
-    server: &Server,
-    configuration: &str,
-    holder: &dyn Signer,
-    nonce: &str,
-    iat: u64,
-    aud: Option<&str>,
-) -> Value {
-    let proof = ok(make_proof(
-        aud.unwrap_or(&server.url),
-        iat,
-        Some(nonce),
-        holder,
-    ));
-    json!({"credential_configuration_id": configuration, "proofs": {"jwt": [proof]}})
-}
-
-fn setup() -> Env {
-    let env = Env::new();
-    env.init();
-    env.import_sample();
-    env
-}
-
-fn get_token(server: &Server, offer: &Offer, key: &dyn Signer) -> String {
-    let t = token_request(server, offer, &offer.pin, Some(key));
-    assert_eq!(t.status, 200, "{}", t.body);
-    assert_eq!(t.body["token_type"], "DPoP");
-    assert_eq!(t.body["expires_in"], 300);
-    assert_eq!(t.cache_control.as_deref(), Some("no-store"));
-    t.body["access_token"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
+use serde_json::json;
+use wallet::*;
 
 #[test]
 fn metadata_follows_the_contract() {
@@ -443,6 +192,7 @@ fn token_refusals() {
     let unknown = Offer {
         code: "x".repeat(43),
         pin: offer.pin.clone(),
+        enrollment: offer.enrollment.clone(),
     };
     assert_error(
         &token_request(&server, &unknown, &offer.pin, None),
@@ -499,10 +249,6 @@ fn expired_offer_is_invalid_grant() {
     let before = serve(&env, &[], &past);
     let offer = make_offer(&env, &before, "MOT-0001", &past);
     let server = serve(&env, &[], &[]);
-    let offer = Offer {
-        code: offer.code,
-        pin: offer.pin,
-    };
     let a = token_request(&server, &offer, &offer.pin, None);
     assert_error(&a, 400, "invalid_grant");
     assert_eq!(a.body["error_description"], "pre-authorized code expired");

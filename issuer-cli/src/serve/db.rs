@@ -246,18 +246,30 @@ pub(crate) fn prepare(
     let mut conn = state.conn();
     let tx = store::write_tx(&mut conn)?;
     let sql = |e: rusqlite::Error| ApiError::from(crate::error::CliError::from(e));
-    let (offer_id, n, bound, credential, cancelled): (
+    type Row = (
         i64,
         String,
         Option<String>,
         Option<i64>,
         Option<i64>,
-    ) = tx
+        Option<i64>,
+    );
+    let (offer_id, n, bound, credential, cancelled, gve1_used): Row = tx
         .query_row(
-            "SELECT offer_id, employee_number, holder_thumbprint, credential_id, cancelled_at
-             FROM vci_offers WHERE id = ?1",
+            "SELECT v.offer_id, v.employee_number, v.holder_thumbprint, v.credential_id,
+               v.cancelled_at, o.used_at
+             FROM vci_offers v JOIN offers o ON o.id = v.offer_id WHERE v.id = ?1",
             [token.vci_offer_id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            },
         )
         .map_err(sql)?;
     if cancelled.is_some() {
@@ -281,6 +293,27 @@ pub(crate) fn prepare(
             ))
         }
         Some(_) => {}
+        None if gve1_used.is_some() => {
+            // The offer's `GVE1:` code enrolled a phone (`enroll`) after this token was
+            // redeemed: only that phone's key may receive.
+            let enrolled: Option<String> = tx
+                .query_row(
+                    "SELECT holder_thumbprint FROM staff WHERE employee_number = ?1",
+                    [&n],
+                    |r| r.get(0),
+                )
+                .map_err(sql)?;
+            if enrolled.as_deref() != Some(thumbprint.as_str()) {
+                return Err(denied(
+                    "this offer's enrollment code enrolled another phone key; ask HR for a new offer",
+                ));
+            }
+            tx.execute(
+                "UPDATE vci_offers SET holder_thumbprint = ?2 WHERE id = ?1",
+                params![token.vci_offer_id, thumbprint],
+            )
+            .map_err(sql)?;
+        }
         None => {
             let other: Option<String> = tx
                 .query_row(
@@ -328,7 +361,19 @@ pub(crate) fn prepare(
                 status_base: &state.status_base,
                 list_capacity: state.list_capacity,
             };
-            let Some(id) = issue_one(&tx, &issuer, &state.signer, &n, now, state.max_days)? else {
+            let mut cache = state
+                .list_cache
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let Some(id) = issue_one(
+                &tx,
+                &issuer,
+                &state.signer,
+                &n,
+                (now, state.max_days),
+                &mut cache,
+            )?
+            else {
                 return Err(denied(
                     "no ID can be issued to this staff member (contract ended?)",
                 ));
@@ -382,7 +427,9 @@ pub(crate) fn prepare(
             |r| r.get(0),
         )
         .map_err(sql)?;
+    super::fault::pause("credential:issued-uncommitted");
     tx.commit().map_err(sql)?;
+    super::fault::pause("credential:committed");
     Ok(Prepared {
         credential: text,
         delivery_id,
@@ -467,21 +514,25 @@ pub(crate) fn notify(
     Ok(true)
 }
 
-/// `staff show`'s line for a credential delivered to a phone by `serve`, if it was.
+/// `staff show`'s line for a credential `serve` issued to a phone: received (the response was
+/// sent whole), or issued but not delivered (the request broke off, or the service stopped,
+/// before the response went out: the phone's retry with its access token gets the same
+/// credential, or a new offer a reissue).
 pub(crate) fn delivery_note(
     conn: &Connection,
     credential_id: i64,
 ) -> crate::error::CliResult<Option<String>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT configuration, delivered_at, event FROM vci_deliveries
-         WHERE credential_id = ?1 AND delivered_at IS NOT NULL ORDER BY configuration DESC",
+        "SELECT configuration, prepared_at, delivered_at, event FROM vci_deliveries
+         WHERE credential_id = ?1 ORDER BY configuration DESC",
     )?;
     let rows = stmt
         .query_map([credential_id], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, i64>(1)?,
-                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<i64>>(2)?,
+                r.get::<_, Option<String>>(3)?,
             ))
         })?
         .collect::<Result<Vec<_>, _>>()?;
@@ -490,11 +541,17 @@ pub(crate) fn delivery_note(
     }
     let parts: Vec<String> = rows
         .iter()
-        .map(|(c, at, event)| {
+        .map(|(c, prepared, delivered, event)| {
             let what = if c == "gate_pass" {
                 "gate pass"
             } else {
                 "worker ID"
+            };
+            let Some(at) = delivered else {
+                return format!(
+                    "{what} issued for the phone at {}, not delivered yet",
+                    crate::clock::timestamp(*prepared as u64)
+                );
             };
             let confirmed = match event.as_deref() {
                 Some("credential_accepted") => " (the wallet confirmed it)",

@@ -494,7 +494,13 @@ async fn credential_inner(
         .map_err(|e| bad_request("invalid_proof", &e.to_string()))?;
     let st = state.clone();
     let nonce = checked.nonce.clone();
-    if !blocking(move || db::use_nonce(&st, &nonce, now)).await? {
+    let fresh = blocking(move || {
+        let fresh = db::use_nonce(&st, &nonce, now)?;
+        super::fault::pause("credential:nonce-used");
+        Ok(fresh)
+    })
+    .await?;
+    if !fresh {
         return Err(bad_request(
             "invalid_nonce",
             "c_nonce is unknown, used or expired; get a new one",
@@ -512,8 +518,11 @@ async fn credential_inner(
     let delivery_id = prepared.delivery_id;
     tokio::spawn(async move {
         if delivered.await.is_ok() {
-            let _ =
-                blocking(move || db::delivered(&state, delivery_id, crate::clock::now()?)).await;
+            let _ = blocking(move || {
+                super::fault::pause("credential:sent");
+                db::delivered(&state, delivery_id, crate::clock::now()?)
+            })
+            .await;
         }
     });
     let mut response = Response::new(Body::new(super::body::ReportingBody::new(bytes, sent)));

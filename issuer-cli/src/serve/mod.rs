@@ -8,13 +8,15 @@
 //!   instance sees what the first handed out;
 //! - [`offer`]: the offers `offer` makes; [`secret`]: random secrets and the hashes stored;
 //! - [`listen`]: the accept loop (header read timeout, connection cap, graceful shutdown);
-//!   [`body`]: the response body that reports a credential delivered.
+//!   [`body`]: the response body that reports a credential delivered;
+//! - [`fault`]: named pause points for the crash tests (debug builds only).
 //!
 //! The issuer key is read at start: after `rotate-key`, restart the service.
 
 pub(crate) mod body;
 pub(crate) mod db;
 pub(crate) mod error;
+pub(crate) mod fault;
 pub(crate) mod http;
 pub(crate) mod listen;
 pub(crate) mod offer;
@@ -47,6 +49,8 @@ pub(crate) struct AppState {
     /// Longest validity of an ID issued here, in days (as `issue`'s default).
     pub(crate) max_days: u32,
     pub(crate) limiter: ratelimit::RateLimiter,
+    /// The status list's used indices, kept between issuances (taken under the `db` lock).
+    pub(crate) list_cache: Mutex<Option<crate::cmd::issue::ListCache>>,
 }
 
 impl AppState {
@@ -112,6 +116,7 @@ pub(crate) fn run(
         require_dpop,
         max_days: 365,
         limiter: ratelimit::RateLimiter::new(5, 20),
+        list_cache: Mutex::new(None),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

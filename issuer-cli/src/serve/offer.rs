@@ -43,8 +43,12 @@ pub(crate) fn public_url(conn: &Connection, given: Option<&str>) -> CliResult<Op
         .optional()?)
 }
 
-/// Records an OpenID4VCI offer next to enrollment offer `offer_id` (cancelling the person's
-/// earlier unused ones), in the caller's transaction.
+/// Records an OpenID4VCI offer next to enrollment offer `offer_id`, in the caller's
+/// transaction. The person's earlier offers are cancelled, redeemed ones too: a new offer is
+/// HR's answer to a lost or replaced phone, so the access tokens of the old one stop working at
+/// the credential endpoint (`credential_request_denied`) and only the new offer's phone key
+/// receives (a reissue, as `issue --reissue`: its first credential request supersedes and
+/// revokes the person's earlier IDs).
 pub(crate) fn create(
     tx: &Connection,
     public_url: &str,
@@ -55,7 +59,7 @@ pub(crate) fn create(
 ) -> CliResult<NewOffer> {
     tx.execute(
         "UPDATE vci_offers SET cancelled_at = ?2 WHERE employee_number = ?1
-           AND redeemed_at IS NULL AND dead_at IS NULL AND cancelled_at IS NULL",
+           AND dead_at IS NULL AND cancelled_at IS NULL",
         params![employee_number, now as i64],
     )?;
     let reference = secret::random_token()?;

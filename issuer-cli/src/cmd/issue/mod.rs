@@ -19,6 +19,8 @@
 //! unsigned-or-signed, never stored or written, and batch k+1 is planned again.
 
 mod plan;
+
+pub(crate) use plan::ListCache;
 mod sign;
 
 use std::fs::File;
@@ -420,13 +422,17 @@ pub(crate) struct IssuerRef<'a> {
 /// index allocation, signing, rows and audit entry, so `audit verify` and `publish` replay it
 /// like any other. For `serve`'s credential endpoint. Returns the credential id, `None` if
 /// `employee_number` is not eligible (not enrolled, not active, contract ended).
+///
+/// `cache` carries the status list's used indices from one call to the next (reloaded when
+/// another process wrote); after a rolled-back transaction it may hold indices never committed,
+/// which are then only skipped.
 pub(crate) fn issue_one(
     tx: &Connection,
     issuer: &IssuerRef<'_>,
     signer: &crate::keys::IssuerSigner,
     employee_number: &str,
-    now: u64,
-    max_days: u32,
+    (now, max_days): (u64, u32),
+    cache: &mut Option<ListCache>,
 ) -> CliResult<Option<i64>> {
     let today = clock::civil_from_days(clock::today(now));
     let reissue: bool = tx.query_row(
@@ -443,8 +449,11 @@ pub(crate) fn issue_one(
         now,
         1,
         (issuer.status_base, issuer.list_capacity),
-    );
-    let Some((rows, slots)) = planner.next(tx)? else {
+    )
+    .with_cache(cache.take());
+    let planned = planner.next(tx)?;
+    *cache = planner.into_cache();
+    let Some((rows, slots)) = planned else {
         return Ok(None);
     };
     let ctx = sign::Context {

@@ -12,8 +12,11 @@ use super::sign::{Row, Slot};
 use crate::error::{CliError, CliResult};
 use crate::issuer::{list_uri, Staff};
 
-/// The list being filled and its used indices (reloaded when another process wrote).
-struct ListCache {
+/// The list being filled and its used indices (reloaded when another process wrote). `serve`
+/// keeps one across credential requests ([`super::issue_one`]), so an issuance does not reload
+/// every used index of the list.
+#[derive(Debug)]
+pub(crate) struct ListCache {
     list_id: i64,
     capacity: u32,
     used: HashSet<usize>,
@@ -59,6 +62,17 @@ impl<'a> Planner<'a> {
             cursor: String::new(),
             cache: None,
         }
+    }
+
+    /// Starts from `cache` (a previous planner's), checked against the database as usual.
+    pub(super) fn with_cache(mut self, cache: Option<ListCache>) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    /// The cache, for the next planner.
+    pub(super) fn into_cache(self) -> Option<ListCache> {
+        self.cache
     }
 
     /// Forgets the cached used indices (after another command wrote, or a batch was given up).
