@@ -23,6 +23,14 @@ const SCHEMA_VERSION: &str = "3";
 /// Version 1 → 2: the gate passes issued alongside worker IDs (none for IDs issued before).
 const MIGRATE_1_TO_2: &str = GATE_PASS_TEXTS;
 
+/// The expiry indexes of the OpenID4VCI tables (in [`VCI_TABLES`] too): `serve` creates them at
+/// start, so a database that reached version 3 before they were added gets them.
+pub(crate) const VCI_EXPIRY_INDEXES: &str = "
+CREATE INDEX IF NOT EXISTS vci_nonces_expiry ON vci_nonces(expires_at);
+CREATE INDEX IF NOT EXISTS vci_dpop_jtis_expiry ON vci_dpop_jtis(expires_at);
+CREATE INDEX IF NOT EXISTS vci_tokens_expiry ON vci_tokens(expires_at);
+";
+
 /// Version 2 → 3: OpenID4VCI offers, tokens, nonces and deliveries (`serve`).
 const MIGRATE_2_TO_3: &str = VCI_TABLES;
 
@@ -68,6 +76,13 @@ CREATE TABLE IF NOT EXISTS vci_dpop_jtis (
     jti_sha256 TEXT PRIMARY KEY,              -- SHA-256(jkt ‖ ':' ‖ jti)
     expires_at INTEGER NOT NULL
 ) STRICT;
+
+-- Expired nonces, proof ids and tokens are deleted by expiry at every `/nonce`: without these
+-- indexes that is a full scan of tables that grow with traffic, under the service's one
+-- connection. (Also created by `serve` at start, for databases made before they were added.)
+CREATE INDEX IF NOT EXISTS vci_nonces_expiry ON vci_nonces(expires_at);
+CREATE INDEX IF NOT EXISTS vci_dpop_jtis_expiry ON vci_dpop_jtis(expires_at);
+CREATE INDEX IF NOT EXISTS vci_tokens_expiry ON vci_tokens(expires_at);
 
 -- A credential sent to a phone: prepared (signed and recorded, response built), then delivered
 -- (the whole response was handed to the connection), then the wallet's notification, if any.

@@ -97,6 +97,12 @@ pub(crate) fn run(
     let issuer = Issuer::open(dir)?;
     let signer = issuer.signer()?;
     store::set_meta(&issuer.conn, offer::PUBLIC_URL_KEY, &public_url)?;
+    // A credential is handed to a phone as soon as its transaction commits, so the commit must
+    // be on disk first: with `synchronous=NORMAL` (the CLI's setting, whose output is files HR
+    // hands out later) a power cut could lose a status index a phone already holds, and it could
+    // then be given to someone else. FULL syncs the WAL at every commit.
+    issuer.conn.pragma_update(None, "synchronous", "FULL")?;
+    issuer.conn.execute_batch(store::VCI_EXPIRY_INDEXES)?;
     let Issuer {
         conn,
         did,
