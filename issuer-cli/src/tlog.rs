@@ -119,7 +119,7 @@ fn sha256(bytes: &[u8]) -> [u8; 32] {
 fn append(conn: &Connection, idx: i64, entry: &Entry, reference: &str, now: u64) -> CliResult<()> {
     let bytes = entry
         .to_bytes()
-        .map_err(|e| CliError::new("tlog", e.to_string()))?;
+        .map_err(|e| CliError::new("log_error", e.to_string()))?;
     conn.execute(
         "INSERT INTO tlog_entries(idx, kind, ref, entry, added_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![idx, entry.kind(), reference, bytes, now as i64],
@@ -260,7 +260,7 @@ pub(crate) fn publish(
     let root = tree.root();
     let note = log
         .sign_checkpoint(size, root)
-        .map_err(|e| CliError::new("tlog", e.to_string()))?;
+        .map_err(|e| CliError::new("log_error", e.to_string()))?;
     let note_text = String::from_utf8_lossy(&note).into_owned();
     tx.execute(
         "INSERT INTO tlog_checkpoints(size, note, signed_at) VALUES (?1, ?2, ?3)",
@@ -294,7 +294,7 @@ pub(crate) fn publish(
         let index = index as u64;
         let hashes = tree
             .inclusion_proof(size, index)
-            .ok_or_else(|| CliError::new("tlog", "no inclusion proof for a new entry"))?;
+            .ok_or_else(|| CliError::new("log_error", "no inclusion proof for a new entry"))?;
         let proof = TlogProof {
             extra: None,
             index,

@@ -33,8 +33,8 @@ pub(crate) fn verify(dir: &Path, out: Option<&Path>) -> CliResult<Report> {
         ));
     };
     let signer = load_signer(dir, &issuer.conn)?;
-    let key =
-        LogKey::parse(&signer.verifier_key()).map_err(|e| CliError::new("tlog", e.to_string()))?;
+    let key = LogKey::parse(&signer.verifier_key())
+        .map_err(|e| CliError::new("log_error", e.to_string()))?;
 
     let rows = entries(&issuer.conn)?;
     let mut leaves = Vec::with_capacity(rows.len());
