@@ -20,6 +20,7 @@ pub mod replay;
 pub mod sdjwt;
 pub mod status;
 pub mod time;
+pub mod tlog;
 pub mod trust;
 
 // The README's Rust examples compile and run as doctests.

@@ -20,6 +20,7 @@ mod roster;
 mod serve;
 mod statuslist;
 mod store;
+mod tlog;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -87,6 +88,9 @@ enum Command {
     /// Check the tamper-evident record of every change.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Check the transparency log of keys, DID documents, status lists and trust bundles.
+    #[command(subcommand)]
+    Log(LogCommand),
     /// Run the OpenID4VCI issuer service: phones redeem `offer`'s codes and receive their IDs.
     Serve(ServeArgs),
     /// Developer tools (synthetic data for tests and benchmarks).
@@ -300,6 +304,17 @@ enum AuditCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum LogCommand {
+    /// Rebuild the log from issuer.db and check the last checkpoint and, with --out, every
+    /// published log file; names the first difference (exit 1).
+    Verify {
+        /// The folder `publish --out` wrote (checks OUT/log/checkpoint and every tile).
+        #[arg(long, value_name = "FOLDER")]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum DevCommand {
     /// Write a synthetic roster of N staff.
     Synth {
@@ -397,6 +412,7 @@ fn run(cli: Cli) -> Result<Report, CliError> {
         }
         Command::RotateKey(a) => cmd::rotate::run(&dir()?, a.yes),
         Command::Audit(AuditCommand::Verify) => cmd::audit::verify(&dir()?),
+        Command::Log(LogCommand::Verify { out }) => cmd::log::verify(&dir()?, out.as_deref()),
         Command::Serve(a) => serve::run(&dir()?, a.listen, &a.public_url, a.require_dpop),
         Command::Dev(DevCommand::Synth { count, out }) => cmd::dev::synth(count, &out),
         Command::Dev(DevCommand::EnrollAll) => cmd::dev::enroll_all(&dir()?),

@@ -18,7 +18,7 @@ pub(crate) const DB_FILE: &str = "issuer.db";
 pub(crate) const BUSY_TIMEOUT_MS: u64 = 10_000;
 
 /// Current schema version (in `meta.schema_version`).
-const SCHEMA_VERSION: &str = "3";
+const SCHEMA_VERSION: &str = "4";
 
 /// Version 1 → 2: the gate passes issued alongside worker IDs (none for IDs issued before).
 const MIGRATE_1_TO_2: &str = GATE_PASS_TEXTS;
@@ -33,6 +33,35 @@ CREATE INDEX IF NOT EXISTS vci_tokens_expiry ON vci_tokens(expires_at);
 
 /// Version 2 → 3: OpenID4VCI offers, tokens, nonces and deliveries (`serve`).
 const MIGRATE_2_TO_3: &str = VCI_TABLES;
+
+/// Version 3 → 4: the transparency log's entries and checkpoints ([`crate::tlog`]).
+const MIGRATE_3_TO_4: &str = TLOG_TABLES;
+
+/// The transparency log: entries (canonical bytes, `govid_core::tlog::Entry`) and the
+/// checkpoints signed over them. Both append-only: the triggers refuse UPDATE and DELETE (which
+/// does not stop someone editing the file; `log verify` finds that).
+const TLOG_TABLES: &str = "
+CREATE TABLE IF NOT EXISTS tlog_entries (
+    idx      INTEGER PRIMARY KEY,            -- leaf index, from 0
+    kind     TEXT NOT NULL,                  -- issuer_key, did_document, status_list, trust_bundle
+    ref      TEXT NOT NULL,                  -- kid, DID, list URI or bundle seq
+    entry    BLOB NOT NULL,                  -- the leaf's bytes
+    added_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS tlog_checkpoints (
+    size      INTEGER PRIMARY KEY,
+    note      TEXT NOT NULL,                 -- the signed checkpoint as published
+    signed_at INTEGER NOT NULL
+) STRICT;
+CREATE TRIGGER IF NOT EXISTS tlog_entries_no_update BEFORE UPDATE ON tlog_entries
+    BEGIN SELECT RAISE(ABORT, 'tlog_entries is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS tlog_entries_no_delete BEFORE DELETE ON tlog_entries
+    BEGIN SELECT RAISE(ABORT, 'tlog_entries is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS tlog_checkpoints_no_update BEFORE UPDATE ON tlog_checkpoints
+    BEGIN SELECT RAISE(ABORT, 'tlog_checkpoints is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS tlog_checkpoints_no_delete BEFORE DELETE ON tlog_checkpoints
+    BEGIN SELECT RAISE(ABORT, 'tlog_checkpoints is append-only'); END;
+";
 
 /// The state of `govid-issuer serve` (OpenID4VCI), in the database so that a second instance on
 /// the same directory, or a restart, honours what the first one handed out. Every secret
@@ -233,6 +262,7 @@ pub(crate) fn create(path: &Path) -> CliResult<Connection> {
     conn.execute_batch(SCHEMA)?;
     conn.execute_batch(GATE_PASS_TEXTS)?;
     conn.execute_batch(VCI_TABLES)?;
+    conn.execute_batch(TLOG_TABLES)?;
     conn.execute_batch(STAFF_NOCASE_INDEX)?;
     conn.execute(
         "INSERT INTO meta(key, value) VALUES ('schema_version', ?1)",
@@ -271,13 +301,18 @@ pub(crate) fn open(dir: &Path) -> CliResult<Connection> {
             add_nocase_index(&conn)?;
             Ok(conn)
         }
+        Some("3") => {
+            migrate(&conn, MIGRATE_3_TO_4)?;
+            add_nocase_index(&conn)?;
+            Ok(conn)
+        }
         Some("2") => {
-            migrate(&conn, MIGRATE_2_TO_3)?;
+            migrate(&conn, &format!("{MIGRATE_2_TO_3}{MIGRATE_3_TO_4}"))?;
             add_nocase_index(&conn)?;
             Ok(conn)
         }
         Some("1") => {
-            migrate(&conn, &format!("{MIGRATE_1_TO_2}{MIGRATE_2_TO_3}"))?;
+            migrate(&conn, &format!("{MIGRATE_1_TO_2}{MIGRATE_2_TO_3}{MIGRATE_3_TO_4}"))?;
             add_nocase_index(&conn)?;
             Ok(conn)
         }

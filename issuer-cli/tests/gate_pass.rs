@@ -325,7 +325,7 @@ fn a_schema_1_database_is_upgraded_and_its_old_ids_have_no_gate_pass() {
         [],
         |r| r.get(0),
     ));
-    assert_eq!(version, "3");
+    assert_eq!(version, "4");
     // Nothing to rewrite for the old ID; a new one comes with its pass.
     let again = env.run(&["--json", "issue", "--all"]).assert_ok().json();
     assert_eq!(again["files_rewritten"], 0);

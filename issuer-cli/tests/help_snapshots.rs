@@ -25,6 +25,8 @@ const COMMANDS: &[&[&str]] = &[
     &["rotate-key"],
     &["audit"],
     &["audit", "verify"],
+    &["log"],
+    &["log", "verify"],
 ];
 
 #[test]

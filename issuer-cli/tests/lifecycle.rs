@@ -148,7 +148,7 @@ fn publish_prints_the_audit_head_that_audit_verify_confirms() {
             .unwrap_or_default()
             .to_owned(),
     );
-    assert_eq!(seq, 2, "init, publish");
+    assert_eq!(seq, 3, "init, publish, its log checkpoint");
     assert_eq!(hash.len(), 64, "{hash}");
     let verified = env.run(&["--json", "audit", "verify"]).assert_ok().json();
     assert_eq!(verified["entries"], seq);
@@ -157,7 +157,7 @@ fn publish_prints_the_audit_head_that_audit_verify_confirms() {
     let verified = env.run(&["--json", "audit", "verify"]).assert_ok().json();
     let head = verified["head"].as_str().unwrap_or_default();
     assert!(
-        text.contains(&format!("Audit log head: entry 3 {head}")),
+        text.contains(&format!("Audit log head: entry 5 {head}")),
         "{text}"
     );
     let stored: String = ok(env.db().query_row(
@@ -165,12 +165,12 @@ fn publish_prints_the_audit_head_that_audit_verify_confirms() {
         [],
         |r| r.get(0),
     ));
-    assert_eq!(stored, format!("3:{head}"));
+    assert_eq!(stored, format!("5:{head}"));
 
     // The last entry cut off: the chain still verifies, but its head is no longer the anchor.
-    ok(env.db().execute("DELETE FROM audit WHERE seq = 3", []));
+    ok(env.db().execute("DELETE FROM audit WHERE seq = 5", []));
     let cut = env.run(&["--json", "audit", "verify"]).assert_ok().json();
-    assert_eq!(cut["entries"], 2);
+    assert_eq!(cut["entries"], 4);
     assert_ne!(cut["head"], head, "the anchored head shows the cut");
 }
 
@@ -298,7 +298,11 @@ fn private_keys_never_leave_their_files() {
         let jwk: Value = ok(serde_json::from_str(&ok(std::fs::read_to_string(&path))));
         secrets.push(jwk["d"].as_str().unwrap_or_default().to_owned());
     }
-    assert_eq!(secrets.len(), 3, "issuer key 1, issuer key 2, operator key");
+    assert_eq!(
+        secrets.len(),
+        4,
+        "issuer key 1, issuer key 2, operator key, log key"
+    );
     assert_eq!(
         ok(std::fs::metadata(env.dir.join("keys")))
             .permissions()

@@ -3,6 +3,7 @@
 //! Subcommands are thin layers over `govid-core`; `check` is a stable, scriptable contract.
 
 mod cmd_check;
+mod cmd_log;
 mod cmd_qr;
 mod cmd_resolve;
 mod cmd_serve;
@@ -42,6 +43,9 @@ enum Command {
     Status(cmd_status::StatusArgs),
     // No doc comment here: `serve`'s help text comes from `ServeArgs`.
     Serve(Box<cmd_serve::ServeArgs>),
+    /// Check an issuer's transparency log: are two checkpoints consistent, or a fork?
+    #[command(name = "log")]
+    Log(cmd_log::LogArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +57,7 @@ fn main() -> ExitCode {
         // `run` returns 0, 1 or 2.
         Command::Status(args) => u8::try_from(cmd_status::run(args)).unwrap_or(1),
         Command::Serve(args) => u8::try_from(cmd_serve::run(*args)).unwrap_or(1),
+        Command::Log(args) => cmd_log::run(args),
     };
     ExitCode::from(code)
 }

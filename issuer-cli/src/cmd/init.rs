@@ -149,6 +149,8 @@ pub(crate) fn run(dir: &Path, o: &InitOptions) -> CliResult<Report> {
             &json!({"name": name, "did": did, "kid": kid, "status_base_url": status_base,
                     "operator_key": operator.public_key().thumbprint()}),
         )?;
+        // The transparency log's own key (not the signing key) and origin.
+        crate::tlog::ensure_key(dir, &tx)?;
         tx.commit()?;
         conn.pragma_update(None, "journal_mode", "DELETE")?;
     }

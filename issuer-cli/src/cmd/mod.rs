@@ -5,6 +5,7 @@ pub(crate) mod dev;
 pub(crate) mod enroll;
 pub(crate) mod init;
 pub(crate) mod issue;
+pub(crate) mod log;
 pub(crate) mod offer;
 pub(crate) mod publish;
 pub(crate) mod rotate;

@@ -6,6 +6,7 @@
 //! OUT/.well-known/jwks.json            the same keys as a JWKS
 //! OUT/trust-bundle.jwt                 signed offline trust bundle for gates without network
 //! OUT/operator.jwk                     public operator key gates pin to check the bundle
+//! OUT/log/…, OUT/….tlog-proof           the transparency log ([`crate::tlog`])
 //! ```
 //!
 //! Each file is replaced atomically. The bundle's `seq` is taken (and the audit entry written)
@@ -177,6 +178,27 @@ pub(crate) fn run(
         pretty(&operator.public_key().to_jwk()).as_bytes(),
         0o644,
     )?;
+    // The transparency log: what was just written, appended and proven (crate::tlog).
+    let doc_text = pretty(&doc);
+    let log = crate::tlog::publish(
+        dir,
+        &mut issuer.conn,
+        &signer,
+        now,
+        out,
+        &crate::tlog::Published {
+            did: &issuer.did,
+            did_document: doc_text.as_bytes(),
+            tokens: tokens
+                .iter()
+                .map(|(u, p, t, _)| (u.as_str(), p.as_str(), t.as_str()))
+                .collect(),
+            bundle_seq: seq,
+            bundle: &bundle,
+            iat: now,
+        },
+    )?;
+    let head = log.audit_head.clone();
 
     let mut text = format!("Published to {}:\n", out.display());
     for (uri, path, _, n) in &tokens {
@@ -187,6 +209,10 @@ pub(crate) fn run(
         jwks_path.strip_prefix(out).map(|p| p.display().to_string()).unwrap_or_default(),
         "trust-bundle.jwt",
         "operator.jwk",
+    ));
+    text.push_str(&format!(
+        "  {:<28} transparency log: checkpoint of {} entries, tiles, and a .tlog-proof beside each list and the bundle\n",
+        "log/", log.size
     ));
     if !kept_revoked.is_empty() {
         text.push_str(&format!(
@@ -221,6 +247,8 @@ pub(crate) fn run(
             "expires_at": exp,
             "audit_head": {"seq": head.seq, "hash": head.hash},
             "kept_revoked": kept_revoked,
+            "log": {"origin": log.origin, "size": log.size, "root": log.root, "vkey": log.vkey,
+                    "checkpoint": abs(&out.join("log/checkpoint"))},
         }),
         text,
     ))
