@@ -20,6 +20,7 @@ pub mod replay;
 pub mod sdjwt;
 pub mod status;
 pub mod time;
+#[cfg(feature = "tlog")]
 pub mod tlog;
 pub mod trust;
 

@@ -1,6 +1,8 @@
 //! The transparency log against published material: the C2SP signed-note example, RFC 6962
 //! proofs from a real CT log (copied from the `tlog_tiles` crate's tests), and the tile layout
 //! examples in the text of c2sp.org/tlog-tiles. Provenance: `testdata/tlog/PROVENANCE.md`.
+// The log is core's `tlog` feature (on in the workspace: the issuer and the gate use it).
+#![cfg(feature = "tlog")]
 
 // Tests report failures by panicking with the value that was wrong.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
