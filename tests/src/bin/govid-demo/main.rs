@@ -1,8 +1,10 @@
 //! `govid-demo`: the whole govid flow on one machine, with the real parts.
 //!
-//! HR (the real `govid-issuer` binary) creates an issuer, imports the 20-person sample roster and
-//! makes enrollment codes; 20 phones (the real wallet library, `govid-ffi`, with software key
-//! stores) enroll their own keys; HR issues the IDs and publishes the status list and trust
+//! HR (the real `govid-issuer` binary) creates an issuer, imports the 20-person sample roster,
+//! runs its OpenID4VCI issuer service (`govid-issuer serve`, loopback) and makes each person an
+//! offer with a PIN; 20 phones (the real wallet library, `govid-ffi`, with software key stores)
+//! scan their offers and receive their IDs over HTTP (`--offline`: enroll their keys with codes
+//! and key proofs, and accept the files HR issues); HR publishes the status list and trust
 //! bundle; a gate (the real `govid-verifier serve`, loopback, offline trust bundle) checks every
 //! phone's QR code over HTTP. Then HR revokes one person and suspends another, publishes, and the
 //! gate denies them, and a replayed code. The gate keeps running with its scanning page until
