@@ -178,30 +178,35 @@ impl Gate {
 
 impl Drop for Gate {
     fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(Some(_))) {
-            return;
-        }
-        // SIGTERM first: the server finishes requests in flight and commits its gate log.
-        let terminated = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status()
-            .is_ok_and(|s| s.success());
-        if terminated {
-            for _ in 0..50 {
-                if matches!(self.child.try_wait(), Ok(Some(_))) {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop(&mut self.child);
     }
 }
 
+/// Stops a server child: SIGTERM first (it finishes requests in flight and commits its
+/// database), then kill after 5 s.
+pub(crate) fn stop(child: &mut Child) {
+    if matches!(child.try_wait(), Ok(Some(_))) {
+        return;
+    }
+    let terminated = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .is_ok_and(|s| s.success());
+    if terminated {
+        for _ in 0..50 {
+            if matches!(child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 /// Reads the server's stdout until `listening on ADDR`.
-fn wait_listening(child: &mut Child) -> Result<String, DemoError> {
+pub(crate) fn wait_listening(child: &mut Child) -> Result<String, DemoError> {
     let stdout = child
         .stdout
         .take()
@@ -217,7 +222,7 @@ fn wait_listening(child: &mut Child) -> Result<String, DemoError> {
         }
     });
     rx.recv_timeout(START_TIMEOUT)
-        .map_err(|_| DemoError("the gate server did not start listening".into()))
+        .map_err(|_| DemoError("the server did not start listening".into()))
 }
 
 /// A TOML basic string (JSON's escaping is valid TOML for these values).

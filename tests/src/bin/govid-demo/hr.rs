@@ -2,7 +2,7 @@
 //! the demo's issuer directory, always with `--json`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
@@ -53,5 +53,54 @@ impl Hr {
             return Err(DemoError(format!("{what}: {message}")));
         }
         Ok(answer)
+    }
+}
+
+/// HR's OpenID4VCI issuer service (`govid-issuer serve`, DPoP required) on a loopback port, on
+/// the same issuer directory as the CLI; stopped (SIGTERM, then kill) when dropped.
+pub(crate) struct IssuerService {
+    child: Child,
+    url: String,
+}
+
+impl IssuerService {
+    /// Starts the service on a free loopback port; its log goes to `log`.
+    pub(crate) fn start(hr: &Hr, log: &Path) -> Result<Self, DemoError> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| DemoError(format!("a free port for govid-issuer serve: {e}")))?
+            .port();
+        let url = format!("http://127.0.0.1:{port}");
+        let log_file =
+            std::fs::File::create(log).map_err(|e| DemoError(format!("{}: {e}", log.display())))?;
+        let mut child = Command::new(&hr.binary)
+            .arg("--dir")
+            .arg(&hr.dir)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--public-url", &url, "--require-dpop"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log_file)
+            .spawn()
+            .map_err(|e| DemoError(format!("cannot start {}: {e}", hr.binary.display())))?;
+        if let Err(e) = crate::gate::wait_listening(&mut child) {
+            crate::gate::stop(&mut child);
+            return Err(DemoError(format!(
+                "govid-issuer serve: {e} (see {})",
+                log.display()
+            )));
+        }
+        Ok(Self { child, url })
+    }
+
+    /// `http://127.0.0.1:PORT`, the service's public URL.
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for IssuerService {
+    fn drop(&mut self) {
+        crate::gate::stop(&mut self.child);
     }
 }

@@ -1,8 +1,10 @@
 //! `govid-demo`: the whole govid flow on one machine, with the real parts.
 //!
-//! HR (the real `govid-issuer` binary) creates an issuer, imports the 20-person sample roster and
-//! makes enrollment codes; 20 phones (the real wallet library, `govid-ffi`, with software key
-//! stores) enroll their own keys; HR issues the IDs and publishes the status list and trust
+//! HR (the real `govid-issuer` binary) creates an issuer, imports the 20-person sample roster,
+//! runs its OpenID4VCI issuer service (`govid-issuer serve`, loopback) and makes each person an
+//! offer with a PIN; 20 phones (the real wallet library, `govid-ffi`, with software key stores)
+//! scan their offers and receive their IDs over HTTP (`--offline`: enroll their keys with codes
+//! and key proofs, and accept the files HR issues); HR publishes the status list and trust
 //! bundle; a gate (the real `govid-verifier serve`, loopback, offline trust bundle) checks every
 //! phone's QR code over HTTP. Then HR revokes one person and suspends another, publishes, and the
 //! gate denies them, and a replayed code. The gate keeps running with its scanning page until
@@ -14,22 +16,25 @@
 
 mod gate;
 mod hr;
+mod http;
 mod phone;
 
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use govid_ffi::CredentialKind;
+use govid_ffi::{CredentialKind, HttpClient};
 use rand_core::{OsRng, RngCore};
 use serde_json::Value;
 use unicode_width::UnicodeWidthStr;
 
 use gate::{Gate, Verdict};
-use hr::Hr;
+use hr::{Hr, IssuerService};
+use http::UreqHttp;
 use phone::Phone;
 
 /// The sample roster shipped in the repository, built into the demo so it needs no paths.
@@ -60,6 +65,10 @@ struct Args {
     /// Exit when the run is done instead of leaving the gate server running.
     #[arg(long)]
     no_serve: bool,
+    /// Enroll the phones with files (enrollment codes, key proofs, issued credential files)
+    /// instead of over HTTP from HR's OpenID4VCI issuer service.
+    #[arg(long)]
+    offline: bool,
     /// Address of the gate server (port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: String,
@@ -135,89 +144,14 @@ fn run(args: &Args) -> Result<(), DemoError> {
         &format!("imported {} staff from the sample roster", import["added"]),
         "roster.csv",
     );
-    let offers = hr.run(&["offer", "--all"])?;
-    let offers = offers["offers"]
-        .as_array()
-        .ok_or_else(|| DemoError("offer --all: no offers".into()))?;
-    step(
-        "HR",
-        &format!("made {} one-time enrollment codes", offers.len()),
-        "issuer/offers/*.png",
-    );
-
-    // Phones: each makes its own key and proves it to HR.
     let issuer_jwk = issuer_public_jwk(&init)?;
-    let mut people = Vec::new();
-    for offer in offers {
-        let employee = text(offer, "employee_number")?;
-        let phone = Phone::open(&root.join("phones").join(&employee))?;
-        phone.trust_issuer(&issuer_jwk, &did)?;
-        let proof = phone.enroll(&text(offer, "payload")?)?;
-        hr.run(&["enroll", "--proof", &path_arg(&proof)?])?;
-        people.push(Person {
-            employee,
-            phone,
-            first_code: String::new(),
-            shown: CredentialKind::WorkerId,
-            first: None,
-            after: None,
-        });
-    }
-    step(
-        "phones",
-        &format!(
-            "{} phones made their own P-256 keys and key proofs; HR enrolled them",
-            people.len()
-        ),
-        "phones/<N>/",
-    );
-
-    // HR issues; phones accept; HR publishes.
-    let issued = hr.run(&["issue", "--all"])?;
-    let passes = fs::read_dir(hr.dir().join("credentials"))
-        .map(|dir| {
-            dir.filter_map(Result::ok)
-                .filter(|e| {
-                    e.file_name()
-                        .to_string_lossy()
-                        .ends_with(".gate-pass.sd-jwt")
-                })
-                .count()
-        })
-        .unwrap_or(0);
-    step(
-        "HR",
-        &format!(
-            "issued {} worker IDs and {passes} lean gate passes (SD-JWT VC)",
-            issued["issued"]
-        ),
-        "issuer/credentials/",
-    );
-    let mut gate_passes = 0;
-    for person in &people {
-        let credentials = hr.dir().join("credentials");
-        person
-            .phone
-            .accept(&credentials.join(format!("{}.sd-jwt", person.employee)))?;
-        // HR issues a lean gate pass beside each worker ID (same key and status entry).
-        let pass = credentials.join(format!("{}.gate-pass.sd-jwt", person.employee));
-        if pass.exists() {
-            person.phone.accept(&pass)?;
-            gate_passes += 1;
-        }
-    }
-    step(
-        "phones",
-        &if gate_passes == 0 {
-            format!("{} wallets checked and stored their IDs", people.len())
-        } else {
-            format!(
-                "{} wallets checked and stored their worker IDs and {gate_passes} gate passes",
-                people.len()
-            )
-        },
-        "",
-    );
+    let reader = QrReader::detect();
+    let (mut people, service) = if args.offline {
+        (enroll_with_files(&hr, &root, &issuer_jwk, &did)?, None)
+    } else {
+        let (people, service) = enroll_over_http(&hr, &root, &issuer_jwk, &did, &reader)?;
+        (people, Some(service))
+    };
     let www = root.join("www");
     hr.run(&["publish", "--out", &path_arg(&www)?])?;
     step(
@@ -241,7 +175,6 @@ fn run(args: &Args) -> Result<(), DemoError> {
 
     let qr_dir = root.join("qr");
     mkdir(&qr_dir)?;
-    let reader = QrReader::detect();
     for person in &mut people {
         let png = qr_dir.join(format!("{}.png", person.employee));
         let code = person.phone.gate_code(AUDIENCE, &png)?;
@@ -314,8 +247,20 @@ fn run(args: &Args) -> Result<(), DemoError> {
     check_story(&people, &replay)?;
 
     if args.no_serve {
-        println!("\nAll decisions were as expected. --no-serve: stopping the gate.");
+        let also = if service.is_some() {
+            " and the issuer service"
+        } else {
+            ""
+        };
+        println!("\nAll decisions were as expected. --no-serve: stopping the gate{also}.");
         return Ok(());
+    }
+    if let Some(service) = &service {
+        println!(
+            "\nHR's issuer service keeps running too, at {} (offers: govid-issuer --dir \
+             {shown}/issuer offer N; a phone or govid-wallet receives them).",
+            service.url()
+        );
     }
     println!(
         "\nAll decisions were as expected. The gate keeps running:\n\
@@ -330,6 +275,170 @@ fn run(args: &Args) -> Result<(), DemoError> {
             .unwrap_or_else(|| "govid-demo".into()),
     );
     gate.wait()
+}
+
+/// `--offline`: phones enroll with files. HR makes enrollment codes (`GVE1:`), each phone makes
+/// its key and key proof, HR enrolls the proofs and issues, each phone accepts its files.
+fn enroll_with_files(
+    hr: &Hr,
+    root: &Path,
+    issuer_jwk: &str,
+    did: &str,
+) -> Result<Vec<Person>, DemoError> {
+    let offers = hr.run(&["offer", "--all"])?;
+    let offers = offers["offers"]
+        .as_array()
+        .ok_or_else(|| DemoError("offer --all: no offers".into()))?;
+    step(
+        "HR",
+        &format!("made {} one-time enrollment codes", offers.len()),
+        "issuer/offers/*.png",
+    );
+
+    // Phones: each makes its own key and proves it to HR.
+    let mut people = Vec::new();
+    for offer in offers {
+        let employee = text(offer, "employee_number")?;
+        let phone = Phone::open(&root.join("phones").join(&employee))?;
+        phone.trust_issuer(issuer_jwk, did)?;
+        let proof = phone.enroll(&text(offer, "payload")?)?;
+        hr.run(&["enroll", "--proof", &path_arg(&proof)?])?;
+        people.push(Person {
+            employee,
+            phone,
+            first_code: String::new(),
+            shown: CredentialKind::WorkerId,
+            first: None,
+            after: None,
+        });
+    }
+    step(
+        "phones",
+        &format!(
+            "{} phones made their own P-256 keys and key proofs; HR enrolled them",
+            people.len()
+        ),
+        "phones/<N>/",
+    );
+
+    // HR issues; phones accept; HR publishes.
+    let issued = hr.run(&["issue", "--all"])?;
+    let passes = fs::read_dir(hr.dir().join("credentials"))
+        .map(|dir| {
+            dir.filter_map(Result::ok)
+                .filter(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .ends_with(".gate-pass.sd-jwt")
+                })
+                .count()
+        })
+        .unwrap_or(0);
+    step(
+        "HR",
+        &format!(
+            "issued {} worker IDs and {passes} lean gate passes (SD-JWT VC)",
+            issued["issued"]
+        ),
+        "issuer/credentials/",
+    );
+    let mut gate_passes = 0;
+    for person in &people {
+        let credentials = hr.dir().join("credentials");
+        person
+            .phone
+            .accept(&credentials.join(format!("{}.sd-jwt", person.employee)))?;
+        // HR issues a lean gate pass beside each worker ID (same key and status entry).
+        let pass = credentials.join(format!("{}.gate-pass.sd-jwt", person.employee));
+        if pass.exists() {
+            person.phone.accept(&pass)?;
+            gate_passes += 1;
+        }
+    }
+    step(
+        "phones",
+        &if gate_passes == 0 {
+            format!("{} wallets checked and stored their IDs", people.len())
+        } else {
+            format!(
+                "{} wallets checked and stored their worker IDs and {gate_passes} gate passes",
+                people.len()
+            )
+        },
+        "",
+    );
+    Ok(people)
+}
+
+/// Phones receive their IDs over HTTP: HR runs its OpenID4VCI issuer service on loopback and
+/// makes each person an offer with a PIN; each phone scans the offer's QR code, types the PIN
+/// and receives its worker ID and gate pass through `receive_offer`.
+fn enroll_over_http(
+    hr: &Hr,
+    root: &Path,
+    issuer_jwk: &str,
+    did: &str,
+    reader: &QrReader,
+) -> Result<(Vec<Person>, IssuerService), DemoError> {
+    let service = IssuerService::start(hr, &hr.dir().join("serve.log"))?;
+    step(
+        "HR",
+        &format!(
+            "govid-issuer serve on {} (OpenID4VCI issuer service, DPoP)",
+            service.url()
+        ),
+        "issuer/serve.log",
+    );
+    let offers = hr.run(&["offer", "--all", "--public-url", service.url()])?;
+    let offers = offers["offers"]
+        .as_array()
+        .ok_or_else(|| DemoError("offer --all: no offers".into()))?;
+    step(
+        "HR",
+        &format!(
+            "made {} OpenID4VCI offers, each with a one-time PIN",
+            offers.len()
+        ),
+        "issuer/offers/*.openid4vci.png",
+    );
+    let http: Arc<dyn HttpClient> = Arc::new(UreqHttp::new());
+    let mut people = Vec::new();
+    let (mut workers, mut passes) = (0, 0);
+    for offer in offers {
+        let employee = text(offer, "employee_number")?;
+        let vci = &offer["openid4vci"];
+        let uri = text(vci, "offer_uri")?;
+        let png = PathBuf::from(text(vci, "qr_png")?);
+        let phone = Phone::open(&root.join("phones").join(&employee))?;
+        phone.trust_issuer(issuer_jwk, did)?;
+        // The phone scans the QR code; the holder types the PIN HR gave separately.
+        let scanned = reader.scan(&png, &uri)?;
+        let received = phone.receive(&scanned, &text(vci, "tx_code")?, http.clone())?;
+        for c in &received.credentials {
+            match c.kind {
+                CredentialKind::WorkerId => workers += 1,
+                CredentialKind::GatePass => passes += 1,
+            }
+        }
+        people.push(Person {
+            employee,
+            phone,
+            first_code: String::new(),
+            shown: CredentialKind::WorkerId,
+            first: None,
+            after: None,
+        });
+    }
+    step(
+        "phones",
+        &format!(
+            "{} phones received over OpenID4VCI {workers} worker IDs, {passes} gate passes \
+             (QR + PIN)",
+            people.len(),
+        ),
+        "phones/<N>/",
+    );
+    Ok((people, service))
 }
 
 /// `govid-demo code N`: a fresh code from one demo phone.

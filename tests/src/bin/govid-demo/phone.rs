@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use govid_ffi::{
-    qr_png, CredentialKind, CredentialSummary, GateProfileKind, KeyAlgorithm, Presentation, QrEcc,
-    SoftwareKeyStore, Wallet,
+    qr_png, CredentialKind, CredentialSummary, GateProfileKind, HttpClient, KeyAlgorithm,
+    Presentation, QrEcc, ReceivedCredentials, SoftwareKeyStore, Wallet,
 };
 
 use crate::DemoError;
@@ -56,6 +56,19 @@ impl Phone {
         fs::write(&file, request.key_proof)
             .map_err(|e| DemoError(format!("{}: {e}", file.display())))?;
         Ok(file)
+    }
+
+    /// Receives the IDs of HR's OpenID4VCI offer (the scanned link and the PIN typed in) from
+    /// the issuer service over `http`.
+    pub(crate) fn receive(
+        &self,
+        offer: &str,
+        pin: &str,
+        http: Arc<dyn HttpClient>,
+    ) -> Result<ReceivedCredentials, DemoError> {
+        self.wallet
+            .receive_offer(offer.to_owned(), Some(pin.to_owned()), http)
+            .map_err(|e| DemoError(format!("wallet: receive over OpenID4VCI: {e}")))
     }
 
     /// Accepts a credential file HR issued.
