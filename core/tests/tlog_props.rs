@@ -2,7 +2,6 @@
 //! consistency proofs for random tree sizes verify, and fail for any altered hash, index or size.
 // The log is core's `tlog` feature (on in the workspace: the issuer and the gate use it).
 #![cfg(feature = "tlog")]
-
 // Tests report failures by panicking with the value that was wrong.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

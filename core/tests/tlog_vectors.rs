@@ -3,7 +3,6 @@
 //! examples in the text of c2sp.org/tlog-tiles. Provenance: `testdata/tlog/PROVENANCE.md`.
 // The log is core's `tlog` feature (on in the workspace: the issuer and the gate use it).
 #![cfg(feature = "tlog")]
-
 // Tests report failures by panicking with the value that was wrong.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
