@@ -8,9 +8,11 @@ mod cmd_qr;
 mod cmd_resolve;
 mod cmd_serve;
 mod cmd_status;
+mod cmd_witness;
 mod fetch;
 mod input;
 mod serve;
+mod witness;
 
 use std::process::ExitCode;
 
@@ -46,6 +48,8 @@ enum Command {
     /// Check an issuer's transparency log: are two checkpoints consistent, or a fork?
     #[command(name = "log")]
     Log(cmd_log::LogArgs),
+    // No doc comment here: `witness`'s help text comes from `WitnessArgs`.
+    Witness(cmd_witness::WitnessArgs),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +62,7 @@ fn main() -> ExitCode {
         Command::Status(args) => u8::try_from(cmd_status::run(args)).unwrap_or(1),
         Command::Serve(args) => u8::try_from(cmd_serve::run(*args)).unwrap_or(1),
         Command::Log(args) => cmd_log::run(args),
+        Command::Witness(args) => cmd_witness::run(args),
     };
     ExitCode::from(code)
 }
