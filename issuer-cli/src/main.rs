@@ -21,6 +21,7 @@ mod serve;
 mod statuslist;
 mod store;
 mod tlog;
+mod witness;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -295,6 +296,19 @@ struct PublishArgs {
     /// lists; after that they treat every ID's status as unknown (deny). Publish more often.
     #[arg(long, value_name = "HOURS", default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=2160))]
     max_staleness_hours: u32,
+    /// A transparency log witness to cosign the new checkpoint (its add-checkpoint URL prefix,
+    /// repeatable). Needs --witness-key. The published checkpoint and .tlog-proof files carry
+    /// the cosignatures; with fewer than --min-cosignatures, the files are still written and
+    /// publish exits 1 (too_few_cosignatures).
+    #[arg(long, value_name = "URL")]
+    witness: Vec<String>,
+    /// A witness's public key (`<name>+<id>+<key>`, as `govid-verifier witness` prints it) or
+    /// a file holding it (repeatable). Only cosignatures by these keys are kept.
+    #[arg(long, value_name = "VKEY|FILE")]
+    witness_key: Vec<String>,
+    /// How many distinct witnesses must cosign (default: every --witness-key).
+    #[arg(long, value_name = "K")]
+    min_cosignatures: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -408,7 +422,14 @@ fn run(cli: Cli) -> Result<Report, CliError> {
         }
         Command::Reinstate(a) => cmd::status::reinstate(&dir()?, &a.employee_number),
         Command::Publish(a) => {
-            cmd::publish::run(&dir()?, &a.out, a.valid_days, a.max_staleness_hours)
+            let witnesses = witness::from_args(a.witness, &a.witness_key, a.min_cosignatures)?;
+            cmd::publish::run(
+                &dir()?,
+                &a.out,
+                a.valid_days,
+                a.max_staleness_hours,
+                witnesses.as_ref(),
+            )
         }
         Command::RotateKey(a) => cmd::rotate::run(&dir()?, a.yes),
         Command::Audit(AuditCommand::Verify) => cmd::audit::verify(&dir()?),

@@ -196,6 +196,8 @@ pub(crate) struct LogReport {
     pub(crate) vkey: String,
     /// The audit entry recording the checkpoint: the audit chain's head after publish.
     pub(crate) audit_head: crate::audit::Head,
+    /// What the witnesses said, with `--witness`.
+    pub(crate) witnessed: Option<crate::witness::Collected>,
 }
 
 /// Appends what `publish` wrote to the log, signs a checkpoint (recorded in the database and the
@@ -207,6 +209,7 @@ pub(crate) fn publish(
     now: u64,
     out: &Path,
     p: &Published<'_>,
+    witnesses: Option<&crate::witness::Witnesses>,
 ) -> CliResult<LogReport> {
     let tx = store::write_tx(conn)?;
     ensure_key(dir, &tx)?;
@@ -282,6 +285,15 @@ pub(crate) fn publish(
     )?;
     tx.commit()?;
 
+    // issuer.db keeps the checkpoint as the log signed it; the published one carries the
+    // witnesses' cosignatures too.
+    let witnessed = witnesses.map(|w| crate::witness::collect(w, &tree, &note, old_size));
+    let note = match &witnessed {
+        Some(c) => tlog::add_signature_lines(&note, c.lines.concat().as_bytes())
+            .map_err(|e| CliError::new("log_error", e.to_string()))?,
+        None => note,
+    };
+
     let log_out = out.join(LOG_DIR);
     for (tile, data) in tree
         .new_hash_tiles(old_size)
@@ -316,5 +328,6 @@ pub(crate) fn publish(
         origin: log.name().to_owned(),
         vkey,
         audit_head,
+        witnessed,
     })
 }

@@ -80,6 +80,7 @@ pub(crate) fn run(
     out: &Path,
     valid_days: u32,
     max_staleness_hours: u32,
+    witnesses: Option<&crate::witness::Witnesses>,
 ) -> CliResult<Report> {
     let mut issuer = Issuer::open(dir)?;
     let signer = issuer.signer()?;
@@ -197,6 +198,7 @@ pub(crate) fn run(
             bundle: &bundle,
             iat: now,
         },
+        witnesses,
     )?;
     let head = log.audit_head.clone();
 
@@ -214,6 +216,21 @@ pub(crate) fn run(
         "  {:<28} transparency log: checkpoint of {} entries, tiles, and a .tlog-proof beside each list and the bundle\n",
         "log/", log.size
     ));
+    if let Some(w) = &log.witnessed {
+        text.push_str(&format!(
+            "  {:<28} cosigned by {} witness(es): {}\n",
+            "log/checkpoint",
+            w.cosigners.len(),
+            if w.cosigners.is_empty() {
+                "none".to_owned()
+            } else {
+                w.cosigners.join(", ")
+            }
+        ));
+        for (url, why) in &w.failures {
+            text.push_str(&format!("  witness {url}: {why}\n"));
+        }
+    }
     if !kept_revoked.is_empty() {
         text.push_str(&format!(
             "Warning: kept {} entr(ies) revoked that the status lists already in {} show as \
@@ -235,6 +252,23 @@ pub(crate) fn run(
         clock::timestamp(exp),
         clock::timestamp(now + u64::from(max_staleness_hours) * 3600)
     ));
+    if let (Some(w), Some(need)) = (&log.witnessed, witnesses.map(|w| w.min)) {
+        if w.cosigners.len() < need {
+            return Err(CliError::new(
+                "too_few_cosignatures",
+                format!(
+                    "{text}\nThe files are written, but the checkpoint has {} of the {need} \
+                     witness cosignatures needed: gates that require {need} will not accept these \
+                     status lists. Fix the witnesses above and publish again.",
+                    w.cosigners.len()
+                ),
+            ));
+        }
+    }
+    let witnesses_json = log.witnessed.as_ref().map(|w| {
+        json!({"cosigners": w.cosigners,
+               "failures": w.failures.iter().map(|(u, e)| json!({"url": u, "error": e})).collect::<Vec<_>>()})
+    });
     Ok(Report::new(
         json!({
             "out": abs(out),
@@ -248,7 +282,8 @@ pub(crate) fn run(
             "audit_head": {"seq": head.seq, "hash": head.hash},
             "kept_revoked": kept_revoked,
             "log": {"origin": log.origin, "size": log.size, "root": log.root, "vkey": log.vkey,
-                    "checkpoint": abs(&out.join("log/checkpoint"))},
+                    "checkpoint": abs(&out.join("log/checkpoint")),
+                    "witnesses": witnesses_json},
         }),
         text,
     ))
