@@ -253,10 +253,24 @@ pub(crate) fn status_in_token(token: &str, key: &PublicKey, uri: &str, idx: u64)
     ok(verified.list().status(idx as usize)).to_u8()
 }
 
-/// The `govid-verifier` binary, if built in the same target directory.
-pub(crate) fn verifier_bin() -> Option<PathBuf> {
-    let path = Path::new(BIN).with_file_name("govid-verifier");
-    path.is_file().then_some(path)
+/// The `govid-verifier` binary beside `govid-issuer`, built first when it is missing (a
+/// `cargo test -p govid-issuer` run builds only this package's binaries). Never skipped.
+pub(crate) fn verifier_bin() -> PathBuf {
+    let path =
+        Path::new(BIN).with_file_name(format!("govid-verifier{}", std::env::consts::EXE_SUFFIX));
+    if !path.is_file() {
+        let mut build = Command::new(env!("CARGO"));
+        build
+            .args(["build", "-p", "govid-verifier", "--locked"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if path.parent().and_then(Path::file_name) == Some("release".as_ref()) {
+            build.arg("--release");
+        }
+        let status = ok(build.status());
+        assert!(status.success(), "cargo build -p govid-verifier failed");
+    }
+    assert!(path.is_file(), "{} not built", path.display());
+    path
 }
 
 /// `govid-verifier check ARGS` with `text` on stdin: (exit code, stdout, stderr).
