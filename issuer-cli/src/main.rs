@@ -214,6 +214,14 @@ struct ServeArgs {
     /// Refuse token requests without a DPoP proof (every access token is then key-bound).
     #[arg(long)]
     require_dpop: bool,
+    /// Requests per second per client address (PIN guessing, floods); bursts of four times
+    /// that. 0: no limit.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    rate_limit: u32,
+    /// A reverse proxy in front of the service (repeatable): requests from it are counted
+    /// against the last address in its X-Forwarded-For header, not against the proxy.
+    #[arg(long, value_name = "IP")]
+    trusted_proxy: Vec<std::net::IpAddr>,
 }
 
 #[derive(Debug, Args)]
@@ -434,7 +442,16 @@ fn run(cli: Cli) -> Result<Report, CliError> {
         Command::RotateKey(a) => cmd::rotate::run(&dir()?, a.yes),
         Command::Audit(AuditCommand::Verify) => cmd::audit::verify(&dir()?),
         Command::Log(LogCommand::Verify { out }) => cmd::log::verify(&dir()?, out.as_deref()),
-        Command::Serve(a) => serve::run(&dir()?, a.listen, &a.public_url, a.require_dpop),
+        Command::Serve(a) => serve::run(
+            &dir()?,
+            a.listen,
+            &a.public_url,
+            a.require_dpop,
+            serve::ClientLimits {
+                per_sec: a.rate_limit,
+                trusted_proxies: a.trusted_proxy,
+            },
+        ),
         Command::Dev(DevCommand::Synth { count, out }) => cmd::dev::synth(count, &out),
         Command::Dev(DevCommand::EnrollAll) => cmd::dev::enroll_all(&dir()?),
     }

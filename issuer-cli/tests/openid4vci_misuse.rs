@@ -143,6 +143,50 @@ fn token_rate_limit_holds_back_one_client_only() {
     assert!(other.retry_after.is_none());
 }
 
+/// `count` guesses at `/token` from 127.0.0.1, each with `X-Forwarded-For: xff`: how many were
+/// answered 429.
+fn guesses(server: &Server, xff: &str, count: usize) -> usize {
+    (0..count)
+        .map(|i| {
+            let code = format!("{}{i:02}", "h".repeat(41));
+            post_form_with(
+                [127, 0, 0, 1],
+                server,
+                "/token",
+                token_form(&code, "123456"),
+                &[("X-Forwarded-For", xff)],
+            )
+        })
+        .filter(|a| a.status == 429)
+        .count()
+}
+
+/// Behind a reverse proxy every phone arrives from the proxy's address: with `--trusted-proxy`
+/// the limit applies to the address the proxy names, so one guesser does not hold back
+/// everyone; without it, `X-Forwarded-For` is whatever the client claims and is ignored.
+#[test]
+fn behind_a_trusted_proxy_the_limit_is_per_forwarded_client() {
+    let env = setup();
+    let proxied = serve(&env, &["--trusted-proxy", "127.0.0.1"], &[]);
+    assert!(guesses(&proxied, "192.0.2.7", 30) >= 5);
+    // Another phone behind the same proxy is not held back.
+    assert_eq!(guesses(&proxied, "198.51.100.1, 192.0.2.8", 1), 0);
+    drop(proxied);
+
+    let direct = serve(&env, &[], &[]);
+    assert!(guesses(&direct, "192.0.2.7", 30) >= 5);
+    // Not a trusted proxy: a new X-Forwarded-For is no way around the limit.
+    assert_eq!(guesses(&direct, "192.0.2.9", 1), 1);
+}
+
+/// `--rate-limit 0` turns the per-client limit off (a load test, or limits kept at the proxy).
+#[test]
+fn rate_limit_zero_turns_the_limit_off() {
+    let env = setup();
+    let server = serve(&env, &["--rate-limit", "0"], &[]);
+    assert_eq!(guesses(&server, "192.0.2.7", 40), 0);
+}
+
 /// The `GVE1:` code of an offer and its OpenID4VCI offer are two ways to the same enrollment:
 /// once the code enrolled a phone, another phone key gets nothing through the OpenID4VCI offer.
 #[test]

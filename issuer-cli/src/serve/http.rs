@@ -81,7 +81,8 @@ async fn rate_limit(
     request: Request,
     next: Next,
 ) -> Response {
-    if !state.limiter.allow(peer.ip(), Instant::now()) {
+    let client = client_address(&state.trusted_proxies, peer.ip(), request.headers());
+    if !state.limiter.allow(client, Instant::now()) {
         let mut response = ApiError::bad("slow_down", "too many requests; retry in a second")
             .with_status(StatusCode::TOO_MANY_REQUESTS)
             .into_response();
@@ -91,6 +92,27 @@ async fn rate_limit(
         return response;
     }
     next.run(request).await
+}
+
+/// The client a request is counted against: the TCP peer, or, when the peer is a trusted reverse
+/// proxy, the last address in `X-Forwarded-For` (the one that proxy added; earlier entries are
+/// whatever the client claimed). A proxy that sends no usable header is counted itself.
+pub(crate) fn client_address(
+    trusted: &[std::net::IpAddr],
+    peer: std::net::IpAddr,
+    headers: &axum::http::HeaderMap,
+) -> std::net::IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .last()
+        .and_then(|last| last.trim().parse().ok())
+        .unwrap_or(peer)
 }
 
 async fn timeout_and_headers(request: Request, next: Next) -> Response {

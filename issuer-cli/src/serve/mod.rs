@@ -49,6 +49,8 @@ pub(crate) struct AppState {
     /// Longest validity of an ID issued here, in days (as `issue`'s default).
     pub(crate) max_days: u32,
     pub(crate) limiter: ratelimit::RateLimiter,
+    /// Reverse proxies whose `X-Forwarded-For` is believed ([`ClientLimits`]).
+    pub(crate) trusted_proxies: Vec<std::net::IpAddr>,
     /// The status list's used indices, kept between issuances (taken under the `db` lock).
     pub(crate) list_cache: Mutex<Option<crate::cmd::issue::ListCache>>,
 }
@@ -86,12 +88,23 @@ fn check_public_url(url: &str) -> CliResult<String> {
     Ok(url.to_owned())
 }
 
+/// How the service tells clients apart and how many requests each may make.
+#[derive(Clone, Debug)]
+pub(crate) struct ClientLimits {
+    /// Requests per second per client address (0: no limit); bursts of four times that.
+    pub(crate) per_sec: u32,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (the last address in it, the
+    /// one the proxy itself added). Other peers are the client themselves.
+    pub(crate) trusted_proxies: Vec<std::net::IpAddr>,
+}
+
 /// Runs the service until Ctrl-C or SIGTERM; prints `listening on ADDR` once bound.
 pub(crate) fn run(
     dir: &Path,
     listen: std::net::SocketAddr,
     public_url: &str,
     require_dpop: bool,
+    clients: ClientLimits,
 ) -> CliResult<Report> {
     let public_url = check_public_url(public_url)?;
     let issuer = Issuer::open(dir)?;
@@ -121,7 +134,8 @@ pub(crate) fn run(
         public_url,
         require_dpop,
         max_days: 365,
-        limiter: ratelimit::RateLimiter::new(5, 20),
+        limiter: ratelimit::RateLimiter::new(clients.per_sec, clients.per_sec.saturating_mul(4)),
+        trusted_proxies: clients.trusted_proxies,
         list_cache: Mutex::new(None),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -331,7 +331,18 @@ pub(crate) fn post_form_from(
     source: [u8; 4],
     server: &Server,
     path: &str,
+    form: (&str, String),
+) -> RawAnswer {
+    post_form_with(source, server, path, form, &[])
+}
+
+/// [`post_form_from`] with extra request headers (e.g. `X-Forwarded-For`, as a proxy sends).
+pub(crate) fn post_form_with(
+    source: [u8; 4],
+    server: &Server,
+    path: &str,
     (content_type, body): (&str, String),
+    headers: &[(&str, &str)],
 ) -> RawAnswer {
     let runtime = ok(tokio::runtime::Builder::new_current_thread()
         .enable_io()
@@ -345,9 +356,13 @@ pub(crate) fn post_form_from(
     });
     let mut stream = stream;
     ok(stream.set_nonblocking(false));
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
     let request = format!(
         "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: {content_type}\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+         Content-Length: {}\r\n{extra}Connection: close\r\n\r\n{body}",
         server.port,
         body.len()
     );
