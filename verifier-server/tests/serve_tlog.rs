@@ -2,7 +2,8 @@
 //! exact entry (`<list URI>.tlog-proof`) in a checkpoint cosigned as the policy says. Without a
 //! proof, with an uncosigned checkpoint or too few cosignatures, or with a checkpoint that forks
 //! from one seen (same size, other root), the list is not used and `/healthz` and `/metrics` say
-//! why. Without a policy, lists are used as they always were.
+//! why. A trust bundle without a cosigned proof beside it stops the gate at start. Without a
+//! policy, lists are used as they always were.
 
 // Tests: a panic is the failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -11,9 +12,13 @@ mod serve_common;
 
 use std::time::{Duration, Instant};
 
+use govid_core::credential::WORKER_ID_VCT;
+use govid_core::jose::{Algorithm, Signer as _, SoftwareSigner};
 use govid_core::tlog::{
     add_signature_lines, split_note, Entry, LogSigner, MemoryTree, TlogProof, WitnessSigner,
 };
+use govid_core::trust::{BundleIssuer, TrustBundleBuilder};
+use rand_core::OsRng;
 use serde_json::Value;
 use serve_common::*;
 use sha2::{Digest as _, Sha256};
@@ -31,6 +36,16 @@ fn witness(n: u8) -> WitnessSigner {
 /// A log whose entries are `filler` other entries and then the status list `token` at `uri`;
 /// its proof for that entry, cosigned by `witnesses`.
 fn proof(uri: &str, iat: u64, token: &str, filler: u8, witnesses: &[WitnessSigner]) -> String {
+    let entry = Entry::StatusList {
+        uri: uri.to_owned(),
+        iat,
+        sha256: Sha256::digest(token.as_bytes()).into(),
+    };
+    proof_of(&entry, filler, witnesses)
+}
+
+/// A log of three filler entries and then `entry`; its proof for `entry`.
+fn proof_of(entry: &Entry, filler: u8, witnesses: &[WitnessSigner]) -> String {
     let mut entries: Vec<Vec<u8>> = (0..3)
         .map(|seq| {
             Entry::TrustBundle {
@@ -41,11 +56,6 @@ fn proof(uri: &str, iat: u64, token: &str, filler: u8, witnesses: &[WitnessSigne
             .unwrap()
         })
         .collect();
-    let entry = Entry::StatusList {
-        uri: uri.to_owned(),
-        iat,
-        sha256: Sha256::digest(token.as_bytes()).into(),
-    };
     entries.push(entry.to_bytes().unwrap());
     let tree = MemoryTree::from_entries(entries.iter().map(Vec::as_slice));
     let mut note = log_signer()
@@ -257,4 +267,67 @@ fn without_a_policy_lists_are_used_without_proofs() {
     assert_eq!(health["status"], "ok", "{health}");
     assert!(health["log"].is_null(), "{health}");
     assert!(health["status_lists"][0].get("log").is_none(), "{health}");
+}
+
+#[test]
+fn a_trust_bundle_without_a_cosigned_proof_is_refused_at_start() {
+    let world = World::new("serve-tlog-bundle");
+    let operator = SoftwareSigner::generate(Algorithm::EdDSA, &mut OsRng);
+    let uri = "https://hr.test/status/offline";
+    let token = world.issuer.status_token(uri, now(), 64, &[(2, 1)]);
+    let bundle = TrustBundleBuilder::new(1, now(), 86_400)
+        .issuer(
+            BundleIssuer::new(ISS, "HR test office")
+                .key(world.issuer.signer.public_key(), None)
+                .vct(WORKER_ID_VCT)
+                .status_list(uri, token),
+        )
+        .sign(&operator)
+        .unwrap();
+    std::fs::write(world.dir.path("bundle.jwt"), &bundle).unwrap();
+    std::fs::write(
+        world.dir.path("operator.jwk"),
+        operator.public_key().to_jwk().to_string(),
+    )
+    .unwrap();
+    let toml = format!(
+        "[gate]\naudience = \"{AUD}\"\n\n[server]\nlisten = \"127.0.0.1:0\"\n\n[trust]\n\
+         bundle = \"bundle.jwt\"\nbundle_operator_jwk = \"operator.jwk\"\n\n{}\n[status]\n\
+         fetch_discovered = false\n",
+        policy(&world, 1)
+    );
+    std::fs::write(world.dir.path("gate.toml"), &toml).unwrap();
+    let start = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_govid-verifier"))
+            .args(["serve", "--config"])
+            .arg(world.dir.path("gate.toml"))
+            .output()
+            .unwrap()
+    };
+    let entry = Entry::TrustBundle {
+        seq: 1,
+        sha256: Sha256::digest(bundle.as_bytes()).into(),
+    };
+    let proof_path = world.dir.path("bundle.jwt.tlog-proof");
+    for (proof, reason) in [
+        (None, "trust_bundle_not_in_log: no_proof"),
+        (
+            Some(proof_of(&entry, 0, &[])),
+            "trust_bundle_not_in_log: too_few_cosignatures",
+        ),
+    ] {
+        if let Some(proof) = proof {
+            std::fs::write(&proof_path, proof).unwrap();
+        }
+        let out = start();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(reason), "{reason}: {stderr}");
+    }
+
+    // Cosigned: the gate starts, and the bundle's list is covered by the bundle's proof.
+    std::fs::write(&proof_path, proof_of(&entry, 0, &[witness(1)])).unwrap();
+    let gate = Gate::with_config(&world.dir, &toml, &[]);
+    let health = wait_for_verdict(&gate, uri, "ok");
+    assert_eq!(health["log"]["largest_checkpoint"]["size"], 4, "{health}");
 }
