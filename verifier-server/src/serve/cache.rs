@@ -46,6 +46,8 @@ pub(crate) struct Cache {
     status: RwLock<Arc<HashMap<String, Fetched<VerifiedStatusList>>>>,
     /// Status list URIs seen in verified credentials, to fetch.
     discovered: Mutex<BTreeSet<String>>,
+    /// With `[trust.log]`: the last log verdict on each fetched list (`ok` or a refusal code).
+    log_verdicts: RwLock<HashMap<String, &'static str>>,
 }
 
 impl Cache {
@@ -93,6 +95,18 @@ impl Cache {
         entry.attempted_at = now;
         entry.last_error = Some(error);
         *guard = Arc::new(map);
+    }
+
+    /// Records the log verdict on the list at `uri`.
+    pub(crate) fn set_log_verdict(&self, uri: &str, code: &'static str) {
+        let mut map = self.log_verdicts.write().unwrap_or_else(|e| e.into_inner());
+        map.insert(uri.to_owned(), code);
+    }
+
+    /// The last log verdict on the list at `uri`, if one was reached.
+    pub(crate) fn log_verdict(&self, uri: &str) -> Option<&'static str> {
+        let map = self.log_verdicts.read().unwrap_or_else(|e| e.into_inner());
+        map.get(uri).copied()
     }
 
     /// The current status lists.

@@ -82,6 +82,29 @@ pub(crate) struct TrustSection {
     /// Where the highest bundle `seq` accepted is kept across restarts (default: the bundle's
     /// path with `.state` appended).
     pub(crate) bundle_state: Option<PathBuf>,
+    /// `[trust.log]`: the issuer's transparency log policy (none: lists and bundles are used
+    /// without inclusion proofs).
+    pub(crate) log: Option<TrustLogSection>,
+}
+
+/// `[trust.log]`: status lists and the trust bundle are used only with an inclusion proof in a
+/// checkpoint signed by `log_key` and cosigned by `min_cosignatures` of `witness_keys`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TrustLogSection {
+    /// The log's verifier key (`<name>+<id>+<base64>`), or a file holding it.
+    pub(crate) log_key: String,
+    /// Trusted witnesses' cosigner verifier keys, or files holding them.
+    #[serde(default)]
+    pub(crate) witness_keys: Vec<String>,
+    /// How many of `witness_keys` must have cosigned (default: all of them).
+    pub(crate) min_cosignatures: Option<usize>,
+    /// Where each proof comes from: `"beside"` (the default and only way): `<list URI>.tlog-proof`
+    /// for a fetched list, the file `<bundle>.tlog-proof` for the trust bundle.
+    pub(crate) proofs: Option<String>,
+    /// Where the largest checkpoint seen is kept (default: the bundle's path with
+    /// `.checkpoint` appended; required without a bundle).
+    pub(crate) state: Option<PathBuf>,
 }
 
 /// A pinned issuer key: a JWK file, optionally only for one `iss`.
@@ -154,6 +177,21 @@ impl FileConfig {
         self.trust.bundle.iter_mut().for_each(fix);
         self.trust.bundle_operator_jwk.iter_mut().for_each(fix);
         self.trust.bundle_state.iter_mut().for_each(fix);
+        if let Some(log) = &mut self.trust.log {
+            log.state.iter_mut().for_each(fix);
+            // A key is given inline or as a file; only a file name is rebased.
+            let fix_key = |k: &mut String, is_key: bool| {
+                if !is_key && Path::new(k.as_str()).is_relative() {
+                    *k = base.join(k.as_str()).display().to_string();
+                }
+            };
+            let is_log_key = govid_core::tlog::LogKey::parse(&log.log_key).is_ok();
+            fix_key(&mut log.log_key, is_log_key);
+            for k in &mut log.witness_keys {
+                let is_key = govid_core::tlog::WitnessKey::parse(k).is_ok();
+                fix_key(k, is_key);
+            }
+        }
         self.log.db.iter_mut().for_each(fix);
         self.log.salt_file.iter_mut().for_each(fix);
         self.server.tls_cert.iter_mut().for_each(fix);
@@ -415,6 +453,23 @@ impl GateConfig {
         }
         if t.bundle.is_some() != t.bundle_operator_jwk.is_some() {
             return Err("[trust] bundle and bundle_operator_jwk go together".to_owned());
+        }
+        if let Some(log) = &t.log {
+            if log.proofs.as_deref().is_some_and(|p| p != "beside") {
+                return Err("[trust.log] proofs must be \"beside\"".to_owned());
+            }
+            if log.state.is_none() && t.bundle.is_none() {
+                return Err(
+                    "[trust.log] state is required without a trust bundle (where the largest \
+                     checkpoint seen is kept)"
+                        .to_owned(),
+                );
+            }
+            if log.min_cosignatures.unwrap_or(0) > log.witness_keys.len() {
+                return Err(
+                    "[trust.log] min_cosignatures is more than the witness_keys given".to_owned(),
+                );
+            }
         }
 
         let st = file.status;

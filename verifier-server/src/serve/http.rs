@@ -52,6 +52,11 @@
 //! "status_lists": [{"uri", "age_secs", "stale", "last_fetch_failed"}],
 //! "warnings": ["no_status_source"], "replay": {"kept_across_restart", "refuses_codes_before"}}`
 //! (always 200; degraded when a list is missing or stale, or when `warnings` is not empty).
+//! With `[trust.log]`, each list has `"log"`: `"ok"`, or why it was not used (`no_proof`,
+//! `bad_proof`, `too_few_cosignatures`, `not_consistent`; then the gate is degraded), or `null`
+//! before the first fetch; and `"log": {"largest_checkpoint": {"size", "root"}, "refusals":
+//! {<reason>: n}}` says what the gate saw (`null` without a policy). `/metrics` has
+//! `govid_tlog_refusals_total{reason}`.
 //! `warnings` holds stable codes of what the operator should fix, also logged at start and on
 //! reload: `no_status_source` (issuers trusted by pinned key or DID, but no status list
 //! configured, `fetch_discovered = false` and no trust bundle: every ID is `status_unknown`). The lists are the configured, discovered and trust bundle
@@ -83,7 +88,8 @@ use super::config::{Mode, PageLanguage};
 use super::decide::{challenge_claims, decide, Context, Decision};
 use super::gatelog::Entry;
 use super::metrics::Gauge;
-use super::{admin, page, AppState};
+use super::transparency::LogRefusal;
+use super::{admin, page, AppState, Gate};
 use crate::input::system_now;
 
 /// The JSON form of a verify request.
@@ -394,17 +400,51 @@ fn status_lists(state: &AppState, now: u64) -> Vec<(String, Option<u64>, bool, b
         .collect()
 }
 
+/// With `[trust.log]`, the log verdict on the list at `uri`: the refresher's on a fetched list;
+/// `ok` for a list only in the trust bundle (the bundle's own proof covers its bytes, lists and
+/// all, and a bundle without one is refused); `None` before the first fetch.
+fn log_verdict(state: &AppState, gate: &Gate, uri: &str) -> Option<&'static str> {
+    state.cache.log_verdict(uri).or_else(|| {
+        gate.trust
+            .bundle
+            .as_ref()
+            .and_then(|b| govid_core::status::StatusTokenSource::status_list(b.as_ref(), uri))
+            .map(|_| "ok")
+    })
+}
+
 async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     let now = system_now();
     let gate = state.gate();
     let lists: Vec<Value> = status_lists(&state, now)
         .into_iter()
         .map(|(uri, age, stale, failed)| {
-            json!({"uri": uri, "age_secs": age, "stale": stale, "last_fetch_failed": failed})
+            let mut list =
+                json!({"uri": uri, "age_secs": age, "stale": stale, "last_fetch_failed": failed});
+            if gate.trust.log.is_some() {
+                list["log"] = json!(log_verdict(&state, &gate, &uri));
+            }
+            list
         })
         .collect();
     let warnings: Vec<&str> = gate.config.warnings().iter().map(|w| w.code()).collect();
-    let degraded = !warnings.is_empty() || lists.iter().any(|l| l["stale"] == json!(true));
+    let refused_by_log = lists
+        .iter()
+        .any(|l| l.get("log").is_some_and(|v| !v.is_null() && v != "ok"));
+    let degraded =
+        !warnings.is_empty() || refused_by_log || lists.iter().any(|l| l["stale"] == json!(true));
+    let log = gate.trust.log.as_ref().map(|log| {
+        let refusals: Map<String, Value> = LogRefusal::ALL
+            .iter()
+            .map(|r| (r.code().to_owned(), json!(r.count())))
+            .collect();
+        json!({
+            "largest_checkpoint": log.largest().map(|(size, root)| {
+                json!({"size": size, "root": root.to_string()})
+            }),
+            "refusals": refusals,
+        })
+    });
     let history_from = state
         .replay
         .lock()
@@ -418,12 +458,29 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
         "language": gate.config.language.map(PageLanguage::code),
         "status_lists": lists,
         "warnings": warnings,
+        "log": log,
         "replay": {
             "kept_across_restart": gate.config.log_db.is_some(),
             "refuses_codes_before": (history_from > 0).then_some(history_from),
         },
     }))
     .into_response()
+}
+
+/// `govid_tlog_refusals_total{reason}`: lists and bundles refused by `[trust.log]` since start.
+fn tlog_refusals() -> String {
+    let mut out = String::from(
+        "# HELP govid_tlog_refusals_total Status lists and trust bundles refused by the \
+         transparency log policy, by reason.\n# TYPE govid_tlog_refusals_total counter\n",
+    );
+    for reason in LogRefusal::ALL {
+        out.push_str(&format!(
+            "govid_tlog_refusals_total{{reason=\"{}\"}} {}\n",
+            reason.code(),
+            reason.count()
+        ));
+    }
+    out
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
@@ -464,7 +521,7 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
         )],
-        state.metrics.render(&gauges),
+        state.metrics.render(&gauges) + &tlog_refusals(),
     )
         .into_response()
 }

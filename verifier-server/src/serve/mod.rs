@@ -6,7 +6,8 @@
 //! - [`decide`]: the decision itself (no I/O); [`challenge`]: challenge mode's nonces;
 //! - [`http`], [`admin`], [`page`]: the routes; [`listen`]: the accept loop (header timeout,
 //!   connection cap, graceful shutdown); [`ratelimit`], [`metrics`], [`gatelog`]: the per-client
-//!   limit, Prometheus text and the SQLite gate log.
+//!   limit, Prometheus text and the SQLite gate log; [`transparency`]: `[trust.log]`, inclusion
+//!   proofs and witness cosignatures for status lists and the trust bundle.
 
 pub(crate) mod admin;
 pub(crate) mod cache;
@@ -21,6 +22,7 @@ pub(crate) mod metrics;
 pub(crate) mod page;
 pub(crate) mod ratelimit;
 pub(crate) mod refresh;
+pub(crate) mod transparency;
 pub(crate) mod trust;
 
 use std::sync::{Arc, Mutex, RwLock};

@@ -8,14 +8,18 @@ use std::time::Duration;
 use govid_core::did::{DidDocument, DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_DOCUMENT_DEPTH};
 use govid_core::jose::Algorithm;
 use govid_core::status::verify_status_list_token;
+use govid_core::tlog::Entry;
 
 use super::cache::Cache;
+use super::transparency::{sha256, LogGuard, Refused, PROOF_SUFFIX};
 use super::{AppState, Gate};
 use crate::fetch::{get_bounded, FetchError};
 use crate::input::system_now;
 
 /// Largest status list token fetched.
 const MAX_STATUS_TOKEN_BYTES: u64 = 4 * 1024 * 1024;
+/// Largest inclusion proof fetched (64 hashes and a checkpoint with cosignatures fit easily).
+const MAX_PROOF_BYTES: u64 = 64 * 1024;
 /// How soon a failed fetch is tried again (capped by the refresh interval).
 const RETRY_SECS: u64 = 10;
 /// How often the refresher looks for due work.
@@ -123,8 +127,23 @@ pub(crate) async fn refresh_due(gate: &Arc<Gate>, cache: &Arc<Cache>) {
             let text =
                 String::from_utf8(body).map_err(|_| "status list is not UTF-8".to_owned())?;
             verify_status_list_token(text.trim(), &gate.trust, &uri, now, &Algorithm::ALL)
+                .map(|list| (list, text))
                 .map_err(|e| format!("status list token: {} ({e})", e.rule()))
         });
+        let verified = match (verified, &gate.trust.log) {
+            (Ok((list, text)), Some(log)) => {
+                let logged = check_in_log(log, &uri, &list, text.trim(), timeout).await;
+                cache.set_log_verdict(
+                    &uri,
+                    logged.as_ref().err().map_or("ok", |r| r.reason.code()),
+                );
+                logged
+                    .map(|()| list)
+                    .map_err(|refused| format!("log: {refused}"))
+            }
+            (verified, _) => verified.map(|(list, _)| list),
+        };
+        let now = system_now();
         match verified {
             Ok(list) => {
                 tracing::info!(%uri, iat = list.iat(), "status list fetched");
@@ -136,6 +155,31 @@ pub(crate) async fn refresh_due(gate: &Arc<Gate>, cache: &Arc<Cache>) {
             }
         }
     }
+}
+
+/// Fetches `<uri>.tlog-proof` and checks it includes this exact token's entry.
+async fn check_in_log(
+    log: &Arc<LogGuard>,
+    uri: &str,
+    list: &govid_core::status::VerifiedStatusList,
+    token: &str,
+    timeout: Duration,
+) -> Result<(), Refused> {
+    let proof_url = format!("{uri}{PROOF_SUFFIX}");
+    let proof = tokio::task::spawn_blocking(move || {
+        fetch(&proof_url, MAX_PROOF_BYTES, timeout, "text/plain")
+    })
+    .await
+    .unwrap_or_else(|e| Err(format!("fetch task: {e}")));
+    if let Err(error) = &proof {
+        tracing::warn!(%uri, %error, "no inclusion proof for the status list");
+    }
+    let entry = Entry::StatusList {
+        uri: uri.to_owned(),
+        iat: list.iat(),
+        sha256: sha256(token.as_bytes()),
+    };
+    log.check(&entry, proof.ok().as_deref())
 }
 
 /// One GET of an http(s) URL with a global timeout, at most 3 redirects and a body limit.

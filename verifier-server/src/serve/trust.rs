@@ -9,6 +9,7 @@ use govid_core::trust::{IssuerResolver, PinnedKeys, ResolveError, TrustBundle};
 
 use super::cache::{Cache, CachedDocs};
 use super::config::TrustSection;
+use super::transparency::{sha256, LogGuard, PROOF_SUFFIX};
 
 /// Every trust source the config names. Sources are asked in order (pinned keys, bundle, DIDs);
 /// the first key found wins. When none has one, the most specific refusal is reported: a source
@@ -18,6 +19,8 @@ pub(crate) struct GateTrust {
     pinned: Option<PinnedKeys>,
     pub(crate) bundle: Option<Arc<TrustBundle>>,
     dids: Option<DidResolver>,
+    /// `[trust.log]`: lists and the bundle need inclusion proofs.
+    pub(crate) log: Option<Arc<LogGuard>>,
     /// `(did, canonical document URL, URL to fetch it from)` of every trusted did:web.
     pub(crate) web_dids: Vec<WebDid>,
 }
@@ -38,6 +41,7 @@ impl std::fmt::Debug for GateTrust {
             .field("pinned", &self.pinned.as_ref().map(PinnedKeys::len))
             .field("bundle_seq", &self.bundle.as_ref().map(|b| b.seq()))
             .field("web_dids", &self.web_dids)
+            .field("log", &self.log)
             .finish_non_exhaustive()
     }
 }
@@ -131,6 +135,7 @@ fn load_bundle(
     operator: &PublicKey,
     last_seq: Option<u64>,
     accept_rollback: bool,
+    log: Option<&LogGuard>,
 ) -> Result<TrustBundle, String> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let state_path = BundleState::path(config, file);
@@ -158,6 +163,9 @@ fn load_bundle(
         }
         message
     })?;
+    if let Some(log) = log {
+        check_bundle_proof(log, file, &text, bundle.seq())?;
+    }
     if let Some(floor) = floor.filter(|f| bundle.seq() < *f) {
         tracing::warn!(
             seq = bundle.seq(),
@@ -169,6 +177,35 @@ fn load_bundle(
         BundleState::write(&state_path, bundle.seq(), &text)?;
     }
     Ok(bundle)
+}
+
+/// The bundle is used only with a proof of its log entry in `<bundle>.tlog-proof`.
+fn check_bundle_proof(
+    log: &LogGuard,
+    file: &std::path::Path,
+    text: &str,
+    seq: u64,
+) -> Result<(), String> {
+    let mut proof_path = file.as_os_str().to_owned();
+    proof_path.push(PROOF_SUFFIX);
+    let proof_path = std::path::PathBuf::from(proof_path);
+    let proof = match std::fs::read(&proof_path) {
+        Ok(proof) => Some(proof),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(format!("{}: {e}", proof_path.display())),
+    };
+    let entry = govid_core::tlog::Entry::TrustBundle {
+        seq,
+        sha256: sha256(text.trim().as_bytes()),
+    };
+    log.check(&entry, proof.as_deref()).map_err(|refused| {
+        format!(
+            "{}: trust_bundle_not_in_log: {refused}; [trust.log] needs a valid inclusion proof \
+             in {} cosigned as the policy says",
+            file.display(),
+            proof_path.display()
+        )
+    })
 }
 
 impl GateTrust {
@@ -195,10 +232,21 @@ impl GateTrust {
             }
             Some(keys)
         };
+        let log = match &config.log {
+            Some(section) => Some(Arc::new(LogGuard::load(section, config.bundle.as_deref())?)),
+            None => None,
+        };
         let bundle = match (&config.bundle, &config.bundle_operator_jwk) {
             (Some(file), Some(operator)) => {
                 let operator = read_jwk(operator)?;
-                let bundle = load_bundle(config, file, &operator, last_seq, accept_rollback)?;
+                let bundle = load_bundle(
+                    config,
+                    file,
+                    &operator,
+                    last_seq,
+                    accept_rollback,
+                    log.as_deref(),
+                )?;
                 Some(Arc::new(bundle))
             }
             _ => None,
@@ -231,6 +279,7 @@ impl GateTrust {
             bundle,
             dids,
             web_dids,
+            log,
         })
     }
 }
