@@ -70,6 +70,16 @@ pub(crate) struct ServeArgs {
     /// SQLite gate log file (WAL); without it, only the last 1000 decisions are kept in memory.
     #[arg(long, value_name = "FILE")]
     log_db: Option<PathBuf>,
+    /// Where replay keys and the gate log live: `postgres://…` for a fleet of gates sharing one
+    /// database, or a SQLite file (as --log-db). Prefer `[store] url` in the config file (or
+    /// this flag's environment variable) when the URL holds a password.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "GOVID_STORE_URL",
+        hide_env_values = true
+    )]
+    store: Option<String>,
     /// What to do when no fresh status list states a credential's status: deny (default) or
     /// allow. A credential without a `status` claim is --require-status's case, not this one.
     #[arg(long, value_name = "ACTION")]
@@ -161,6 +171,9 @@ fn load(args: &ServeArgs) -> Result<GateConfig, String> {
         }));
     if let Some(db) = &args.log_db {
         file.log.db = Some(db.clone());
+    }
+    if let Some(url) = &args.store {
+        file.store.url = Some(url.clone());
     }
     if !args.status_list.is_empty() {
         file.status

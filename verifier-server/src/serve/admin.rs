@@ -6,8 +6,10 @@
 //! (SHA-256 of both, then `subtle`), so neither content nor length leaks through timing. Both
 //! refusals are logged with the client's IP address (never the token presented).
 //!
-//! `GET /admin/entries?limit=N`: the newest `N` gate log entries, newest first (default 50, at
-//! most 1000); `limit=0` returns none (`{"entries": []}`).
+//! `GET /admin/entries?limit=N&gate=ID&since=UNIX&until=UNIX`: the newest `N` gate log entries,
+//! newest first (default 50, at most 1000); `limit=0` returns none (`{"entries": []}`). `gate`
+//! keeps one gate's entries (on a fleet's PostgreSQL log, every gate's are there), `since` and
+//! `until` (unix seconds, inclusive) a time range.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -99,6 +101,9 @@ async fn reload(
 #[derive(Debug, Deserialize)]
 struct EntriesQuery {
     limit: Option<usize>,
+    gate: Option<String>,
+    since: Option<u64>,
+    until: Option<u64>,
 }
 
 async fn entries(
@@ -114,7 +119,13 @@ async fn entries(
     if limit == 0 {
         return Json(json!({ "entries": [] })).into_response();
     }
-    match state.log.recent(limit).await {
+    let filter = super::gatelog::LogFilter {
+        gate: query.gate.filter(|g| !g.is_empty()),
+        since: query.since,
+        until: query.until,
+        limit,
+    };
+    match state.log.recent(&filter).await {
         Ok(rows) => Json(json!({ "entries": rows })).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "reading the gate log failed");

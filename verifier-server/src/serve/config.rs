@@ -26,6 +26,28 @@ pub(crate) struct FileConfig {
     pub(crate) status: StatusSection,
     #[serde(default)]
     pub(crate) log: LogSection,
+    #[serde(default)]
+    pub(crate) store: StoreSection,
+}
+
+/// `[store]`: where the replay keys and the gate log live (see [`super::store`]).
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StoreSection {
+    /// `postgres://…` for a fleet; a path (or nothing) for this gate's SQLite file.
+    pub(crate) url: Option<String>,
+    /// How long a decision waits for the fleet check (milliseconds).
+    pub(crate) timeout_ms: Option<u64>,
+}
+
+impl std::fmt::Debug for StoreSection {
+    // The URL may carry a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreSection")
+            .field("url", &self.url.as_ref().map(|_| "[elided]"))
+            .field("timeout_ms", &self.timeout_ms)
+            .finish()
+    }
 }
 
 /// `[gate]`: who the gate is and what it asks for.
@@ -194,6 +216,11 @@ impl FileConfig {
         }
         self.log.db.iter_mut().for_each(fix);
         self.log.salt_file.iter_mut().for_each(fix);
+        if let Some(url) = &mut self.store.url {
+            if !url.contains("://") && Path::new(url.as_str()).is_relative() {
+                *url = base.join(url.as_str()).to_string_lossy().into_owned();
+            }
+        }
         self.server.tls_cert.iter_mut().for_each(fix);
         self.server.tls_key.iter_mut().for_each(fix);
     }
@@ -275,6 +302,11 @@ pub(crate) struct GateConfig {
     pub(crate) keep_claims: Vec<ClaimPath>,
     pub(crate) salt_file: Option<PathBuf>,
     pub(crate) commit_before_response: bool,
+
+    /// `[store] url = "postgres://…"`: the fleet's database; `None`: this gate's SQLite only.
+    pub(crate) fleet: Option<super::store::PgUrl>,
+    /// How long a decision waits for the fleet check.
+    pub(crate) store_timeout: Duration,
 }
 
 /// A language the scanning page ships strings for (`[gate] language`).
@@ -475,6 +507,19 @@ impl GateConfig {
         let st = file.status;
         let refresh = st.refresh_secs.unwrap_or(300).max(1);
         let log = file.log;
+        let (fleet, log_db) = match file.store.url.as_deref().map(super::store::StoreUrl::parse) {
+            None => (None, log.db),
+            Some(Err(e)) => return Err(e),
+            Some(Ok(super::store::StoreUrl::Postgres(url))) => (Some(url), log.db),
+            Some(Ok(super::store::StoreUrl::Sqlite(path))) => match log.db {
+                Some(db) if db != path => {
+                    return Err(
+                        "[store] url and [log] db name two different SQLite files".to_owned()
+                    )
+                }
+                _ => (None, Some(path)),
+            },
+        };
         Ok(Self {
             gate_id: g.id.unwrap_or_else(|| "gate".to_owned()),
             audience,
@@ -519,11 +564,15 @@ impl GateConfig {
             status_lists: st.lists.unwrap_or_default(),
             fetch_discovered: st.fetch_discovered.unwrap_or(true),
             max_status_lists: st.max_lists.unwrap_or(64).max(1),
-            log_db: log.db,
+            log_db,
             retention_days: log.retention_days.unwrap_or(30),
             keep_claims: parse_claims(&log.keep_claims.unwrap_or_default(), "keep_claims")?,
             salt_file: log.salt_file,
             commit_before_response: log.commit_before_response.unwrap_or(false),
+            fleet,
+            store_timeout: Duration::from_millis(
+                file.store.timeout_ms.unwrap_or(500).clamp(10, 10_000),
+            ),
         })
     }
 

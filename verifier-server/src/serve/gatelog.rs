@@ -97,6 +97,27 @@ pub(crate) struct Remembered {
     pub(crate) complete: bool,
 }
 
+/// Which entries `/admin/entries` asks for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct LogFilter {
+    /// Only this gate's entries.
+    pub(crate) gate: Option<String>,
+    /// Only entries at or after this time (unix seconds).
+    pub(crate) since: Option<u64>,
+    /// Only entries at or before this time (unix seconds).
+    pub(crate) until: Option<u64>,
+    /// At most this many, newest first.
+    pub(crate) limit: usize,
+}
+
+impl LogFilter {
+    fn matches(&self, e: &Entry) -> bool {
+        self.gate.as_ref().is_none_or(|g| *g == e.gate)
+            && self.since.is_none_or(|t| e.time >= t)
+            && self.until.is_none_or(|t| e.time <= t)
+    }
+}
+
 /// A row read back for `/admin/entries`.
 #[derive(Clone, Debug, Serialize)]
 pub(crate) struct Row {
@@ -208,7 +229,8 @@ fn decode_hex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// Where decisions go: the SQLite writer, or (without a database) a ring of recent entries.
+/// Where decisions go: the SQLite writer, the fleet's PostgreSQL writer, or (without a
+/// database) a ring of recent entries.
 #[derive(Clone)]
 pub(crate) struct GateLog {
     inner: Arc<Inner>,
@@ -222,6 +244,11 @@ enum Inner {
         errors: Arc<std::sync::atomic::AtomicU64>,
     },
     Memory(Mutex<VecDeque<Row>>, std::sync::atomic::AtomicI64),
+    Postgres {
+        tx: mpsc::Sender<Entry>,
+        store: Arc<super::store::PgStore>,
+        retention_days: u64,
+    },
 }
 
 const SCHEMA: &str = "
@@ -359,10 +386,41 @@ impl GateLog {
         ))
     }
 
+    /// The fleet's central log in PostgreSQL, delivered by a writer task (see
+    /// [`super::store::postgres`]); the task ends when every `GateLog` clone is dropped.
+    pub(crate) fn postgres(
+        store: Arc<super::store::PgStore>,
+        retention_days: u64,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let handle = tokio::spawn(super::store::postgres::writer(store.clone(), rx));
+        (
+            Self {
+                inner: Arc::new(Inner::Postgres {
+                    tx,
+                    store,
+                    retention_days,
+                }),
+            },
+            handle,
+        )
+    }
+
     /// Asks the writer to delete rows past retention (the server calls this hourly).
     pub(crate) fn prune_soon(&self) {
-        if let Inner::Db { tx, .. } = &*self.inner {
-            let _ = tx.try_send(Msg::Prune);
+        match &*self.inner {
+            Inner::Db { tx, .. } => {
+                let _ = tx.try_send(Msg::Prune);
+            }
+            Inner::Postgres {
+                store,
+                retention_days,
+                ..
+            } => {
+                let (store, days) = (store.clone(), *retention_days);
+                tokio::spawn(async move { store.prune_log(days).await });
+            }
+            Inner::Memory(..) => {}
         }
     }
 
@@ -371,6 +429,9 @@ impl GateLog {
         match &*self.inner {
             Inner::Db { errors, .. } => errors.load(std::sync::atomic::Ordering::Relaxed),
             Inner::Memory(..) => 0,
+            Inner::Postgres { store, .. } => {
+                store.log_errors.load(std::sync::atomic::Ordering::Relaxed)
+            }
         }
     }
 
@@ -400,6 +461,14 @@ impl GateLog {
                     }
                 }
             }
+            Inner::Postgres { tx, store, .. } => {
+                if tx.send(entry).await.is_err() {
+                    store
+                        .log_errors
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tracing::error!("gate log writer is gone; entry not recorded");
+                }
+            }
             Inner::Memory(ring, next) => {
                 let id = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 let mut ring = ring
@@ -413,12 +482,13 @@ impl GateLog {
         }
     }
 
-    /// The most recent `limit` entries, newest first.
-    pub(crate) async fn recent(&self, limit: usize) -> Result<Vec<Row>, String> {
+    /// The most recent entries matching `filter`, newest first.
+    pub(crate) async fn recent(&self, filter: &LogFilter) -> Result<Vec<Row>, String> {
         match &*self.inner {
+            Inner::Postgres { store, .. } => store.recent(filter).await,
             Inner::Db { path, .. } => {
-                let path = path.clone();
-                tokio::task::spawn_blocking(move || read_recent(&path, limit))
+                let (path, filter) = (path.clone(), filter.clone());
+                tokio::task::spawn_blocking(move || read_recent(&path, &filter))
                     .await
                     .map_err(|e| e.to_string())?
             }
@@ -426,7 +496,13 @@ impl GateLog {
                 let ring = ring
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
-                Ok(ring.iter().rev().take(limit).cloned().collect())
+                Ok(ring
+                    .iter()
+                    .rev()
+                    .filter(|row| filter.matches(&row.entry))
+                    .take(filter.limit)
+                    .cloned()
+                    .collect())
             }
         }
     }
@@ -550,42 +626,53 @@ fn prune(conn: &Connection, retention_days: u64) {
     }
 }
 
-fn read_recent(path: &Path, limit: usize) -> Result<Vec<Row>, String> {
+fn read_recent(path: &Path, filter: &LogFilter) -> Result<Vec<Row>, String> {
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|e| e.to_string())?;
     let mut stmt = conn
         .prepare(
             "SELECT id, time, gate, decision, reason, issuer, credential_status, credential_hash,
-             claims FROM entries ORDER BY id DESC LIMIT ?1",
+             claims FROM entries
+             WHERE (?2 IS NULL OR gate = ?2) AND (?3 IS NULL OR time >= ?3)
+               AND (?4 IS NULL OR time <= ?4)
+             ORDER BY id DESC LIMIT ?1",
         )
         .map_err(|e| e.to_string())?;
     let rows = stmt
-        .query_map(params![i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
-            let decision: String = r.get(3)?;
-            let status: Option<String> = r.get(6)?;
-            let claims: Option<String> = r.get(8)?;
-            Ok(Row {
-                id: r.get(0)?,
-                entry: Entry {
-                    time: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
-                    gate: r.get(2)?,
-                    decision: if decision == "allow" { "allow" } else { "deny" },
-                    reason: r.get(4)?,
-                    issuer: r.get(5)?,
-                    credential_status: status.as_deref().map(static_status),
-                    credential_hash: r.get(7)?,
-                    claims: claims.and_then(|c| serde_json::from_str(&c).ok()),
-                    replay: None,
-                },
-            })
-        })
+        .query_map(
+            params![
+                i64::try_from(filter.limit).unwrap_or(i64::MAX),
+                filter.gate,
+                filter.since.map(|t| i64::try_from(t).unwrap_or(i64::MAX)),
+                filter.until.map(|t| i64::try_from(t).unwrap_or(i64::MAX)),
+            ],
+            |r| {
+                let decision: String = r.get(3)?;
+                let status: Option<String> = r.get(6)?;
+                let claims: Option<String> = r.get(8)?;
+                Ok(Row {
+                    id: r.get(0)?,
+                    entry: Entry {
+                        time: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+                        gate: r.get(2)?,
+                        decision: if decision == "allow" { "allow" } else { "deny" },
+                        reason: r.get(4)?,
+                        issuer: r.get(5)?,
+                        credential_status: status.as_deref().map(static_status),
+                        credential_hash: r.get(7)?,
+                        claims: claims.and_then(|c| serde_json::from_str(&c).ok()),
+                        replay: None,
+                    },
+                })
+            },
+        )
         .map_err(|e| e.to_string())?;
     rows.collect::<Result<Vec<_>, _>>()
         .map_err(|e| e.to_string())
 }
 
 /// The status names the server writes, back as `'static` strings.
-fn static_status(text: &str) -> &'static str {
+pub(crate) fn static_status(text: &str) -> &'static str {
     match text {
         "valid" => "valid",
         "revoked" => "revoked",
@@ -639,9 +726,38 @@ mod tests {
             for i in 0..10 {
                 log.record(entry(&format!("r{i}"))).await;
             }
-            let rows = log.recent(3).await.unwrap_or_else(|e| panic!("{e}"));
+            let filter = LogFilter {
+                limit: 3,
+                ..LogFilter::default()
+            };
+            let rows = log.recent(&filter).await.unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(rows.len(), 3);
             assert_eq!(rows[0].entry.reason, "r9");
+            log.record(Entry {
+                gate: "other".into(),
+                ..entry("o1")
+            })
+            .await;
+            let only = |gate: &str, since: Option<u64>, until: Option<u64>| LogFilter {
+                gate: Some(gate.to_owned()),
+                since,
+                until,
+                limit: 50,
+            };
+            let rows = log
+                .recent(&only("other", None, None))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(rows.len(), 1);
+            assert_eq!(rows[0].entry.reason, "o1");
+            let t = rows[0].entry.time;
+            let count = |f: LogFilter| {
+                let log = log.clone();
+                async move { log.recent(&f).await.map(|r| r.len()).unwrap_or(usize::MAX) }
+            };
+            assert_eq!(count(only("g", Some(t + 100), None)).await, 0);
+            assert_eq!(count(only("g", None, Some(t.saturating_sub(100)))).await, 0);
+            assert_eq!(count(only("g", Some(t - 100), Some(t + 100))).await, 10);
         });
         drop(log);
         handle.join().unwrap_or_else(|_| panic!("writer panicked"));

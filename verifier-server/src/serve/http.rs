@@ -88,6 +88,7 @@ use super::config::{Mode, PageLanguage};
 use super::decide::{challenge_claims, decide, Context, Decision};
 use super::gatelog::Entry;
 use super::metrics::Gauge;
+use super::store::FleetCheck;
 use super::transparency::LogRefusal;
 use super::{admin, page, AppState, Gate};
 use crate::input::system_now;
@@ -112,6 +113,9 @@ pub(crate) struct VerifyResponse {
     pub(crate) credential_status: Option<&'static str>,
     pub(crate) issuer: Option<String>,
     pub(crate) mode: Option<&'static str>,
+    /// With a fleet store: `ok` (the fleet was asked) or `degraded` (this gate's cache only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) fleet_check: Option<&'static str>,
     pub(crate) gate: String,
     pub(crate) time: u64,
 }
@@ -262,7 +266,23 @@ async fn verify(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bo
         salt: &state.salt,
         refresh_now: &state.refresh_now,
     };
-    let decision = decide(&gate, &ctx, &text, named.as_deref(), now);
+    let mut decision = decide(&gate, &ctx, &text, named.as_deref(), now);
+    // A code new to this gate is claimed for the fleet before the answer (see `store`).
+    let fleet = match decision.replay {
+        Some((key, expires_at)) if decision.allow => state.fleet.claim(&key, expires_at).await,
+        _ => state.fleet.current(),
+    };
+    match fleet {
+        FleetCheck::Taken => {
+            decision.allow = false;
+            decision.reason = "replayed";
+            decision.disclosed = Map::new();
+            decision.replay = None;
+        }
+        // Claimed already: the log entry need not carry the key to the fleet again.
+        FleetCheck::Fresh => decision.replay = None,
+        FleetCheck::Local | FleetCheck::Degraded => {}
+    }
     state
         .metrics
         .observe(decision.word(), decision.reason, started.elapsed());
@@ -306,6 +326,7 @@ async fn verify(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bo
         credential_status,
         issuer,
         mode,
+        fleet_check: fleet.word(),
         gate: gate.config.gate_id.clone(),
         time: now,
     })
@@ -431,8 +452,11 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     let refused_by_log = lists
         .iter()
         .any(|l| l.get("log").is_some_and(|v| !v.is_null() && v != "ok"));
-    let degraded =
-        !warnings.is_empty() || refused_by_log || lists.iter().any(|l| l["stale"] == json!(true));
+    let fleet = state.fleet.fleet_word();
+    let degraded = !warnings.is_empty()
+        || refused_by_log
+        || lists.iter().any(|l| l["stale"] == json!(true))
+        || fleet == Some("degraded");
     let log = gate.trust.log.as_ref().map(|log| {
         let refusals: Map<String, Value> = LogRefusal::ALL
             .iter()
@@ -460,8 +484,9 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
         "warnings": warnings,
         "log": log,
         "replay": {
-            "kept_across_restart": gate.config.log_db.is_some(),
+            "kept_across_restart": gate.config.log_db.is_some() || fleet.is_some(),
             "refuses_codes_before": (history_from > 0).then_some(history_from),
+            "fleet": fleet,
         },
     }))
     .into_response()

@@ -7,7 +7,8 @@
 //! - [`http`], [`admin`], [`page`]: the routes; [`listen`]: the accept loop (header timeout,
 //!   connection cap, graceful shutdown); [`ratelimit`], [`metrics`], [`gatelog`]: the per-client
 //!   limit, Prometheus text and the SQLite gate log; [`transparency`]: `[trust.log]`, inclusion
-//!   proofs and witness cosignatures for status lists and the trust bundle.
+//!   proofs and witness cosignatures for status lists and the trust bundle; [`store`]: the
+//!   storage a fleet of gates shares (PostgreSQL).
 
 pub(crate) mod admin;
 pub(crate) mod cache;
@@ -22,6 +23,7 @@ pub(crate) mod metrics;
 pub(crate) mod page;
 pub(crate) mod ratelimit;
 pub(crate) mod refresh;
+pub(crate) mod store;
 pub(crate) mod transparency;
 pub(crate) mod trust;
 
@@ -39,6 +41,7 @@ use self::config::GateConfig;
 use self::gatelog::{GateLog, Salt};
 use self::metrics::Metrics;
 use self::ratelimit::RateLimiter;
+use self::store::{PgStore, ReplayStore};
 use self::trust::GateTrust;
 
 /// Most decoded holder keys remembered (≈ 300 bytes each): the holders a gate sees again.
@@ -95,6 +98,8 @@ pub(crate) struct AppState {
     pub(crate) challenges: Challenges,
     pub(crate) metrics: Metrics,
     pub(crate) log: GateLog,
+    /// The fleet's replay store (nothing for a single gate on SQLite).
+    pub(crate) fleet: ReplayStore,
     pub(crate) salt: Salt,
     pub(crate) limiter: RateLimiter,
     pub(crate) refresh_now: tokio::sync::Notify,
@@ -143,15 +148,74 @@ fn log_warnings(config: &GateConfig) {
     }
 }
 
-/// Builds the shared state (opening the gate log); the writer thread's handle comes back so the
-/// caller can wait for it to drain at shutdown.
+/// The gate log's writer, waited for at shutdown so that it drains.
+pub(crate) enum Writer {
+    /// The SQLite writer thread.
+    Thread(std::thread::JoinHandle<()>),
+    /// The PostgreSQL writer task.
+    Task(tokio::task::JoinHandle<()>),
+}
+
+/// Opens the fleet store when one is configured: a pool, the migrations and the fleet's
+/// unexpired replay keys. An unreachable database does not stop the gate: it starts degraded,
+/// refusing codes made before it started (`code_before_restart`) as a gate without a log does.
+pub(crate) async fn open_fleet(
+    config: &GateConfig,
+) -> Result<Option<(Arc<PgStore>, Option<gatelog::Remembered>)>, String> {
+    let Some(url) = &config.fleet else {
+        return Ok(None);
+    };
+    let pg = Arc::new(PgStore::new(url, config.store_timeout)?);
+    let remembered = match pg.start(crate::input::system_now()).await {
+        Ok(remembered) => {
+            tracing::info!(
+                keys = remembered.keys.len(),
+                "fleet store: PostgreSQL reachable; replay keys loaded"
+            );
+            Some(remembered)
+        }
+        Err(e) if e.contains("upgrade the gate") => return Err(e),
+        Err(e) => {
+            tracing::warn!(
+                error = %e,
+                "fleet store unreachable at start: deciding with this gate's replay cache only \
+                 (fleet_check degraded)"
+            );
+            None
+        }
+    };
+    Ok(Some((pg, remembered)))
+}
+
+/// Builds the shared state (opening the gate log); the writer's handle comes back so the
+/// caller can wait for it to drain at shutdown. `fleet`: what [`open_fleet`] returned.
 pub(crate) fn build_state(
     config: GateConfig,
     reloader: Reloader,
-) -> Result<(Arc<AppState>, Option<std::thread::JoinHandle<()>>), String> {
+    fleet: Option<(Arc<PgStore>, Option<gatelog::Remembered>)>,
+) -> Result<(Arc<AppState>, Option<Writer>), String> {
     let cache = Arc::new(Cache::default());
-    let (log, writer, salt, remembered) = match &config.log_db {
-        Some(db) => {
+    let (log, writer, salt, remembered, fleet) = match (&config.log_db, fleet) {
+        (_, Some((pg, remembered))) => {
+            if config.log_db.is_some() {
+                tracing::warn!(
+                    "[log] db is not used with a PostgreSQL store: the gate log is the fleet's"
+                );
+            }
+            let salt = match &config.salt_file {
+                Some(path) => Salt::load_or_create(path)?,
+                None => Salt::ephemeral(),
+            };
+            let (log, task) = GateLog::postgres(pg.clone(), config.retention_days);
+            (
+                log,
+                Some(Writer::Task(task)),
+                salt,
+                remembered,
+                ReplayStore::Postgres(pg),
+            )
+        }
+        (Some(db), None) => {
             let salt_path = config
                 .salt_file
                 .clone()
@@ -159,9 +223,21 @@ pub(crate) fn build_state(
             let salt = Salt::load_or_create(&salt_path)?;
             let (log, writer, remembered) =
                 GateLog::open(db, config.retention_days, config.commit_before_response)?;
-            (log, Some(writer), salt, Some(remembered))
+            (
+                log,
+                Some(Writer::Thread(writer)),
+                salt,
+                Some(remembered),
+                ReplayStore::Local,
+            )
         }
-        None => (GateLog::memory(), None, Salt::ephemeral(), None),
+        (None, None) => (
+            GateLog::memory(),
+            None,
+            Salt::ephemeral(),
+            None,
+            ReplayStore::Local,
+        ),
     };
     let replay = replay_cache(&config, remembered, crate::input::system_now());
     let challenges = Challenges::new(
@@ -185,6 +261,7 @@ pub(crate) fn build_state(
         challenges,
         metrics: Metrics::default(),
         log,
+        fleet,
         salt,
         limiter,
         refresh_now: tokio::sync::Notify::new(),
@@ -229,7 +306,8 @@ pub(crate) async fn run(
     reloader: Reloader,
 ) -> Result<(), String> {
     let listen = config.listen;
-    let (state, writer) = build_state(config, reloader)?;
+    let fleet = open_fleet(&config).await?;
+    let (state, writer) = build_state(config, reloader, fleet)?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
@@ -256,7 +334,8 @@ pub(crate) async fn run(
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let refresher = tokio::spawn(refresh::run(state.clone(), stop_rx.clone()));
-    let pruner = tokio::spawn(prune_hourly(state.clone(), stop_rx));
+    let pruner = tokio::spawn(prune_hourly(state.clone(), stop_rx.clone()));
+    let watcher = tokio::spawn(watch_fleet(state.fleet.clone(), stop_rx));
     // The first fetches start now; the gate answers (status_unknown where a list is missing)
     // while they run.
     let app = http::router(state.clone());
@@ -266,13 +345,42 @@ pub(crate) async fn run(
     let _ = stop_tx.send(true);
     let _ = refresher.await;
     let _ = pruner.await;
+    let _ = watcher.await;
     drop(state);
-    if let Some(writer) = writer {
-        // Every handler is done, so the channel closes once the last state clone is gone; the
-        // writer commits what was queued and ends.
-        let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+    // Every handler is done, so the channel closes once the last state clone is gone; the
+    // writer commits (or delivers) what was queued and ends.
+    match writer {
+        Some(Writer::Thread(writer)) => {
+            let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+        }
+        Some(Writer::Task(task)) => {
+            let _ = task.await;
+        }
+        None => {}
     }
     Ok(())
+}
+
+/// With a fleet store: probes a degraded store back to `ok` every [`store::PROBE_EVERY`] and
+/// deletes the fleet's expired replay keys every [`store::PRUNE_EVERY`].
+async fn watch_fleet(fleet: ReplayStore, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let ReplayStore::Postgres(pg) = fleet else {
+        return;
+    };
+    let mut every = tokio::time::interval(store::PROBE_EVERY);
+    let mut pruned = Instant::now();
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = stop.changed() => return,
+        }
+        if !pg.health.is_ok() {
+            pg.probe().await;
+        } else if pruned.elapsed() >= store::PRUNE_EVERY {
+            pruned = Instant::now();
+            pg.prune(crate::input::system_now()).await;
+        }
+    }
 }
 
 async fn prune_hourly(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool>) {

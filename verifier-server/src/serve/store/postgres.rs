@@ -1,0 +1,440 @@
+//! The fleet's PostgreSQL store: the shared replay keys and the central gate log.
+//!
+//! # Schema
+//!
+//! Versioned migrations ([`MIGRATIONS`]) run at start in one transaction under an advisory lock,
+//! so gates starting together apply each version once; `schema_version` records what was
+//! applied. A gate that finds a newer schema than it knows refuses to start.
+//!
+//! - `replay_keys (key bytea primary key, expires_at bigint)`: one row per accepted code, until
+//!   its replay window ends (unix seconds); any gate deletes expired rows every
+//!   [`super::PRUNE_EVERY`].
+//! - `gate_log (id bigserial, time, gate, decision, reason, issuer, credential_status,
+//!   credential_hash, claims)`: every gate's decisions, in the order each gate made them.
+//!
+//! # Gate log delivery
+//!
+//! Handlers queue entries for one writer task, which inserts them in batches (one transaction
+//! each). When PostgreSQL is unreachable the writer keeps the entries in memory, in order (at
+//! most [`MAX_PENDING`]; beyond that the oldest are dropped and counted as errors), and delivers
+//! them once it is back. Entries queued but not delivered are lost if the gate process ends.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio_postgres::NoTls;
+
+use super::super::gatelog::{static_status, Entry, LogFilter, Remembered, Row};
+use super::{FleetCheck, Health, PgUrl};
+
+/// Entries kept in memory while PostgreSQL is unreachable.
+pub(crate) const MAX_PENDING: usize = 100_000;
+/// Most entries inserted in one transaction.
+const MAX_BATCH: usize = 512;
+/// Connections one gate holds.
+const POOL_SIZE: usize = 8;
+
+/// The schema, one step per version; never edit a released step, add one.
+const MIGRATIONS: &[(i32, &str)] = &[(
+    1,
+    "CREATE TABLE replay_keys (
+        key bytea PRIMARY KEY,
+        expires_at bigint NOT NULL
+     );
+     CREATE INDEX replay_keys_expiry ON replay_keys (expires_at);
+     CREATE TABLE gate_log (
+        id bigserial PRIMARY KEY,
+        time bigint NOT NULL,
+        gate text NOT NULL,
+        decision text NOT NULL,
+        reason text NOT NULL,
+        issuer text,
+        credential_status text,
+        credential_hash text,
+        claims text
+     );
+     CREATE INDEX gate_log_time ON gate_log (time);
+     CREATE INDEX gate_log_gate_time ON gate_log (gate, time);",
+)];
+
+/// An arbitrary constant: the advisory lock gates take while migrating.
+const MIGRATION_LOCK: i64 = 0x676f_7669_6400_0001;
+
+/// A gate's handle on the fleet database.
+pub(crate) struct PgStore {
+    pool: Pool,
+    /// How long a decision waits for the fleet check.
+    timeout: Duration,
+    pub(crate) health: Health,
+    migrated: AtomicBool,
+    /// Gate log entries not delivered (dropped, or a failed insert of a batch that was dropped).
+    pub(crate) log_errors: AtomicU64,
+}
+
+fn err(e: impl std::fmt::Display) -> String {
+    // tokio-postgres' and deadpool's messages name the failure, never the password.
+    e.to_string()
+}
+
+fn unix(t: u64) -> i64 {
+    i64::try_from(t).unwrap_or(i64::MAX)
+}
+
+impl PgStore {
+    /// A pool for `url`; connects lazily, so this succeeds while the database is down.
+    pub(crate) fn new(url: &PgUrl, timeout: Duration) -> Result<Self, String> {
+        let mut config: tokio_postgres::Config = url
+            .0
+            .parse()
+            .map_err(|e| format!("[store] url: not a PostgreSQL URL: {e}"))?;
+        config.connect_timeout(timeout);
+        config.application_name("govid-gate");
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(timeout))
+            .create_timeout(Some(timeout))
+            .recycle_timeout(Some(timeout))
+            .build()
+            .map_err(err)?;
+        Ok(Self {
+            pool,
+            timeout,
+            health: Health::new(false),
+            migrated: AtomicBool::new(false),
+            log_errors: AtomicU64::new(0),
+        })
+    }
+
+    /// Applies the migrations this gate knows and the database lacks.
+    pub(crate) async fn migrate(&self) -> Result<(), String> {
+        let mut client = self.pool.get().await.map_err(err)?;
+        let tx = client.transaction().await.map_err(err)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await
+            .map_err(err)?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_version (
+                version integer PRIMARY KEY,
+                applied_at bigint NOT NULL
+             )",
+        )
+        .await
+        .map_err(err)?;
+        let current: i32 = tx
+            .query_one("SELECT coalesce(max(version), 0) FROM schema_version", &[])
+            .await
+            .map_err(err)?
+            .get(0);
+        let known = MIGRATIONS.last().map_or(0, |(v, _)| *v);
+        if current > known {
+            return Err(format!(
+                "the fleet database has schema version {current}; this gate knows up to {known}: \
+                 upgrade the gate"
+            ));
+        }
+        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+            tx.batch_execute(sql).await.map_err(err)?;
+            tx.execute(
+                "INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)",
+                &[version, &unix(crate::input::system_now())],
+            )
+            .await
+            .map_err(err)?;
+            tracing::info!(version, "fleet store: schema migrated");
+        }
+        tx.commit().await.map_err(err)?;
+        self.migrated.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Connects, migrates and reads the fleet's unexpired replay keys: what a starting gate
+    /// loads into its cache. `complete` is whether these are every key the fleet accepted.
+    pub(crate) async fn start(&self, now: u64) -> Result<Remembered, String> {
+        let fut = async {
+            self.migrate().await?;
+            let client = self.pool.get().await.map_err(err)?;
+            let rows = client
+                .query(
+                    "SELECT key, expires_at FROM replay_keys WHERE expires_at >= $1",
+                    &[&unix(now)],
+                )
+                .await
+                .map_err(err)?;
+            let keys = rows
+                .iter()
+                .filter_map(|r| {
+                    let key: Vec<u8> = r.try_get(0).ok()?;
+                    let expires: i64 = r.try_get(1).ok()?;
+                    Some((
+                        <[u8; 32]>::try_from(key).ok()?,
+                        u64::try_from(expires).ok()?,
+                    ))
+                })
+                .collect();
+            Ok::<_, String>(keys)
+        };
+        let keys = tokio::time::timeout(self.timeout.saturating_mul(4), fut)
+            .await
+            .map_err(|_| "timed out".to_owned())??;
+        self.health.set(true, "");
+        // Every key a gate accepts with the fleet reachable is in the table before it answers.
+        // Keys accepted while a gate was degraded arrive with its log entries, or not at all if
+        // it stopped first: the fleet cannot vouch for those, a limit the README states.
+        Ok(Remembered {
+            keys,
+            complete: true,
+        })
+    }
+
+    /// The fleet check of a key new to this gate (see the module documentation of `store`).
+    pub(crate) async fn claim(&self, key: &[u8; 32], expires_at: u64) -> FleetCheck {
+        if !self.health.is_ok() {
+            return FleetCheck::Degraded;
+        }
+        let now = unix(crate::input::system_now());
+        let fut = async {
+            let client = self.pool.get().await.map_err(err)?;
+            // An expired row not yet pruned is taken over, not counted as a replay.
+            client
+                .execute(
+                    "INSERT INTO replay_keys (key, expires_at) VALUES ($1, $2)
+                     ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at
+                     WHERE replay_keys.expires_at < $3",
+                    &[&&key[..], &unix(expires_at), &now],
+                )
+                .await
+                .map_err(err)
+        };
+        match tokio::time::timeout(self.timeout, fut).await {
+            Ok(Ok(1)) => FleetCheck::Fresh,
+            Ok(Ok(_)) => FleetCheck::Taken,
+            Ok(Err(e)) => {
+                self.health.set(false, &e);
+                FleetCheck::Degraded
+            }
+            Err(_) => {
+                self.health.set(false, "timed out");
+                FleetCheck::Degraded
+            }
+        }
+    }
+
+    /// Checks that PostgreSQL answers (migrating first if start could not), updating `health`.
+    pub(crate) async fn probe(&self) {
+        let fut = async {
+            if !self.migrated.load(Ordering::Relaxed) {
+                self.migrate().await?;
+            }
+            let client = self.pool.get().await.map_err(err)?;
+            client.simple_query("SELECT 1").await.map_err(err).map(drop)
+        };
+        match tokio::time::timeout(self.timeout.saturating_mul(2), fut).await {
+            Ok(Ok(())) => self.health.set(true, ""),
+            Ok(Err(e)) => self.health.set(false, &e),
+            Err(_) => self.health.set(false, "timed out"),
+        }
+    }
+
+    /// Deletes the fleet's expired replay keys.
+    pub(crate) async fn prune(&self, now: u64) {
+        let fut = async {
+            let client = self.pool.get().await.map_err(err)?;
+            client
+                .execute(
+                    "DELETE FROM replay_keys WHERE expires_at < $1",
+                    &[&unix(now)],
+                )
+                .await
+                .map_err(err)
+        };
+        match tokio::time::timeout(self.timeout.saturating_mul(4), fut).await {
+            Ok(Ok(n)) if n > 0 => tracing::debug!(deleted = n, "fleet replay keys pruned"),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "fleet store: pruning replay keys failed"),
+            Err(_) => tracing::warn!("fleet store: pruning replay keys timed out"),
+        }
+    }
+
+    /// Deletes gate log rows older than `retention_days` (0 keeps everything).
+    pub(crate) async fn prune_log(&self, retention_days: u64) {
+        if retention_days == 0 {
+            return;
+        }
+        let cutoff =
+            crate::input::system_now().saturating_sub(retention_days.saturating_mul(86_400));
+        let fut = async {
+            let client = self.pool.get().await.map_err(err)?;
+            client
+                .execute("DELETE FROM gate_log WHERE time < $1", &[&unix(cutoff)])
+                .await
+                .map_err(err)
+        };
+        match tokio::time::timeout(self.timeout.saturating_mul(20), fut).await {
+            Ok(Ok(n)) if n > 0 => tracing::info!(deleted = n, "gate log pruned"),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "gate log pruning failed"),
+            Err(_) => tracing::error!("gate log pruning timed out"),
+        }
+    }
+
+    /// Inserts `batch` in one transaction: the entries, and the replay keys of those accepted
+    /// while the fleet check was degraded.
+    async fn insert(&self, batch: &[Entry]) -> Result<(), String> {
+        let mut client = self.pool.get().await.map_err(err)?;
+        let tx = client.transaction().await.map_err(err)?;
+        let entry = tx
+            .prepare_cached(
+                "INSERT INTO gate_log (time, gate, decision, reason, issuer, credential_status,
+                 credential_hash, claims) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .await
+            .map_err(err)?;
+        let key = tx
+            .prepare_cached(
+                "INSERT INTO replay_keys (key, expires_at) VALUES ($1, $2)
+                 ON CONFLICT (key) DO NOTHING",
+            )
+            .await
+            .map_err(err)?;
+        for e in batch {
+            let claims = e.claims.as_ref().map(Value::to_string);
+            tx.execute(
+                &entry,
+                &[
+                    &unix(e.time),
+                    &e.gate,
+                    &e.decision,
+                    &e.reason,
+                    &e.issuer,
+                    &e.credential_status,
+                    &e.credential_hash,
+                    &claims,
+                ],
+            )
+            .await
+            .map_err(err)?;
+            if let Some((k, expires_at)) = &e.replay {
+                tx.execute(&key, &[&&k[..], &unix(*expires_at)])
+                    .await
+                    .map_err(err)?;
+            }
+        }
+        tx.commit().await.map_err(err)
+    }
+
+    /// The newest entries matching `filter`, newest first.
+    pub(crate) async fn recent(&self, filter: &LogFilter) -> Result<Vec<Row>, String> {
+        let client = self.pool.get().await.map_err(err)?;
+        let limit = i64::try_from(filter.limit).unwrap_or(i64::MAX);
+        let since = filter.since.map(unix);
+        let until = filter.until.map(unix);
+        let rows = client
+            .query(
+                "SELECT id, time, gate, decision, reason, issuer, credential_status,
+                 credential_hash, claims FROM gate_log
+                 WHERE ($1::text IS NULL OR gate = $1)
+                   AND ($2::bigint IS NULL OR time >= $2)
+                   AND ($3::bigint IS NULL OR time <= $3)
+                 ORDER BY id DESC LIMIT $4",
+                &[&filter.gate, &since, &until, &limit],
+            )
+            .await
+            .map_err(err)?;
+        rows.iter()
+            .map(|r| {
+                let decision: String = r.try_get(3).map_err(err)?;
+                let status: Option<String> = r.try_get(6).map_err(err)?;
+                let claims: Option<String> = r.try_get(8).map_err(err)?;
+                Ok(Row {
+                    id: r.try_get(0).map_err(err)?,
+                    entry: Entry {
+                        time: u64::try_from(r.try_get::<_, i64>(1).map_err(err)?).unwrap_or(0),
+                        gate: r.try_get(2).map_err(err)?,
+                        decision: if decision == "allow" { "allow" } else { "deny" },
+                        reason: r.try_get(4).map_err(err)?,
+                        issuer: r.try_get(5).map_err(err)?,
+                        credential_status: status.as_deref().map(static_status),
+                        credential_hash: r.try_get(7).map_err(err)?,
+                        claims: claims.and_then(|c| serde_json::from_str(&c).ok()),
+                        replay: None,
+                    },
+                })
+            })
+            .collect()
+    }
+}
+
+/// The gate log writer: delivers queued entries in order, holding them while PostgreSQL is
+/// unreachable. Ends when every sender is gone, after one last attempt to deliver.
+pub(crate) async fn writer(store: Arc<PgStore>, mut rx: mpsc::Receiver<Entry>) {
+    let mut pending: VecDeque<Entry> = VecDeque::new();
+    let mut open = true;
+    loop {
+        if pending.is_empty() {
+            if !open {
+                return;
+            }
+            match rx.recv().await {
+                Some(e) => pending.push_back(e),
+                None => return,
+            }
+        }
+        while let Ok(e) = rx.try_recv() {
+            pending.push_back(e);
+        }
+        while pending.len() > MAX_PENDING {
+            pending.pop_front();
+            store.log_errors.fetch_add(1, Ordering::Relaxed);
+        }
+        let n = pending.len().min(MAX_BATCH);
+        let batch: Vec<Entry> = pending.iter().take(n).cloned().collect();
+        match tokio::time::timeout(store.timeout.saturating_mul(10), store.insert(&batch)).await {
+            Ok(Ok(())) => {
+                pending.drain(..n);
+                continue;
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, pending = pending.len(), "gate log: delivery failed; retrying")
+            }
+            Err(_) => tracing::warn!(
+                pending = pending.len(),
+                "gate log: delivery timed out; retrying"
+            ),
+        }
+        if !open {
+            store
+                .log_errors
+                .fetch_add(pending.len() as u64, Ordering::Relaxed);
+            tracing::error!(
+                lost = pending.len(),
+                "gate log: entries not delivered at shutdown"
+            );
+            return;
+        }
+        // Wait before retrying, still taking new entries (and noticing shutdown).
+        let wait = tokio::time::sleep(super::PROBE_EVERY);
+        tokio::pin!(wait);
+        loop {
+            tokio::select! {
+                () = &mut wait => break,
+                got = rx.recv() => match got {
+                    Some(e) => pending.push_back(e),
+                    None => { open = false; break; }
+                },
+            }
+        }
+    }
+}
