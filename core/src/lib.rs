@@ -16,6 +16,7 @@ pub mod json;
 mod memo;
 pub mod oid4vci;
 pub mod qr;
+pub mod ratelimit;
 pub mod replay;
 pub mod sdjwt;
 pub mod status;

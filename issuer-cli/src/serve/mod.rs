@@ -20,7 +20,6 @@ pub(crate) mod fault;
 pub(crate) mod http;
 pub(crate) mod listen;
 pub(crate) mod offer;
-pub(crate) mod ratelimit;
 pub(crate) mod secret;
 
 use std::path::Path;
@@ -48,7 +47,7 @@ pub(crate) struct AppState {
     pub(crate) require_dpop: bool,
     /// Longest validity of an ID issued here, in days (as `issue`'s default).
     pub(crate) max_days: u32,
-    pub(crate) limiter: ratelimit::RateLimiter,
+    pub(crate) limiter: govid_core::ratelimit::RateLimiter,
     /// Reverse proxies whose `X-Forwarded-For` is believed ([`ClientLimits`]).
     pub(crate) trusted_proxies: Vec<std::net::IpAddr>,
     /// The status list's used indices, kept between issuances (taken under the `db` lock).
@@ -134,7 +133,10 @@ pub(crate) fn run(
         public_url,
         require_dpop,
         max_days: 365,
-        limiter: ratelimit::RateLimiter::new(clients.per_sec, clients.per_sec.saturating_mul(4)),
+        limiter: govid_core::ratelimit::RateLimiter::new(
+            clients.per_sec,
+            clients.per_sec.saturating_mul(4),
+        ),
         trusted_proxies: clients.trusted_proxies,
         list_cache: Mutex::new(None),
     };

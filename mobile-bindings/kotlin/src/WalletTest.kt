@@ -263,7 +263,8 @@ fun tests() {
         val p = main.wallet.presentForChallenge(main.credential.id, challenge)
         val nonce = Regex("\"nonce\":\"([^\"]+)\"").find(jwtPart(p.presentation.substringAfterLast('~'), 1))!!.groupValues[1]
         check(nonce == p.nonce, "nonce in KB-JWT")
-        val r = gateCheck(p, "--aud", GATE, "--nonce", nonce)
+        // `--nonce=`: a random nonce may start with "-", which a separate argument would turn into a flag.
+        val r = gateCheck(p, "--aud", GATE, "--nonce=$nonce")
         check(r.code == 0 && r.out.contains("MOT") && !r.out.contains("Amira\",\"family"), r.err)
         expectThrows<WalletException.InvalidChallenge>("garbage challenge") {
             main.wallet.readChallenge("GVC1:NOT-A-CHALLENGE")
@@ -464,7 +465,7 @@ fun tests() {
         check(gateCheck(p, "--aud", GATE, "--nonce", "nonce-best-000001").code == 0, "nonce entry")
         val challenge = gateChallenge(listOf("given_name", "family_name", "organization/name", "organization/code"))
         val c = e.wallet.presentForChallengeBest(e.credential.id, challenge)
-        check(c.kind == CredentialKind.GATE_PASS && gateCheck(c, "--aud", GATE, "--nonce", c.nonce).code == 0, "challenge")
+        check(c.kind == CredentialKind.GATE_PASS && gateCheck(c, "--aud", GATE, "--nonce=${c.nonce}").code == 0, "challenge")
         val counter = e.wallet.presentBest(pass.id, GATE, "nonce-best-000002",
             ClaimSelection.Profile(GateProfileKind.COUNTER))
         check(counter.kind == CredentialKind.WORKER_ID && counter.credentialId == e.credential.id, "$counter")

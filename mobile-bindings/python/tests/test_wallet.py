@@ -121,7 +121,8 @@ def test_challenge_mode(tmp_path, hr, gate):
     req = wallet.read_challenge(challenge)
     assert req.aud == GATE and req.claims == ["family_name", "organization/name"]
     p = wallet.present_for_challenge(cred.id, challenge)
-    r = gate.check(p, "--aud", GATE, "--nonce", p.nonce)
+    # `--nonce=`: a random nonce may start with "-", which a separate argument would turn into a flag.
+    r = gate.check(p, "--aud", GATE, f"--nonce={p.nonce}")
     assert r.returncode == 0, r.stderr
     shown = json.loads(r.stdout)
     assert shown["family_name"] == "Haddad" and "given_name" not in shown

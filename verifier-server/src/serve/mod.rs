@@ -5,7 +5,7 @@
 //!   background fetching of did:web documents and status lists into an in-memory cache;
 //! - [`decide`]: the decision itself (no I/O); [`challenge`]: challenge mode's nonces;
 //! - [`http`], [`admin`], [`page`]: the routes; [`listen`]: the accept loop (header timeout,
-//!   connection cap, graceful shutdown); [`ratelimit`], [`metrics`], [`gatelog`]: the per-client
+//!   connection cap, graceful shutdown); `govid_core::ratelimit`, [`metrics`], [`gatelog`]: the per-client
 //!   limit, Prometheus text and the SQLite gate log; [`transparency`]: `[trust.log]`, inclusion
 //!   proofs and witness cosignatures for status lists and the trust bundle; [`store`]: the
 //!   storage a fleet of gates shares (PostgreSQL).
@@ -21,7 +21,6 @@ pub(crate) mod http;
 pub(crate) mod listen;
 pub(crate) mod metrics;
 pub(crate) mod page;
-pub(crate) mod ratelimit;
 pub(crate) mod refresh;
 pub(crate) mod store;
 pub(crate) mod transparency;
@@ -40,9 +39,9 @@ use self::challenge::Challenges;
 use self::config::GateConfig;
 use self::gatelog::{GateLog, Salt};
 use self::metrics::Metrics;
-use self::ratelimit::RateLimiter;
 use self::store::{PgStore, ReplayStore};
 use self::trust::GateTrust;
+use govid_core::ratelimit::RateLimiter;
 
 /// Most decoded holder keys remembered (≈ 300 bytes each): the holders a gate sees again.
 const HOLDER_KEY_CACHE: usize = 16_384;

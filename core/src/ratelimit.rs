@@ -1,4 +1,7 @@
-//! A per-client token bucket, keyed by IP address.
+//! A per-client token bucket, keyed by IP address: the gate's and the issuer service's limit.
+//!
+//! No clock or I/O: the caller passes `now`. (The map's hasher is std's randomly keyed one, so a
+//! client cannot choose addresses that collide.)
 //!
 //! Each IP gets `burst` tokens, refilled at `per_sec` per second; a request takes one. The table
 //! is sharded by address hash and bounded: when a shard is full, buckets that are full again
@@ -22,7 +25,7 @@ struct Bucket {
 
 /// The limiter. `per_sec == 0` disables it.
 #[derive(Debug)]
-pub(crate) struct RateLimiter {
+pub struct RateLimiter {
     per_sec: f64,
     burst: f64,
     hasher: std::collections::hash_map::RandomState,
@@ -30,7 +33,8 @@ pub(crate) struct RateLimiter {
 }
 
 impl RateLimiter {
-    pub(crate) fn new(per_sec: u32, burst: u32) -> Self {
+    /// A limiter allowing `per_sec` requests a second per address, in bursts of `burst`.
+    pub fn new(per_sec: u32, burst: u32) -> Self {
         Self {
             per_sec: f64::from(per_sec),
             burst: f64::from(burst.max(1)),
@@ -40,7 +44,7 @@ impl RateLimiter {
     }
 
     /// Whether a request from `ip` at `now` may go ahead (and takes a token if so).
-    pub(crate) fn allow(&self, ip: IpAddr, now: Instant) -> bool {
+    pub fn allow(&self, ip: IpAddr, now: Instant) -> bool {
         if self.per_sec <= 0.0 {
             return true;
         }
