@@ -41,6 +41,13 @@ impl Verdict {
     }
 }
 
+/// The transparency log policy the gate enforces: HR's log key and one witness, whose
+/// cosignature the trust bundle's inclusion proof must carry.
+pub(crate) struct LogPolicy<'a> {
+    pub(crate) log_key: &'a Path,
+    pub(crate) witness_key: &'a str,
+}
+
 /// A running `govid-verifier serve`; stopped (SIGTERM, then kill) when dropped.
 pub(crate) struct Gate {
     child: Child,
@@ -58,6 +65,7 @@ impl Gate {
         published: &Path,
         audience: &str,
         listen: &str,
+        log: Option<&LogPolicy<'_>>,
     ) -> Result<Self, DemoError> {
         let config = dir.join("gate.toml");
         let bundle = published.join("trust-bundle.jwt");
@@ -68,12 +76,18 @@ impl Gate {
              mode = \"rotating\"\n\n\
              [server]\nlisten = {listen}\nrate_limit_per_sec = 0\n\n\
              [trust]\nbundle = {bundle}\nbundle_operator_jwk = {operator}\n\n\
+             {log}\
              [status]\nfetch_discovered = false\n\n\
              [log]\ndb = \"gate.db\"\n",
             aud = toml_string(audience),
             listen = toml_string(listen),
             bundle = toml_string(&bundle.to_string_lossy()),
             operator = toml_string(&operator.to_string_lossy()),
+            log = log.map_or(String::new(), |p| format!(
+                "[trust.log]\nlog_key = {}\nwitness_keys = [{}]\nmin_cosignatures = 1\n\n",
+                toml_string(&p.log_key.to_string_lossy()),
+                toml_string(p.witness_key)
+            )),
         );
         fs::write(&config, text).map_err(|e| DemoError(format!("{}: {e}", config.display())))?;
         let admin_token = hex::encode(crate::random_bytes::<16>()?);

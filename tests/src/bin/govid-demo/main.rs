@@ -18,6 +18,7 @@ mod gate;
 mod hr;
 mod http;
 mod phone;
+mod witness;
 
 use std::fmt;
 use std::fs;
@@ -36,6 +37,7 @@ use gate::{Gate, Verdict};
 use hr::{Hr, IssuerService};
 use http::UreqHttp;
 use phone::Phone;
+use witness::Witness;
 
 /// The sample roster shipped in the repository, built into the demo so it needs no paths.
 const ROSTER: &str = include_str!("../../../../testdata/roster/sample-20.csv");
@@ -159,11 +161,44 @@ fn run(args: &Args) -> Result<(), DemoError> {
         "published the status list, DID document and signed trust bundle",
         "www/",
     );
+    // A witness cosigns HR's transparency log; every publish from now on collects its
+    // cosignature, and the gate uses HR's bundle only with a cosigned inclusion proof.
+    let log_vkey = www.join("log").join("log.vkey");
+    let witness = Witness::start(&bins.verifier, &root.join("witness"), &log_vkey)?;
+    let witnessed = [
+        "--witness",
+        witness.url.as_str(),
+        "--witness-key",
+        witness.vkey.as_str(),
+    ];
+    let publish = |hr: &Hr| -> Result<Value, DemoError> {
+        let out = path_arg(&www)?;
+        let mut publish_args = vec!["publish", "--out", out.as_str()];
+        publish_args.extend(witnessed);
+        hr.run(&publish_args)
+    };
+    publish(&hr)?;
+    step(
+        "witness",
+        "cosigned HR's log checkpoint; the gate requires 1 cosignature",
+        "witness/",
+    );
 
     // The gate.
     let gate_dir = root.join("gate");
     mkdir(&gate_dir)?;
-    let gate = Gate::start(&bins.verifier, &gate_dir, &www, AUDIENCE, &args.listen)?;
+    let policy = gate::LogPolicy {
+        log_key: &log_vkey,
+        witness_key: &witness.vkey,
+    };
+    let gate = Gate::start(
+        &bins.verifier,
+        &gate_dir,
+        &www,
+        AUDIENCE,
+        &args.listen,
+        Some(&policy),
+    )?;
     step(
         "gate",
         &format!(
@@ -213,7 +248,7 @@ fn run(args: &Args) -> Result<(), DemoError> {
     // HR revokes and suspends, publishes; the gate takes the new bundle.
     hr.run(&["revoke", REVOKED, "--reason", "left the ministry"])?;
     hr.run(&["suspend", SUSPENDED, "--reason", "under investigation"])?;
-    hr.run(&["publish", "--out", &path_arg(&www)?])?;
+    publish(&hr)?;
     gate.reload()?;
     step(
         "HR",
@@ -566,7 +601,8 @@ fn print_files(dir: &Path) {
         "\nWhere the files are:\n\
          \n  {d}/issuer/               HR's issuer directory: issuer.db (SQLite), keys/ (0600), credentials/, offers/\
          \n  {d}/phones/<N>/           each phone: its encrypted key store and wallet database\
-         \n  {d}/www/                  what HR publishes: status list, DID document, JWKS, trust bundle\
+         \n  {d}/www/                  what HR publishes: status list, DID document, JWKS, trust bundle, log/\
+         \n  {d}/witness/              the witness's key (0600), its state and witness.log\
          \n  {d}/qr/<N>.png            each phone's gate code (and <N>-after.png, the second scan)\
          \n  {d}/gate/                 gate.toml, the gate log (gate.db) and server.log"
     );
