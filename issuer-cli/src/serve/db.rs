@@ -51,19 +51,7 @@ pub(crate) fn redeem(
                v.redeemed_at, v.dead_at, v.cancelled_at, o.used_at
              FROM vci_offers v JOIN offers o ON o.id = v.offer_id WHERE v.code_sha256 = ?1",
             [secret::hash("pre-authorized-code", &[code])],
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                ))
-            },
+            |r| Row::try_from(r),
         )
         .optional()
         .map_err(crate::error::CliError::from)?;
@@ -260,16 +248,7 @@ pub(crate) fn prepare(
                v.cancelled_at, o.used_at
              FROM vci_offers v JOIN offers o ON o.id = v.offer_id WHERE v.id = ?1",
             [token.vci_offer_id],
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            },
+            |r| Row::try_from(r),
         )
         .map_err(sql)?;
     if cancelled.is_some() {
