@@ -63,6 +63,18 @@ pub fn parse_value(bytes: &[u8], max_depth: usize) -> Result<Value, JsonError> {
     serde_json::from_slice(bytes).map_err(|_| JsonError::Syntax)
 }
 
+/// The compact JSON of `map` with every object's members in name order (recursively).
+///
+/// The workspace builds serde_json with `preserve_order` (josekit requires it), so a `Map`
+/// keeps insertion order. What core signs is written in name order instead, so that the bytes
+/// of a credential, a KB-JWT or a trust bundle do not depend on how a map was filled (and stay
+/// those of earlier releases, whose maps were sorted).
+pub fn to_sorted_vec(map: &Map<String, Value>) -> Result<Vec<u8>, serde_json::Error> {
+    let mut value = Value::Object(map.clone());
+    value.sort_all_objects();
+    serde_json::to_vec(&value)
+}
+
 /// Parses a JSON object, refusing nesting deeper than `max_depth`.
 pub fn parse_object(bytes: &[u8], max_depth: usize) -> Result<Map<String, Value>, JsonError> {
     match parse_value(bytes, max_depth)? {

@@ -15,6 +15,7 @@ pub mod jose;
 pub mod json;
 mod memo;
 pub mod oid4vci;
+pub mod oid4vp;
 pub mod qr;
 pub mod ratelimit;
 pub mod replay;
@@ -24,6 +25,7 @@ pub mod time;
 #[cfg(feature = "tlog")]
 pub mod tlog;
 pub mod trust;
+pub mod url;
 
 // The README's Rust examples compile and run as doctests.
 #[cfg(doctest)]

@@ -174,7 +174,7 @@ pub fn sign_compact(
     payload: &Map<String, Value>,
     signer: &dyn Signer,
 ) -> Result<String, SignError> {
-    let payload_json = serde_json::to_vec(payload).map_err(|_| SignError {
+    let payload_json = crate::json::to_sorted_vec(payload).map_err(|_| SignError {
         reason: "payload is not serializable".to_owned(),
     })?;
     let mut text = encoded_header(header, signer)?;
@@ -205,7 +205,7 @@ pub(crate) fn encoded_header(
         "alg".to_owned(),
         Value::String(signer.algorithm().as_str().to_owned()),
     );
-    let header_json = serde_json::to_vec(&full).map_err(|_| SignError {
+    let header_json = crate::json::to_sorted_vec(&full).map_err(|_| SignError {
         reason: "header is not serializable".to_owned(),
     })?;
     Ok(b64::encode(header_json))

@@ -50,7 +50,9 @@ impl Disclosure {
         Self::create(new_salt(rng), None, value)
     }
 
-    fn create(salt: String, name: Option<String>, value: Value) -> Self {
+    fn create(salt: String, name: Option<String>, mut value: Value) -> Self {
+        // Object members in name order, as everything core signs (see `json::to_sorted_vec`).
+        value.sort_all_objects();
         // The compact JSON of `[salt, name, value]` (or `[salt, value]`), written element by
         // element: the same bytes as serializing the array, without copying its parts into one.
         // serde_json cannot fail to write a string or a `Value` (all keys are strings) to a Vec.

@@ -14,12 +14,12 @@ use super::offer::{
     parse_as_metadata, parse_issuer_metadata, parse_offer, parse_offer_link, CredentialOffer,
     GovidConfiguration, IssuerMetadata, OfferSource, PRE_AUTHORIZED_GRANT,
 };
-use super::url::{form_body, HttpUrl};
 use super::{cut, shown, ReceivedCredentials};
 use crate::error::WalletError;
 use crate::keystore::{parse_public_jwk, KeyAlgorithm, KeyStoreSigner};
 use crate::store::HolderKeyRow;
 use crate::wallet::{random_token, Wallet};
+use govid_core::url::{form_body, HttpUrl};
 
 const JSON: &str = "application/json";
 
@@ -849,7 +849,7 @@ mod tests {
         });
         format!(
             "openid-credential-offer://?credential_offer={}",
-            super::super::url::form_encode(&offer.to_string())
+            govid_core::url::form_encode(&offer.to_string())
         )
     }
 

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use govid_core::json;
 use serde_json::{Map, Value};
 
-use super::url::HttpUrl;
 use crate::error::WalletError;
+use govid_core::url::HttpUrl;
 
 /// The largest response body the wallet reads, in bytes (1 MiB). A larger body is refused
 /// (the app's client should cap its reads there too).

@@ -11,7 +11,6 @@ mod flow;
 mod http;
 mod jwt;
 mod offer;
-mod url;
 
 use std::sync::{Arc, PoisonError};
 

@@ -8,9 +8,9 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
-use super::url::{query_pairs, HttpUrl};
 use crate::error::WalletError;
 use crate::records::CredentialKind;
+use govid_core::url::{query_pairs, HttpUrl};
 
 /// The grant type of the Pre-Authorized Code Flow (§3.5, §14.1).
 pub(crate) const PRE_AUTHORIZED_GRANT: &str =
@@ -405,7 +405,7 @@ mod tests {
         let json = offer_json().to_string();
         let link = format!(
             "openid-credential-offer://?credential_offer={}",
-            super::super::url::form_encode(&json)
+            govid_core::url::form_encode(&json)
         );
         let OfferSource::Value(map) = parse_offer_link(&link).unwrap_or_else(|e| panic!("{e}"))
         else {

@@ -28,6 +28,8 @@ pub(crate) struct FileConfig {
     pub(crate) log: LogSection,
     #[serde(default)]
     pub(crate) store: StoreSection,
+    /// `[login]`: logging in to web systems with the worker ID (see [`super::login`]).
+    pub(crate) login: Option<super::login::config::LoginSection>,
 }
 
 /// `[store]`: where the replay keys and the gate log live (see [`super::store`]).
@@ -223,6 +225,9 @@ impl FileConfig {
         }
         self.server.tls_cert.iter_mut().for_each(fix);
         self.server.tls_key.iter_mut().for_each(fix);
+        if let Some(login) = &mut self.login {
+            login.rebase(base);
+        }
     }
 }
 
@@ -307,6 +312,9 @@ pub(crate) struct GateConfig {
     pub(crate) fleet: Option<super::store::PgUrl>,
     /// How long a decision waits for the fleet check.
     pub(crate) store_timeout: Duration,
+
+    /// `[login]`: the login service, when configured.
+    pub(crate) login: Option<super::login::config::LoginConfig>,
 }
 
 /// A language the scanning page ships strings for (`[gate] language`).
@@ -392,10 +400,16 @@ fn parse_claims(list: &[String], what: &str) -> Result<Vec<ClaimPath>, String> {
 impl GateConfig {
     /// Checks a merged [`FileConfig`] (flags already applied) into the running configuration.
     pub(crate) fn from_file(file: FileConfig) -> Result<Self, String> {
+        let login = file
+            .login
+            .map(super::login::config::LoginConfig::from_section)
+            .transpose()?;
         let g = file.gate;
+        // A login service alone needs no gate audience: its own client_id serves.
         let audience = g
             .audience
             .filter(|a| !a.trim().is_empty())
+            .or_else(|| login.as_ref().map(|l| l.client_id.clone()))
             .ok_or("the gate audience is required (--aud or [gate] audience)")?;
         let extra = parse_claims(&g.require_claims.unwrap_or_default(), "require_claims")?;
         let profile = match g.profile.as_deref().unwrap_or("entry") {
@@ -573,6 +587,7 @@ impl GateConfig {
             store_timeout: Duration::from_millis(
                 file.store.timeout_ms.unwrap_or(500).clamp(10, 10_000),
             ),
+            login,
         })
     }
 

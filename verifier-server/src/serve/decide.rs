@@ -152,19 +152,58 @@ pub(crate) fn decide(
         None => &gate.policy,
     };
 
+    let expectation = Expectation {
+        policy,
+        accepted_vct: &gate.config.accepted_vct,
+        disclose: &gate.config.profile.claims(),
+        mode: if challenge.is_some() {
+            "challenge"
+        } else {
+            "rotating"
+        },
+        refuse_after_verify: (challenge.is_none() && challenge_wanted)
+            .then_some("challenge_unknown"),
+        challenge: challenge.as_deref(),
+    };
+    check_presentation(gate, ctx, presentation, &expectation, now)
+}
+
+/// What a presentation is checked against besides the gate's trust, status and replay cache:
+/// the gate's code (rotating or challenge) or a login's request.
+pub(crate) struct Expectation<'a> {
+    /// The verify policy: `aud`, `nonce`, the claims required, the KB-JWT window.
+    pub(crate) policy: &'a VerifyPolicy,
+    /// Credential types taken (with a bundle issuer, also the ones the bundle lets it issue).
+    pub(crate) accepted_vct: &'a [String],
+    /// The claims an allowed decision discloses.
+    pub(crate) disclose: &'a [ClaimPath],
+    /// `challenge`, `rotating`, `login`.
+    pub(crate) mode: &'static str,
+    /// A reason to refuse once the credential verified and its type is taken (the gate's
+    /// `challenge_unknown`).
+    pub(crate) refuse_after_verify: Option<&'static str>,
+    /// The gate challenge this answers, consumed when everything else passed.
+    pub(crate) challenge: Option<&'a str>,
+}
+
+/// Checks one presentation (steps 3 to 6 of the module's list): the one verification path of
+/// the gate and the login service.
+pub(crate) fn check_presentation(
+    gate: &Gate,
+    ctx: &Context<'_>,
+    presentation: &str,
+    expectation: &Expectation<'_>,
+    now: u64,
+) -> Decision {
     let memos = VerifyMemos {
         holder_keys: ctx.holder_keys,
         issuer_signatures: ctx.issuer_signatures,
     };
-    let verified = match verify_using(presentation, policy, &gate.trust, memos, now) {
+    let verified = match verify_using(presentation, expectation.policy, &gate.trust, memos, now) {
         Ok(v) => v,
         Err(e) => return Decision::deny(e.rule()),
     };
-    let mode = if challenge.is_some() {
-        "challenge"
-    } else {
-        "rotating"
-    };
+    let mode = expectation.mode;
     let payload = &verified.payload;
     let issuer = payload
         .get("iss")
@@ -193,12 +232,12 @@ pub(crate) fn decide(
         (Some(bundle), Some(iss)) => bundle.issuer(iss).is_some() && !bundle.allows_vct(iss, vct),
         _ => false,
     };
-    if bundle_refuses || !gate.config.accepted_vct.iter().any(|v| v == vct) {
+    if bundle_refuses || !expectation.accepted_vct.iter().any(|v| v == vct) {
         decision.reason = "vct_not_accepted";
         return decision;
     }
-    if challenge.is_none() && challenge_wanted {
-        decision.reason = "challenge_unknown";
+    if let Some(reason) = expectation.refuse_after_verify {
+        decision.reason = reason;
         return decision;
     }
 
@@ -245,7 +284,7 @@ pub(crate) fn decide(
     }
 
     // One use.
-    if let Some(nonce) = &challenge {
+    if let Some(nonce) = expectation.challenge {
         if !ctx.challenges.take(nonce, now) {
             decision.reason = "replayed";
             return decision;
@@ -283,7 +322,7 @@ pub(crate) fn decide(
         }
     }
     decision.allow = true;
-    decision.disclosed = select(payload, &gate.config.profile.claims());
+    decision.disclosed = select(payload, expectation.disclose);
     decision
 }
 

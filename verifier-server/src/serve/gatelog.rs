@@ -151,23 +151,7 @@ impl std::fmt::Debug for Salt {
 impl Salt {
     /// Reads the salt file (64 hex digits), or creates it with mode 0600 from the OS RNG.
     pub(crate) fn load_or_create(path: &Path) -> Result<Self, String> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => {
-                let bytes = decode_hex(text.trim())
-                    .filter(|b| b.len() == 32)
-                    .ok_or(format!("{}: not 64 hex digits", path.display()))?;
-                let mut salt = [0u8; 32];
-                salt.copy_from_slice(&bytes);
-                Ok(Salt(salt))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let mut salt = [0u8; 32];
-                rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut salt);
-                write_private(path, encode_hex(&salt).as_bytes())?;
-                Ok(Salt(salt))
-            }
-            Err(e) => Err(format!("{}: {e}", path.display())),
-        }
+        load_or_create_secret(path).map(Salt)
     }
 
     /// A salt that lives only as long as the process (no database configured).
@@ -188,6 +172,28 @@ impl Salt {
         h.update(self.0);
         h.update(signed.as_bytes());
         encode_hex(&h.finalize())
+    }
+}
+
+/// A 32-byte secret kept as 64 hex digits in `path` (mode 0600), made on first use: the gate
+/// log's salt, the login service's pairwise secret.
+pub(crate) fn load_or_create_secret(path: &Path) -> Result<[u8; 32], String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let bytes = decode_hex(text.trim())
+                .filter(|b| b.len() == 32)
+                .ok_or(format!("{}: not 64 hex digits", path.display()))?;
+            let mut secret = [0u8; 32];
+            secret.copy_from_slice(&bytes);
+            Ok(secret)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut secret = [0u8; 32];
+            rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut secret);
+            write_private(path, encode_hex(&secret).as_bytes())?;
+            Ok(secret)
+        }
+        Err(e) => Err(format!("{}: {e}", path.display())),
     }
 }
 

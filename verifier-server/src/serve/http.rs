@@ -127,13 +127,19 @@ pub(crate) fn error(status: StatusCode, code: &'static str) -> Response {
 
 /// The router with every route and layer.
 pub(crate) fn router(state: Arc<AppState>) -> Router {
-    let limited = Router::new()
+    let mut limited = Router::new()
         .route("/v1/verify", post(verify))
         .route("/v1/challenge", post(challenge))
-        .merge(admin::routes())
-        .layer(middleware::from_fn_with_state(state.clone(), rate_limit));
+        .merge(admin::routes());
+    let mut open = Router::new();
+    if let Some(login) = &state.login {
+        limited = limited.merge(super::login::http::limited_routes());
+        open = open.merge(super::login::http::open_routes(&login.did_document_path()));
+    }
+    let limited = limited.layer(middleware::from_fn_with_state(state.clone(), rate_limit));
     Router::new()
         .merge(limited)
+        .merge(open)
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .merge(page::routes())
@@ -483,6 +489,7 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
         "status_lists": lists,
         "warnings": warnings,
         "log": log,
+        "login": state.login.as_ref().map(|l| json!({"pending": l.pending()})),
         "replay": {
             "kept_across_restart": gate.config.log_db.is_some() || fleet.is_some(),
             "refuses_codes_before": (history_from > 0).then_some(history_from),

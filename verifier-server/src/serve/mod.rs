@@ -19,6 +19,7 @@ pub(crate) mod decide;
 pub(crate) mod gatelog;
 pub(crate) mod http;
 pub(crate) mod listen;
+pub(crate) mod login;
 pub(crate) mod metrics;
 pub(crate) mod page;
 pub(crate) mod refresh;
@@ -104,6 +105,8 @@ pub(crate) struct AppState {
     pub(crate) refresh_now: tokio::sync::Notify,
     pub(crate) reloader: Reloader,
     pub(crate) started: Instant,
+    /// `[login]`: the login service's requests, codes and tokens (its config is read at start).
+    pub(crate) login: Option<login::Logins>,
 }
 
 impl AppState {
@@ -250,6 +253,7 @@ pub(crate) fn build_state(
         entries => Box::new(SignatureCache::new(entries)),
     };
     let accept_rollback = config.accept_bundle_rollback;
+    let login = config.login.clone().map(login::Logins::new).transpose()?;
     let gate = Gate::new(config, &cache, None, accept_rollback)?;
     let state = AppState {
         gate: RwLock::new(Arc::new(gate)),
@@ -266,6 +270,7 @@ pub(crate) fn build_state(
         refresh_now: tokio::sync::Notify::new(),
         reloader,
         started: Instant::now(),
+        login,
     };
     Ok((Arc::new(state), writer))
 }

@@ -353,6 +353,30 @@ impl Gate {
         )
     }
 
+    /// POST `body` with headers; returns status and body text.
+    pub fn post_with_headers(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (u16, String) {
+        let mut request = self.agent.post(&self.url(path));
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let mut response = request.send(body).unwrap();
+        let status = response.status().as_u16();
+        (
+            status,
+            response.body_mut().read_to_string().unwrap_or_default(),
+        )
+    }
+
+    /// The HTTP client the gate's helpers use (trusting its certificate, for a TLS gate).
+    pub fn agent_clone(&self) -> ureq::Agent {
+        self.agent.clone()
+    }
+
     /// POST with headers and an empty body; returns status and body text.
     pub fn post_empty(&self, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
         let mut request = self.agent.post(&self.url(path));

@@ -1,21 +1,20 @@
-//! The little URL handling OpenID4VCI needs, without a URL crate: splitting absolute `http(s)`
-//! URLs, the https-or-loopback rule, well-known URLs, query parameters and form encoding.
-//!
-//! Candidates for core (`govid_core::url`) once core grows an OpenID4VCI module.
+//! The little URL handling OpenID4VCI and OpenID4VP need, without a URL crate (the `url` crate
+//! brings the ICU crates, too much for the phone library): splitting absolute `http(s)` URLs,
+//! the https-or-loopback rule, well-known URLs, query parameters and form encoding.
 
 /// An absolute `https://` (or loopback `http://`) URL split into its parts.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct HttpUrl {
+pub struct HttpUrl {
     /// `https` or `http` (lowercased).
-    pub(crate) scheme: String,
+    pub scheme: String,
     /// `host[:port]` as written (host lowercased).
-    pub(crate) authority: String,
+    pub authority: String,
     /// The host alone, lowercased (`[::1]` keeps its brackets).
-    pub(crate) host: String,
+    pub host: String,
     /// The path, `""` or starting with `/`.
-    pub(crate) path: String,
+    pub path: String,
     /// The query without `?`, if any.
-    pub(crate) query: Option<String>,
+    pub query: Option<String>,
 }
 
 /// Loopback hosts on which plain `http://` is allowed (for tests and local interop only).
@@ -25,7 +24,7 @@ impl HttpUrl {
     /// Parses an absolute URL and applies the transport rule: `https://` anywhere, `http://`
     /// only on a loopback host (OpenID4VCI 1.0 §13.9 "TLS Requirements"; RFC 9449 and RFC 8414
     /// assume TLS). No user info, no fragment, no whitespace or control characters.
-    pub(crate) fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, String> {
         if text.len() > 2048 {
             return Err("URL longer than 2048 characters".to_owned());
         }
@@ -88,26 +87,26 @@ impl HttpUrl {
     }
 
     /// `scheme://authority`.
-    pub(crate) fn origin(&self) -> String {
+    pub fn origin(&self) -> String {
         format!("{}://{}", self.scheme, self.authority)
     }
 
     /// The URL without query (RFC 9449 §4.2: `htu` has no query and no fragment).
-    pub(crate) fn without_query(&self) -> String {
+    pub fn without_query(&self) -> String {
         format!("{}{}", self.origin(), self.path)
     }
 
     /// The well-known URL for `suffix` (`openid-credential-issuer`, `oauth-authorization-server`)
     /// of this identifier: `/.well-known/<suffix>` inserted between the host and the path
     /// (OpenID4VCI 1.0 §12.2.2, RFC 8414 §3.1), a terminating `/` of the path dropped.
-    pub(crate) fn well_known(&self, suffix: &str) -> String {
+    pub fn well_known(&self, suffix: &str) -> String {
         let path = self.path.strip_suffix('/').unwrap_or(&self.path);
         format!("{}/.well-known/{suffix}{path}", self.origin())
     }
 }
 
 /// The query parameters of `query` (`a=b&c=d`), percent- and `+`-decoded.
-pub(crate) fn query_pairs(query: &str) -> Result<Vec<(String, String)>, String> {
+pub fn query_pairs(query: &str) -> Result<Vec<(String, String)>, String> {
     query
         .split('&')
         .filter(|p| !p.is_empty())
@@ -119,7 +118,7 @@ pub(crate) fn query_pairs(query: &str) -> Result<Vec<(String, String)>, String> 
 }
 
 /// `application/x-www-form-urlencoded` decoding of one component (`+` is a space).
-pub(crate) fn percent_decode(text: &str) -> Result<String, String> {
+pub fn percent_decode(text: &str) -> Result<String, String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -144,7 +143,7 @@ pub(crate) fn percent_decode(text: &str) -> Result<String, String> {
 
 /// `application/x-www-form-urlencoded` encoding of one component (WHATWG URL: unreserved
 /// `*-._` and alphanumerics as is, space as `+`, everything else `%XX`).
-pub(crate) fn form_encode(text: &str) -> String {
+pub fn form_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {
         match b {
@@ -159,7 +158,7 @@ pub(crate) fn form_encode(text: &str) -> String {
 }
 
 /// A form body from name/value pairs.
-pub(crate) fn form_body(pairs: &[(&str, &str)]) -> String {
+pub fn form_body(pairs: &[(&str, &str)]) -> String {
     pairs
         .iter()
         .map(|(n, v)| format!("{}={}", form_encode(n), form_encode(v)))

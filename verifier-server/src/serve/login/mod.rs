@@ -1,0 +1,399 @@
+//! `[login]`: logging in to web systems with the worker ID, over OpenID4VP 1.0 (cross-device and
+//! same-device), with an OpenID Connect bridge for applications that already speak OIDC.
+//!
+//! - [`config`]: `[login]` and `[[login.client]]`;
+//! - this module: the login requests in flight (one per login page shown): each has a random
+//!   id (its `request_uri` path and the `kid` of its ephemeral response key), a `transaction`
+//!   (the browser's handle, never given to the wallet), `nonce` (256 bits) and `state`;
+//! - [`http`]: the OpenID4VP routes and the login page; [`oidc`]: the OpenID Provider.
+//!
+//! A response is checked by the gate's own decision code
+//! ([`super::decide::check_presentation`]): the issuer's signature and trust, the credential
+//! type, validity, the KB-JWT (`aud` = this verifier's full `client_id`, `nonce` = the
+//! request's, `sd_hash`, `iat` window), the status list and the replay cache, exactly as at a
+//! gate. Requests, codes and tokens live in memory: a restart ends the logins in flight (the
+//! user scans again) and nothing personal is kept on disk.
+
+pub(crate) mod config;
+pub(crate) mod http;
+pub(crate) mod oidc;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+use govid_core::credential::gate_policy;
+use govid_core::credential::GateProfile;
+use govid_core::oid4vp::jwe::{ResponseKey, SUPPORTED_ENC};
+use govid_core::oid4vp::{AuthorizationRequest, DcqlQuery, Invocation, OPENID4VP_SCHEME};
+use govid_core::sdjwt::{KbWindow, KB_MAX_FUTURE_SECS};
+use rand_core::{OsRng, RngCore};
+use serde_json::{Map, Value};
+use tokio::sync::watch;
+
+use self::config::LoginConfig;
+
+/// The DCQL credential query id of the worker ID in govid's requests.
+pub(crate) const CREDENTIAL_QUERY_ID: &str = "worker_id";
+
+/// Outstanding login requests one client address may hold.
+const MAX_PENDING_PER_CLIENT: usize = 32;
+
+/// How long a KB-JWT may be old when it reaches the verifier, in seconds (a person reads the
+/// consent screen first).
+const KB_MAX_AGE_SECS: u64 = 300;
+
+/// A random URL-safe value of `bytes` bytes.
+pub(crate) fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    OsRng.fill_bytes(&mut buf);
+    govid_core::b64::encode(buf)
+}
+
+/// How a login ended.
+#[derive(Clone, Debug)]
+pub(crate) enum Outcome {
+    /// The wallet's presentation was accepted: the claims asked for, and the issuer.
+    Accepted {
+        claims: Map<String, Value>,
+        issuer: String,
+    },
+    /// Refused: the rule (a gate reason code, or the wallet's error).
+    Rejected { error: String },
+}
+
+/// An OpenID Connect authorization request waiting for its login.
+#[derive(Clone, Debug)]
+pub(crate) struct Authorize {
+    pub(crate) client_id: String,
+    pub(crate) redirect_uri: String,
+    pub(crate) state: Option<String>,
+    pub(crate) nonce: Option<String>,
+    pub(crate) code_challenge: String,
+}
+
+/// One login request in flight.
+struct Pending {
+    transaction: String,
+    state: String,
+    nonce: String,
+    key: ResponseKey,
+    expires: u64,
+    /// The request object was fetched (it can be, once).
+    fetched: bool,
+    /// The wallet answered (a request takes one answer).
+    answered: bool,
+    outcome: watch::Sender<Option<Outcome>>,
+    authorize: Option<Authorize>,
+    client: IpAddr,
+}
+
+/// What [`Logins::create`] hands the page.
+pub(crate) struct Created {
+    pub(crate) transaction: String,
+    pub(crate) authorization_request: String,
+    pub(crate) expires_in: u64,
+}
+
+/// Why a request could not be made.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum CreateRefusal {
+    /// The service holds `max_pending` requests.
+    Full,
+    /// This client holds [`MAX_PENDING_PER_CLIENT`].
+    ClientLimit,
+}
+
+/// Why a request object is not served.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum FetchRefusal {
+    Unknown,
+    AlreadyFetched,
+}
+
+/// What a response is checked against, taken from its request.
+pub(crate) struct Answering {
+    pub(crate) id: String,
+    pub(crate) state: String,
+    pub(crate) nonce: String,
+}
+
+#[derive(Default)]
+struct Table {
+    by_id: HashMap<String, Pending>,
+    by_transaction: HashMap<String, String>,
+    per_client: HashMap<IpAddr, usize>,
+}
+
+impl Table {
+    fn remove(&mut self, id: &str) -> Option<Pending> {
+        let pending = self.by_id.remove(id)?;
+        self.by_transaction.remove(&pending.transaction);
+        if let Some(n) = self.per_client.get_mut(&pending.client) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.per_client.remove(&pending.client);
+            }
+        }
+        Some(pending)
+    }
+
+    fn prune(&mut self, now: u64) {
+        let expired: Vec<String> = self
+            .by_id
+            .iter()
+            .filter(|(_, p)| p.expires < now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in expired {
+            if let Some(p) = self.remove(&id) {
+                // A page still waiting learns that its request ended.
+                p.outcome.send_if_modified(|o| {
+                    if o.is_none() {
+                        *o = Some(Outcome::Rejected {
+                            error: "expired".to_owned(),
+                        });
+                        true
+                    } else {
+                        false
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// The login service's state.
+pub(crate) struct Logins {
+    pub(crate) config: LoginConfig,
+    table: Mutex<Table>,
+    pub(crate) oidc: oidc::Provider,
+}
+
+impl Logins {
+    /// The state for `config`; reads (or makes) the pairwise secret.
+    pub(crate) fn new(config: LoginConfig) -> Result<Self, String> {
+        let pairwise = super::gatelog::load_or_create_secret(&config.pairwise_secret_file)?;
+        Ok(Self {
+            oidc: oidc::Provider::new(pairwise),
+            config,
+            table: Mutex::new(Table::default()),
+        })
+    }
+
+    fn table(&self) -> std::sync::MutexGuard<'_, Table> {
+        self.table
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The path of the verifier's DID document (from its did:web DID).
+    pub(crate) fn did_document_path(&self) -> String {
+        govid_core::did::did_web_to_url(&self.config.did)
+            .ok()
+            .and_then(|url| govid_core::url::HttpUrl::parse(&url).ok())
+            .map_or_else(|| "/.well-known/did.json".to_owned(), |u| u.path)
+    }
+
+    /// The `request_uri` of request `id`.
+    pub(crate) fn request_uri(&self, id: &str) -> String {
+        format!("{}/login/request/{id}", self.config.public_url)
+    }
+
+    /// The `response_uri` (one for every request; the JWE `kid` says which request).
+    pub(crate) fn response_uri(&self) -> String {
+        format!("{}/login/response", self.config.public_url)
+    }
+
+    /// A new login request for a page shown to `client`.
+    pub(crate) fn create(
+        &self,
+        client: IpAddr,
+        authorize: Option<Authorize>,
+        now: u64,
+    ) -> Result<Created, CreateRefusal> {
+        let mut table = self.table();
+        table.prune(now);
+        if table.by_id.len() >= self.config.max_pending {
+            return Err(CreateRefusal::Full);
+        }
+        if table.per_client.get(&client).copied().unwrap_or(0) >= MAX_PENDING_PER_CLIENT {
+            return Err(CreateRefusal::ClientLimit);
+        }
+        let id = random_token(16);
+        let transaction = random_token(16);
+        let key = ResponseKey::generate(&id, &mut OsRng).map_err(|_| CreateRefusal::Full)?;
+        let (outcome, _) = watch::channel(None);
+        table.by_transaction.insert(transaction.clone(), id.clone());
+        *table.per_client.entry(client).or_insert(0) += 1;
+        table.by_id.insert(
+            id.clone(),
+            Pending {
+                transaction: transaction.clone(),
+                state: random_token(16),
+                nonce: random_token(32),
+                key,
+                expires: now + self.config.request_lifetime_secs,
+                fetched: false,
+                answered: false,
+                outcome,
+                authorize,
+                client,
+            },
+        );
+        let authorization_request = Invocation {
+            client_id: self.config.client_id.clone(),
+            request_uri: self.request_uri(&id),
+        }
+        .to_uri(OPENID4VP_SCHEME);
+        Ok(Created {
+            transaction,
+            authorization_request,
+            expires_in: self.config.request_lifetime_secs,
+        })
+    }
+
+    /// The signed request object of request `id`, once.
+    pub(crate) fn request_object(&self, id: &str, now: u64) -> Result<String, FetchRefusal> {
+        let mut table = self.table();
+        let pending = table
+            .by_id
+            .get_mut(id)
+            .filter(|p| p.expires >= now)
+            .ok_or(FetchRefusal::Unknown)?;
+        if pending.fetched {
+            return Err(FetchRefusal::AlreadyFetched);
+        }
+        pending.fetched = true;
+        let request = AuthorizationRequest {
+            client_id: self.config.client_id.clone(),
+            response_uri: self.response_uri(),
+            nonce: pending.nonce.clone(),
+            state: pending.state.clone(),
+            dcql_query: self.dcql_query(),
+            encryption_jwk: pending.key.public_jwk().clone(),
+            enc_values: SUPPORTED_ENC.map(str::to_owned).to_vec(),
+            client_name: Some(self.config.name.clone()),
+            iat: now,
+            exp: Some(pending.expires),
+        };
+        drop(table);
+        request
+            .sign(self.config.signer.as_ref())
+            .map_err(|_| FetchRefusal::Unknown)
+    }
+
+    /// The DCQL query every request carries: the worker ID, with the configured claims.
+    pub(crate) fn dcql_query(&self) -> DcqlQuery {
+        let vcts: Vec<&str> = self
+            .config
+            .accepted_vct
+            .iter()
+            .map(String::as_str)
+            .collect();
+        DcqlQuery::single(CREDENTIAL_QUERY_ID, &vcts, &self.config.claims)
+    }
+
+    /// The verify policy of a response to a request with `nonce`: the gate's rules, with the
+    /// login's audience, nonce, claims and credential types.
+    pub(crate) fn policy(&self, nonce: &str) -> govid_core::sdjwt::VerifyPolicy {
+        let profile = GateProfile::Custom(self.config.claims.clone());
+        let mut policy = gate_policy(&self.config.client_id, Some(nonce.to_owned()), &profile);
+        policy.accepted_vcts = Some(self.config.accepted_vct.clone());
+        policy.kb_window = KbWindow {
+            max_age: KB_MAX_AGE_SECS,
+            max_future: KB_MAX_FUTURE_SECS,
+        };
+        policy
+    }
+
+    /// Decrypts a response to request `kid` and marks the request answered. `Err` is the
+    /// error description for the wallet.
+    pub(crate) fn open_response(
+        &self,
+        kid: &str,
+        jwe: &str,
+        now: u64,
+    ) -> Result<(Answering, Vec<u8>), &'static str> {
+        let mut table = self.table();
+        let pending = table
+            .by_id
+            .get_mut(kid)
+            .filter(|p| p.expires >= now)
+            .ok_or("no login request of this kid is in progress (unknown or expired)")?;
+        if !pending.fetched {
+            return Err("the request object was never fetched");
+        }
+        if pending.answered {
+            return Err("this login request was already answered");
+        }
+        let plaintext = pending
+            .key
+            .decrypt(jwe, &SUPPORTED_ENC)
+            .map_err(|_| "the response could not be decrypted with this request's key")?;
+        pending.answered = true;
+        Ok((
+            Answering {
+                id: kid.to_owned(),
+                state: pending.state.clone(),
+                nonce: pending.nonce.clone(),
+            },
+            plaintext,
+        ))
+    }
+
+    /// An unencrypted error response (§8.3.1 allows one) for the request with `state`.
+    pub(crate) fn wallet_error(&self, state: &str, error: &str) -> bool {
+        let table = self.table();
+        let Some(pending) = table
+            .by_id
+            .values()
+            .find(|p| p.state == state && !p.answered)
+        else {
+            return false;
+        };
+        let error: String = error
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .take(64)
+            .collect();
+        pending
+            .outcome
+            .send_replace(Some(Outcome::Rejected { error }));
+        true
+    }
+
+    /// Records how request `id` ended; the page waiting on it learns at once.
+    pub(crate) fn finish(&self, id: &str, outcome: Outcome) {
+        let table = self.table();
+        if let Some(pending) = table.by_id.get(id) {
+            pending.outcome.send_replace(Some(outcome));
+        }
+    }
+
+    /// The outcome channel of the request with browser handle `transaction`, and its expiry.
+    pub(crate) fn watch(
+        &self,
+        transaction: &str,
+    ) -> Option<(watch::Receiver<Option<Outcome>>, u64)> {
+        let table = self.table();
+        let id = table.by_transaction.get(transaction)?;
+        let pending = table.by_id.get(id)?;
+        Some((pending.outcome.subscribe(), pending.expires))
+    }
+
+    /// Ends the request with browser handle `transaction` once it has an outcome, returning the
+    /// outcome and the OpenID Connect request it served (the page continues with them).
+    pub(crate) fn take(&self, transaction: &str) -> Option<(Outcome, Option<Authorize>)> {
+        let mut table = self.table();
+        let id = table.by_transaction.get(transaction)?.clone();
+        let outcome = table.by_id.get(&id)?.outcome.borrow().clone()?;
+        let pending = table.remove(&id)?;
+        Some((outcome, pending.authorize))
+    }
+
+    /// Requests in flight (for tests and `/healthz`).
+    pub(crate) fn pending(&self) -> usize {
+        self.table().by_id.len()
+    }
+}
