@@ -198,7 +198,7 @@ pub(crate) fn load_or_create_secret(path: &Path) -> Result<[u8; 32], String> {
 }
 
 /// Creates `path` readable and writable by the owner only, failing if it exists.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
     use std::io::Write as _;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

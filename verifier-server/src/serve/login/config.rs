@@ -148,8 +148,16 @@ fn parse_claims(list: &[String], what: &str) -> Result<Vec<ClaimPath>, String> {
         .collect()
 }
 
-/// Reads the signing key: a private P-256 JWK, not readable by others.
+/// Reads the signing key: a private P-256 JWK, not readable by others. A missing file is made
+/// (a new key, mode 0600): the verifier's DID document is served from it, so nothing else needs
+/// to know it in advance.
 fn read_signing_key(path: &Path) -> Result<SoftwareSigner, String> {
+    if !path.exists() {
+        let key = SoftwareSigner::generate(Algorithm::ES256, &mut rand_core::OsRng);
+        crate::serve::gatelog::write_private(path, key.to_private_jwk().to_string().as_bytes())?;
+        tracing::info!(path = %path.display(), "login: made a new signing key");
+        return Ok(key);
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
@@ -323,5 +331,125 @@ impl LoginConfig {
     /// The client registered as `client_id`.
     pub(crate) fn client(&self, client_id: &str) -> Option<&Client> {
         self.clients.iter().find(|c| c.client_id == client_id)
+    }
+}
+
+#[cfg(test)]
+// Tests: a panic is the failure report.
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::serve::config::FileConfig;
+
+    const EXAMPLE: &str = include_str!("../../../examples/login.toml");
+
+    /// The sample config parses, and so does every commented-out setting in it.
+    #[test]
+    fn the_example_parses_with_every_commented_setting() {
+        let parsed: FileConfig = toml::from_str(EXAMPLE).unwrap();
+        let login = parsed.login.unwrap();
+        assert_eq!(login.client.len(), 1);
+        let uncommented: String = EXAMPLE
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest) if rest.contains(" = ") && !rest.starts_with(' ') => rest,
+                _ => l,
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let all: FileConfig = toml::from_str(&uncommented).unwrap();
+        let login = all.login.unwrap();
+        assert!(login.accepted_vct.is_some() && login.max_pending.is_some());
+        assert!(login.client[0].claims.is_some());
+    }
+
+    fn section(dir: &Path) -> LoginSection {
+        LoginSection {
+            public_url: Some("https://login.mot.example".into()),
+            did: Some("did:web:login.mot.example".into()),
+            signing_key: Some(dir.join("key.jwk")),
+            ..LoginSection::default()
+        }
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("govid-login-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_missing_key_is_made_private_and_then_read_back() {
+        let dir = temp_dir("key");
+        let first = LoginConfig::from_section(section(&dir)).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(dir.join("key.jwk"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let second = LoginConfig::from_section(section(&dir)).unwrap();
+        assert_eq!(first.signer.public_key(), second.signer.public_key());
+        assert_eq!(
+            first.client_id,
+            "decentralized_identifier:did:web:login.mot.example"
+        );
+        assert_eq!(first.signer.kid, "did:web:login.mot.example#login-key");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(dir.join("key.jwk"), std::fs::Permissions::from_mode(0o644))
+                .unwrap();
+            let err = LoginConfig::from_section(section(&dir)).err().unwrap();
+            assert!(err.contains("readable by others"), "{err}");
+        }
+    }
+
+    #[test]
+    fn misconfigurations_are_refused_with_what_to_fix() {
+        let dir = temp_dir("bad");
+        let refused = |edit: &dyn Fn(&mut LoginSection)| {
+            let mut s = section(&dir);
+            edit(&mut s);
+            LoginConfig::from_section(s).err().unwrap()
+        };
+        assert!(
+            refused(&|s| s.did = Some("did:web:elsewhere.example".into()))
+                .contains("is not on public_url's host")
+        );
+        assert!(
+            refused(&|s| s.public_url = Some("http://login.mot.example".into()))
+                .contains("plain http is refused")
+        );
+        assert!(
+            refused(&|s| s.public_url = Some("https://login.mot.example/app".into()))
+                .contains("must be an origin")
+        );
+        let client = |claims: Option<Vec<String>>| ClientSection {
+            client_id: Some("app".into()),
+            redirect_uris: vec!["https://app.mot.example/cb".into()],
+            claims,
+            ..ClientSection::default()
+        };
+        assert!(refused(&|s| {
+            s.claims = Some(vec!["given_name".into()]);
+            s.client = vec![client(None)];
+        })
+        .contains("must include employee_number"));
+        assert!(
+            refused(&|s| s.client = vec![client(Some(vec!["birthdate".into()]))])
+                .contains("is not one [login] claims asks for")
+        );
+        assert!(refused(&|s| s.client = vec![client(None), client(None)]).contains("appears twice"));
+        assert!(refused(&|s| {
+            let mut c = client(None);
+            c.client_secret = Some("short".into());
+            s.client = vec![c];
+        })
+        .contains("shorter than 16"));
     }
 }
