@@ -8,8 +8,15 @@
 
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import crypto from 'node:crypto'
 import fs from 'node:fs'
+import https from 'node:https'
+import net from 'node:net'
 import path from 'node:path'
+import readline from 'node:readline'
+import { spawn } from 'node:child_process'
+
+import { SignJWT, exportJWK } from 'jose'
 
 import { decodeJwtParts } from './lib/crypto.mjs'
 import { tlsFetch, trustAnchors } from './lib/net.mjs'
@@ -231,5 +238,173 @@ describe('usage', () => {
     const r = await run(process.execPath, [path.join(HERE, 'verifier.mjs'), '--port', '0', '--vct', WORKER_ID_VCT])
     assert.equal(r.code, 2)
     assert.match(r.stderr, /--tls-cert/)
+  })
+})
+
+/**
+ * A minimal OpenID Provider, only for testing oidc_client.mjs (not a model for govid's): HTTPS
+ * discovery, /authorize that redirects straight back with a code (no login page), /token with
+ * client_secret_basic and the PKCE S256 check, an ES256 ID token, /jwks and /userinfo.
+ */
+async function startFakeOp({ clientId, clientSecret, redirectUri }) {
+  const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'op-1', alg: 'ES256', use: 'sig' }
+  const codes = new Map()
+  const tokens = new Map()
+  const subject = 'pairwise-subject-1'
+  let issuer
+  const server = https.createServer({ cert: fs.readFileSync(tls.cert), key: fs.readFileSync(tls.key) }, async (req, res) => {
+    const url = new URL(req.url, issuer)
+    const json = (status, body) => {
+      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+      res.end(JSON.stringify(body))
+    }
+    if (url.pathname === '/.well-known/openid-configuration') {
+      return json(200, {
+        issuer,
+        authorization_endpoint: `${issuer}/authorize`,
+        token_endpoint: `${issuer}/token`,
+        jwks_uri: `${issuer}/jwks`,
+        userinfo_endpoint: `${issuer}/userinfo`,
+        response_types_supported: ['code'],
+        subject_types_supported: ['pairwise'],
+        id_token_signing_alg_values_supported: ['ES256'],
+        code_challenge_methods_supported: ['S256'],
+        token_endpoint_auth_methods_supported: ['client_secret_basic'],
+      })
+    }
+    if (url.pathname === '/jwks') return json(200, { keys: [jwk] })
+    if (url.pathname === '/authorize') {
+      const q = url.searchParams
+      if (q.get('client_id') !== clientId || q.get('redirect_uri') !== redirectUri || q.get('response_type') !== 'code' || q.get('code_challenge_method') !== 'S256' || !q.get('code_challenge') || !q.get('state') || !q.get('nonce') || !q.get('scope')?.split(' ').includes('openid')) {
+        return json(400, { error: 'invalid_request' })
+      }
+      const code = crypto.randomBytes(16).toString('base64url')
+      codes.set(code, { challenge: q.get('code_challenge'), nonce: q.get('nonce') })
+      const back = new URL(redirectUri)
+      back.search = new URLSearchParams({ code, state: q.get('state'), iss: issuer }).toString()
+      res.writeHead(302, { location: back.href })
+      return res.end()
+    }
+    if (url.pathname === '/token' && req.method === 'POST') {
+      const body = new URLSearchParams(await new Promise((resolve) => {
+        let t = ''
+        req.on('data', (d) => (t += d))
+        req.on('end', () => resolve(t))
+      }))
+      // RFC 6749 §2.3.1: id and secret are form-urlencoded before base64; openid-client encodes
+      // even '-' (e-approval arrives as e%2Dapproval), so decode before comparing.
+      const m = /^Basic ([A-Za-z0-9+/=]+)$/.exec(req.headers.authorization ?? '')
+      const [user, pass] = m ? Buffer.from(m[1], 'base64').toString().split(':').map((t) => decodeURIComponent(t.replace(/\+/g, ' '))) : []
+      if (user !== clientId || pass !== clientSecret) return json(401, { error: 'invalid_client' })
+      const entry = codes.get(body.get('code'))
+      codes.delete(body.get('code'))
+      const verifier = body.get('code_verifier') ?? ''
+      if (!entry || body.get('grant_type') !== 'authorization_code' || body.get('redirect_uri') !== redirectUri || crypto.createHash('sha256').update(verifier).digest('base64url') !== entry.challenge) {
+        return json(400, { error: 'invalid_grant' })
+      }
+      const now = Math.floor(Date.now() / 1000)
+      const idToken = await new SignJWT({ nonce: entry.nonce, given_name: 'Amira', family_name: 'Haddad' })
+        .setProtectedHeader({ alg: 'ES256', kid: 'op-1', typ: 'JWT' })
+        .setIssuer(issuer).setSubject(subject).setAudience(clientId).setIssuedAt(now).setExpirationTime(now + 300)
+        .sign(privateKey)
+      const accessToken = crypto.randomBytes(16).toString('base64url')
+      tokens.set(accessToken, subject)
+      return json(200, { access_token: accessToken, token_type: 'Bearer', expires_in: 300, id_token: idToken })
+    }
+    if (url.pathname === '/userinfo') {
+      const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1]
+      if (!tokens.has(token)) return json(401, { error: 'invalid_token' })
+      return json(200, { sub: tokens.get(token), given_name: 'Amira', family_name: 'Haddad', organization: { name: 'Ministry of Transport' } })
+    }
+    json(404, { error: 'not_found' })
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  issuer = `https://localhost:${server.address().port}`
+  return { issuer, close: () => new Promise((resolve) => server.close(resolve)) }
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer()
+    probe.once('error', reject)
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address()
+      probe.close(() => resolve(port))
+    })
+  })
+}
+
+/** Starts oidc_client.mjs: `{authorizationUrl, done: Promise<{code, json}>}`, or `{code, json}` if it ended first. */
+export function startOidcClient(args) {
+  const child = spawn(process.execPath, [path.join(HERE, 'oidc_client.mjs'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const lines = []
+  let stderr = ''
+  child.stderr.on('data', (d) => (stderr += d))
+  const done = new Promise((resolve) => child.once('exit', (code) => resolve({ code, json: lines.length ? JSON.parse(lines.at(-1)) : undefined, stderr })))
+  return new Promise((resolve) => {
+    readline.createInterface({ input: child.stdout }).on('line', (line) => {
+      lines.push(line)
+      if (lines.length === 1) {
+        const first = JSON.parse(line)
+        if (first.authorization_url) resolve({ authorizationUrl: first.authorization_url, done })
+      }
+    })
+    done.then((r) => resolve(r))
+  })
+}
+
+describe('oidc_client.mjs (openid-client) against a minimal in-file OP', { timeout: 60000 }, () => {
+  const clientId = 'e-approval'
+  const clientSecret = crypto.randomBytes(24).toString('base64url')
+
+  for (const tamperState of [false, true]) {
+    test(tamperState ? 'a callback with another state fails the package check (no token request)' : 'discovery, code flow with PKCE, ID token validated, userinfo', async () => {
+      const redirectUri = `http://127.0.0.1:${await freePort()}/callback`
+      const op = await startFakeOp({ clientId, clientSecret, redirectUri })
+      try {
+        const started = await startOidcClient(['--issuer', op.issuer, '--client-id', clientId, '--client-secret', clientSecret, '--redirect-uri', redirectUri, '--ca', tls.cert])
+        assert.ok(started.authorizationUrl, JSON.stringify(started.json))
+        const auth = new URL(started.authorizationUrl)
+        assert.equal(auth.origin + auth.pathname, `${op.issuer}/authorize`)
+        assert.equal(auth.searchParams.get('code_challenge_method'), 'S256')
+        for (const p of ['state', 'nonce', 'code_challenge']) assert.match(auth.searchParams.get(p), /^[A-Za-z0-9_-]{22,}$/)
+        const fetch = tlsFetch({ ca: trustAnchors(tls.cert) })
+        const redirect = await fetch(started.authorizationUrl)
+        assert.equal(redirect.status, 302)
+        const back = new URL(redirect.headers.get('location'))
+        if (tamperState) back.searchParams.set('state', 'another-state')
+        const callback = await fetch(back.href)
+        const { code, json } = await started.done
+        if (tamperState) {
+          assert.equal(callback.status, 400)
+          assert.equal(code, 1)
+          assert.equal(json.error, 'OAUTH_INVALID_RESPONSE', JSON.stringify(json))
+          assert.match(json.description, /state/)
+        } else {
+          assert.equal(code, 0, JSON.stringify(json))
+          assert.equal(callback.status, 200)
+          assert.equal(json.id_token_claims.iss, op.issuer)
+          assert.equal(json.id_token_claims.aud, clientId)
+          assert.equal(json.id_token_claims.sub, 'pairwise-subject-1')
+          assert.equal(json.id_token_claims.nonce, auth.searchParams.get('nonce'))
+          assert.deepEqual(json.userinfo, { sub: 'pairwise-subject-1', given_name: 'Amira', family_name: 'Haddad', organization: { name: 'Ministry of Transport' } })
+        }
+      } finally {
+        await op.close()
+      }
+    })
+  }
+
+  test('discovery against an issuer with no OpenID configuration fails clearly (discovery_failed)', async () => {
+    const verifier = await startVerifier(verifierArgs()) // an HTTPS server with no /.well-known/openid-configuration
+    try {
+      const r = await startOidcClient(['--issuer', `https://localhost:${verifier.port}`, '--client-id', clientId, '--redirect-uri', `http://127.0.0.1:${await freePort()}/cb`, '--ca', tls.cert])
+      assert.equal(r.code, 1)
+      assert.equal(r.json.error, 'discovery_failed', JSON.stringify(r.json))
+      assert.match(r.json.description, /openid-configuration/)
+    } finally {
+      await verifier.server.stop()
+    }
   })
 })
