@@ -7,7 +7,8 @@
 //
 // Usage: node verifier.mjs --port 0 --tls-cert C --tls-key K --vct V [--vct V2]
 //          [--claims given_name,family_name,organization.name,position,employee_number]
-//          [--trust-issuer-jwks FILE] [--requests N] [--lifetime SECS] [--once] [--trace]
+//          [--trust-issuer-jwks FILE] [--requests N] [--lifetime SECS] [--status check|ignore]
+//          [--once] [--trace]
 //          [--tamper-request unsigned|wrong-key|no-typ]   (test only)
 //
 // stdout: `listening on 127.0.0.1:PORT`, then per request (N, default 1) one line
@@ -30,7 +31,7 @@ import { didDocument } from './lib/did.mjs'
 import { isLoopback, readBody, sendJson, tlsFetch } from './lib/net.mjs'
 import { Rejection, dotted, valueAt, verifyPresentation } from './lib/sdjwt.mjs'
 
-const USAGE = 'usage: node verifier.mjs --port 0 --tls-cert C --tls-key K --vct V [--vct V2] [--claims a,b.c] [--trust-issuer-jwks FILE] [--requests N] [--lifetime SECS] [--once] [--trace]'
+const USAGE = 'usage: node verifier.mjs --port 0 --tls-cert C --tls-key K --vct V [--vct V2] [--claims a,b.c] --trust-issuer-jwks FILE [--requests N] [--lifetime SECS] [--status check|ignore] [--once] [--trace]'
 const DEFAULT_CLAIMS = 'given_name,family_name,organization.name,position,employee_number'
 // OpenID4VP 1.0 §5.8: with static discovery (the openid4vp:// scheme, §13.1.2) the request
 // object's `aud` MUST be this. The package would put the request_uri there (see README #1).
@@ -38,7 +39,7 @@ const STATIC_AUD = 'https://self-issued.me/v2'
 const ALGS = ['ES256', 'EdDSA']
 
 function parseArgs(argv) {
-  const opts = { port: 0, vct: [], claims: DEFAULT_CLAIMS, requests: 1, lifetime: 300, once: false, trace: false }
+  const opts = { port: 0, vct: [], claims: DEFAULT_CLAIMS, requests: 1, lifetime: 300, status: 'check', once: false, trace: false }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     const value = () => {
@@ -54,6 +55,7 @@ function parseArgs(argv) {
     else if (a === '--requests') opts.requests = Number(value())
     else if (a === '--lifetime') opts.lifetime = Number(value())
     else if (a === '--tamper-request') opts.tamperRequest = value()
+    else if (a === '--status') opts.status = value()
     else if (a === '--once') opts.once = true
     else if (a === '--trace') opts.trace = true
     else if (a === '-h' || a === '--help') {
@@ -67,6 +69,7 @@ function parseArgs(argv) {
   if (!opts.trustIssuerJwks) usage('--trust-issuer-jwks is required (the issuer keys to verify credentials with)')
   if (!Number.isInteger(opts.requests) || opts.requests < 1 || opts.requests > 1000) usage('--requests must be 1..1000')
   if (!Number.isInteger(opts.lifetime) || opts.lifetime < 1) usage('--lifetime must be a positive integer')
+  if (!['check', 'ignore'].includes(opts.status)) usage('--status is check or ignore')
   if (opts.tamperRequest && !['unsigned', 'wrong-key', 'no-typ'].includes(opts.tamperRequest)) usage('--tamper-request is unsigned, wrong-key or no-typ')
   opts.claimPaths = opts.claims.split(',').map((c) => c.trim()).filter(Boolean).map((c) => c.split('.'))
   if (opts.claimPaths.length === 0 || opts.claimPaths.some((p) => p.some((s) => s === ''))) usage('--claims: comma-separated claim names, dots for nesting')
@@ -205,7 +208,12 @@ function finish(line) {
 const statusFetch = tlsFetch()
 async function statusListFetcher(uri) {
   if (!uri.startsWith('https://') && !isLoopback(uri)) throw new Error(`status list ${uri} is not https`)
-  const response = await statusFetch(uri, { headers: { accept: 'application/statuslist+jwt' } })
+  let response
+  try {
+    response = await statusFetch(uri, { headers: { accept: 'application/statuslist+jwt' } })
+  } catch (error) {
+    throw new Error(`status list ${uri} could not be fetched: ${error.message}`)
+  }
   if (response.status !== 200) throw new Error(`status list ${uri}: HTTP ${response.status}`)
   return response.text()
 }
@@ -301,6 +309,7 @@ async function handleResponse(req, res) {
       nonce: tx.nonce,
       audience: clientId,
       statusListFetcher,
+      ignoreStatus: opts.status === 'ignore',
     })
     const missing = opts.claimPaths.filter((p) => valueAt(verified.claims, p) === undefined)
     if (missing.length) throw new Rejection('claim_missing', `requested claim(s) not disclosed: ${missing.map(dotted).join(', ')}`)
