@@ -142,7 +142,7 @@ describe('wallet.mjs and oidc_client.mjs against govid-verifier serve [login]', 
       const config = path.join(work, 'login.toml')
       fs.writeFileSync(config, loginToml({ port, jwks: path.join(issuerDir, 'public', 'jwks.json') }))
       try {
-        verifier = await startServer(VERIFIER, ['serve', '--config', config, '--tls-cert', tls.cert, '--tls-key', tls.key], { env: { GOVID_ADMIN_TOKEN: '' } })
+        verifier = await startServer(VERIFIER, ['serve', '--config', config, '--tls-cert', tls.cert, '--tls-key', tls.key])
       } catch (error) {
         if (/login/.test(error.message) && /unknown field|unknown key|unexpected|not supported/i.test(error.message)) {
           throw new Error(`${VERIFIER} does not support the [login] table: govid's OpenID4VP login is not in this build (it must be built from the branch that adds it):\n${error.message}`)
