@@ -291,12 +291,16 @@ subject = "pairwise"
       const page = await fetch(first.authorization_url, { headers: { accept: 'text/html' } })
       assert.equal(page.status, 200)
       assert.match(page.headers.get('content-type') ?? '', /^text\/html/)
-      const element = loginRequestElement(await page.text())
+      const html = await page.text()
+      if (process.env.GOVID_LOGIN_DUMP_PAGE) fs.writeFileSync(process.env.GOVID_LOGIN_DUMP_PAGE, html)
+      const element = loginRequestElement(html)
       assert.ok(element?.['data-authorization-request'], 'the page has an element id="login-request" with data-authorization-request')
       const request = element['data-authorization-request']
       assert.match(request, /^openid4vp:\/\/\?/)
-      const eventsPath = element['data-events']
-      assert.ok(eventsPath, 'the login-request element names its event stream (data-events), so the page can follow the result')
+      // The page's script follows the transaction's event stream: /login/requests/T/events for
+      // the element's data-transaction (or a data-events path, if given).
+      const eventsPath = element['data-events'] ?? (element['data-transaction'] && `/login/requests/${encodeURIComponent(element['data-transaction'])}/events`)
+      assert.ok(eventsPath, `the login-request element names its transaction (data-transaction), so the page can follow the result; it has ${JSON.stringify(Object.keys(element))}`)
       const events = resultEvent(new URL(eventsPath, publicUrl).href, ca())
       try {
         // The phone.
@@ -305,15 +309,19 @@ subject = "pairwise"
         // The page follows the result to the client's redirect URI with the code.
         const result = await events.promise
         assert.equal(result.result, 'accepted', JSON.stringify(result))
-        const next = result.redirect_uri ?? result.redirect_to
-        assert.ok(next, `the result event of an OIDC login carries redirect_uri (where the page sends the browser): ${JSON.stringify(result)}`)
-        const back = new URL(next, publicUrl)
-        if (back.href.startsWith(redirectUri)) await fetch(back.href)
-        else {
-          const hop = await fetch(back.href) // a page of govid's that redirects on
-          assert.equal(hop.status, 302, `${back.href}: ${hop.status}`)
-          await fetch(new URL(hop.headers.get('location'), back).href)
+        // Where the page sends the browser next: the event's `continue` (a govid URL answering
+        // 302 to the client's redirect URI with code and state), or that redirect URI itself.
+        const next = result.continue ?? result.redirect_uri
+        assert.ok(next, `the result event of an application's login says where the browser goes on (continue): ${JSON.stringify(result)}`)
+        let hop = new URL(next, publicUrl)
+        for (let i = 0; i < 3 && !hop.href.startsWith(redirectUri); i++) {
+          const r = await fetch(hop.href, { headers: { accept: 'text/html' } })
+          assert.ok([302, 303].includes(r.status), `${hop.href}: HTTP ${r.status}, expected a redirect on to ${redirectUri}`)
+          hop = new URL(r.headers.get('location'), hop)
         }
+        assert.ok(hop.href.startsWith(`${redirectUri}?`), `the browser ends at the client's redirect URI, not ${hop.href}`)
+        assert.ok(hop.searchParams.get('code'), 'with a code')
+        await fetch(hop.href)
       } finally {
         events.close()
       }
