@@ -50,26 +50,32 @@ function freePort() {
 
 /** `{result}` of the first `event: result` of a server-sent event stream at `url`; `close()` stops it. */
 function resultEvent(url, ca, ms = 30000) {
-  let request
+  let request, timer
+  let closed = false
   const promise = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "event: result" on ${url} within ${ms} ms`)), ms)
+    const fail = (error) => closed || reject(error)
+    timer = setTimeout(() => fail(new Error(`no "event: result" on ${url} within ${ms} ms`)), ms)
     request = https.get(url, { ca, headers: { accept: 'text/event-stream' } }, (res) => {
+      res.on('error', (error) => fail(error))
       if (res.statusCode !== 200 || !String(res.headers['content-type']).startsWith('text/event-stream')) {
         clearTimeout(timer)
         res.resume()
-        return reject(new Error(`${url}: HTTP ${res.statusCode}, ${res.headers['content-type']}; expected 200 text/event-stream`))
+        return fail(new Error(`${url}: HTTP ${res.statusCode}, ${res.headers['content-type']}; expected 200 text/event-stream`))
       }
       let event = 'message'
       let data = []
-      readline.createInterface({ input: res }).on('line', (line) => {
+      const lines = readline.createInterface({ input: res })
+      lines.on('error', () => {}) // the stream is destroyed on close()
+      lines.on('line', (line) => {
         if (line === '') {
           if (event === 'result' && data.length) {
             clearTimeout(timer)
             try {
               resolve(JSON.parse(data.join('\n')))
-            } catch (error) {
-              reject(new Error(`the result event's data is not JSON: ${data.join('\n')}`))
+            } catch {
+              fail(new Error(`the result event's data is not JSON: ${data.join('\n')}`))
             }
+            closed = true
             res.destroy()
           }
           event = 'message'
@@ -78,11 +84,16 @@ function resultEvent(url, ca, ms = 30000) {
         else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''))
       })
     })
-    request.on('error', (error) => {
-      if (!request.destroyed || error.code !== 'ECONNRESET') reject(error)
-    })
+    request.on('error', (error) => fail(error))
   })
-  return { promise, close: () => request?.destroy() }
+  return {
+    promise,
+    close: () => {
+      closed = true
+      clearTimeout(timer)
+      request?.destroy()
+    },
+  }
 }
 
 const htmlUnescape = (s) => s.replace(/&quot;/g, '"').replace(/&#39;|&#x27;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')
@@ -258,6 +269,45 @@ subject = "pairwise"
       const result = await events.promise
       assert.equal(result.result, 'rejected', JSON.stringify(result))
       assert.equal(typeof result.error, 'string')
+    } finally {
+      events.close()
+    }
+  })
+
+  // An unencrypted body is refused without ending the transaction (it proves nothing about who
+  // sent it), so it has no result event; the others end it as rejected.
+  for (const [name, tamper, event] of [
+    ['a KB-JWT whose aud is the bare DID (not the full Client Identifier, §14.6)', 'aud', true],
+    ['a KB-JWT an hour old', 'iat-past', true],
+    ['a presentation withholding position', 'drop-claim=position', true],
+    ['an unencrypted vp_token although direct_post.jwt was asked', 'unencrypted', false],
+  ]) {
+    test(`${name}: 400 invalid_request${event ? ' and a rejected result event' : ''}`, async () => {
+      const t = await newTransaction()
+      const events = event ? resultEvent(`${publicUrl}${t.events}`, ca()) : undefined
+      try {
+        const wallet = await runWallet([t.authorization_request, '--credential', credential, '--holder-key', holderKey, '--ca', tls.cert, '--tamper', tamper])
+        assert.equal(wallet.code, 1)
+        assert.deepEqual([wallet.json.status, wallet.json.body?.error], [400, 'invalid_request'], JSON.stringify(wallet.json))
+        if (event) {
+          const result = await events.promise
+          assert.equal(result.result, 'rejected', JSON.stringify(result))
+        }
+      } finally {
+        events?.close()
+      }
+    })
+  }
+
+  test('the End-User declining: access_denied posted, answered 200 (§8.2), a rejected result event', async () => {
+    const t = await newTransaction()
+    const events = resultEvent(`${publicUrl}${t.events}`, ca())
+    try {
+      const wallet = await runWallet([t.authorization_request, '--credential', credential, '--holder-key', holderKey, '--ca', tls.cert, '--consent', 'no'])
+      assert.equal(wallet.json.sent_error, 'access_denied', JSON.stringify(wallet.json))
+      assert.equal(wallet.json.status, 200, `§8.2: a processed Authorization Error Response is answered 200: ${JSON.stringify(wallet.json)}`)
+      const result = await events.promise
+      assert.deepEqual([result.result, result.error], ['rejected', 'access_denied'], JSON.stringify(result))
     } finally {
       events.close()
     }
