@@ -5,10 +5,13 @@
 // ../oid4vci/govid_issuer.test.mjs gets one), then
 //   1. a login transaction (POST /login/requests), wallet.mjs answers it, the server-sent
 //      `result` event says accepted with the requested claims; the request object is single use;
-//      a KB-JWT with another nonce is refused with 400 invalid_request and a `rejected` event;
+//      a KB-JWT with another nonce or `aud`, an old one, and a presentation withholding a claim
+//      are refused with 400 invalid_request and a `rejected` event; an unencrypted vp_token with
+//      400 invalid_request; a declining wallet's access_denied is answered 200 and recorded;
 //   2. the OpenID Connect bridge: oidc_client.mjs (client e-approval) starts the code flow,
-//      the /authorize page carries the authorization request, wallet.mjs (the phone) answers it,
-//      and the client gets a validated ID token and userinfo.
+//      the /authorize page carries the authorization request and its transaction, wallet.mjs
+//      (the phone) answers it, the result event's `continue` leads the browser back to the
+//      client with a code, and the client gets a validated ID token and userinfo.
 //
 // Nothing is skipped: a govid-verifier without `[login]` fails here with a message saying so.
 // Run: node --test govid_verifier.test.mjs   (GOVID_ISSUER, GOVID_VERIFIER, or
