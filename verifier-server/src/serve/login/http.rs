@@ -358,7 +358,7 @@ async fn response(State(state): State<Arc<AppState>>, headers: HeaderMap, body: 
         // §8.3.1: a wallet that cannot encrypt may send an error response in the clear.
         if let (Some(error), Some(state_value)) = (field(&fields, "error"), field(&fields, "state"))
         {
-            return if logins.wallet_error(state_value, error) {
+            return if logins.wallet_error(state_value, error, now) {
                 tracing::info!(decision = "deny", reason = "wallet_error", "login");
                 no_store(Json(json!({})).into_response())
             } else {

@@ -36,8 +36,11 @@ use self::config::LoginConfig;
 /// The DCQL credential query id of the worker ID in govid's requests.
 pub(crate) const CREDENTIAL_QUERY_ID: &str = "worker_id";
 
-/// Outstanding login requests one client address may hold.
+/// Unanswered login requests one client address may hold.
 const MAX_PENDING_PER_CLIENT: usize = 32;
+
+/// How long an answered request is kept for its page to learn the result, in seconds.
+const ANSWERED_KEPT_SECS: u64 = 30;
 
 /// How long a KB-JWT may be old when it reaches the verifier, in seconds (a person reads the
 /// consent screen first).
@@ -81,7 +84,8 @@ struct Pending {
     expires: u64,
     /// The request object was fetched (it can be, once).
     fetched: bool,
-    /// The wallet answered (a request takes one answer).
+    /// The wallet answered (a request takes one answer); it no longer counts against its
+    /// client's limit.
     answered: bool,
     outcome: watch::Sender<Option<Outcome>>,
     authorize: Option<Authorize>,
@@ -126,16 +130,36 @@ struct Table {
 }
 
 impl Table {
+    fn release_client(&mut self, client: IpAddr) {
+        if let Some(n) = self.per_client.get_mut(&client) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.per_client.remove(&client);
+            }
+        }
+    }
+
     fn remove(&mut self, id: &str) -> Option<Pending> {
         let pending = self.by_id.remove(id)?;
         self.by_transaction.remove(&pending.transaction);
-        if let Some(n) = self.per_client.get_mut(&pending.client) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                self.per_client.remove(&pending.client);
-            }
+        if !pending.answered {
+            self.release_client(pending.client);
         }
         Some(pending)
+    }
+
+    /// Marks request `id` answered at `now`: kept [`ANSWERED_KEPT_SECS`] more for its page.
+    fn answer(&mut self, id: &str, now: u64) {
+        let Some(pending) = self.by_id.get_mut(id) else {
+            return;
+        };
+        if pending.answered {
+            return;
+        }
+        pending.answered = true;
+        pending.expires = pending.expires.min(now + ANSWERED_KEPT_SECS);
+        let client = pending.client;
+        self.release_client(client);
     }
 
     fn prune(&mut self, now: u64) {
@@ -331,24 +355,23 @@ impl Logins {
             .key
             .decrypt(jwe, &SUPPORTED_ENC)
             .map_err(|_| "the response could not be decrypted with this request's key")?;
-        pending.answered = true;
-        Ok((
-            Answering {
-                id: kid.to_owned(),
-                state: pending.state.clone(),
-                nonce: pending.nonce.clone(),
-            },
-            plaintext,
-        ))
+        let answering = Answering {
+            id: kid.to_owned(),
+            state: pending.state.clone(),
+            nonce: pending.nonce.clone(),
+        };
+        table.answer(kid, now);
+        Ok((answering, plaintext))
     }
 
     /// An unencrypted error response (§8.3.1 allows one) for the request with `state`.
-    pub(crate) fn wallet_error(&self, state: &str, error: &str) -> bool {
-        let table = self.table();
-        let Some(pending) = table
+    pub(crate) fn wallet_error(&self, state: &str, error: &str, now: u64) -> bool {
+        let mut table = self.table();
+        let Some(id) = table
             .by_id
-            .values()
-            .find(|p| p.state == state && !p.answered)
+            .iter()
+            .find(|(_, p)| p.state == state && !p.answered && p.expires >= now)
+            .map(|(id, _)| id.clone())
         else {
             return false;
         };
@@ -357,9 +380,12 @@ impl Logins {
             .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
             .take(64)
             .collect();
-        pending
-            .outcome
-            .send_replace(Some(Outcome::Rejected { error }));
+        if let Some(pending) = table.by_id.get(&id) {
+            pending
+                .outcome
+                .send_replace(Some(Outcome::Rejected { error }));
+        }
+        table.answer(&id, now);
         true
     }
 
@@ -395,5 +421,85 @@ impl Logins {
     /// Requests in flight (for tests and `/healthz`).
     pub(crate) fn pending(&self) -> usize {
         self.table().by_id.len()
+    }
+}
+
+#[cfg(test)]
+// Tests: a panic is the failure report.
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn logins(name: &str, max_pending: usize) -> Logins {
+        let dir = std::env::temp_dir().join(format!("govid-logins-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let section = config::LoginSection {
+            public_url: Some("https://login.mot.example".into()),
+            did: Some("did:web:login.mot.example".into()),
+            signing_key: Some(dir.join("key.jwk")),
+            max_pending: Some(max_pending),
+            ..config::LoginSection::default()
+        };
+        Logins::new(LoginConfig::from_section(section).unwrap()).unwrap()
+    }
+
+    const A: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+    const B: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
+
+    #[test]
+    fn one_client_holds_a_bounded_number_of_unanswered_requests() {
+        let logins = logins("per-client", 1000);
+        let made: Vec<Created> = (0..MAX_PENDING_PER_CLIENT)
+            .map(|_| logins.create(A, None, 1_000).unwrap())
+            .collect();
+        assert_eq!(
+            logins.create(A, None, 1_000).err(),
+            Some(CreateRefusal::ClientLimit)
+        );
+        assert!(
+            logins.create(B, None, 1_000).is_ok(),
+            "another client is served"
+        );
+        // An answered request no longer counts, and is kept only briefly for its page.
+        let id = logins.table().by_transaction[&made[0].transaction].clone();
+        logins.table().answer(&id, 1_000);
+        assert!(logins.create(A, None, 1_000).is_ok());
+        assert!(logins.watch(&made[0].transaction).is_some());
+        logins.table().prune(1_000 + ANSWERED_KEPT_SECS + 1);
+        assert!(logins.watch(&made[0].transaction).is_none());
+    }
+
+    #[test]
+    fn the_service_holds_at_most_max_pending_and_expired_ones_make_room() {
+        let logins = logins("max", 3);
+        let clients = [A, B, IpAddr::V4(Ipv4Addr::new(10, 0, 0, 3))];
+        for client in clients {
+            logins.create(client, None, 1_000).unwrap();
+        }
+        assert_eq!(
+            logins.create(A, None, 1_000).err(),
+            Some(CreateRefusal::Full)
+        );
+        let later = 1_000 + logins.config.request_lifetime_secs + 1;
+        assert!(logins.create(A, None, later).is_ok());
+        assert_eq!(logins.pending(), 1);
+    }
+
+    #[test]
+    fn a_request_object_is_served_once_and_not_after_expiry() {
+        let logins = logins("fetch", 10);
+        let made = logins.create(A, None, 1_000).unwrap();
+        let id = logins.table().by_transaction[&made.transaction].clone();
+        assert_eq!(
+            logins.request_object(&id, 1_000 + logins.config.request_lifetime_secs + 1),
+            Err(FetchRefusal::Unknown)
+        );
+        assert!(logins.request_object(&id, 1_001).is_ok());
+        assert_eq!(
+            logins.request_object(&id, 1_002),
+            Err(FetchRefusal::AlreadyFetched)
+        );
     }
 }
