@@ -15,7 +15,9 @@ person scanned it and tapped "Share" (or "Decline").
        "status", "redirect_uri", "error"}; exit 0 when the verifier answered 200.
 
 HTTP goes through the app's HttpClient: urllib, no proxies, no redirects followed, TLS trusting
-only CERT (--ca). The holder key lives in a SoftwareKeyStore in D/keys. Exit 1: the login failed
+only CERT (--ca). The holder key lives in a SoftwareKeyStore in D/keys, the wallet in D/wallet:
+the layout of the demo's phones, so `--wallet-dir govid-demo/phones/MOT-0001` logs in with the
+phone ./demo enrolled. Exit 1: the login failed
 (the JSON says why); 2: usage; 3: the wallet library has no OpenID4VP API (an older .so).
 """
 
@@ -38,7 +40,10 @@ except ImportError as e:
                       "bindings with `mobile-bindings/build.sh python` and set GOVID_PY_BINDINGS to their directory"}))
     sys.exit(3)
 
-PASSPHRASE = "govid test phone"  # the test phone's key store passphrase (a real app asks the OS)
+# The demo phones' key store passphrase (tests/src/bin/govid-demo/phone.rs), so that this script
+# also opens a phone ./demo made (govid-demo/phones/MOT-0001). A real app keeps keys in the phone's
+# secure hardware through its own KeyStore.
+PASSPHRASE = "govid demo phone: not a secret"
 
 
 class UrllibHttp(g.HttpClient):
@@ -71,9 +76,13 @@ class UrllibHttp(g.HttpClient):
 
 
 def open_wallet(directory):
+    """The phone kept in `directory` (keys/ and wallet/, as the demo's phones), created on first use."""
     os.makedirs(directory, mode=0o700, exist_ok=True)
-    keys = g.SoftwareKeyStore.open(os.path.join(directory, "keys"), PASSPHRASE)
-    return g.Wallet.open(os.path.join(directory, "wallet"), keys.as_key_store())
+    try:
+        keys = g.SoftwareKeyStore.open(os.path.join(directory, "keys"), PASSPHRASE)
+        return g.Wallet.open(os.path.join(directory, "wallet"), keys.as_key_store())
+    except (g.KeyStoreError, g.WalletError) as e:
+        out({"error": type(e).__name__, "description": f"the phone in {directory}: {e}"}, 1)
 
 
 def out(obj, code=0):
