@@ -11,7 +11,8 @@
 // authorization code flow (PKCE S256, state, nonce kept server-side for this browser);
 // /callback  exchanges the code, openid-client validates the ID token; /logout.
 // --ca: trust the login service's certificate from this PEM file only (instead of the system
-// roots). The app listens on 127.0.0.1 only; its redirect URI is http://127.0.0.1:PORT/callback.
+// roots). The client secret may come from the environment (CLIENT_SECRET) instead. The app
+// listens on 127.0.0.1 only; its redirect URI is http://127.0.0.1:PORT/callback.
 
 import crypto from 'node:crypto'
 import fs from 'node:fs'
@@ -45,6 +46,7 @@ if (opts.help) {
   process.exit(0)
 }
 if (!opts.issuer) fail('--issuer is required (the login service, e.g. https://localhost:8443)')
+opts['client-secret'] ??= process.env.CLIENT_SECRET // keeps the secret out of `ps`
 const port = Number(opts.port)
 if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`--port ${opts.port} is not a port number`)
 const issuer = new URL(opts.issuer)
