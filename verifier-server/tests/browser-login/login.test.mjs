@@ -18,7 +18,7 @@
 // credential from the OpenID4VCI harness's wallet.
 //
 // Screenshots: docs/screenshots/login-qr.png and login-done.png with UPDATE_SCREENSHOTS=1 (else
-// into a scratch directory). Nothing is skipped: a missing tool fails with its name.
+// into a scratch directory, removed after). Nothing is skipped: a missing tool fails with its name.
 // Run: bash run.sh (GOVID_VERIFIER, GOVID_ISSUER or $CARGO_TARGET_DIR/debug/, CHROMIUM)
 
 import { after, before, describe, test } from 'node:test'
@@ -128,6 +128,7 @@ describe(`logging in to the sample intranet app in Chromium (phone: ${PHONE})`, 
     await verifier?.stop()
     await issuerServer?.stop()
     if (work) fs.rmSync(work, { recursive: true, force: true })
+    if (process.env.UPDATE_SCREENSHOTS !== '1') fs.rmSync(SHOTS, { recursive: true, force: true })
   })
 
   function loginToml({ port, appPort, jwks }) {
