@@ -97,7 +97,7 @@ claims = ["given_name", "employee_number"]
 
     /// `POST /login/requests`: the page's request.
     fn new_request(&self) -> (String, Invocation) {
-        let (status, body) = self.gate.post_empty("/login/requests", &[]);
+        let (status, body) = self.gate.post_empty("/login/requests?qr=png", &[]);
         assert_eq!(status, 200, "{body}");
         let body: Value = serde_json::from_str(&body).unwrap();
         let link = body["authorization_request"].as_str().unwrap();

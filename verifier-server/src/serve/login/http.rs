@@ -4,7 +4,7 @@
 //! |---|---|
 //! | `GET /.well-known/did.json` (the DID's document path) | the verifier's DID document |
 //! | `GET /login` | a login page: QR code and same-device link; shows who logged in |
-//! | `POST /login/requests` | a new login request: `{"transaction", "authorization_request", "expires_in", "events", "status"}` |
+//! | `POST /login/requests[?qr=png]` | a new login request: `{"transaction", "authorization_request", "expires_in", "events", "status", "qr_png"}` (`qr_png`, the QR code as a PNG `data:` URL, only with `?qr=png`) |
 //! | `GET /login/request/<id>` | the signed request object (`application/oauth-authz-req+jwt`), once |
 //! | `POST /login/response` | the wallet's `response=<JWE>` (`direct_post.jwt`) |
 //! | `GET /login/requests/<transaction>/events` | server-sent events: one `result` event |
@@ -153,7 +153,8 @@ fn html_escape(text: &str) -> String {
 fn qr_data_url(text: &str) -> Option<String> {
     use base64::Engine as _;
     let code = govid_core::qr::render(text, govid_core::qr::Ecc::M).ok()?;
-    let png = code.to_png(6, 4).ok()?;
+    // 4 px a module: the page scales it up (image-rendering: pixelated).
+    let png = code.to_png(4, 4).ok()?;
     Some(format!(
         "data:image/png;base64,{}",
         base64::engine::general_purpose::STANDARD.encode(png)
@@ -225,9 +226,16 @@ async fn login_page(
     }
 }
 
+#[derive(Deserialize)]
+struct CreateQuery {
+    /// `png`: also the QR code, as a PNG `data:` URL (most of the request's cost).
+    qr: Option<String>,
+}
+
 async fn create_request(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(query): Query<CreateQuery>,
 ) -> Response {
     let logins = match logins(&state) {
         Ok(l) => l,
@@ -241,7 +249,9 @@ async fn create_request(
                 "expires_in": c.expires_in,
                 "events": format!("/login/requests/{}/events", c.transaction),
                 "status": format!("/login/requests/{}", c.transaction),
-                "qr_png": qr_data_url(&c.authorization_request),
+                "qr_png": (query.qr.as_deref() == Some("png"))
+                    .then(|| qr_data_url(&c.authorization_request))
+                    .flatten(),
             }))
             .into_response(),
         ),

@@ -127,6 +127,8 @@ struct Table {
     by_id: HashMap<String, Pending>,
     by_transaction: HashMap<String, String>,
     per_client: HashMap<IpAddr, usize>,
+    /// When expired requests were last removed (unix seconds): at most once a second.
+    pruned_at: u64,
 }
 
 impl Table {
@@ -162,7 +164,16 @@ impl Table {
         self.release_client(client);
     }
 
+    /// Removes expired requests, at most once a second unless `force`.
+    fn prune_if_due(&mut self, now: u64, force: bool) {
+        if now == self.pruned_at && !force {
+            return;
+        }
+        self.prune(now);
+    }
+
     fn prune(&mut self, now: u64) {
+        self.pruned_at = now;
         let expired: Vec<String> = self
             .by_id
             .iter()
@@ -237,7 +248,8 @@ impl Logins {
         now: u64,
     ) -> Result<Created, CreateRefusal> {
         let mut table = self.table();
-        table.prune(now);
+        let full = table.by_id.len() >= self.config.max_pending;
+        table.prune_if_due(now, full);
         if table.by_id.len() >= self.config.max_pending {
             return Err(CreateRefusal::Full);
         }
