@@ -27,8 +27,8 @@ pub use cosignature::{
 };
 pub use entry::{Entry, EntryError, KeyEntry, KeyEvent, ENTRY_VERSION, MAX_ENTRY_LEN};
 pub use proof::{
-    check_consistency, compare_checkpoints, verify_inclusion, CompareError, Consistency,
-    ProofError, TlogProof, PROOF_HEADER,
+    check_consistency, check_inclusion, compare_checkpoints, verify_inclusion, CompareError,
+    Consistency, ProofError, TlogProof, PROOF_HEADER,
 };
 /// Re-exported from `signed_note`: one signature line of a note.
 pub use signed_note::Signature as NoteSignature;

@@ -136,6 +136,21 @@ pub fn verify_inclusion(
 ) -> Result<VerifiedCheckpoint, ProofError> {
     let proof = TlogProof::parse(proof)?;
     let verified = verify_checkpoint(&proof.checkpoint, key)?;
+    check_inclusion(entry, &proof, &verified)?;
+    Ok(verified)
+}
+
+/// The inclusion half of [`verify_inclusion`], for a caller that already verified the proof's
+/// checkpoint (a [`super::WitnessPolicy`] check does): the inclusion proof must lead from the
+/// entry at the proof's index to `verified`'s root. `verified` must be `proof.checkpoint`'s.
+///
+/// # Errors
+/// [`ProofError::IndexOutOfRange`] or [`ProofError::NotIncluded`].
+pub fn check_inclusion(
+    entry: &[u8],
+    proof: &TlogProof,
+    verified: &VerifiedCheckpoint,
+) -> Result<(), ProofError> {
     let (size, root) = (verified.checkpoint.size(), *verified.checkpoint.hash());
     if proof.index >= size {
         return Err(ProofError::IndexOutOfRange {
@@ -150,8 +165,7 @@ pub fn verify_inclusion(
         proof.index,
         tlog_tiles::record_hash(entry),
     )
-    .map_err(|_| ProofError::NotIncluded)?;
-    Ok(verified)
+    .map_err(|_| ProofError::NotIncluded)
 }
 
 /// The verdict on two checkpoints of one log.
