@@ -85,7 +85,7 @@ use serde_json::{json, Map, Value};
 use super::cache::StatusView;
 use super::challenge::ChallengeRefusal;
 use super::config::{Mode, PageLanguage};
-use super::decide::{challenge_claims, decide, Context, Decision};
+use super::decide::{challenge_claims, decide, Decision};
 use super::gatelog::Entry;
 use super::metrics::Gauge;
 use super::store::FleetCheck;
@@ -263,16 +263,13 @@ async fn verify(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bo
         },
     };
     let now = system_now();
-    let ctx = Context {
-        cache: &state.cache,
-        replay: &state.replay,
-        holder_keys: &state.holder_keys,
-        issuer_signatures: state.issuer_signatures.as_ref(),
-        challenges: &state.challenges,
-        salt: &state.salt,
-        refresh_now: &state.refresh_now,
-    };
-    let mut decision = decide(&gate, &ctx, &text, named.as_deref(), now);
+    let mut decision = decide(
+        &gate,
+        &state.decision_context(),
+        &text,
+        named.as_deref(),
+        now,
+    );
     // A code new to this gate is claimed for the fleet before the answer (see `store`).
     let fleet = match decision.replay {
         Some((key, expires_at)) if decision.allow => state.fleet.claim(&key, expires_at).await,

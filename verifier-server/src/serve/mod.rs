@@ -118,6 +118,19 @@ impl AppState {
             .clone()
     }
 
+    /// What a decision reads and updates besides the gate (caches, replay, challenges, salt).
+    pub(crate) fn decision_context(&self) -> decide::Context<'_> {
+        decide::Context {
+            cache: &self.cache,
+            replay: &self.replay,
+            holder_keys: &self.holder_keys,
+            issuer_signatures: self.issuer_signatures.as_ref(),
+            challenges: &self.challenges,
+            salt: &self.salt,
+            refresh_now: &self.refresh_now,
+        }
+    }
+
     /// Reads the config again and swaps in the new gate. Listen address, TLS certificate and
     /// key, log database, salt, replay window and rate limits need a restart; everything else
     /// applies at once.

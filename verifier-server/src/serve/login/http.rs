@@ -43,7 +43,7 @@ use serde_json::{json, Map, Value};
 use super::oidc::{discovery, jwks, TokenRequest};
 use super::{Authorize, CreateRefusal, FetchRefusal, Logins, Outcome, CREDENTIAL_QUERY_ID};
 use crate::input::system_now;
-use crate::serve::decide::{check_presentation, Context, Expectation};
+use crate::serve::decide::{check_presentation, Expectation};
 use crate::serve::gatelog::Entry;
 use crate::serve::AppState;
 
@@ -124,14 +124,14 @@ fn oauth_error(status: StatusCode, error: &'static str, description: &str) -> Re
     )
 }
 
-fn logins(state: &AppState) -> Result<&Logins, Response> {
-    state.login.as_ref().ok_or_else(|| {
-        oauth_error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "login is not configured",
-        )
-    })
+/// The answer of a login route on a server without `[login]` (its routes are not mounted
+/// then; this is the defensive answer).
+fn not_configured() -> Response {
+    oauth_error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "login is not configured",
+    )
 }
 
 fn html_escape(text: &str) -> String {
@@ -216,9 +216,8 @@ async fn login_page(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> Response {
-    let logins = match logins(&state) {
-        Ok(l) => l,
-        Err(r) => return r,
+    let Some(logins) = state.login.as_ref() else {
+        return not_configured();
     };
     match logins.create(peer.ip(), None, system_now()) {
         Ok(created) => page(logins, &created, None),
@@ -237,9 +236,8 @@ async fn create_request(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Query(query): Query<CreateQuery>,
 ) -> Response {
-    let logins = match logins(&state) {
-        Ok(l) => l,
-        Err(r) => return r,
+    let Some(logins) = state.login.as_ref() else {
+        return not_configured();
     };
     match logins.create(peer.ip(), None, system_now()) {
         Ok(c) => no_store(
@@ -260,9 +258,8 @@ async fn create_request(
 }
 
 async fn request_object(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
-    let logins = match logins(&state) {
-        Ok(l) => l,
-        Err(r) => return r,
+    let Some(logins) = state.login.as_ref() else {
+        return not_configured();
     };
     match logins.request_object(&id, system_now()) {
         Ok(jws) => no_store(
@@ -351,9 +348,8 @@ async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<V
 
 /// `POST /login/response`: the wallet's Authorization Response.
 async fn response(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
-    let logins = match logins(&state) {
-        Ok(l) => l,
-        Err(r) => return r,
+    let Some(logins) = state.login.as_ref() else {
+        return not_configured();
     };
     let bytes = match read_limited(&headers, body, MAX_RESPONSE_BODY).await {
         Ok(b) => b,
@@ -459,16 +455,13 @@ async fn response(State(state): State<Arc<AppState>>, headers: HeaderMap, body: 
         refuse_after_verify: None,
         challenge: None,
     };
-    let ctx = Context {
-        cache: &state.cache,
-        replay: &state.replay,
-        holder_keys: &state.holder_keys,
-        issuer_signatures: state.issuer_signatures.as_ref(),
-        challenges: &state.challenges,
-        salt: &state.salt,
-        refresh_now: &state.refresh_now,
-    };
-    let decision = check_presentation(&gate, &ctx, presentation, &expectation, now);
+    let decision = check_presentation(
+        &gate,
+        &state.decision_context(),
+        presentation,
+        &expectation,
+        now,
+    );
     state
         .log
         .record(Entry {
@@ -577,9 +570,8 @@ async fn long_poll(
     Path(transaction): Path<String>,
     Query(query): Query<PollQuery>,
 ) -> Response {
-    let logins = match logins(&state) {
-        Ok(l) => l,
-        Err(r) => return r,
+    let Some(logins) = state.login.as_ref() else {
+        return not_configured();
     };
     let wait = Duration::from_secs(query.wait.unwrap_or(0).min(25));
     match wait_for(logins, &transaction, wait).await {
@@ -593,9 +585,8 @@ async fn long_poll(
 }
 
 async fn did_document(State(state): State<Arc<AppState>>) -> Response {
-    let logins = match logins(&state) {
-        Ok(l) => l,
-        Err(r) => return r,
+    let Some(logins) = state.login.as_ref() else {
+        return not_configured();
     };
     use govid_core::jose::Signer as _;
     let key = logins.config.signer.public_key();
@@ -620,16 +611,16 @@ async fn did_document(State(state): State<Arc<AppState>>) -> Response {
 }
 
 async fn openid_configuration(State(state): State<Arc<AppState>>) -> Response {
-    match logins(&state) {
-        Ok(l) => Json(discovery(&l.config)).into_response(),
-        Err(r) => r,
+    match state.login.as_ref() {
+        Some(l) => Json(discovery(&l.config)).into_response(),
+        None => not_configured(),
     }
 }
 
 async fn jwks_route(State(state): State<Arc<AppState>>) -> Response {
-    match logins(&state) {
-        Ok(l) => Json(jwks(&l.config)).into_response(),
-        Err(r) => r,
+    match state.login.as_ref() {
+        Some(l) => Json(jwks(&l.config)).into_response(),
+        None => not_configured(),
     }
 }
 
@@ -677,9 +668,8 @@ async fn authorize(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     uri: axum::http::Uri,
 ) -> Response {
-    let logins = match logins(&state) {
-        Ok(l) => l,
-        Err(r) => return r,
+    let Some(logins) = state.login.as_ref() else {
+        return not_configured();
     };
     let pairs = match query_pairs(uri.query().unwrap_or_default()) {
         Ok(p) => p,
@@ -798,9 +788,8 @@ async fn authorize_continue(
     State(state): State<Arc<AppState>>,
     Query(query): Query<ContinueQuery>,
 ) -> Response {
-    let logins = match logins(&state) {
-        Ok(l) => l,
-        Err(r) => return r,
+    let Some(logins) = state.login.as_ref() else {
+        return not_configured();
     };
     let Some((outcome, authorize)) = logins.take(&query.transaction) else {
         return error_page(
@@ -875,9 +864,8 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
 }
 
 async fn token(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
-    let logins = match logins(&state) {
-        Ok(l) => l,
-        Err(r) => return r,
+    let Some(logins) = state.login.as_ref() else {
+        return not_configured();
     };
     let bytes = match read_limited(&headers, body, MAX_FORM_BODY).await {
         Ok(b) => b,
@@ -928,9 +916,8 @@ async fn token(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bod
 }
 
 async fn userinfo(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let logins = match logins(&state) {
-        Ok(l) => l,
-        Err(r) => return r,
+    let Some(logins) = state.login.as_ref() else {
+        return not_configured();
     };
     let token = headers
         .get(header::AUTHORIZATION)
