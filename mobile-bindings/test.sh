@@ -62,16 +62,18 @@ export GOVID_TEST_ISSUER=$target_dir/$profile_dir/examples/test_issuer
 export GOVID_VERIFIER=$target_dir/$profile_dir/govid-verifier
 
 echo "== Kotlin (JVM, JNA) tests"
+# The third-party OpenID4VCI issuer the Kotlin and Python receiveOffer tests run against (pinned
+# by its lock file).
+if [ ! -d "$root/tests/interop/oid4vci/node_modules" ]; then
+    (cd "$root/tests/interop/oid4vci" && npm ci --no-audit --no-fund)
+fi
 export GOVID_WORK
 GOVID_WORK=$(mktemp -d)
 trap 'rm -rf "$GOVID_WORK"' EXIT
 "$kotlinc" -nowarn -include-runtime -cp "$jna" -d "$out/kotlin-tests.jar" \
-    "$out/kotlin/example/govid/wallet/govid_ffi.kt" "$here/kotlin/src/WalletTest.kt"
+    "$out/kotlin/example/govid/wallet/govid_ffi.kt" "$here/kotlin/src/WalletTest.kt" \
+    "$here/kotlin/src/ReceiveOfferTest.kt"
 java -Djna.library.path="$out/lib" -cp "$out/kotlin-tests.jar:$jna" WalletTestKt
 
 echo "== Python tests"
-# The third-party OpenID4VCI issuer the receive_offer tests run against (pinned by its lock file).
-if [ ! -d "$root/tests/interop/oid4vci/node_modules" ]; then
-    (cd "$root/tests/interop/oid4vci" && npm ci --no-audit --no-fund)
-fi
 GOVID_PY_BINDINGS=$out/python python3 -m pytest -q -p no:cacheprovider "$here/python/tests"

@@ -495,6 +495,8 @@ fun tests() {
         check(nonces.size == 64, "64 distinct presentations")
     }
 
+    receiveOfferTests()
+
     test("the wallet reopens with its credentials") {
         main.wallet.close()
         val again = Wallet.open(File(work, "wallet-main").path, ks)
