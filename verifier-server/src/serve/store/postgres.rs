@@ -79,9 +79,21 @@ pub(crate) struct PgStore {
     migrated: AtomicBool,
 }
 
-fn err(e: impl std::fmt::Display) -> String {
-    // tokio-postgres' and deadpool's messages name the failure, never the password.
-    e.to_string()
+fn err(e: impl std::error::Error) -> String {
+    // tokio-postgres' and deadpool's messages name the failure, never the password. The causes
+    // are joined on: "error performing TLS handshake" alone does not say that the certificate
+    // was refused, nor why.
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 fn unix(t: u64) -> i64 {
