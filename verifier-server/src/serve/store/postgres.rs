@@ -26,7 +26,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use serde_json::Value;
 use tokio::sync::{watch, Notify};
 
 use super::super::gatelog::{static_status, Entry, LogFilter, Remembered, Row};
@@ -94,6 +93,16 @@ fn err(e: impl std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// PostgreSQL `text` cannot hold NUL: such an entry would fail its batch on every retry and hold
+/// up the gate's spool for good. NUL becomes U+FFFD.
+fn no_nul(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\0') {
+        std::borrow::Cow::Owned(text.replace('\0', "\u{fffd}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
 }
 
 fn unix(t: u64) -> i64 {
@@ -340,18 +349,21 @@ impl PgStore {
             .map_err(err)?;
         for s in batch {
             let e = &s.entry;
-            let claims = e.claims.as_ref().map(Value::to_string);
+            let claims = e
+                .claims
+                .as_ref()
+                .map(|c| no_nul(&c.to_string()).into_owned());
             tx.execute(
                 &entry,
                 &[
                     &s.id,
                     &unix(e.time),
-                    &e.gate,
+                    &no_nul(&e.gate),
                     &e.decision,
-                    &e.reason,
-                    &e.issuer,
+                    &no_nul(&e.reason),
+                    &e.issuer.as_deref().map(no_nul),
                     &e.credential_status,
-                    &e.credential_hash,
+                    &e.credential_hash.as_deref().map(no_nul),
                     &claims,
                 ],
             )
@@ -490,5 +502,19 @@ async fn pause(closed: &mut watch::Receiver<bool>) {
     tokio::select! {
         () = tokio::time::sleep(super::PROBE_EVERY) => {}
         _ = closed.changed() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nul_is_replaced_and_other_text_is_kept() {
+        assert_eq!(no_nul("a\0b"), "a\u{fffd}b");
+        assert!(matches!(
+            no_nul("plain"),
+            std::borrow::Cow::Borrowed("plain")
+        ));
     }
 }
