@@ -274,13 +274,36 @@ fn a_gate_started_while_postgres_is_down_starts_degraded_and_recovers() {
         health["replay"]["refuses_codes_before"].is_u64(),
         "{health}"
     );
+    // Decided and spooled while the database was never reached.
+    let wallet = world.wallet(IDX_VALID);
+    assert_allow(&gate.verify(&code(&wallet)), "degraded");
+    assert_eq!(spooled(&gate), 1);
     cluster.restart();
     eventually("the gate back to ok", Duration::from_secs(15), || {
         gate.health()["replay"]["fleet"] == "ok"
     });
-    // The probe ran the migrations: the fleet check works.
-    std::thread::sleep(Duration::from_millis(1100));
-    assert_allow(&gate.verify(&code(&world.wallet(IDX_VALID))), "ok");
+    // The probe ran the migrations: the fleet check works, and the spool was delivered.
+    assert_allow(&gate.verify(&code(&wallet)), "ok");
+    eventually("the spool delivered", Duration::from_secs(15), || {
+        spooled(&gate) == 0 && entries(&gate, "gate=late").len() == 2
+    });
+    let rows = entries(&gate, "gate=late");
+    assert_eq!(
+        outcomes(&rows),
+        [("allow".into(), "ok".into()), ("allow".into(), "ok".into())]
+    );
+
+    // sslmode=require on a database without TLS: refused, and the gate says why.
+    let url = cluster.url.replace("sslmode=disable", "sslmode=require");
+    let strict = fleet_gate(&world, &TempDir::new("pg-late-tls"), "strict", &url);
+    assert_eq!(strict.health()["replay"]["fleet"], "degraded");
+    eventually("the TLS refusal logged", Duration::from_secs(10), || {
+        strict
+            .stderr
+            .lock()
+            .unwrap()
+            .contains("server does not support TLS")
+    });
 }
 
 /// `/healthz`'s `replay.spooled`: entries in the gate's spool, not yet in PostgreSQL.
