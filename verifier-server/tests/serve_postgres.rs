@@ -383,7 +383,7 @@ fn postgres_stopped_under_load_every_request_is_answered_and_logged_once_in_orde
         // Each answer since the stop was committed to the spool before it was given, and waits
         // there (PostgreSQL is down: nothing can have been delivered since), but the one request
         // that may have been in flight as the stop completed.
-        let since_stop = (answers.lock().unwrap().len() - at_stop - 1) as u64;
+        let since_stop = answers.lock().unwrap().len().saturating_sub(at_stop + 1) as u64;
         let waiting = spooled(&g1);
         assert!(
             waiting >= since_stop,
