@@ -30,6 +30,9 @@ pub(crate) struct FileConfig {
     pub(crate) store: StoreSection,
     /// `[login]`: logging in to web systems with the worker ID (see [`super::login`]).
     pub(crate) login: Option<super::login::config::LoginSection>,
+    /// The config file's directory (not a key): where a fleet gate's spool goes by default.
+    #[serde(skip)]
+    pub(crate) dir: Option<PathBuf>,
 }
 
 /// `[store]`: where the replay keys and the gate log live (see [`super::store`]).
@@ -40,6 +43,8 @@ pub(crate) struct StoreSection {
     pub(crate) url: Option<String>,
     /// How long a decision waits for the fleet check (milliseconds).
     pub(crate) timeout_ms: Option<u64>,
+    /// The local SQLite file a fleet gate's log entries wait in until PostgreSQL has them.
+    pub(crate) spool: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for StoreSection {
@@ -48,6 +53,7 @@ impl std::fmt::Debug for StoreSection {
         f.debug_struct("StoreSection")
             .field("url", &self.url.as_ref().map(|_| "[elided]"))
             .field("timeout_ms", &self.timeout_ms)
+            .field("spool", &self.spool)
             .finish()
     }
 }
@@ -186,6 +192,7 @@ pub(crate) fn read_file(path: &Path) -> Result<FileConfig, String> {
         toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     let base = path.parent().unwrap_or(Path::new("."));
     config.rebase(base);
+    config.dir = Some(base.to_owned());
     Ok(config)
 }
 
@@ -218,6 +225,7 @@ impl FileConfig {
         }
         self.log.db.iter_mut().for_each(fix);
         self.log.salt_file.iter_mut().for_each(fix);
+        self.store.spool.iter_mut().for_each(fix);
         if let Some(url) = &mut self.store.url {
             if !url.contains("://") && Path::new(url.as_str()).is_relative() {
                 *url = base.join(url.as_str()).to_string_lossy().into_owned();
@@ -312,6 +320,8 @@ pub(crate) struct GateConfig {
     pub(crate) fleet: Option<super::store::PgUrl>,
     /// How long a decision waits for the fleet check.
     pub(crate) store_timeout: Duration,
+    /// With a fleet: the spool file (`[store] spool`, or its default; see [`default_spool`]).
+    pub(crate) spool: Option<PathBuf>,
 
     /// `[login]`: the login service, when configured.
     pub(crate) login: Option<super::login::config::LoginConfig>,
@@ -388,6 +398,30 @@ impl std::fmt::Debug for AdminToken {
 
 /// The shortest admin token accepted.
 pub(crate) const MIN_ADMIN_TOKEN_LEN: usize = 16;
+
+/// A fleet gate's spool by default: `<gate id>.spool` beside the salt file, else in the config
+/// file's directory, else in the working directory (the gate id made safe for a file name).
+pub(crate) fn default_spool(
+    gate_id: &str,
+    salt_file: Option<&Path>,
+    dir: Option<&Path>,
+) -> PathBuf {
+    let name: String = gate_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let name = format!("{}.spool", name.trim_start_matches('.'));
+    let beside_salt = salt_file
+        .and_then(Path::parent)
+        .filter(|p| !p.as_os_str().is_empty());
+    beside_salt.or(dir).unwrap_or(Path::new(".")).join(name)
+}
 
 fn parse_claims(list: &[String], what: &str) -> Result<Vec<ClaimPath>, String> {
     list.iter()
@@ -534,8 +568,21 @@ impl GateConfig {
                 _ => (None, Some(path)),
             },
         };
+        let gate_id = g.id.unwrap_or_else(|| "gate".to_owned());
+        let spool = match (&fleet, file.store.spool) {
+            (None, Some(_)) => {
+                return Err("[store] spool is used only with a postgres:// url".to_owned())
+            }
+            (None, None) => None,
+            (Some(_), Some(path)) => Some(path),
+            (Some(_), None) => Some(default_spool(
+                &gate_id,
+                log.salt_file.as_deref(),
+                file.dir.as_deref(),
+            )),
+        };
         Ok(Self {
-            gate_id: g.id.unwrap_or_else(|| "gate".to_owned()),
+            gate_id,
             audience,
             profile,
             mode,
@@ -587,6 +634,7 @@ impl GateConfig {
             store_timeout: Duration::from_millis(
                 file.store.timeout_ms.unwrap_or(500).clamp(10, 10_000),
             ),
+            spool,
             login,
         })
     }
@@ -680,6 +728,8 @@ mod tests {
             "# [[trust.dids]]",
             "# document_url",
             "# salt_file",
+            "# url",
+            "# spool",
         ] {
             let name = setting.trim_start_matches("# ");
             assert!(
@@ -694,7 +744,42 @@ mod tests {
         assert!(file.log.salt_file.is_some());
         let config = GateConfig::from_file(file).unwrap_or_else(|e| panic!("{e}"));
         assert!(config.admin_token.is_some());
+        assert!(config.fleet.is_some());
+        assert_eq!(config.spool, Some(PathBuf::from("north.spool")));
         assert!(config.trust.bundle.is_some() && config.trust.bundle_operator_jwk.is_some());
+    }
+
+    #[test]
+    fn a_fleet_gates_spool_defaults_beside_the_salt_then_the_config() {
+        let salt = Path::new("/var/lib/govid/gate.salt");
+        assert_eq!(
+            default_spool("north/1 ü", Some(salt), Some(Path::new("/etc/govid"))),
+            PathBuf::from("/var/lib/govid/north_1__.spool")
+        );
+        assert_eq!(
+            default_spool(
+                "north",
+                Some(Path::new("gate.salt")),
+                Some(Path::new("/etc/g"))
+            ),
+            PathBuf::from("/etc/g/north.spool")
+        );
+        assert_eq!(
+            default_spool("north", None, None),
+            PathBuf::from("./north.spool")
+        );
+        let mut file = minimal();
+        file.store.spool = Some("x.spool".into());
+        assert_eq!(
+            GateConfig::from_file(file.clone()).err().as_deref(),
+            Some("[store] spool is used only with a postgres:// url")
+        );
+        file.store.url = Some("postgres://g@db/x?sslmode=disable".into());
+        file.store.spool = None;
+        file.gate.id = Some("south".into());
+        file.dir = Some("/etc/govid".into());
+        let config = GateConfig::from_file(file).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.spool, Some(PathBuf::from("/etc/govid/south.spool")));
     }
 
     #[test]

@@ -251,8 +251,9 @@ enum Inner {
     },
     Memory(Mutex<VecDeque<Row>>, std::sync::atomic::AtomicI64),
     Postgres {
-        tx: mpsc::Sender<Entry>,
+        tx: mpsc::Sender<super::store::spool::Job>,
         store: Arc<super::store::PgStore>,
+        spool: Arc<super::store::spool::Spool>,
         retention_days: u64,
     },
 }
@@ -392,24 +393,57 @@ impl GateLog {
         ))
     }
 
-    /// The fleet's central log in PostgreSQL, delivered by a writer task (see
-    /// [`super::store::postgres`]); the task ends when every `GateLog` clone is dropped.
+    /// The fleet's central log in PostgreSQL: entries are committed to `spool` by a writer
+    /// thread before the answer, and delivered by a task (see [`super::store::spool`]). The
+    /// thread ends when every `GateLog` clone is dropped, the task after it.
     pub(crate) fn postgres(
         store: Arc<super::store::PgStore>,
+        spool: Arc<super::store::spool::Spool>,
         retention_days: u64,
-    ) -> (Self, tokio::task::JoinHandle<()>) {
-        let (tx, rx) = mpsc::channel(QUEUE);
-        let handle = tokio::spawn(super::store::postgres::writer(store.clone(), rx));
+    ) -> Result<
         (
+            Self,
+            std::thread::JoinHandle<()>,
+            tokio::task::JoinHandle<()>,
+        ),
+        String,
+    > {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let (closed_tx, closed_rx) = tokio::sync::watch::channel(false);
+        let thread = {
+            let (spool, wake) = (spool.clone(), wake.clone());
+            std::thread::Builder::new()
+                .name("gate-spool".to_owned())
+                .spawn(move || super::store::spool::writer(spool, rx, wake, closed_tx))
+                .map_err(|e| format!("gate log spool thread: {e}"))?
+        };
+        let task = tokio::spawn(super::store::postgres::deliver(
+            store.clone(),
+            spool.clone(),
+            wake,
+            closed_rx,
+        ));
+        Ok((
             Self {
                 inner: Arc::new(Inner::Postgres {
                     tx,
                     store,
+                    spool,
                     retention_days,
                 }),
             },
-            handle,
-        )
+            thread,
+            task,
+        ))
+    }
+
+    /// Entries committed to the fleet gate's spool and not yet delivered (`None` without one).
+    pub(crate) fn spooled(&self) -> Option<u64> {
+        match &*self.inner {
+            Inner::Postgres { spool, .. } => Some(spool.waiting()),
+            _ => None,
+        }
     }
 
     /// Asks the writer to delete rows past retention (the server calls this hourly).
@@ -435,8 +469,8 @@ impl GateLog {
         match &*self.inner {
             Inner::Db { errors, .. } => errors.load(std::sync::atomic::Ordering::Relaxed),
             Inner::Memory(..) => 0,
-            Inner::Postgres { store, .. } => {
-                store.log_errors.load(std::sync::atomic::Ordering::Relaxed)
+            Inner::Postgres { spool, .. } => {
+                spool.errors.load(std::sync::atomic::Ordering::Relaxed)
             }
         }
     }
@@ -467,12 +501,23 @@ impl GateLog {
                     }
                 }
             }
-            Inner::Postgres { tx, store, .. } => {
-                if tx.send(entry).await.is_err() {
-                    store
-                        .log_errors
+            Inner::Postgres { tx, spool, .. } => {
+                // Always answered after the spool's commit: nothing answered is lost (see
+                // `store::spool`).
+                let (ack, done) = oneshot::channel();
+                if tx
+                    .send(super::store::spool::Job { entry, ack })
+                    .await
+                    .is_err()
+                {
+                    spool
+                        .errors
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    tracing::error!("gate log writer is gone; entry not recorded");
+                    tracing::error!("gate log spool writer is gone; entry not recorded");
+                    return;
+                }
+                if !matches!(done.await, Ok(true)) {
+                    tracing::error!("gate log entry was not spooled");
                 }
             }
             Inner::Memory(ring, next) => {

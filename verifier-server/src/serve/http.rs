@@ -491,6 +491,7 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
             "kept_across_restart": gate.config.log_db.is_some() || fleet.is_some(),
             "refuses_codes_before": (history_from > 0).then_some(history_from),
             "fleet": fleet,
+            "spooled": state.log.spooled(),
         },
     }))
     .into_response()
@@ -543,6 +544,11 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
             name: "govid_gate_log_errors",
             help: "Gate log entries that could not be committed since start.",
             samples: vec![(None, state.log.errors() as f64)],
+        },
+        Gauge {
+            name: "govid_gate_log_spooled",
+            help: "Fleet gate log entries in this gate's spool, not yet in PostgreSQL.",
+            samples: vec![(None, state.log.spooled().unwrap_or(0) as f64)],
         },
     ];
     (

@@ -167,8 +167,8 @@ fn log_warnings(config: &GateConfig) {
 pub(crate) enum Writer {
     /// The SQLite writer thread.
     Thread(std::thread::JoinHandle<()>),
-    /// The PostgreSQL writer task.
-    Task(tokio::task::JoinHandle<()>),
+    /// A fleet gate's spool writer thread, then its delivery task.
+    Fleet(std::thread::JoinHandle<()>, tokio::task::JoinHandle<()>),
 }
 
 /// Opens the fleet store when one is configured: a pool, the migrations and the fleet's
@@ -221,12 +221,30 @@ pub(crate) fn build_state(
                 Some(path) => Salt::load_or_create(path)?,
                 None => Salt::ephemeral(),
             };
-            let (log, task) = GateLog::postgres(pg.clone(), config.retention_days);
+            let path = config
+                .spool
+                .as_deref()
+                .ok_or("a fleet gate needs a spool file ([store] spool)")?;
+            let (spool, spooled_keys) =
+                store::spool::Spool::open(path, crate::input::system_now())?;
+            // Codes this gate let in while degraded and has not delivered yet stay refused here.
+            let remembered = match remembered {
+                Some(mut r) => {
+                    r.keys.extend(spooled_keys);
+                    r
+                }
+                None => gatelog::Remembered {
+                    keys: spooled_keys,
+                    complete: false,
+                },
+            };
+            let (log, thread, task) =
+                GateLog::postgres(pg.clone(), Arc::new(spool), config.retention_days)?;
             (
                 log,
-                Some(Writer::Task(task)),
+                Some(Writer::Fleet(thread, task)),
                 salt,
-                remembered,
+                Some(remembered),
                 ReplayStore::Postgres(pg),
             )
         }
@@ -370,7 +388,8 @@ pub(crate) async fn run(
         Some(Writer::Thread(writer)) => {
             let _ = tokio::task::spawn_blocking(move || writer.join()).await;
         }
-        Some(Writer::Task(task)) => {
+        Some(Writer::Fleet(thread, task)) => {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
             let _ = task.await;
         }
         None => {}

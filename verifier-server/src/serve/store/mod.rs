@@ -17,8 +17,16 @@
 //! While degraded the gate does not wait on PostgreSQL per request; a background probe (every
 //! [`PROBE_EVERY`]) brings it back to `ok`, and the keys accepted meanwhile are written to the
 //! shared table with their log entries once it is reachable again.
+//!
+//! # The spool
+//!
+//! A fleet gate's log entries are committed to a local SQLite file first ([`spool`]), before the
+//! decision is answered, and delivered from there to PostgreSQL in order and exactly once; so
+//! nothing is lost while PostgreSQL is unreachable, nor when the gate crashes meanwhile.
 
 pub(crate) mod postgres;
+pub(crate) mod spool;
+pub(crate) mod tls;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -59,8 +67,9 @@ impl StoreUrl {
             return Err("[store] url is empty".to_owned());
         }
         if text.starts_with("postgres://") || text.starts_with("postgresql://") {
-            // The parser's message never repeats the URL (it may hold a password).
-            text.parse::<tokio_postgres::Config>()
+            // The parsers' messages never repeat the URL (it may hold a password).
+            let (rest, _) = tls::split(text)?;
+            rest.parse::<tokio_postgres::Config>()
                 .map_err(|e| format!("[store] url: not a PostgreSQL URL: {e}"))?;
             return Ok(StoreUrl::Postgres(PgUrl(text.to_owned())));
         }
@@ -168,11 +177,11 @@ mod tests {
     #[test]
     fn a_postgres_url_is_postgres_and_a_path_is_sqlite() {
         assert!(matches!(
-            StoreUrl::parse("postgres://gate@db.example:5432/govid"),
+            StoreUrl::parse("postgres://gate@db.example:5432/govid?sslrootcert=/etc/ca.pem"),
             Ok(StoreUrl::Postgres(_))
         ));
         assert!(matches!(
-            StoreUrl::parse("postgresql://gate@db.example/govid"),
+            StoreUrl::parse("postgresql://gate@db.example/govid?sslmode=disable"),
             Ok(StoreUrl::Postgres(_))
         ));
         assert_eq!(
@@ -193,7 +202,7 @@ mod tests {
         let err = refused("mysql://root:hunter2@db/govid");
         assert!(err.contains("only postgres://"), "{err}");
         assert!(!err.contains("hunter2"), "{err}");
-        let err = refused("postgres://gate:hunter2@db:notaport/govid");
+        let err = refused("postgres://gate:hunter2@db:notaport/govid?sslmode=disable");
         assert!(err.contains("not a PostgreSQL URL"), "{err}");
         assert!(!err.contains("hunter2"), "{err}");
         assert_eq!(refused(" "), "[store] url is empty");

@@ -14,35 +14,32 @@
 //!
 //! # Gate log delivery
 //!
-//! Handlers queue entries for one writer task, which inserts them in batches (one transaction
-//! each). When PostgreSQL is unreachable the writer keeps the entries in memory, in order (at
-//! most [`MAX_PENDING`]; beyond that the oldest are dropped and counted as errors), and delivers
-//! them once it is back. Entries queued but not delivered are lost if the gate process ends.
+//! Every entry is first committed to this gate's spool ([`super::spool`]) before the decision is
+//! answered; [`deliver`] moves the spool's entries to `gate_log` in order, each carrying the
+//! random `entry_id` it got in the spool (`ON CONFLICT (entry_id) DO NOTHING`), and deletes them
+//! from the spool once PostgreSQL committed them. So an entry is in the central log exactly once
+//! however often delivery is interrupted, and nothing is lost while PostgreSQL is unreachable or
+//! when the gate crashes.
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use serde_json::Value;
-use tokio::sync::mpsc;
-use tokio_postgres::NoTls;
+use tokio::sync::{watch, Notify};
 
 use super::super::gatelog::{static_status, Entry, LogFilter, Remembered, Row};
+use super::spool::{Spool, Spooled, MAX_BATCH};
 use super::{FleetCheck, Health, PgUrl};
 
-/// Entries kept in memory while PostgreSQL is unreachable.
-pub(crate) const MAX_PENDING: usize = 100_000;
-/// Most entries inserted in one transaction.
-const MAX_BATCH: usize = 512;
 /// Connections one gate holds.
 const POOL_SIZE: usize = 8;
 
 /// The schema, one step per version; never edit a released step, add one.
-const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    "CREATE TABLE replay_keys (
+const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        "CREATE TABLE replay_keys (
         key bytea PRIMARY KEY,
         expires_at bigint NOT NULL
      );
@@ -60,7 +57,14 @@ const MIGRATIONS: &[(i32, &str)] = &[(
      );
      CREATE INDEX gate_log_time ON gate_log (time);
      CREATE INDEX gate_log_gate_time ON gate_log (gate, time);",
-)];
+    ),
+    // Each entry's id from its gate's spool: a delivery repeated after a crash adds nothing.
+    (
+        2,
+        "ALTER TABLE gate_log ADD COLUMN entry_id bytea;
+         CREATE UNIQUE INDEX gate_log_entry_id ON gate_log (entry_id);",
+    ),
+];
 
 /// An arbitrary constant: the advisory lock gates take while migrating.
 const MIGRATION_LOCK: i64 = 0x676f_7669_6400_0001;
@@ -72,13 +76,33 @@ pub(crate) struct PgStore {
     timeout: Duration,
     pub(crate) health: Health,
     migrated: AtomicBool,
-    /// Gate log entries not delivered (dropped, or a failed insert of a batch that was dropped).
-    pub(crate) log_errors: AtomicU64,
 }
 
-fn err(e: impl std::fmt::Display) -> String {
-    // tokio-postgres' and deadpool's messages name the failure, never the password.
-    e.to_string()
+fn err(e: impl std::error::Error) -> String {
+    // tokio-postgres' and deadpool's messages name the failure, never the password. The causes
+    // are joined on: "error performing TLS handshake" alone does not say that the certificate
+    // was refused, nor why.
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// PostgreSQL `text` cannot hold NUL: such an entry would fail its batch on every retry and hold
+/// up the gate's spool for good. NUL becomes U+FFFD.
+fn no_nul(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\0') {
+        std::borrow::Cow::Owned(text.replace('\0', "\u{fffd}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
 }
 
 fn unix(t: u64) -> i64 {
@@ -88,15 +112,22 @@ fn unix(t: u64) -> i64 {
 impl PgStore {
     /// A pool for `url`; connects lazily, so this succeeds while the database is down.
     pub(crate) fn new(url: &PgUrl, timeout: Duration) -> Result<Self, String> {
-        let mut config: tokio_postgres::Config = url
-            .0
+        let (rest, tls) = super::tls::split(&url.0)?;
+        let mut config: tokio_postgres::Config = rest
             .parse()
             .map_err(|e| format!("[store] url: not a PostgreSQL URL: {e}"))?;
+        config.ssl_mode(if tls.mode == super::tls::SslMode::Disable {
+            tokio_postgres::config::SslMode::Disable
+        } else {
+            tokio_postgres::config::SslMode::Require
+        });
+        let connector = super::tls::connector(&tls)?;
+        tracing::info!(sslmode = tls.mode.word(), "fleet store: TLS to PostgreSQL");
         config.connect_timeout(timeout);
         config.application_name("govid-gate");
         let manager = Manager::from_config(
             config,
-            NoTls,
+            connector,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -114,7 +145,6 @@ impl PgStore {
             timeout,
             health: Health::new(false),
             migrated: AtomicBool::new(false),
-            log_errors: AtomicU64::new(0),
         })
     }
 
@@ -191,8 +221,8 @@ impl PgStore {
             .map_err(|_| "timed out".to_owned())??;
         self.health.set(true, "");
         // Every key a gate accepts with the fleet reachable is in the table before it answers.
-        // Keys accepted while a gate was degraded arrive with its log entries, or not at all if
-        // it stopped first: the fleet cannot vouch for those, a limit the README states.
+        // Keys accepted while a gate was degraded are in its spool before it answers and arrive
+        // with its log entries when PostgreSQL is back (the gate reloads its own spool's keys).
         Ok(Remembered {
             keys,
             complete: true,
@@ -290,37 +320,50 @@ impl PgStore {
         }
     }
 
-    /// Inserts `batch` in one transaction: the entries, and the replay keys of those accepted
-    /// while the fleet check was degraded.
-    async fn insert(&self, batch: &[Entry]) -> Result<(), String> {
+    /// Inserts `batch` in one transaction: the entries (each once: a repeated delivery of an
+    /// entry id adds nothing), and the replay keys of those accepted while the fleet check was
+    /// degraded.
+    async fn insert(&self, batch: &[Spooled]) -> Result<(), String> {
+        if !self.migrated.load(Ordering::Relaxed) {
+            self.migrate().await?;
+        }
         let mut client = self.pool.get().await.map_err(err)?;
         let tx = client.transaction().await.map_err(err)?;
         let entry = tx
             .prepare_cached(
-                "INSERT INTO gate_log (time, gate, decision, reason, issuer, credential_status,
-                 credential_hash, claims) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO gate_log (entry_id, time, gate, decision, reason, issuer,
+                 credential_status, credential_hash, claims)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                 ON CONFLICT (entry_id) DO NOTHING",
             )
             .await
             .map_err(err)?;
+        // As a claim: an expired row not yet pruned is taken over.
         let key = tx
             .prepare_cached(
                 "INSERT INTO replay_keys (key, expires_at) VALUES ($1, $2)
-                 ON CONFLICT (key) DO NOTHING",
+                 ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at
+                 WHERE replay_keys.expires_at < excluded.expires_at",
             )
             .await
             .map_err(err)?;
-        for e in batch {
-            let claims = e.claims.as_ref().map(Value::to_string);
+        for s in batch {
+            let e = &s.entry;
+            let claims = e
+                .claims
+                .as_ref()
+                .map(|c| no_nul(&c.to_string()).into_owned());
             tx.execute(
                 &entry,
                 &[
+                    &s.id,
                     &unix(e.time),
-                    &e.gate,
+                    &no_nul(&e.gate),
                     &e.decision,
-                    &e.reason,
-                    &e.issuer,
+                    &no_nul(&e.reason),
+                    &e.issuer.as_deref().map(no_nul),
                     &e.credential_status,
-                    &e.credential_hash,
+                    &e.credential_hash.as_deref().map(no_nul),
                     &claims,
                 ],
             )
@@ -377,64 +420,101 @@ impl PgStore {
     }
 }
 
-/// The gate log writer: delivers queued entries in order, holding them while PostgreSQL is
-/// unreachable. Ends when every sender is gone, after one last attempt to deliver.
-pub(crate) async fn writer(store: Arc<PgStore>, mut rx: mpsc::Receiver<Entry>) {
-    let mut pending: VecDeque<Entry> = VecDeque::new();
-    let mut open = true;
+/// The delivery task: moves the spool's entries to the central log, oldest first, a batch per
+/// transaction, deleting them from the spool only once PostgreSQL committed them. While
+/// PostgreSQL is unreachable it retries every [`super::PROBE_EVERY`]. Ends when the spool's
+/// writer has closed (`closed`) and nothing is left to deliver, or after one failed last
+/// attempt: what is left waits in the spool for the next start.
+pub(crate) async fn deliver(
+    store: Arc<PgStore>,
+    spool: Arc<Spool>,
+    wake: Arc<Notify>,
+    mut closed: watch::Receiver<bool>,
+) {
+    let mut failing = false;
     loop {
-        if pending.is_empty() {
-            if !open {
-                return;
-            }
-            match rx.recv().await {
-                Some(e) => pending.push_back(e),
-                None => return,
-            }
-        }
-        while let Ok(e) = rx.try_recv() {
-            pending.push_back(e);
-        }
-        while pending.len() > MAX_PENDING {
-            pending.pop_front();
-            store.log_errors.fetch_add(1, Ordering::Relaxed);
-        }
-        let n = pending.len().min(MAX_BATCH);
-        let batch: Vec<Entry> = pending.iter().take(n).cloned().collect();
-        match tokio::time::timeout(store.timeout.saturating_mul(10), store.insert(&batch)).await {
-            Ok(Ok(())) => {
-                pending.drain(..n);
+        let closing = *closed.borrow() || closed.has_changed().is_err();
+        let reader = spool.clone();
+        let batch = match tokio::task::spawn_blocking(move || reader.oldest(MAX_BATCH)).await {
+            Ok(Ok(batch)) => batch,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "gate log: reading the spool failed");
+                if closing {
+                    return;
+                }
+                pause(&mut closed).await;
                 continue;
             }
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, pending = pending.len(), "gate log: delivery failed; retrying")
+            Err(_) => return,
+        };
+        let Some(last) = batch.last().map(|s| s.seq) else {
+            if closing {
+                return;
             }
-            Err(_) => tracing::warn!(
-                pending = pending.len(),
-                "gate log: delivery timed out; retrying"
-            ),
+            tokio::select! {
+                () = wake.notified() => {}
+                _ = closed.changed() => {}
+            }
+            continue;
+        };
+        match tokio::time::timeout(store.timeout.saturating_mul(10), store.insert(&batch)).await {
+            Ok(Ok(())) => {
+                if failing {
+                    failing = false;
+                    tracing::info!("gate log: delivering the spool to the fleet store again");
+                }
+                let done = spool.clone();
+                match tokio::task::spawn_blocking(move || done.delivered(last)).await {
+                    Ok(Ok(())) => {}
+                    // PostgreSQL has them: sent again, they are skipped by their ids.
+                    Ok(Err(e)) => tracing::error!(error = %e, "gate log: spool not trimmed"),
+                    Err(_) => return,
+                }
+                continue;
+            }
+            Ok(Err(e)) if !failing => {
+                failing = true;
+                tracing::warn!(error = %e, spooled = spool.waiting(),
+                    "gate log: fleet store unreachable; entries wait in the spool");
+            }
+            Err(_) if !failing => {
+                failing = true;
+                tracing::warn!(
+                    spooled = spool.waiting(),
+                    "gate log: delivery timed out; entries wait in the spool"
+                );
+            }
+            _ => {}
         }
-        if !open {
-            store
-                .log_errors
-                .fetch_add(pending.len() as u64, Ordering::Relaxed);
-            tracing::error!(
-                lost = pending.len(),
-                "gate log: entries not delivered at shutdown"
+        if closing {
+            tracing::warn!(
+                spooled = spool.waiting(),
+                "gate log: entries not yet delivered stay in the spool for the next start"
             );
             return;
         }
-        // Wait before retrying, still taking new entries (and noticing shutdown).
-        let wait = tokio::time::sleep(super::PROBE_EVERY);
-        tokio::pin!(wait);
-        loop {
-            tokio::select! {
-                () = &mut wait => break,
-                got = rx.recv() => match got {
-                    Some(e) => pending.push_back(e),
-                    None => { open = false; break; }
-                },
-            }
-        }
+        pause(&mut closed).await;
+    }
+}
+
+/// Waits [`super::PROBE_EVERY`], or less if the spool's writer closes.
+async fn pause(closed: &mut watch::Receiver<bool>) {
+    tokio::select! {
+        () = tokio::time::sleep(super::PROBE_EVERY) => {}
+        _ = closed.changed() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nul_is_replaced_and_other_text_is_kept() {
+        assert_eq!(no_nul("a\0b"), "a\u{fffd}b");
+        assert!(matches!(
+            no_nul("plain"),
+            std::borrow::Cow::Borrowed("plain")
+        ));
     }
 }
