@@ -102,6 +102,7 @@ pub struct PresentationResponse {
 }
 
 /// A checked request awaiting `respond`.
+#[derive(Clone)]
 struct Pending {
     request: AuthorizationRequest,
     /// The DCQL credential query the presentation answers.
@@ -112,6 +113,8 @@ struct Pending {
     expires_at: u64,
     /// The app's client that read the request: `respond` posts through it.
     http: Arc<dyn HttpClient>,
+    /// An answer is being sent (another `respond` waits for none: it is refused).
+    answering: bool,
     answered: bool,
 }
 
@@ -128,6 +131,7 @@ impl PendingLogins {
         while requests.len() >= MAX_PENDING {
             let oldest = requests
                 .iter()
+                .filter(|(_, p)| !p.answering)
                 .min_by_key(|(_, p)| (!p.answered, p.expires_at))
                 .map(|(id, _)| id.clone());
             match oldest {
@@ -138,17 +142,17 @@ impl PendingLogins {
         requests.insert(id, pending);
     }
 
-    /// Takes the request out to answer it; it goes back (answered, or not after a failure to
-    /// reach the verifier) with [`PendingLogins::put_back`].
-    fn take(&self, id: &str, now: u64) -> Result<Pending, WalletError> {
+    /// The request, marked as being answered; [`PendingLogins::finish`] marks it answered, or
+    /// open again after a failure to reach the verifier.
+    fn start_answer(&self, id: &str, now: u64) -> Result<Pending, WalletError> {
         let mut requests = self.requests.lock().unwrap_or_else(PoisonError::into_inner);
-        match requests.get(id) {
+        match requests.get_mut(id) {
             None => Err(refused(
                 "unknown_request",
                 "no login request with this id (read it with readPresentationRequest first; \
                  requests are forgotten when the wallet is closed)",
             )),
-            Some(p) if p.answered => Err(refused(
+            Some(p) if p.answered || p.answering => Err(refused(
                 "already_answered",
                 format!(
                     "this login request from {} was already answered; scan a new one",
@@ -162,17 +166,23 @@ impl PendingLogins {
                     p.verifier_host
                 ),
             )),
-            Some(_) => requests.remove(id).ok_or_else(|| WalletError::Internal {
-                reason: "a pending login request vanished".to_owned(),
-            }),
+            Some(p) => {
+                p.answering = true;
+                Ok(p.clone())
+            }
         }
     }
 
-    fn put_back(&self, id: String, pending: Pending) {
-        self.requests
+    fn finish(&self, id: &str, answered: bool) {
+        if let Some(p) = self
+            .requests
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(id, pending);
+            .get_mut(id)
+        {
+            p.answering = false;
+            p.answered = answered;
+        }
     }
 }
 
@@ -384,6 +394,7 @@ impl Wallet {
                 verifier_host: host,
                 expires_at,
                 http: client,
+                answering: false,
                 answered: false,
             },
             now,
@@ -480,13 +491,15 @@ impl Wallet {
         consent: bool,
     ) -> Result<PresentationResponse, WalletError> {
         let now = self.clock.now();
-        let mut pending = self.logins.take(request_id, now)?;
+        let pending = self.logins.start_answer(request_id, now)?;
         let result = self.post_answer(&pending, credential_id, consent);
         // Once the verifier has answered (any status; a body too large is an answer too) the
         // request is answered. After a failure before that (no network, a key store prompt
         // dismissed, another credential chosen) it may be answered again.
-        pending.answered = matches!(result, Ok(_) | Err(WalletError::Protocol { .. }));
-        self.logins.put_back(request_id.to_owned(), pending);
+        self.logins.finish(
+            request_id,
+            matches!(result, Ok(_) | Err(WalletError::Protocol { .. })),
+        );
         result
     }
 

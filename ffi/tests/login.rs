@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use common::*;
@@ -60,7 +60,7 @@ struct Verifier {
     /// The answer of the response endpoint.
     answer: (u16, Value),
     /// When set, every request fails with no response.
-    offline: bool,
+    offline: AtomicBool,
     /// When set, the request object endpoint answers this status.
     request_status: u16,
     log: Mutex<Vec<HttpRequest>>,
@@ -79,7 +79,7 @@ impl Verifier {
                 200,
                 json!({"redirect_uri": "https://login.mot.example/done?s=1"}),
             ),
-            offline: false,
+            offline: AtomicBool::new(false),
             request_status: 200,
             log: Mutex::new(Vec::new()),
         }
@@ -140,7 +140,7 @@ impl HttpClient for Verifier {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(request.clone());
-        if self.offline {
+        if self.offline.load(Ordering::SeqCst) {
             return Err(HttpError::Network {
                 reason: "connection refused".into(),
             });
@@ -524,9 +524,8 @@ fn no_credential_of_the_asked_type() {
 #[test]
 fn network_and_http_failures_name_the_host() {
     let s = setup();
-    let mut v = Verifier::new();
-    v.offline = true;
-    let verifier = Arc::new(v);
+    let verifier = Arc::new(Verifier::new());
+    verifier.offline.store(true, Ordering::SeqCst);
     match read(&s, &verifier) {
         Err(WalletError::Network { reason }) => {
             assert!(reason.contains(HOST), "{reason}");
@@ -581,4 +580,24 @@ fn an_expired_or_unknown_request_is_refused_before_posting() {
     );
     assert_eq!(rule, "unknown_request");
     assert!(verifier.posted().is_empty());
+}
+
+#[test]
+fn an_answer_that_did_not_reach_the_verifier_may_be_sent_again() {
+    let s = setup();
+    let verifier = Arc::new(Verifier::new());
+    verifier.serve_signed(&verifier.request(&["given_name"]));
+    let shown = must(read(&s, &verifier));
+    verifier.offline.store(true, Ordering::SeqCst);
+    match s
+        .wallet
+        .respond(shown.request_id.clone(), s.credential_id.clone(), true)
+    {
+        Err(WalletError::Network { reason }) => assert!(reason.contains(HOST), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    verifier.offline.store(false, Ordering::SeqCst);
+    let answer = must(s.wallet.respond(shown.request_id, s.credential_id, true));
+    assert_eq!(answer.status, 200);
+    assert_eq!(verifier.posted().len(), 2);
 }
