@@ -15,7 +15,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use govid_core::did::{did_web_to_url, DidDocument, DidError, DEFAULT_MAX_DOCUMENT_DEPTH};
+use govid_core::did::{
+    did_web_to_url, DidDocument, DidError, DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_DOCUMENT_DEPTH,
+};
 use govid_core::oid4vp::dcql::resolve;
 use govid_core::oid4vp::jwe::{encrypt_to, select_recipient};
 use govid_core::oid4vp::request::{did_web_authority, MAX_REQUEST_AGE_SECS};
@@ -330,6 +332,15 @@ impl Wallet {
         let response = http.get(&what, &doc_url, "application/did+json, application/json")?;
         if response.status != 200 {
             return Err(http_status_error(&what, &host, response.status));
+        }
+        if response.body.len() > DEFAULT_MAX_DOCUMENT_BYTES {
+            return Err(refused(
+                "did_document",
+                format!(
+                    "the DID document served by {host} is larger than \
+                     {DEFAULT_MAX_DOCUMENT_BYTES} bytes"
+                ),
+            ));
         }
         let document = DidDocument::parse(&did, &response.body, DEFAULT_MAX_DOCUMENT_DEPTH)
             .map_err(|e| {

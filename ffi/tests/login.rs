@@ -63,6 +63,8 @@ struct Verifier {
     offline: AtomicBool,
     /// When set, the request object endpoint answers this status.
     request_status: u16,
+    /// The DID the served DID document is for (the verifier's own by default).
+    document_did: &'static str,
     log: Mutex<Vec<HttpRequest>>,
 }
 
@@ -81,6 +83,7 @@ impl Verifier {
             ),
             offline: AtomicBool::new(false),
             request_status: 200,
+            document_did: DID,
             log: Mutex::new(Vec::new()),
         }
     }
@@ -157,7 +160,7 @@ impl HttpClient for Verifier {
             ),
             ("GET", DID_URL) => {
                 let doc = must(did_web_document(
-                    DID,
+                    self.document_did,
                     &[("login-key", self.signer.signer.public_key())],
                 ));
                 response(200, "application/did+json", doc.to_string().into_bytes())
@@ -458,6 +461,17 @@ fn requests_the_wallet_refuses() {
         &verifier.signer,
     )));
     check(&verifier, "encryption");
+
+    // The DID document served is another DID's.
+    let mut v = Verifier::new();
+    v.document_did = "did:web:elsewhere.example";
+    let verifier = Arc::new(v);
+    verifier.serve_signed(&verifier.request(&ASKED));
+    let reason = check(&verifier, "did_document");
+    assert!(
+        reason.contains("is not did:web:login.mot.example's"),
+        "{reason}"
+    );
 
     // Not a did:web client.
     let verifier = Arc::new(Verifier::new());
