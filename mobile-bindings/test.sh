@@ -8,6 +8,7 @@
 #   - kotlinc from npm                      (cd mobile-bindings/kotlin && npm ci)
 #   - Python 3 with pytest and cryptography pip install pytest cryptography
 #   - strip (binutils)
+#   - the openssl CLI                       (test_login.py makes its TLS certificate with it)
 #   - node 20+ and npm                      (the OpenID4VCI tests run tests/interop/oid4vci/issuer.mjs;
 #                                            `npm ci` there is run below when node_modules is missing)
 set -euo pipefail
@@ -25,6 +26,7 @@ missing=()
 command -v cargo >/dev/null || missing+=("cargo")
 command -v java >/dev/null || missing+=("java (apt-get install -y openjdk-17-jdk-headless)")
 command -v strip >/dev/null || missing+=("strip (apt-get install -y binutils)")
+command -v openssl >/dev/null || missing+=("openssl (apt-get install -y openssl: the login tests' TLS certificate)")
 command -v node >/dev/null || missing+=("node 20 or later (the OpenID4VCI tests run tests/interop/oid4vci/issuer.mjs)")
 [ -f "$jna" ] || missing+=("$jna (apt-get install -y libjna-java, or set JNA_JAR)")
 [ -x "$kotlinc" ] || missing+=("$kotlinc (cd mobile-bindings/kotlin && npm ci)")

@@ -136,7 +136,8 @@ pub enum WalletError {
         /// The id asked for.
         id: String,
     },
-    /// The credential lacks a claim the presentation asks for.
+    /// The credential lacks a claim the presentation asks for (or, from
+    /// `readPresentationRequest`, a claim the verifier's login request asks for).
     #[error("the credential has no claim `{path}`")]
     MissingClaim {
         /// The claim path.
@@ -225,6 +226,43 @@ pub enum WalletError {
         error: String,
         /// The exchange and the issuer's `error_description` (at most 200 characters; never a
         /// code, PIN, token or nonce).
+        reason: String,
+    },
+    /// `readPresentationRequest` / `respond`: the wallet refused a verifier's login request
+    /// (OpenID4VP). Nothing was sent to the verifier. `rule` is stable: `bad_link` (not an
+    /// `openid4vp://?client_id=…&request_uri=…` link), `client_id` (not a did:web
+    /// `decentralized_identifier`), `unsigned`, `malformed`, `typ`, `unknown_key` (signed by a key
+    /// that is not in the verifier's DID document), `bad_signature`, `client_id_mismatch`,
+    /// `expired`, `response_uri` (not on the verifier's host), `response_mode`, `encryption` (no
+    /// usable encryption key), `transaction_data`, `dcql` (a query the wallet cannot read),
+    /// `unsupported_format`, `invalid_member` (a required member missing or malformed),
+    /// `did_document` (the verifier's DID document is unreadable or another DID's),
+    /// `unknown_request` (no such request id), `already_answered`.
+    #[error("login request refused ({rule}): {reason}")]
+    InvalidPresentationRequest {
+        /// The stable rule code.
+        rule: String,
+        /// A readable explanation naming the verifier's host where it is known.
+        reason: String,
+    },
+    /// `readPresentationRequest`: the wallet holds no credential of a type the verifier asks
+    /// for, or only expired ones. (A credential of the right type that lacks an asked claim is
+    /// [`WalletError::MissingClaim`], naming the claim.)
+    #[error("{reason}")]
+    NoMatchingCredential {
+        /// Says which types were asked for, or that the wallet's have expired.
+        reason: String,
+    },
+    /// `readPresentationRequest`: the verifier answered with an HTTP error status or a body
+    /// that is not what the protocol says (a `respond` answer with an error status is not an
+    /// error: it is returned in `PresentationResponse`).
+    #[error("verifier {host}: {reason}")]
+    Verifier {
+        /// The verifier's `host[:port]` that answered.
+        host: String,
+        /// The HTTP status (0 when the status was fine but the body was not).
+        status: u16,
+        /// Which exchange and what was wrong.
         reason: String,
     },
     /// A bug in govid: a panic was caught at the FFI boundary. Please report it.

@@ -15,6 +15,7 @@ mod error;
 mod gate;
 mod keystore;
 mod oid4vci;
+mod oid4vp;
 mod present;
 mod records;
 mod software_keystore;
@@ -30,6 +31,7 @@ pub use oid4vci::{
     max_http_response_bytes, HttpClient, HttpError, HttpHeader, HttpRequest, HttpResponse,
     ReceivedCredentials, MAX_HTTP_RESPONSE_BYTES,
 };
+pub use oid4vp::{MatchingCredential, PresentationRequest, PresentationResponse, RequestedClaim};
 pub use present::{
     default_rotation_seconds, qr_png, qr_svg, ChallengeRequest, ClaimSelection, GateProfileKind,
     Presentation, QrEcc, DEFAULT_ROTATION_SECONDS,

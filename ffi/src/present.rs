@@ -7,8 +7,11 @@ use govid_core::qr::{self, Ecc};
 use govid_core::sdjwt::{ClaimPath, KbRequest, PresentError};
 use govid_core::time::numeric_date;
 
+use serde_json::{Map, Value};
+
 use crate::error::{guard, WalletError};
 use crate::records::CredentialKind;
+use crate::store::CredentialRow;
 use crate::wallet::{claims_of, kind_of, random_token, Wallet};
 
 /// How often (seconds) an app in rotating mode asks for a fresh code by default. Short enough
@@ -265,6 +268,33 @@ impl Wallet {
         paths: &[ClaimPath],
         refresh_after_seconds: Option<u32>,
     ) -> Result<Presentation, WalletError> {
+        let (presentation, request, row, claims) =
+            self.key_bound_presentation(credential_id, aud, nonce, paths)?;
+        let payload = qr::encode_presentation(&presentation).map_err(qr_error)?;
+        Ok(Presentation {
+            payload,
+            presentation,
+            aud: request.aud,
+            nonce: request.nonce,
+            issued_at: request.iat,
+            disclosed: paths.iter().map(ToString::to_string).collect(),
+            refresh_after_seconds,
+            credential_id: row.id,
+            kind: kind_of(&claims),
+        })
+    }
+
+    /// The compact SD-JWT presentation of the stored credential `credential_id` disclosing
+    /// exactly `paths`, with a KB-JWT (`aud`, `nonce`, `iat` now) signed by its holder key in the
+    /// key store; an expired credential is refused. Also returns the KB-JWT's binding, the row
+    /// and its claims.
+    pub(crate) fn key_bound_presentation(
+        &self,
+        credential_id: &str,
+        aud: String,
+        nonce: String,
+        paths: &[ClaimPath],
+    ) -> Result<(String, KbRequest, CredentialRow, Map<String, Value>), WalletError> {
         check_binding("aud", &aud)?;
         check_binding("nonce", &nonce)?;
         let row = self.row(credential_id)?;
@@ -293,17 +323,6 @@ impl Wallet {
                     reason: other.to_string(),
                 },
             })?;
-        let payload = qr::encode_presentation(&presentation).map_err(qr_error)?;
-        Ok(Presentation {
-            payload,
-            presentation,
-            aud: request.aud,
-            nonce: request.nonce,
-            issued_at: now,
-            disclosed: paths.iter().map(ToString::to_string).collect(),
-            refresh_after_seconds,
-            credential_id: row.id,
-            kind: kind_of(&claims),
-        })
+        Ok((presentation, request, row, claims))
     }
 }

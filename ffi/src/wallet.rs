@@ -57,6 +57,8 @@ pub struct Wallet {
     pub(crate) held: Mutex<HashMap<String, Arc<HeldSdJwt>>>,
     /// The app's display languages, most preferred first (`set_preferred_languages`).
     pub(crate) languages: Mutex<Vec<String>>,
+    /// Login requests read and checked by `read_presentation_request`, awaiting `respond`.
+    pub(crate) logins: crate::oid4vp::PendingLogins,
 }
 
 impl std::fmt::Debug for Wallet {
@@ -176,6 +178,7 @@ impl Wallet {
             clock,
             held: Mutex::new(HashMap::new()),
             languages: Mutex::new(Vec::new()),
+            logins: crate::oid4vp::PendingLogins::default(),
         })
     }
 

@@ -91,10 +91,30 @@ pub(crate) struct AnswerArgs {
     text: bool,
 }
 
-pub(crate) fn receive(wallet: &Wallet, a: ReceiveArgs) -> Result<(), CliError> {
-    let http = Arc::new(UreqHttp::new());
+/// Arguments of `login`.
+#[derive(Args, Debug)]
+pub(crate) struct LoginArgs {
+    /// The login request: `openid4vp://?client_id=…&request_uri=…` (the link of the login
+    /// page's QR code; quote it in the shell).
+    request: String,
+    /// Share without asking.
+    #[arg(long, conflicts_with = "no")]
+    yes: bool,
+    /// Decline without asking (the verifier is told `access_denied`).
+    #[arg(long)]
+    no: bool,
+    /// The ID to log in with (default: the first one that answers the request).
+    #[arg(long)]
+    id: Option<String>,
+}
+
+pub(crate) fn receive(
+    wallet: &Wallet,
+    http: &Arc<UreqHttp>,
+    a: ReceiveArgs,
+) -> Result<(), CliError> {
     if let (Some(source), Some(issuer)) = (&a.trust_jwks, &a.issuer) {
-        trust_jwks(wallet, &http, source, issuer)?;
+        trust_jwks(wallet, http, source, issuer)?;
     }
     let pin = a.pin.map(zeroize::Zeroizing::new);
     let result = wallet.receive_offer(
@@ -108,7 +128,7 @@ pub(crate) fn receive(wallet: &Wallet, a: ReceiveArgs) -> Result<(), CliError> {
             let Some(typed) = secret::prompt_pin()? else {
                 return Err(WalletError::TxCodeRequired { reason }.into());
             };
-            wallet.receive_offer(a.offer, Some(typed.to_string()), http)?
+            wallet.receive_offer(a.offer, Some(typed.to_string()), http.clone())?
         }
         (result, _) => result?,
     };
@@ -128,12 +148,11 @@ pub(crate) fn receive(wallet: &Wallet, a: ReceiveArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-pub(crate) fn trust(wallet: &Wallet, t: TrustCmd) -> Result<(), CliError> {
-    let http = UreqHttp::new();
+pub(crate) fn trust(wallet: &Wallet, http: &UreqHttp, t: TrustCmd) -> Result<(), CliError> {
     match t {
-        TrustCmd::Jwks { source, issuer } => trust_jwks(wallet, &http, &source, &issuer),
+        TrustCmd::Jwks { source, issuer } => trust_jwks(wallet, http, &source, &issuer),
         TrustCmd::DidDocument { source, did } => {
-            let document = read_source(&http, &source)?;
+            let document = read_source(http, &source)?;
             let keys = wallet.trust_issuer_did_document(did.clone(), document)?;
             println!("trusting {} key(s) of {did}", keys.len());
             Ok(())
@@ -239,8 +258,8 @@ pub(crate) fn answer(wallet: &Wallet, a: AnswerArgs) -> Result<(), CliError> {
     output(&code, a.png.as_deref(), a.text)
 }
 
-pub(crate) fn refresh(wallet: &Wallet) -> Result<(), CliError> {
-    let done = wallet.refresh_statuses(Arc::new(UreqHttp::new()))?;
+pub(crate) fn refresh(wallet: &Wallet, http: &Arc<UreqHttp>) -> Result<(), CliError> {
+    let done = wallet.refresh_statuses(http.clone())?;
     for change in &done.changed {
         let c = &change.credential;
         println!(
@@ -280,6 +299,132 @@ pub(crate) fn refresh(wallet: &Wallet) -> Result<(), CliError> {
 }
 
 /// The id asked for, or the first worker ID (else the first credential).
+pub(crate) fn login(wallet: &Wallet, http: &Arc<UreqHttp>, a: LoginArgs) -> Result<(), CliError> {
+    let request = wallet
+        .read_presentation_request(a.request, http.clone())
+        .map_err(login_error)?;
+    let matching = match &a.id {
+        None => request.credentials.first(),
+        Some(id) => request.credentials.iter().find(|c| &c.credential_id == id),
+    }
+    .ok_or_else(|| {
+        CliError::new(
+            Exit::NoMatchingId,
+            format!(
+                "ID {} does not answer this login request; IDs that do: {}",
+                a.id.as_deref().unwrap_or("-"),
+                request
+                    .credentials
+                    .iter()
+                    .map(|c| c.credential_id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    })?;
+    let host = &request.verifier_host;
+    println!("login request from {host}");
+    println!("  verified: signed by the key of {host}'s DID document");
+    match &request.claimed_name {
+        Some(name) => {
+            println!("  calls itself: \"{name}\" (claimed by the verifier, not verified)")
+        }
+        None => println!("  gives no name"),
+    }
+    println!(
+        "  asks for these claims of your {} {}:",
+        kind(matching.kind),
+        matching.credential_id
+    );
+    for claim in &matching.disclosed {
+        println!("    {}: {}", claim.path, claim.value);
+    }
+    println!("  answer before {}", utc_time(request.expires_at));
+    let consent = if a.yes {
+        true
+    } else if a.no {
+        false
+    } else {
+        confirm(&format!("Share these claims with {host}? [y/N] "))?
+    };
+    let answer = wallet
+        .respond(
+            request.request_id.clone(),
+            matching.credential_id.clone(),
+            consent,
+        )
+        .map_err(login_error)?;
+    if !(200..300).contains(&answer.status) {
+        let error = answer.error.as_deref().unwrap_or("unexpected_status");
+        let description = answer
+            .error_description
+            .as_deref()
+            .map(|d| format!(": {d}"))
+            .unwrap_or_default();
+        return Err(CliError::new(
+            Exit::VerifierRefused,
+            format!(
+                "{host} refused the answer (HTTP {}, {error}{description})",
+                answer.status
+            ),
+        ));
+    }
+    if consent {
+        println!(
+            "logged in: shared {} claim(s) with {host}",
+            matching.disclosed.len()
+        );
+    } else {
+        println!("declined: {host} was told access_denied");
+    }
+    if let Some(uri) = &answer.redirect_uri {
+        println!("continue in the browser: {uri}");
+    }
+    Ok(())
+}
+
+/// The login command's errors: the request refused (9), no ID that answers (10), the verifier
+/// answering with an error (11); the rest as everywhere.
+fn login_error(e: WalletError) -> CliError {
+    match e {
+        WalletError::InvalidPresentationRequest { rule, reason } => CliError::new(
+            Exit::LoginRefused,
+            format!("the wallet refused the login request ({rule}): {reason}"),
+        ),
+        WalletError::MissingClaim { path } => CliError::new(
+            Exit::NoMatchingId,
+            format!(
+                "the verifier asks for the claim `{path}`, which your ID does not have: \
+                 nothing was sent"
+            ),
+        ),
+        WalletError::NoMatchingCredential { reason } => {
+            CliError::new(Exit::NoMatchingId, format!("{reason}: nothing was sent"))
+        }
+        WalletError::Verifier { reason, .. } => CliError::new(Exit::VerifierRefused, reason),
+        other => other.into(),
+    }
+}
+
+/// Asks a yes/no question at the terminal; anything but `y`/`yes` is no.
+fn confirm(question: &str) -> Result<bool, CliError> {
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::usage(
+            "standard input is not a terminal: pass --yes to share or --no to decline",
+        ));
+    }
+    eprint!("{question}");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| CliError::usage(format!("reading from the terminal: {e}")))?;
+    Ok(matches!(
+        line.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}
+
 fn chosen(wallet: &Wallet, id: Option<String>) -> Result<String, CliError> {
     if let Some(id) = id {
         return Ok(id);

@@ -26,6 +26,15 @@ pub(crate) enum Exit {
     Passphrase = 7,
     /// 8: no such credential (or the wallet holds none).
     NotFound = 8,
+    /// 9: `login`: the wallet refused the login request (unsigned, signed by a key not in the
+    /// verifier's DID document, expired, its answer going to another host, already answered…).
+    LoginRefused = 9,
+    /// 10: `login`: no ID answers the request (none of the type asked for, or one lacks a claim
+    /// it asks for: named). Nothing was sent.
+    NoMatchingId = 10,
+    /// 11: `login`: the verifier answered with an error (it refused the presentation, or the
+    /// request is unknown to it).
+    VerifierRefused = 11,
 }
 
 /// A failed command: its message and exit code.

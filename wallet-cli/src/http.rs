@@ -1,8 +1,10 @@
 //! The wallet library's [`HttpClient`], implemented with ureq (rustls, webpki roots), as an
 //! Android app implements it with OkHttp: timeouts, no redirects, bounded bodies. The library
 //! decides which URLs may be fetched (https, or http on loopback only) before calling `send`.
+//! HTTPS trusts the Mozilla roots (webpki-roots), or only the certificates of `--ca FILE`.
 
 use std::io::Read;
+use std::path::Path;
 use std::time::Duration;
 
 use govid_ffi::{HttpClient, HttpError, HttpHeader, HttpRequest, HttpResponse};
@@ -18,10 +20,47 @@ pub(crate) struct UreqHttp {
     direct: ureq::Agent,
 }
 
+/// The largest `--ca` file read, in bytes.
+const MAX_CA_FILE: u64 = 1024 * 1024;
+
+/// The root certificates of `--ca FILE`: every certificate of a PEM file.
+fn read_ca(path: &Path) -> Result<ureq::tls::RootCerts, String> {
+    let mut pem = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_CA_FILE + 1).read_to_end(&mut pem))
+        .map_err(|e| format!("--ca {}: {e}", path.display()))?;
+    if pem.len() as u64 > MAX_CA_FILE {
+        return Err(format!("--ca {}: larger than 1 MiB", path.display()));
+    }
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        match item {
+            Ok(ureq::tls::PemItem::Certificate(cert)) => certs.push(cert),
+            Ok(_) => {}
+            Err(e) => return Err(format!("--ca {}: {e}", path.display())),
+        }
+    }
+    if certs.is_empty() {
+        return Err(format!(
+            "--ca {}: no PEM certificate in the file",
+            path.display()
+        ));
+    }
+    Ok(ureq::tls::RootCerts::new_with_certs(&certs))
+}
+
 impl UreqHttp {
-    pub(crate) fn new() -> Self {
+    /// The client. With `ca`, HTTPS trusts only the certificates of that PEM file (a pilot's
+    /// own CA, a test certificate) instead of the built-in web roots.
+    pub(crate) fn new(ca: Option<&Path>) -> Result<Self, String> {
+        let roots = match ca {
+            Some(path) => read_ca(path)?,
+            None => ureq::tls::RootCerts::WebPki,
+        };
+        let tls = ureq::tls::TlsConfig::builder().root_certs(roots).build();
         let config = |proxy: Option<ureq::Proxy>| {
             ureq::Agent::config_builder()
+                .tls_config(tls.clone())
                 .timeout_global(Some(TIMEOUT))
                 .timeout_connect(Some(CONNECT_TIMEOUT))
                 .http_status_as_error(false)
@@ -32,10 +71,10 @@ impl UreqHttp {
                 .build()
                 .new_agent()
         };
-        Self {
+        Ok(Self {
             remote: config(ureq::Proxy::try_from_env()),
             direct: config(None),
-        }
+        })
     }
 
     fn agent(&self, url: &str) -> &ureq::Agent {

@@ -1,7 +1,8 @@
 //! `govid-wallet`: a reference wallet for pilots. A thin command line over the wallet library
 //! the phone apps call (`govid-ffi`), with its software key store and an HTTP client on ureq:
 //! receive IDs over OpenID4VCI, list them, show rotating gate codes as QR codes, answer gate
-//! challenges, refresh statuses. See README.md for the commands and exit codes.
+//! challenges, refresh statuses, log in to web systems over OpenID4VP. See README.md for the
+//! commands and exit codes.
 
 mod cmd;
 mod error;
@@ -17,10 +18,20 @@ use clap::{Parser, Subcommand};
 use govid_ffi::{SoftwareKeyStore, Wallet};
 
 use error::CliError;
+use http::UreqHttp;
 
 /// A govid wallet on this computer: receive worker IDs, show gate codes.
 #[derive(Parser, Debug)]
-#[command(name = "govid-wallet", version, about, long_about = None)]
+#[command(
+    name = "govid-wallet",
+    version,
+    about,
+    long_about = None,
+    after_help = "Exit codes: 0 done; 1 other failure; 2 usage; 3 PIN refused or needed; 4 offer \
+                  expired or used; 5 issuer not trusted; 6 no answer from the network; 7 wrong \
+                  passphrase; 8 no such ID; 9 login request refused by the wallet; 10 no ID \
+                  answers the login request; 11 the verifier answered with an error (README.md)."
+)]
 struct Args {
     /// The wallet's folder (its key store in `keys/`, its database in `wallet/`).
     #[arg(
@@ -34,6 +45,10 @@ struct Args {
     /// a prompt when standard input is a terminal). The first use sets it.
     #[arg(long, global = true, value_name = "FILE")]
     passphrase_file: Option<PathBuf>,
+    /// Trust only the certificates of this PEM file for HTTPS, instead of the built-in web
+    /// roots (a pilot's own CA, a test certificate).
+    #[arg(long, global = true, env = "GOVID_WALLET_CA", value_name = "FILE")]
+    ca: Option<PathBuf>,
     #[command(subcommand)]
     command: Cmd,
 }
@@ -53,6 +68,10 @@ enum Cmd {
     Answer(cmd::AnswerArgs),
     /// Ask the issuers for the IDs' statuses (revoked, suspended...) and say what changed.
     Refresh,
+    /// Log in to a web system with the worker ID: the `openid4vp://` link of its QR code.
+    /// Says who asks (the verified host, the name it claims) for which claims, asks to
+    /// confirm (unless --yes or --no), then answers.
+    Login(cmd::LoginArgs),
 }
 
 fn main() -> ExitCode {
@@ -67,14 +86,16 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> Result<(), CliError> {
+    let http = Arc::new(UreqHttp::new(args.ca.as_deref()).map_err(CliError::usage)?);
     let wallet = open(&args)?;
     match args.command {
-        Cmd::Receive(a) => cmd::receive(&wallet, a),
-        Cmd::Trust(t) => cmd::trust(&wallet, t),
+        Cmd::Receive(a) => cmd::receive(&wallet, &http, a),
+        Cmd::Trust(t) => cmd::trust(&wallet, &http, t),
         Cmd::List => cmd::list(&wallet),
         Cmd::Show(a) => cmd::show(&wallet, a),
         Cmd::Answer(a) => cmd::answer(&wallet, a),
-        Cmd::Refresh => cmd::refresh(&wallet),
+        Cmd::Refresh => cmd::refresh(&wallet, &http),
+        Cmd::Login(a) => cmd::login(&wallet, &http, a),
     }
 }
 

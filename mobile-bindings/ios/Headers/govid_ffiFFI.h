@@ -434,6 +434,16 @@ RustBuffer uniffi_govid_ffi_fn_method_wallet_receive_offer(uint64_t ptr, RustBuf
 void uniffi_govid_ffi_fn_method_wallet_set_preferred_languages(uint64_t ptr, RustBuffer languages, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_READ_PRESENTATION_REQUEST
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_READ_PRESENTATION_REQUEST
+RustBuffer uniffi_govid_ffi_fn_method_wallet_read_presentation_request(uint64_t ptr, RustBuffer uri, uint64_t http, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_RESPOND
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_RESPOND
+RustBuffer uniffi_govid_ffi_fn_method_wallet_respond(uint64_t ptr, RustBuffer request_id, RustBuffer credential_id, int8_t consent, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_PRESENT
 #define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_PRESENT
 RustBuffer uniffi_govid_ffi_fn_method_wallet_present(uint64_t ptr, RustBuffer credential_id, RustBuffer aud, RustBuffer nonce, RustBuffer selection, RustCallStatus *_Nonnull out_status
@@ -932,6 +942,18 @@ uint16_t uniffi_govid_ffi_checksum_method_wallet_receive_offer(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_SET_PREFERRED_LANGUAGES
 #define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_SET_PREFERRED_LANGUAGES
 uint16_t uniffi_govid_ffi_checksum_method_wallet_set_preferred_languages(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_READ_PRESENTATION_REQUEST
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_READ_PRESENTATION_REQUEST
+uint16_t uniffi_govid_ffi_checksum_method_wallet_read_presentation_request(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_RESPOND
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_RESPOND
+uint16_t uniffi_govid_ffi_checksum_method_wallet_respond(void
     
 );
 #endif

@@ -188,6 +188,7 @@ impl WalletDir {
             .env("GOVID_WALLET_PASSPHRASE", passphrase)
             .env_remove("GOVID_WALLET_DIR")
             .env_remove("GOVID_WALLET_AUD")
+            .env_remove("GOVID_WALLET_CA")
             .stdin(Stdio::null())
             .output()
             .unwrap()

@@ -1454,6 +1454,47 @@ public protocol WalletProtocol: AnyObject, Sendable {
     func setPreferredLanguages(languages: [String]) 
     
     /**
+     * Reads a verifier's login request (OpenID4VP 1.0): `uri` is the scanned or tapped
+     * `openid4vp://?client_id=decentralized_identifier:did:web:…&request_uri=…` link; `http`
+     * the app's HTTP client (the library does no networking). Blocks on the network: call it
+     * off the UI thread.
+     *
+     * Fetches the signed request object (`request_uri`), resolves the verifier's did:web
+     * document over the same client, and checks the request: signed by a key of that document,
+     * not expired, its `response_uri` on the verifier's host, an encryption key for the answer,
+     * no `transaction_data`, a DCQL query the wallet reads. Then matches the query against the
+     * stored credentials. Returns what to show the user (the verified host, the claimed name,
+     * the claims and the values each matching credential would disclose) under an opaque
+     * `request_id` for [`Wallet::respond`]; the checked request stays in the wallet until then
+     * (not across closing it).
+     *
+     * Errors: `InvalidPresentationRequest` (with its `rule`: `unsigned`, `unknown_key`,
+     * `bad_signature`, `expired`, `response_uri`, …), `MissingClaim` (the verifier asks for a
+     * claim the credential lacks, named), `NoMatchingCredential`, `Network` and `Verifier`
+     * (naming the host).
+     */
+    func readPresentationRequest(uri: String, http: HttpClient) throws  -> PresentationRequest
+    
+    /**
+     * Answers a login request read with [`Wallet::read_presentation_request`], once.
+     *
+     * With `consent`, presents the stored credential `credential_id` (one of the request's
+     * `credentials`) disclosing exactly the claims shown, with a KB-JWT bound to the
+     * verifier's full `client_id`, the request's `nonce` and `iat` now, signed by the holder
+     * key in the key store. Without, declines (`access_denied`; `credential_id` is not used).
+     * Either way the answer is encrypted to the request's key (ECDH-ES, A256GCM when offered,
+     * else A128GCM) and posted (`response=<JWE>`) to the request's `response_uri` through the
+     * `HttpClient` given to `read_presentation_request`. Blocks on the network.
+     *
+     * Returns the verifier's answer (its status, `redirect_uri`, and its error when it
+     * refused). Errors: `InvalidPresentationRequest` (`unknown_request`, `already_answered`,
+     * `expired`: refused before anything is sent), `InvalidInput` (a credential the request
+     * did not match), `InvalidCredential` (`expired`), `KeyStore`, `Network` (the request may
+     * be answered again after a network failure).
+     */
+    func respond(requestId: String, credentialId: String, consent: Bool) throws  -> PresentationResponse
+    
+    /**
      * Presents the stored credential `credential_id` (exactly that one, worker ID or gate
      * pass) to the verifier `aud`, bound to `nonce`, disclosing `selection`. To let the wallet
      * show the gate pass where it can, see [`Wallet::present_best`].
@@ -1815,6 +1856,66 @@ open func setPreferredLanguages(languages: [String])  {try! rustCall() {
         FfiConverterSequenceString.lower(languages),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * Reads a verifier's login request (OpenID4VP 1.0): `uri` is the scanned or tapped
+     * `openid4vp://?client_id=decentralized_identifier:did:web:…&request_uri=…` link; `http`
+     * the app's HTTP client (the library does no networking). Blocks on the network: call it
+     * off the UI thread.
+     *
+     * Fetches the signed request object (`request_uri`), resolves the verifier's did:web
+     * document over the same client, and checks the request: signed by a key of that document,
+     * not expired, its `response_uri` on the verifier's host, an encryption key for the answer,
+     * no `transaction_data`, a DCQL query the wallet reads. Then matches the query against the
+     * stored credentials. Returns what to show the user (the verified host, the claimed name,
+     * the claims and the values each matching credential would disclose) under an opaque
+     * `request_id` for [`Wallet::respond`]; the checked request stays in the wallet until then
+     * (not across closing it).
+     *
+     * Errors: `InvalidPresentationRequest` (with its `rule`: `unsigned`, `unknown_key`,
+     * `bad_signature`, `expired`, `response_uri`, …), `MissingClaim` (the verifier asks for a
+     * claim the credential lacks, named), `NoMatchingCredential`, `Network` and `Verifier`
+     * (naming the host).
+     */
+open func readPresentationRequest(uri: String, http: HttpClient)throws  -> PresentationRequest  {
+    return try  FfiConverterTypePresentationRequest_lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
+        uniffiCallStatus in
+    uniffi_govid_ffi_fn_method_wallet_read_presentation_request(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(uri),
+        FfiConverterTypeHttpClient_lower(http),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Answers a login request read with [`Wallet::read_presentation_request`], once.
+     *
+     * With `consent`, presents the stored credential `credential_id` (one of the request's
+     * `credentials`) disclosing exactly the claims shown, with a KB-JWT bound to the
+     * verifier's full `client_id`, the request's `nonce` and `iat` now, signed by the holder
+     * key in the key store. Without, declines (`access_denied`; `credential_id` is not used).
+     * Either way the answer is encrypted to the request's key (ECDH-ES, A256GCM when offered,
+     * else A128GCM) and posted (`response=<JWE>`) to the request's `response_uri` through the
+     * `HttpClient` given to `read_presentation_request`. Blocks on the network.
+     *
+     * Returns the verifier's answer (its status, `redirect_uri`, and its error when it
+     * refused). Errors: `InvalidPresentationRequest` (`unknown_request`, `already_answered`,
+     * `expired`: refused before anything is sent), `InvalidInput` (a credential the request
+     * did not match), `InvalidCredential` (`expired`), `KeyStore`, `Network` (the request may
+     * be answered again after a network failure).
+     */
+open func respond(requestId: String, credentialId: String, consent: Bool)throws  -> PresentationResponse  {
+    return try  FfiConverterTypePresentationResponse_lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
+        uniffiCallStatus in
+    uniffi_govid_ffi_fn_method_wallet_respond(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(requestId),
+        FfiConverterString.lower(credentialId),
+        FfiConverterBool.lower(consent),uniffiCallStatus
+    )
+})
 }
     
     /**
@@ -2848,6 +2949,85 @@ public func FfiConverterTypeHttpResponse_lower(_ value: HttpResponse) -> RustBuf
 
 
 /**
+ * A stored credential that answers a login request.
+ */
+public struct MatchingCredential: Equatable, Hashable {
+    /**
+     * The credential's id (pass it to `respond`).
+     */
+    public var credentialId: String
+    /**
+     * Worker ID or gate pass.
+     */
+    public var kind: CredentialKind
+    /**
+     * Exactly the claims a presentation of this credential would disclose, with their values.
+     */
+    public var disclosed: [RequestedClaim]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The credential's id (pass it to `respond`).
+         */credentialId: String, 
+        /**
+         * Worker ID or gate pass.
+         */kind: CredentialKind, 
+        /**
+         * Exactly the claims a presentation of this credential would disclose, with their values.
+         */disclosed: [RequestedClaim]) {
+        self.credentialId = credentialId
+        self.kind = kind
+        self.disclosed = disclosed
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension MatchingCredential: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMatchingCredential: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MatchingCredential {
+        return
+            try MatchingCredential(
+                credentialId: FfiConverterString.read(from: &buf), 
+                kind: FfiConverterTypeCredentialKind.read(from: &buf), 
+                disclosed: FfiConverterSequenceTypeRequestedClaim.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: MatchingCredential, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.credentialId, into: &buf)
+        FfiConverterTypeCredentialKind.write(value.kind, into: &buf)
+        FfiConverterSequenceTypeRequestedClaim.write(value.disclosed, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMatchingCredential_lift(_ buf: RustBuffer) throws -> MatchingCredential {
+    return try FfiConverterTypeMatchingCredential.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMatchingCredential_lower(_ value: MatchingCredential) -> RustBuffer {
+    return FfiConverterTypeMatchingCredential.lower(value)
+}
+
+
+/**
  * A presentation ready to show.
  */
 public struct Presentation: Equatable, Hashable {
@@ -2991,6 +3171,236 @@ public func FfiConverterTypePresentation_lower(_ value: Presentation) -> RustBuf
 
 
 /**
+ * A verifier's login request, checked, for the app to ask the user: who asks, for what.
+ */
+public struct PresentationRequest: Equatable, Hashable {
+    /**
+     * The wallet's opaque id of this checked request: pass it to `respond`.
+     */
+    public var requestId: String
+    /**
+     * The verifier's host (`host[:port]`), from the DID of its `client_id`: VERIFIED (the
+     * request is signed by a key of the DID document fetched over HTTPS from this host). Show
+     * it prominently: it is who is asking.
+     */
+    public var verifierHost: String
+    /**
+     * The name the verifier gives itself (`client_metadata.client_name`): CLAIMED, not
+     * verified (anyone can write any name). Show it as "calls itself …", next to the host.
+     */
+    public var claimedName: String?
+    /**
+     * The verifier's `client_id`, with its prefix (`decentralized_identifier:did:web:…`).
+     */
+    public var clientId: String
+    /**
+     * The claim paths asked for (slash form). With alternative claim sets, the set the first
+     * matching credential meets.
+     */
+    public var requestedClaims: [String]
+    /**
+     * The stored credentials that answer, in the order the wallet stored them; each with the
+     * values it would disclose.
+     */
+    public var credentials: [MatchingCredential]
+    /**
+     * When the request expires (unix seconds): `respond` refuses it after that.
+     */
+    public var expiresAt: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The wallet's opaque id of this checked request: pass it to `respond`.
+         */requestId: String, 
+        /**
+         * The verifier's host (`host[:port]`), from the DID of its `client_id`: VERIFIED (the
+         * request is signed by a key of the DID document fetched over HTTPS from this host). Show
+         * it prominently: it is who is asking.
+         */verifierHost: String, 
+        /**
+         * The name the verifier gives itself (`client_metadata.client_name`): CLAIMED, not
+         * verified (anyone can write any name). Show it as "calls itself …", next to the host.
+         */claimedName: String?, 
+        /**
+         * The verifier's `client_id`, with its prefix (`decentralized_identifier:did:web:…`).
+         */clientId: String, 
+        /**
+         * The claim paths asked for (slash form). With alternative claim sets, the set the first
+         * matching credential meets.
+         */requestedClaims: [String], 
+        /**
+         * The stored credentials that answer, in the order the wallet stored them; each with the
+         * values it would disclose.
+         */credentials: [MatchingCredential], 
+        /**
+         * When the request expires (unix seconds): `respond` refuses it after that.
+         */expiresAt: UInt64) {
+        self.requestId = requestId
+        self.verifierHost = verifierHost
+        self.claimedName = claimedName
+        self.clientId = clientId
+        self.requestedClaims = requestedClaims
+        self.credentials = credentials
+        self.expiresAt = expiresAt
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PresentationRequest: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePresentationRequest: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PresentationRequest {
+        return
+            try PresentationRequest(
+                requestId: FfiConverterString.read(from: &buf), 
+                verifierHost: FfiConverterString.read(from: &buf), 
+                claimedName: FfiConverterOptionString.read(from: &buf), 
+                clientId: FfiConverterString.read(from: &buf), 
+                requestedClaims: FfiConverterSequenceString.read(from: &buf), 
+                credentials: FfiConverterSequenceTypeMatchingCredential.read(from: &buf), 
+                expiresAt: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PresentationRequest, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.requestId, into: &buf)
+        FfiConverterString.write(value.verifierHost, into: &buf)
+        FfiConverterOptionString.write(value.claimedName, into: &buf)
+        FfiConverterString.write(value.clientId, into: &buf)
+        FfiConverterSequenceString.write(value.requestedClaims, into: &buf)
+        FfiConverterSequenceTypeMatchingCredential.write(value.credentials, into: &buf)
+        FfiConverterUInt64.write(value.expiresAt, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePresentationRequest_lift(_ buf: RustBuffer) throws -> PresentationRequest {
+    return try FfiConverterTypePresentationRequest.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePresentationRequest_lower(_ value: PresentationRequest) -> RustBuffer {
+    return FfiConverterTypePresentationRequest.lower(value)
+}
+
+
+/**
+ * What the verifier answered to `respond`.
+ */
+public struct PresentationResponse: Equatable, Hashable {
+    /**
+     * The HTTP status of the verifier's answer (200: received and accepted).
+     */
+    public var status: UInt16
+    /**
+     * Whether the credential was presented (`true`) or the request declined (`false`).
+     */
+    public var shared: Bool
+    /**
+     * Where the verifier sends the user's browser next (`redirect_uri` of its answer), if
+     * anywhere: open it in the browser for a same-device login.
+     */
+    public var redirectUri: String?
+    /**
+     * The verifier's `error` code when it refused (HTTP 4xx/5xx), cut to 64 characters.
+     */
+    public var error: String?
+    /**
+     * The verifier's `error_description`, cut to 200 characters.
+     */
+    public var errorDescription: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The HTTP status of the verifier's answer (200: received and accepted).
+         */status: UInt16, 
+        /**
+         * Whether the credential was presented (`true`) or the request declined (`false`).
+         */shared: Bool, 
+        /**
+         * Where the verifier sends the user's browser next (`redirect_uri` of its answer), if
+         * anywhere: open it in the browser for a same-device login.
+         */redirectUri: String?, 
+        /**
+         * The verifier's `error` code when it refused (HTTP 4xx/5xx), cut to 64 characters.
+         */error: String?, 
+        /**
+         * The verifier's `error_description`, cut to 200 characters.
+         */errorDescription: String?) {
+        self.status = status
+        self.shared = shared
+        self.redirectUri = redirectUri
+        self.error = error
+        self.errorDescription = errorDescription
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PresentationResponse: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePresentationResponse: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PresentationResponse {
+        return
+            try PresentationResponse(
+                status: FfiConverterUInt16.read(from: &buf), 
+                shared: FfiConverterBool.read(from: &buf), 
+                redirectUri: FfiConverterOptionString.read(from: &buf), 
+                error: FfiConverterOptionString.read(from: &buf), 
+                errorDescription: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PresentationResponse, into buf: inout [UInt8]) {
+        FfiConverterUInt16.write(value.status, into: &buf)
+        FfiConverterBool.write(value.shared, into: &buf)
+        FfiConverterOptionString.write(value.redirectUri, into: &buf)
+        FfiConverterOptionString.write(value.error, into: &buf)
+        FfiConverterOptionString.write(value.errorDescription, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePresentationResponse_lift(_ buf: RustBuffer) throws -> PresentationResponse {
+    return try FfiConverterTypePresentationResponse.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePresentationResponse_lower(_ value: PresentationResponse) -> RustBuffer {
+    return FfiConverterTypePresentationResponse.lower(value)
+}
+
+
+/**
  * What `receive_offer` received, for the app to show ("Worker ID from Ministry of X received").
  */
 public struct ReceivedCredentials: Equatable, Hashable {
@@ -3078,6 +3488,77 @@ public func FfiConverterTypeReceivedCredentials_lift(_ buf: RustBuffer) throws -
 #endif
 public func FfiConverterTypeReceivedCredentials_lower(_ value: ReceivedCredentials) -> RustBuffer {
     return FfiConverterTypeReceivedCredentials.lower(value)
+}
+
+
+/**
+ * A claim a verifier asks for, and what the credential would disclose for it.
+ */
+public struct RequestedClaim: Equatable, Hashable {
+    /**
+     * The claim path, slash-separated: `given_name`, `organization/name`.
+     */
+    public var path: String
+    /**
+     * The value the credential would disclose, for display: a string as it is, anything
+     * else (a number, an object, an array) as JSON text.
+     */
+    public var value: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The claim path, slash-separated: `given_name`, `organization/name`.
+         */path: String, 
+        /**
+         * The value the credential would disclose, for display: a string as it is, anything
+         * else (a number, an object, an array) as JSON text.
+         */value: String) {
+        self.path = path
+        self.value = value
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension RequestedClaim: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRequestedClaim: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RequestedClaim {
+        return
+            try RequestedClaim(
+                path: FfiConverterString.read(from: &buf), 
+                value: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: RequestedClaim, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.path, into: &buf)
+        FfiConverterString.write(value.value, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRequestedClaim_lift(_ buf: RustBuffer) throws -> RequestedClaim {
+    return try FfiConverterTypeRequestedClaim.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRequestedClaim_lower(_ value: RequestedClaim) -> RustBuffer {
+    return FfiConverterTypeRequestedClaim.lower(value)
 }
 
 
@@ -4386,7 +4867,8 @@ enum WalletError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          */id: String
     )
     /**
-     * The credential lacks a claim the presentation asks for.
+     * The credential lacks a claim the presentation asks for (or, from
+     * `readPresentationRequest`, a claim the verifier's login request asks for).
      */
     case MissingClaim(
         /**
@@ -4505,6 +4987,52 @@ enum WalletError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          */reason: String
     )
     /**
+     * `readPresentationRequest` / `respond`: the wallet refused a verifier's login request
+     * (OpenID4VP). Nothing was sent to the verifier. `rule` is stable: `bad_link` (not an
+     * `openid4vp://?client_id=…&request_uri=…` link), `client_id` (not a did:web
+     * `decentralized_identifier`), `unsigned`, `malformed`, `typ`, `unknown_key` (signed by a key
+     * that is not in the verifier's DID document), `bad_signature`, `client_id_mismatch`,
+     * `expired`, `response_uri` (not on the verifier's host), `response_mode`, `encryption` (no
+     * usable encryption key), `transaction_data`, `dcql` (a query the wallet cannot read),
+     * `unsupported_format`, `invalid_member` (a required member missing or malformed),
+     * `did_document` (the verifier's DID document is unreadable or another DID's),
+     * `unknown_request` (no such request id), `already_answered`.
+     */
+    case InvalidPresentationRequest(
+        /**
+         * The stable rule code.
+         */rule: String, 
+        /**
+         * A readable explanation naming the verifier's host where it is known.
+         */reason: String
+    )
+    /**
+     * `readPresentationRequest`: the wallet holds no credential of a type the verifier asks
+     * for, or only expired ones. (A credential of the right type that lacks an asked claim is
+     * [`WalletError::MissingClaim`], naming the claim.)
+     */
+    case NoMatchingCredential(
+        /**
+         * Says which types were asked for, or that the wallet's have expired.
+         */reason: String
+    )
+    /**
+     * `readPresentationRequest`: the verifier answered with an HTTP error status or a body
+     * that is not what the protocol says (a `respond` answer with an error status is not an
+     * error: it is returned in `PresentationResponse`).
+     */
+    case Verifier(
+        /**
+         * The verifier's `host[:port]` that answered.
+         */host: String, 
+        /**
+         * The HTTP status (0 when the status was fine but the body was not).
+         */status: UInt16, 
+        /**
+         * Which exchange and what was wrong.
+         */reason: String
+    )
+    /**
      * A bug in govid: a panic was caught at the FFI boundary. Please report it.
      */
     case Internal(
@@ -4609,7 +5137,19 @@ public struct FfiConverterTypeWalletError: FfiConverterRustBuffer {
             error: try FfiConverterString.read(from: &buf), 
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 18: return .Internal(
+        case 18: return .InvalidPresentationRequest(
+            rule: try FfiConverterString.read(from: &buf), 
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 19: return .NoMatchingCredential(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 20: return .Verifier(
+            host: try FfiConverterString.read(from: &buf), 
+            status: try FfiConverterUInt16.read(from: &buf), 
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 21: return .Internal(
             reason: try FfiConverterString.read(from: &buf)
             )
 
@@ -4715,8 +5255,26 @@ public struct FfiConverterTypeWalletError: FfiConverterRustBuffer {
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .Internal(reason):
+        case let .InvalidPresentationRequest(rule,reason):
             writeInt(&buf, Int32(18))
+            FfiConverterString.write(rule, into: &buf)
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .NoMatchingCredential(reason):
+            writeInt(&buf, Int32(19))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Verifier(host,status,reason):
+            writeInt(&buf, Int32(20))
+            FfiConverterString.write(host, into: &buf)
+            FfiConverterUInt16.write(status, into: &buf)
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Internal(reason):
+            writeInt(&buf, Int32(21))
             FfiConverterString.write(reason, into: &buf)
             
         }
@@ -4880,6 +5438,56 @@ fileprivate struct FfiConverterSequenceTypeHttpHeader: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeHttpHeader.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeMatchingCredential: FfiConverterRustBuffer {
+    typealias SwiftType = [MatchingCredential]
+
+    public static func write(_ value: [MatchingCredential], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeMatchingCredential.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [MatchingCredential] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [MatchingCredential]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeMatchingCredential.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeRequestedClaim: FfiConverterRustBuffer {
+    typealias SwiftType = [RequestedClaim]
+
+    public static func write(_ value: [RequestedClaim], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeRequestedClaim.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [RequestedClaim] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [RequestedClaim]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeRequestedClaim.read(from: &buf))
         }
         return seq
     }
@@ -5076,6 +5684,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_govid_ffi_checksum_method_wallet_set_preferred_languages() != 621) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_govid_ffi_checksum_method_wallet_read_presentation_request() != 57619) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_govid_ffi_checksum_method_wallet_respond() != 51830) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_govid_ffi_checksum_method_wallet_present() != 30662) {

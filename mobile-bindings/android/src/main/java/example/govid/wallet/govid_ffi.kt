@@ -775,6 +775,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_govid_ffi_checksum_method_wallet_set_preferred_languages(
     ): Int
+    external fun uniffi_govid_ffi_checksum_method_wallet_read_presentation_request(
+    ): Int
+    external fun uniffi_govid_ffi_checksum_method_wallet_respond(
+    ): Int
     external fun uniffi_govid_ffi_checksum_method_wallet_present(
     ): Int
     external fun uniffi_govid_ffi_checksum_method_wallet_present_for_challenge(
@@ -891,6 +895,10 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_govid_ffi_fn_method_wallet_set_preferred_languages(`ptr`: Long,`languages`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_govid_ffi_fn_method_wallet_read_presentation_request(`ptr`: Long,`uri`: RustBuffer.ByValue,`http`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_govid_ffi_fn_method_wallet_respond(`ptr`: Long,`requestId`: RustBuffer.ByValue,`credentialId`: RustBuffer.ByValue,`consent`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_govid_ffi_fn_method_wallet_present(`ptr`: Long,`credentialId`: RustBuffer.ByValue,`aud`: RustBuffer.ByValue,`nonce`: RustBuffer.ByValue,`selection`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_govid_ffi_fn_method_wallet_present_for_challenge(`ptr`: Long,`credentialId`: RustBuffer.ByValue,`challenge`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1115,6 +1123,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_govid_ffi_checksum_method_wallet_set_preferred_languages() and 0xFFFF) != 621) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_read_presentation_request() and 0xFFFF) != 57619) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_respond() and 0xFFFF) != 51830) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_govid_ffi_checksum_method_wallet_present() and 0xFFFF) != 30662) {
@@ -2864,6 +2878,47 @@ public interface WalletInterface {
     fun `setPreferredLanguages`(`languages`: List<kotlin.String>)
     
     /**
+     * Reads a verifier's login request (OpenID4VP 1.0): `uri` is the scanned or tapped
+     * `openid4vp://?client_id=decentralized_identifier:did:web:…&request_uri=…` link; `http`
+     * the app's HTTP client (the library does no networking). Blocks on the network: call it
+     * off the UI thread.
+     *
+     * Fetches the signed request object (`request_uri`), resolves the verifier's did:web
+     * document over the same client, and checks the request: signed by a key of that document,
+     * not expired, its `response_uri` on the verifier's host, an encryption key for the answer,
+     * no `transaction_data`, a DCQL query the wallet reads. Then matches the query against the
+     * stored credentials. Returns what to show the user (the verified host, the claimed name,
+     * the claims and the values each matching credential would disclose) under an opaque
+     * `request_id` for [`Wallet::respond`]; the checked request stays in the wallet until then
+     * (not across closing it).
+     *
+     * Errors: `InvalidPresentationRequest` (with its `rule`: `unsigned`, `unknown_key`,
+     * `bad_signature`, `expired`, `response_uri`, …), `MissingClaim` (the verifier asks for a
+     * claim the credential lacks, named), `NoMatchingCredential`, `Network` and `Verifier`
+     * (naming the host).
+     */
+    fun `readPresentationRequest`(`uri`: kotlin.String, `http`: HttpClient): PresentationRequest
+    
+    /**
+     * Answers a login request read with [`Wallet::read_presentation_request`], once.
+     *
+     * With `consent`, presents the stored credential `credential_id` (one of the request's
+     * `credentials`) disclosing exactly the claims shown, with a KB-JWT bound to the
+     * verifier's full `client_id`, the request's `nonce` and `iat` now, signed by the holder
+     * key in the key store. Without, declines (`access_denied`; `credential_id` is not used).
+     * Either way the answer is encrypted to the request's key (ECDH-ES, A256GCM when offered,
+     * else A128GCM) and posted (`response=<JWE>`) to the request's `response_uri` through the
+     * `HttpClient` given to `read_presentation_request`. Blocks on the network.
+     *
+     * Returns the verifier's answer (its status, `redirect_uri`, and its error when it
+     * refused). Errors: `InvalidPresentationRequest` (`unknown_request`, `already_answered`,
+     * `expired`: refused before anything is sent), `InvalidInput` (a credential the request
+     * did not match), `InvalidCredential` (`expired`), `KeyStore`, `Network` (the request may
+     * be answered again after a network failure).
+     */
+    fun `respond`(`requestId`: kotlin.String, `credentialId`: kotlin.String, `consent`: kotlin.Boolean): PresentationResponse
+    
+    /**
      * Presents the stored credential `credential_id` (exactly that one, worker ID or gate
      * pass) to the verifier `aud`, bound to `nonce`, disclosing `selection`. To let the wallet
      * show the gate pass where it can, see [`Wallet::present_best`].
@@ -3300,6 +3355,76 @@ open class Wallet: Disposable, AutoCloseable, WalletInterface
 }
     }
     
+    
+
+    
+    /**
+     * Reads a verifier's login request (OpenID4VP 1.0): `uri` is the scanned or tapped
+     * `openid4vp://?client_id=decentralized_identifier:did:web:…&request_uri=…` link; `http`
+     * the app's HTTP client (the library does no networking). Blocks on the network: call it
+     * off the UI thread.
+     *
+     * Fetches the signed request object (`request_uri`), resolves the verifier's did:web
+     * document over the same client, and checks the request: signed by a key of that document,
+     * not expired, its `response_uri` on the verifier's host, an encryption key for the answer,
+     * no `transaction_data`, a DCQL query the wallet reads. Then matches the query against the
+     * stored credentials. Returns what to show the user (the verified host, the claimed name,
+     * the claims and the values each matching credential would disclose) under an opaque
+     * `request_id` for [`Wallet::respond`]; the checked request stays in the wallet until then
+     * (not across closing it).
+     *
+     * Errors: `InvalidPresentationRequest` (with its `rule`: `unsigned`, `unknown_key`,
+     * `bad_signature`, `expired`, `response_uri`, …), `MissingClaim` (the verifier asks for a
+     * claim the credential lacks, named), `NoMatchingCredential`, `Network` and `Verifier`
+     * (naming the host).
+     */
+    @Throws(WalletException::class)override fun `readPresentationRequest`(`uri`: kotlin.String, `http`: HttpClient): PresentationRequest {
+            return FfiConverterTypePresentationRequest.lift(
+    callWithHandle {
+    uniffiRustCallWithError(WalletException) { _status ->
+    UniffiLib.uniffi_govid_ffi_fn_method_wallet_read_presentation_request(
+        it,
+        
+        FfiConverterString.lower(`uri`),
+        FfiConverterTypeHttpClient.lower(`http`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Answers a login request read with [`Wallet::read_presentation_request`], once.
+     *
+     * With `consent`, presents the stored credential `credential_id` (one of the request's
+     * `credentials`) disclosing exactly the claims shown, with a KB-JWT bound to the
+     * verifier's full `client_id`, the request's `nonce` and `iat` now, signed by the holder
+     * key in the key store. Without, declines (`access_denied`; `credential_id` is not used).
+     * Either way the answer is encrypted to the request's key (ECDH-ES, A256GCM when offered,
+     * else A128GCM) and posted (`response=<JWE>`) to the request's `response_uri` through the
+     * `HttpClient` given to `read_presentation_request`. Blocks on the network.
+     *
+     * Returns the verifier's answer (its status, `redirect_uri`, and its error when it
+     * refused). Errors: `InvalidPresentationRequest` (`unknown_request`, `already_answered`,
+     * `expired`: refused before anything is sent), `InvalidInput` (a credential the request
+     * did not match), `InvalidCredential` (`expired`), `KeyStore`, `Network` (the request may
+     * be answered again after a network failure).
+     */
+    @Throws(WalletException::class)override fun `respond`(`requestId`: kotlin.String, `credentialId`: kotlin.String, `consent`: kotlin.Boolean): PresentationResponse {
+            return FfiConverterTypePresentationResponse.lift(
+    callWithHandle {
+    uniffiRustCallWithError(WalletException) { _status ->
+    UniffiLib.uniffi_govid_ffi_fn_method_wallet_respond(
+        it,
+        
+        FfiConverterString.lower(`requestId`),
+        FfiConverterString.lower(`credentialId`),
+        FfiConverterBoolean.lower(`consent`),_status)
+}
+    }
+    )
+    }
     
 
     
@@ -4243,6 +4368,61 @@ public object FfiConverterTypeHttpResponse: FfiConverterRustBuffer<HttpResponse>
 
 
 /**
+ * A stored credential that answers a login request.
+ */
+data class MatchingCredential (
+    /**
+     * The credential's id (pass it to `respond`).
+     */
+    var `credentialId`: kotlin.String
+    , 
+    /**
+     * Worker ID or gate pass.
+     */
+    var `kind`: CredentialKind
+    , 
+    /**
+     * Exactly the claims a presentation of this credential would disclose, with their values.
+     */
+    var `disclosed`: List<RequestedClaim>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMatchingCredential: FfiConverterRustBuffer<MatchingCredential> {
+    override fun read(buf: ByteBuffer): MatchingCredential {
+        return MatchingCredential(
+            FfiConverterString.read(buf),
+            FfiConverterTypeCredentialKind.read(buf),
+            FfiConverterSequenceTypeRequestedClaim.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: MatchingCredential) = (
+            FfiConverterString.allocationSize(value.`credentialId`) +
+            FfiConverterTypeCredentialKind.allocationSize(value.`kind`) +
+            FfiConverterSequenceTypeRequestedClaim.allocationSize(value.`disclosed`)
+    )
+
+    override fun write(value: MatchingCredential, buf: ByteBuffer) {
+            FfiConverterString.write(value.`credentialId`, buf)
+            FfiConverterTypeCredentialKind.write(value.`kind`, buf)
+            FfiConverterSequenceTypeRequestedClaim.write(value.`disclosed`, buf)
+    }
+}
+
+
+
+/**
  * A presentation ready to show.
  */
 data class Presentation (
@@ -4348,6 +4528,170 @@ public object FfiConverterTypePresentation: FfiConverterRustBuffer<Presentation>
 
 
 /**
+ * A verifier's login request, checked, for the app to ask the user: who asks, for what.
+ */
+data class PresentationRequest (
+    /**
+     * The wallet's opaque id of this checked request: pass it to `respond`.
+     */
+    var `requestId`: kotlin.String
+    , 
+    /**
+     * The verifier's host (`host[:port]`), from the DID of its `client_id`: VERIFIED (the
+     * request is signed by a key of the DID document fetched over HTTPS from this host). Show
+     * it prominently: it is who is asking.
+     */
+    var `verifierHost`: kotlin.String
+    , 
+    /**
+     * The name the verifier gives itself (`client_metadata.client_name`): CLAIMED, not
+     * verified (anyone can write any name). Show it as "calls itself …", next to the host.
+     */
+    var `claimedName`: kotlin.String?
+    , 
+    /**
+     * The verifier's `client_id`, with its prefix (`decentralized_identifier:did:web:…`).
+     */
+    var `clientId`: kotlin.String
+    , 
+    /**
+     * The claim paths asked for (slash form). With alternative claim sets, the set the first
+     * matching credential meets.
+     */
+    var `requestedClaims`: List<kotlin.String>
+    , 
+    /**
+     * The stored credentials that answer, in the order the wallet stored them; each with the
+     * values it would disclose.
+     */
+    var `credentials`: List<MatchingCredential>
+    , 
+    /**
+     * When the request expires (unix seconds): `respond` refuses it after that.
+     */
+    var `expiresAt`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePresentationRequest: FfiConverterRustBuffer<PresentationRequest> {
+    override fun read(buf: ByteBuffer): PresentationRequest {
+        return PresentationRequest(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterSequenceTypeMatchingCredential.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PresentationRequest) = (
+            FfiConverterString.allocationSize(value.`requestId`) +
+            FfiConverterString.allocationSize(value.`verifierHost`) +
+            FfiConverterOptionalString.allocationSize(value.`claimedName`) +
+            FfiConverterString.allocationSize(value.`clientId`) +
+            FfiConverterSequenceString.allocationSize(value.`requestedClaims`) +
+            FfiConverterSequenceTypeMatchingCredential.allocationSize(value.`credentials`) +
+            FfiConverterULong.allocationSize(value.`expiresAt`)
+    )
+
+    override fun write(value: PresentationRequest, buf: ByteBuffer) {
+            FfiConverterString.write(value.`requestId`, buf)
+            FfiConverterString.write(value.`verifierHost`, buf)
+            FfiConverterOptionalString.write(value.`claimedName`, buf)
+            FfiConverterString.write(value.`clientId`, buf)
+            FfiConverterSequenceString.write(value.`requestedClaims`, buf)
+            FfiConverterSequenceTypeMatchingCredential.write(value.`credentials`, buf)
+            FfiConverterULong.write(value.`expiresAt`, buf)
+    }
+}
+
+
+
+/**
+ * What the verifier answered to `respond`.
+ */
+data class PresentationResponse (
+    /**
+     * The HTTP status of the verifier's answer (200: received and accepted).
+     */
+    var `status`: kotlin.UShort
+    , 
+    /**
+     * Whether the credential was presented (`true`) or the request declined (`false`).
+     */
+    var `shared`: kotlin.Boolean
+    , 
+    /**
+     * Where the verifier sends the user's browser next (`redirect_uri` of its answer), if
+     * anywhere: open it in the browser for a same-device login.
+     */
+    var `redirectUri`: kotlin.String?
+    , 
+    /**
+     * The verifier's `error` code when it refused (HTTP 4xx/5xx), cut to 64 characters.
+     */
+    var `error`: kotlin.String?
+    , 
+    /**
+     * The verifier's `error_description`, cut to 200 characters.
+     */
+    var `errorDescription`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePresentationResponse: FfiConverterRustBuffer<PresentationResponse> {
+    override fun read(buf: ByteBuffer): PresentationResponse {
+        return PresentationResponse(
+            FfiConverterUShort.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PresentationResponse) = (
+            FfiConverterUShort.allocationSize(value.`status`) +
+            FfiConverterBoolean.allocationSize(value.`shared`) +
+            FfiConverterOptionalString.allocationSize(value.`redirectUri`) +
+            FfiConverterOptionalString.allocationSize(value.`error`) +
+            FfiConverterOptionalString.allocationSize(value.`errorDescription`)
+    )
+
+    override fun write(value: PresentationResponse, buf: ByteBuffer) {
+            FfiConverterUShort.write(value.`status`, buf)
+            FfiConverterBoolean.write(value.`shared`, buf)
+            FfiConverterOptionalString.write(value.`redirectUri`, buf)
+            FfiConverterOptionalString.write(value.`error`, buf)
+            FfiConverterOptionalString.write(value.`errorDescription`, buf)
+    }
+}
+
+
+
+/**
  * What `receive_offer` received, for the app to show ("Worker ID from Ministry of X received").
  */
 data class ReceivedCredentials (
@@ -4406,6 +4750,54 @@ public object FfiConverterTypeReceivedCredentials: FfiConverterRustBuffer<Receiv
             FfiConverterString.write(value.`issuerName`, buf)
             FfiConverterSequenceTypeCredentialSummary.write(value.`credentials`, buf)
             FfiConverterSequenceString.write(value.`skippedConfigurations`, buf)
+    }
+}
+
+
+
+/**
+ * A claim a verifier asks for, and what the credential would disclose for it.
+ */
+data class RequestedClaim (
+    /**
+     * The claim path, slash-separated: `given_name`, `organization/name`.
+     */
+    var `path`: kotlin.String
+    , 
+    /**
+     * The value the credential would disclose, for display: a string as it is, anything
+     * else (a number, an object, an array) as JSON text.
+     */
+    var `value`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRequestedClaim: FfiConverterRustBuffer<RequestedClaim> {
+    override fun read(buf: ByteBuffer): RequestedClaim {
+        return RequestedClaim(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: RequestedClaim) = (
+            FfiConverterString.allocationSize(value.`path`) +
+            FfiConverterString.allocationSize(value.`value`)
+    )
+
+    override fun write(value: RequestedClaim, buf: ByteBuffer) {
+            FfiConverterString.write(value.`path`, buf)
+            FfiConverterString.write(value.`value`, buf)
     }
 }
 
@@ -5514,7 +5906,8 @@ sealed class WalletException: kotlin.Exception() {
     }
     
     /**
-     * The credential lacks a claim the presentation asks for.
+     * The credential lacks a claim the presentation asks for (or, from
+     * `readPresentationRequest`, a claim the verifier's login request asks for).
      */
     class MissingClaim(
         
@@ -5713,6 +6106,76 @@ sealed class WalletException: kotlin.Exception() {
     }
     
     /**
+     * `readPresentationRequest` / `respond`: the wallet refused a verifier's login request
+     * (OpenID4VP). Nothing was sent to the verifier. `rule` is stable: `bad_link` (not an
+     * `openid4vp://?client_id=…&request_uri=…` link), `client_id` (not a did:web
+     * `decentralized_identifier`), `unsigned`, `malformed`, `typ`, `unknown_key` (signed by a key
+     * that is not in the verifier's DID document), `bad_signature`, `client_id_mismatch`,
+     * `expired`, `response_uri` (not on the verifier's host), `response_mode`, `encryption` (no
+     * usable encryption key), `transaction_data`, `dcql` (a query the wallet cannot read),
+     * `unsupported_format`, `invalid_member` (a required member missing or malformed),
+     * `did_document` (the verifier's DID document is unreadable or another DID's),
+     * `unknown_request` (no such request id), `already_answered`.
+     */
+    class InvalidPresentationRequest(
+        
+        /**
+         * The stable rule code.
+         */
+        val `rule`: kotlin.String, 
+        
+        /**
+         * A readable explanation naming the verifier's host where it is known.
+         */
+        val `reason`: kotlin.String
+        ) : WalletException() {
+        override val message
+            get() = "rule=${ `rule` }, reason=${ `reason` }"
+    }
+    
+    /**
+     * `readPresentationRequest`: the wallet holds no credential of a type the verifier asks
+     * for, or only expired ones. (A credential of the right type that lacks an asked claim is
+     * [`WalletError::MissingClaim`], naming the claim.)
+     */
+    class NoMatchingCredential(
+        
+        /**
+         * Says which types were asked for, or that the wallet's have expired.
+         */
+        val `reason`: kotlin.String
+        ) : WalletException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+    /**
+     * `readPresentationRequest`: the verifier answered with an HTTP error status or a body
+     * that is not what the protocol says (a `respond` answer with an error status is not an
+     * error: it is returned in `PresentationResponse`).
+     */
+    class Verifier(
+        
+        /**
+         * The verifier's `host[:port]` that answered.
+         */
+        val `host`: kotlin.String, 
+        
+        /**
+         * The HTTP status (0 when the status was fine but the body was not).
+         */
+        val `status`: kotlin.UShort, 
+        
+        /**
+         * Which exchange and what was wrong.
+         */
+        val `reason`: kotlin.String
+        ) : WalletException() {
+        override val message
+            get() = "host=${ `host` }, status=${ `status` }, reason=${ `reason` }"
+    }
+    
+    /**
      * A bug in govid: a panic was caught at the FFI boundary. Please report it.
      */
     class Internal(
@@ -5811,7 +6274,19 @@ public object FfiConverterTypeWalletError : FfiConverterRustBuffer<WalletExcepti
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            18 -> WalletException.Internal(
+            18 -> WalletException.InvalidPresentationRequest(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            19 -> WalletException.NoMatchingCredential(
+                FfiConverterString.read(buf),
+                )
+            20 -> WalletException.Verifier(
+                FfiConverterString.read(buf),
+                FfiConverterUShort.read(buf),
+                FfiConverterString.read(buf),
+                )
+            21 -> WalletException.Internal(
                 FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
@@ -5909,6 +6384,24 @@ public object FfiConverterTypeWalletError : FfiConverterRustBuffer<WalletExcepti
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`error`)
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is WalletException.InvalidPresentationRequest -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`rule`)
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is WalletException.NoMatchingCredential -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is WalletException.Verifier -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`host`)
+                + FfiConverterUShort.allocationSize(value.`status`)
                 + FfiConverterString.allocationSize(value.`reason`)
             )
             is WalletException.Internal -> (
@@ -6012,8 +6505,26 @@ public object FfiConverterTypeWalletError : FfiConverterRustBuffer<WalletExcepti
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
-            is WalletException.Internal -> {
+            is WalletException.InvalidPresentationRequest -> {
                 buf.putInt(18)
+                FfiConverterString.write(value.`rule`, buf)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is WalletException.NoMatchingCredential -> {
+                buf.putInt(19)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is WalletException.Verifier -> {
+                buf.putInt(20)
+                FfiConverterString.write(value.`host`, buf)
+                FfiConverterUShort.write(value.`status`, buf)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is WalletException.Internal -> {
+                buf.putInt(21)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
@@ -6198,6 +6709,62 @@ public object FfiConverterSequenceTypeHttpHeader: FfiConverterRustBuffer<List<Ht
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeHttpHeader.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeMatchingCredential: FfiConverterRustBuffer<List<MatchingCredential>> {
+    override fun read(buf: ByteBuffer): List<MatchingCredential> {
+        val len = buf.getInt()
+        return List<MatchingCredential>(len) {
+            FfiConverterTypeMatchingCredential.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<MatchingCredential>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeMatchingCredential.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<MatchingCredential>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeMatchingCredential.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeRequestedClaim: FfiConverterRustBuffer<List<RequestedClaim>> {
+    override fun read(buf: ByteBuffer): List<RequestedClaim> {
+        val len = buf.getInt()
+        return List<RequestedClaim>(len) {
+            FfiConverterTypeRequestedClaim.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<RequestedClaim>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeRequestedClaim.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<RequestedClaim>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeRequestedClaim.write(it, buf)
         }
     }
 }
