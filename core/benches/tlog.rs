@@ -36,7 +36,7 @@ const LIST_URI: &str = "https://hr.mot.example/status/1";
 fn day_entries(day: u64) -> Vec<Vec<u8>> {
     let hash = |tag: &str| -> [u8; 32] { Sha256::digest(format!("{tag}{day}")).into() };
     let mut entries = Vec::new();
-    if day % 365 == 0 {
+    if day.is_multiple_of(365) {
         let event = if day == 0 {
             KeyEvent::Init
         } else {
