@@ -210,6 +210,17 @@ pub enum WalletError {
         /// What to do, naming the issuer.
         reason: String,
     },
+    /// `trustIssuerDidDocumentLogged`: the issuer's DID document is not shown in its
+    /// transparency log as the policy requires (no proof, a proof for other bytes, a checkpoint
+    /// not signed by the log key or with too few witness cosignatures). Nothing was trusted:
+    /// the document may be a split view shown to this phone only.
+    #[error("the DID document of {issuer} is not in its transparency log as required: {reason}")]
+    NotInIssuerLog {
+        /// The issuer DID.
+        issuer: String,
+        /// Which check failed.
+        reason: String,
+    },
     /// `receiveOffer`: the issuer's or authorization server's metadata is malformed or names
     /// another issuer than the offer (OpenID4VCI 1.0 §12.2.4, RFC 8414 §3.3).
     #[error("issuer metadata refused: {reason}")]

@@ -41,5 +41,5 @@ pub use records::{
 };
 pub use software_keystore::SoftwareKeyStore;
 pub use status::{StatusChange, StatusFailure, StatusRefresh, MAX_STATUS_TOKEN_AGE_SECS};
-pub use trust::MAX_TRUST_DOCUMENT_BYTES;
+pub use trust::{IssuerLogPolicy, MAX_TRUST_DOCUMENT_BYTES};
 pub use wallet::{Wallet, DATABASE_FILE, MAX_CREDENTIAL_BYTES};

@@ -12,6 +12,64 @@ use govid_core::trust::{PinnedKeys, ResolveError};
 use serde_json::Value;
 
 use crate::error::{guard, WalletError};
+
+/// An issuer's transparency log policy (C2SP tlog-witness): the log's key and the witnesses
+/// whose cosignatures count.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct IssuerLogPolicy {
+    /// The log's signed-note verifier key (`<name>+<id>+<base64>`, HR's `log/log.vkey`).
+    pub log_key: String,
+    /// The witnesses' cosigner verifier keys.
+    pub witness_keys: Vec<String>,
+    /// How many distinct listed witnesses must have cosigned the checkpoint.
+    pub min_cosignatures: u32,
+}
+
+/// Checks that `document` (its bytes) is the DID document `did` logged, by `proof`.
+fn check_logged(
+    did: &str,
+    document: &[u8],
+    proof: &[u8],
+    policy: &IssuerLogPolicy,
+) -> Result<(), WalletError> {
+    use govid_core::tlog::{check_inclusion, Entry, LogKey, TlogProof, WitnessKey, WitnessPolicy};
+    use sha2::Digest as _;
+    let log = LogKey::parse(policy.log_key.trim())
+        .map_err(|_| WalletError::input("log key: not a signed-note verifier key"))?;
+    let witnesses = policy
+        .witness_keys
+        .iter()
+        .map(|k| {
+            WitnessKey::parse(k.trim())
+                .map_err(|_| WalletError::input("witness key: not a cosigner verifier key"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if policy.min_cosignatures as usize > witnesses.len() {
+        return Err(WalletError::input(
+            "min_cosignatures is more than the witnesses listed",
+        ));
+    }
+    let refused = |reason: String| WalletError::NotInIssuerLog {
+        issuer: did.to_owned(),
+        reason,
+    };
+    let policy = WitnessPolicy {
+        log,
+        witnesses,
+        min_cosignatures: policy.min_cosignatures as usize,
+    };
+    let parsed = TlogProof::parse(proof).map_err(|e| refused(e.to_string()))?;
+    let cosigned = policy
+        .check(&parsed.checkpoint)
+        .map_err(|e| refused(e.to_string()))?;
+    let entry = Entry::DidDocument {
+        did: did.to_owned(),
+        sha256: sha2::Sha256::digest(document).into(),
+    }
+    .to_bytes()
+    .map_err(|e| refused(e.to_string()))?;
+    check_inclusion(&entry, &parsed, &cosigned.verified).map_err(|e| refused(e.to_string()))
+}
 use crate::records::TrustedIssuer;
 use crate::store::IssuerRow;
 use crate::wallet::Wallet;
@@ -133,6 +191,23 @@ impl Wallet {
             self.store.add_issuers(Some(did), &rows, self.clock.now())?;
             Ok(rows.into_iter().map(TrustedIssuer::from).collect())
         })
+    }
+
+    /// [`Wallet::trust_issuer_did_document`], only if the document is in the issuer's
+    /// transparency log: `proof` is the `.tlog-proof` HR publishes beside the document
+    /// (`…/.well-known/did.json.tlog-proof`), checked against `policy` (the log's key and the
+    /// witnesses the app trusts, and how many must have cosigned). So the keys a phone trusts
+    /// are the ones on public record, not a set shown to this phone alone. Refused with
+    /// `NotInIssuerLog` naming the check; `InvalidInput` for a malformed policy.
+    pub fn trust_issuer_did_document_logged(
+        &self,
+        did: String,
+        document: String,
+        proof: String,
+        policy: IssuerLogPolicy,
+    ) -> Result<Vec<TrustedIssuer>, WalletError> {
+        guard(|| check_logged(did.trim(), document.as_bytes(), proof.as_bytes(), &policy))?;
+        self.trust_issuer_did_document(did, document)
     }
 
     /// Trusts the issuer `did`, a `did:key` or `did:jwk` (which carry their key, so no document

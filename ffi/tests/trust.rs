@@ -241,3 +241,150 @@ fn did_documents_are_refused_with_the_reason() {
         .starts_with(&format!("the DID document of {ISSUER}: DID document: ")));
     assert!(must(w.trusted_issuers()).is_empty());
 }
+
+/// HR's transparency log as `govid-issuer publish` keeps it, with one witness: the DID document
+/// entry's proof, cosigned.
+struct Log {
+    policy: govid_ffi::IssuerLogPolicy,
+    log: govid_core::tlog::LogSigner,
+    witness: govid_core::tlog::WitnessSigner,
+}
+
+impl Log {
+    fn new() -> Self {
+        let log = must(govid_core::tlog::LogSigner::from_seed(
+            "hr.mot.example/log",
+            &[5; 32],
+        ));
+        let witness = must(govid_core::tlog::WitnessSigner::from_seed(
+            "audit.example/w",
+            &[6; 32],
+        ));
+        Log {
+            policy: govid_ffi::IssuerLogPolicy {
+                log_key: log.verifier_key(),
+                witness_keys: vec![witness.verifier_key()],
+                min_cosignatures: 1,
+            },
+            log,
+            witness,
+        }
+    }
+
+    /// A log holding a key entry and `document`'s entry; the proof of the latter, cosigned or not.
+    fn proof_for(&self, did: &str, document: &str, cosigned: bool) -> String {
+        use govid_core::tlog::{Entry, MemoryTree, TlogProof};
+        use sha2::Digest as _;
+        let entries = [
+            must(
+                Entry::TrustBundle {
+                    seq: 1,
+                    sha256: [1; 32],
+                }
+                .to_bytes(),
+            ),
+            must(
+                Entry::DidDocument {
+                    did: did.to_owned(),
+                    sha256: sha2::Sha256::digest(document.as_bytes()).into(),
+                }
+                .to_bytes(),
+            ),
+        ];
+        let tree = MemoryTree::from_entries(entries.iter().map(Vec::as_slice));
+        let mut note = must(self.log.sign_checkpoint(tree.size(), tree.root()));
+        if cosigned {
+            let (text, _) = must(govid_core::tlog::split_note(&note));
+            let line = must(self.witness.cosign(&text, NOW));
+            note = must(govid_core::tlog::add_signature_lines(
+                &note,
+                line.as_bytes(),
+            ));
+        }
+        TlogProof {
+            extra: None,
+            index: 1,
+            hashes: tree.inclusion_proof(tree.size(), 1).unwrap_or_default(),
+            checkpoint: note,
+        }
+        .to_text()
+    }
+}
+
+fn not_in_log(r: Result<Vec<TrustedIssuer>, WalletError>) -> String {
+    match r {
+        Err(WalletError::NotInIssuerLog { issuer, reason }) => {
+            assert_eq!(issuer, ISSUER);
+            reason
+        }
+        other => panic!("expected NotInIssuerLog, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_did_document_is_trusted_with_its_log_proof_and_refused_as_a_split_view() {
+    let dir = must(tempfile::tempdir());
+    let w = wallet(&dir, Arc::new(MemKeys::default()), NOW);
+    let key = hr_key(1);
+    let document = published_did_document(ISSUER, &[&key]);
+    let log = Log::new();
+    let proof = log.proof_for(ISSUER, &document, true);
+    let trusted = must(w.trust_issuer_did_document_logged(
+        ISSUER.into(),
+        document.clone(),
+        proof.clone(),
+        log.policy.clone(),
+    ));
+    assert_eq!(trusted.len(), 1);
+
+    // A split view: another document (another key) shown to this phone, with the public proof.
+    let dir2 = must(tempfile::tempdir());
+    let w2 = wallet(&dir2, Arc::new(MemKeys::default()), NOW);
+    let other = published_did_document(ISSUER, &[&hr_key(2)]);
+    let reason = not_in_log(w2.trust_issuer_did_document_logged(
+        ISSUER.into(),
+        other,
+        proof.clone(),
+        log.policy.clone(),
+    ));
+    assert!(reason.contains("does not match the entry"), "{reason}");
+    assert!(must(w2.trusted_issuers()).is_empty(), "nothing trusted");
+
+    // Without the witness's cosignature; a checkpoint by another log key; no proof at all.
+    let reason = not_in_log(w2.trust_issuer_did_document_logged(
+        ISSUER.into(),
+        document.clone(),
+        log.proof_for(ISSUER, &document, false),
+        log.policy.clone(),
+    ));
+    assert!(reason.contains("cosigned by 0"), "{reason}");
+    let impostor = Log {
+        log: must(govid_core::tlog::LogSigner::from_seed(
+            "hr.mot.example/log",
+            &[9; 32],
+        )),
+        ..Log::new()
+    };
+    let reason = not_in_log(w2.trust_issuer_did_document_logged(
+        ISSUER.into(),
+        document.clone(),
+        impostor.proof_for(ISSUER, &document, true),
+        log.policy.clone(),
+    ));
+    assert!(!reason.is_empty());
+    let reason = not_in_log(w2.trust_issuer_did_document_logged(
+        ISSUER.into(),
+        document.clone(),
+        String::new(),
+        log.policy.clone(),
+    ));
+    assert!(reason.contains("tlog-proof"), "{reason}");
+    assert!(must(w2.trusted_issuers()).is_empty());
+
+    // A malformed policy is the app's mistake, not the issuer's.
+    let mut bad = log.policy.clone();
+    bad.min_cosignatures = 2;
+    let reason =
+        refused_input(w2.trust_issuer_did_document_logged(ISSUER.into(), document, proof, bad));
+    assert!(reason.contains("min_cosignatures"), "{reason}");
+}

@@ -10,6 +10,7 @@
 //! OUT/log/log.vkey                   the log's public key (signed-note verifier key)
 //! OUT/<status list>.tlog-proof       inclusion proof of that token (c2sp.org/tlog-proof)
 //! OUT/trust-bundle.jwt.tlog-proof    inclusion proof of the bundle
+//! OUT/.well-known/did.json.tlog-proof  inclusion proof of the DID document as published
 //! ```
 //!
 //! The origin is `<host>/log`, the scheme-less URL of `OUT/log/` (tlog-tiles: the origin SHOULD
@@ -181,6 +182,8 @@ fn key_entries(conn: &Connection) -> CliResult<Vec<(Entry, String)>> {
 pub(crate) struct Published<'a> {
     pub(crate) did: &'a str,
     pub(crate) did_document: &'a [u8],
+    /// Where the DID document is published, under OUT (its proof goes beside it).
+    pub(crate) did_document_path: &'a str,
     /// (uri, path under OUT, token) of each status list.
     pub(crate) tokens: Vec<(&'a str, &'a str, &'a str)>,
     pub(crate) bundle_seq: u64,
@@ -236,10 +239,18 @@ pub(crate) fn publish(
             |r| r.get(0),
         )
         .optional()?;
-    if last_did.as_deref() != did_entry.to_bytes().ok().as_deref() {
-        add(&did_entry, p.did)?;
-    }
-    let mut proofs = Vec::new();
+    let did_index = if last_did.as_deref() != did_entry.to_bytes().ok().as_deref() {
+        add(&did_entry, p.did)?
+    } else {
+        tx.query_row(
+            "SELECT idx FROM tlog_entries WHERE kind = 'did_document' ORDER BY idx DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )?
+    };
+    // The DID document's proof, beside it: a wallet that trusts HR's keys from the document
+    // checks that the document it was given is the one in the log (no split view).
+    let mut proofs = vec![(format!("{}{PROOF_SUFFIX}", p.did_document_path), did_index)];
     for (uri, path, token) in &p.tokens {
         let entry = Entry::StatusList {
             uri: (*uri).to_owned(),

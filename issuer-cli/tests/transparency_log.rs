@@ -133,6 +133,26 @@ fn second_publish_is_consistent_with_the_first_and_its_proofs_verify() {
         &read(&web.join("trust-bundle.jwt.tlog-proof")),
         &key,
     ));
+    // And the DID document's, beside it: the document as published, not another one.
+    let document = read(&web.join(".well-known/did.json"));
+    let did_entry = |bytes: &[u8]| {
+        ok(Entry::DidDocument {
+            did: "did:web:hr.mot.example".to_owned(),
+            sha256: Sha256::digest(bytes).into(),
+        }
+        .to_bytes())
+    };
+    let did_proof = read(&web.join(".well-known/did.json.tlog-proof"));
+    assert_eq!(
+        ok(verify_inclusion(&did_entry(&document), &did_proof, &key)).checkpoint,
+        b
+    );
+    let mut other = document.clone();
+    other.extend_from_slice(b" ");
+    assert_eq!(
+        verify_inclusion(&did_entry(&other), &did_proof, &key),
+        Err(ProofError::NotIncluded)
+    );
     env.run(&["log", "verify", "--out", s(&web)]).assert_ok();
 }
 

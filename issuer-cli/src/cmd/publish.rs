@@ -190,6 +190,7 @@ pub(crate) fn run(
         &crate::tlog::Published {
             did: &issuer.did,
             did_document: doc_text.as_bytes(),
+            did_document_path: &doc_dir,
             tokens: tokens
                 .iter()
                 .map(|(u, p, t, _)| (u.as_str(), p.as_str(), t.as_str()))

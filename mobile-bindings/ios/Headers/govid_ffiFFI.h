@@ -494,6 +494,11 @@ RustBuffer uniffi_govid_ffi_fn_method_wallet_trust_issuer_did(uint64_t ptr, Rust
 RustBuffer uniffi_govid_ffi_fn_method_wallet_trust_issuer_did_document(uint64_t ptr, RustBuffer did, RustBuffer document, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUST_ISSUER_DID_DOCUMENT_LOGGED
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUST_ISSUER_DID_DOCUMENT_LOGGED
+RustBuffer uniffi_govid_ffi_fn_method_wallet_trust_issuer_did_document_logged(uint64_t ptr, RustBuffer did, RustBuffer document, RustBuffer proof, RustBuffer policy, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUST_ISSUER_JWKS
 #define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_FN_METHOD_WALLET_TRUST_ISSUER_JWKS
 RustBuffer uniffi_govid_ffi_fn_method_wallet_trust_issuer_jwks(uint64_t ptr, RustBuffer jwks, RustBuffer issuer, RustCallStatus *_Nonnull out_status
@@ -1014,6 +1019,12 @@ uint16_t uniffi_govid_ffi_checksum_method_wallet_trust_issuer_did(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUST_ISSUER_DID_DOCUMENT
 #define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUST_ISSUER_DID_DOCUMENT
 uint16_t uniffi_govid_ffi_checksum_method_wallet_trust_issuer_did_document(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUST_ISSUER_DID_DOCUMENT_LOGGED
+#define UNIFFI_FFIDEF_UNIFFI_GOVID_FFI_CHECKSUM_METHOD_WALLET_TRUST_ISSUER_DID_DOCUMENT_LOGGED
+uint16_t uniffi_govid_ffi_checksum_method_wallet_trust_issuer_did_document_logged(void
     
 );
 #endif

@@ -1581,6 +1581,16 @@ public protocol WalletProtocol: AnyObject, Sendable {
     func trustIssuerDidDocument(did: String, document: String) throws  -> [TrustedIssuer]
     
     /**
+     * [`Wallet::trust_issuer_did_document`], only if the document is in the issuer's
+     * transparency log: `proof` is the `.tlog-proof` HR publishes beside the document
+     * (`…/.well-known/did.json.tlog-proof`), checked against `policy` (the log's key and the
+     * witnesses the app trusts, and how many must have cosigned). So the keys a phone trusts
+     * are the ones on public record, not a set shown to this phone alone. Refused with
+     * `NotInIssuerLog` naming the check; `InvalidInput` for a malformed policy.
+     */
+    func trustIssuerDidDocumentLogged(did: String, document: String, proof: String, policy: IssuerLogPolicy) throws  -> [TrustedIssuer]
+    
+    /**
      * Trusts the keys of an issuer's JWK Set (`{"keys": [...]}`), as HR publishes it next to its
      * DID document (`https://<host>/.well-known/jwks.json`, written by `govid-issuer publish`),
      * for credentials whose `iss` is `issuer` (HR's DID). The app fetches the file; the library
@@ -2089,6 +2099,27 @@ open func trustIssuerDidDocument(did: String, document: String)throws  -> [Trust
             self.uniffiCloneHandle(),
         FfiConverterString.lower(did),
         FfiConverterString.lower(document),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * [`Wallet::trust_issuer_did_document`], only if the document is in the issuer's
+     * transparency log: `proof` is the `.tlog-proof` HR publishes beside the document
+     * (`…/.well-known/did.json.tlog-proof`), checked against `policy` (the log's key and the
+     * witnesses the app trusts, and how many must have cosigned). So the keys a phone trusts
+     * are the ones on public record, not a set shown to this phone alone. Refused with
+     * `NotInIssuerLog` naming the check; `InvalidInput` for a malformed policy.
+     */
+open func trustIssuerDidDocumentLogged(did: String, document: String, proof: String, policy: IssuerLogPolicy)throws  -> [TrustedIssuer]  {
+    return try  FfiConverterSequenceTypeTrustedIssuer.lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
+        uniffiCallStatus in
+    uniffi_govid_ffi_fn_method_wallet_trust_issuer_did_document_logged(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(did),
+        FfiConverterString.lower(document),
+        FfiConverterString.lower(proof),
+        FfiConverterTypeIssuerLogPolicy_lower(policy),uniffiCallStatus
     )
 })
 }
@@ -2945,6 +2976,86 @@ public func FfiConverterTypeHttpResponse_lift(_ buf: RustBuffer) throws -> HttpR
 #endif
 public func FfiConverterTypeHttpResponse_lower(_ value: HttpResponse) -> RustBuffer {
     return FfiConverterTypeHttpResponse.lower(value)
+}
+
+
+/**
+ * An issuer's transparency log policy (C2SP tlog-witness): the log's key and the witnesses
+ * whose cosignatures count.
+ */
+public struct IssuerLogPolicy: Equatable, Hashable {
+    /**
+     * The log's signed-note verifier key (`<name>+<id>+<base64>`, HR's `log/log.vkey`).
+     */
+    public var logKey: String
+    /**
+     * The witnesses' cosigner verifier keys.
+     */
+    public var witnessKeys: [String]
+    /**
+     * How many distinct listed witnesses must have cosigned the checkpoint.
+     */
+    public var minCosignatures: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The log's signed-note verifier key (`<name>+<id>+<base64>`, HR's `log/log.vkey`).
+         */logKey: String, 
+        /**
+         * The witnesses' cosigner verifier keys.
+         */witnessKeys: [String], 
+        /**
+         * How many distinct listed witnesses must have cosigned the checkpoint.
+         */minCosignatures: UInt32) {
+        self.logKey = logKey
+        self.witnessKeys = witnessKeys
+        self.minCosignatures = minCosignatures
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension IssuerLogPolicy: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeIssuerLogPolicy: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> IssuerLogPolicy {
+        return
+            try IssuerLogPolicy(
+                logKey: FfiConverterString.read(from: &buf), 
+                witnessKeys: FfiConverterSequenceString.read(from: &buf), 
+                minCosignatures: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: IssuerLogPolicy, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.logKey, into: &buf)
+        FfiConverterSequenceString.write(value.witnessKeys, into: &buf)
+        FfiConverterUInt32.write(value.minCosignatures, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIssuerLogPolicy_lift(_ buf: RustBuffer) throws -> IssuerLogPolicy {
+    return try FfiConverterTypeIssuerLogPolicy.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIssuerLogPolicy_lower(_ value: IssuerLogPolicy) -> RustBuffer {
+    return FfiConverterTypeIssuerLogPolicy.lower(value)
 }
 
 
@@ -4964,6 +5075,20 @@ enum WalletError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          */reason: String
     )
     /**
+     * `trustIssuerDidDocumentLogged`: the issuer's DID document is not shown in its
+     * transparency log as the policy requires (no proof, a proof for other bytes, a checkpoint
+     * not signed by the log key or with too few witness cosignatures). Nothing was trusted:
+     * the document may be a split view shown to this phone only.
+     */
+    case NotInIssuerLog(
+        /**
+         * The issuer DID.
+         */issuer: String, 
+        /**
+         * Which check failed.
+         */reason: String
+    )
+    /**
      * `receiveOffer`: the issuer's or authorization server's metadata is malformed or names
      * another issuer than the offer (OpenID4VCI 1.0 §12.2.4, RFC 8414 §3.3).
      */
@@ -5130,26 +5255,30 @@ public struct FfiConverterTypeWalletError: FfiConverterRustBuffer {
             issuer: try FfiConverterString.read(from: &buf), 
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 16: return .IssuerMetadata(
+        case 16: return .NotInIssuerLog(
+            issuer: try FfiConverterString.read(from: &buf), 
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 17: return .Protocol(
+        case 17: return .IssuerMetadata(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 18: return .Protocol(
             error: try FfiConverterString.read(from: &buf), 
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 18: return .InvalidPresentationRequest(
+        case 19: return .InvalidPresentationRequest(
             rule: try FfiConverterString.read(from: &buf), 
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 19: return .NoMatchingCredential(
+        case 20: return .NoMatchingCredential(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 20: return .Verifier(
+        case 21: return .Verifier(
             host: try FfiConverterString.read(from: &buf), 
             status: try FfiConverterUInt16.read(from: &buf), 
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 21: return .Internal(
+        case 22: return .Internal(
             reason: try FfiConverterString.read(from: &buf)
             )
 
@@ -5244,37 +5373,43 @@ public struct FfiConverterTypeWalletError: FfiConverterRustBuffer {
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .IssuerMetadata(reason):
+        case let .NotInIssuerLog(issuer,reason):
             writeInt(&buf, Int32(16))
+            FfiConverterString.write(issuer, into: &buf)
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .IssuerMetadata(reason):
+            writeInt(&buf, Int32(17))
             FfiConverterString.write(reason, into: &buf)
             
         
         case let .Protocol(error,reason):
-            writeInt(&buf, Int32(17))
+            writeInt(&buf, Int32(18))
             FfiConverterString.write(error, into: &buf)
             FfiConverterString.write(reason, into: &buf)
             
         
         case let .InvalidPresentationRequest(rule,reason):
-            writeInt(&buf, Int32(18))
+            writeInt(&buf, Int32(19))
             FfiConverterString.write(rule, into: &buf)
             FfiConverterString.write(reason, into: &buf)
             
         
         case let .NoMatchingCredential(reason):
-            writeInt(&buf, Int32(19))
+            writeInt(&buf, Int32(20))
             FfiConverterString.write(reason, into: &buf)
             
         
         case let .Verifier(host,status,reason):
-            writeInt(&buf, Int32(20))
+            writeInt(&buf, Int32(21))
             FfiConverterString.write(host, into: &buf)
             FfiConverterUInt16.write(status, into: &buf)
             FfiConverterString.write(reason, into: &buf)
             
         
         case let .Internal(reason):
-            writeInt(&buf, Int32(21))
+            writeInt(&buf, Int32(22))
             FfiConverterString.write(reason, into: &buf)
             
         }
@@ -5720,6 +5855,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_govid_ffi_checksum_method_wallet_trust_issuer_did_document() != 50914) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_govid_ffi_checksum_method_wallet_trust_issuer_did_document_logged() != 33603) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_govid_ffi_checksum_method_wallet_trust_issuer_jwks() != 18626) {

@@ -799,6 +799,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_govid_ffi_checksum_method_wallet_trust_issuer_did_document(
     ): Int
+    external fun uniffi_govid_ffi_checksum_method_wallet_trust_issuer_did_document_logged(
+    ): Int
     external fun uniffi_govid_ffi_checksum_method_wallet_trust_issuer_jwks(
     ): Int
     external fun uniffi_govid_ffi_checksum_method_wallet_trusted_issuers(
@@ -918,6 +920,8 @@ internal object UniffiLib {
     external fun uniffi_govid_ffi_fn_method_wallet_trust_issuer_did(`ptr`: Long,`did`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_govid_ffi_fn_method_wallet_trust_issuer_did_document(`ptr`: Long,`did`: RustBuffer.ByValue,`document`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_govid_ffi_fn_method_wallet_trust_issuer_did_document_logged(`ptr`: Long,`did`: RustBuffer.ByValue,`document`: RustBuffer.ByValue,`proof`: RustBuffer.ByValue,`policy`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_govid_ffi_fn_method_wallet_trust_issuer_jwks(`ptr`: Long,`jwks`: RustBuffer.ByValue,`issuer`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1159,6 +1163,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_govid_ffi_checksum_method_wallet_trust_issuer_did_document() and 0xFFFF) != 50914) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_govid_ffi_checksum_method_wallet_trust_issuer_did_document_logged() and 0xFFFF) != 33603) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_govid_ffi_checksum_method_wallet_trust_issuer_jwks() and 0xFFFF) != 18626) {
@@ -3005,6 +3012,16 @@ public interface WalletInterface {
     fun `trustIssuerDidDocument`(`did`: kotlin.String, `document`: kotlin.String): List<TrustedIssuer>
     
     /**
+     * [`Wallet::trust_issuer_did_document`], only if the document is in the issuer's
+     * transparency log: `proof` is the `.tlog-proof` HR publishes beside the document
+     * (`…/.well-known/did.json.tlog-proof`), checked against `policy` (the log's key and the
+     * witnesses the app trusts, and how many must have cosigned). So the keys a phone trusts
+     * are the ones on public record, not a set shown to this phone alone. Refused with
+     * `NotInIssuerLog` naming the check; `InvalidInput` for a malformed policy.
+     */
+    fun `trustIssuerDidDocumentLogged`(`did`: kotlin.String, `document`: kotlin.String, `proof`: kotlin.String, `policy`: IssuerLogPolicy): List<TrustedIssuer>
+    
+    /**
      * Trusts the keys of an issuer's JWK Set (`{"keys": [...]}`), as HR publishes it next to its
      * DID document (`https://<host>/.well-known/jwks.json`, written by `govid-issuer publish`),
      * for credentials whose `iss` is `issuer` (HR's DID). The app fetches the file; the library
@@ -3646,6 +3663,32 @@ open class Wallet: Disposable, AutoCloseable, WalletInterface
         
         FfiConverterString.lower(`did`),
         FfiConverterString.lower(`document`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * [`Wallet::trust_issuer_did_document`], only if the document is in the issuer's
+     * transparency log: `proof` is the `.tlog-proof` HR publishes beside the document
+     * (`…/.well-known/did.json.tlog-proof`), checked against `policy` (the log's key and the
+     * witnesses the app trusts, and how many must have cosigned). So the keys a phone trusts
+     * are the ones on public record, not a set shown to this phone alone. Refused with
+     * `NotInIssuerLog` naming the check; `InvalidInput` for a malformed policy.
+     */
+    @Throws(WalletException::class)override fun `trustIssuerDidDocumentLogged`(`did`: kotlin.String, `document`: kotlin.String, `proof`: kotlin.String, `policy`: IssuerLogPolicy): List<TrustedIssuer> {
+            return FfiConverterSequenceTypeTrustedIssuer.lift(
+    callWithHandle {
+    uniffiRustCallWithError(WalletException) { _status ->
+    UniffiLib.uniffi_govid_ffi_fn_method_wallet_trust_issuer_did_document_logged(
+        it,
+        
+        FfiConverterString.lower(`did`),
+        FfiConverterString.lower(`document`),
+        FfiConverterString.lower(`proof`),
+        FfiConverterTypeIssuerLogPolicy.lower(`policy`),_status)
 }
     }
     )
@@ -4362,6 +4405,62 @@ public object FfiConverterTypeHttpResponse: FfiConverterRustBuffer<HttpResponse>
             FfiConverterUShort.write(value.`status`, buf)
             FfiConverterSequenceTypeHttpHeader.write(value.`headers`, buf)
             FfiConverterByteArray.write(value.`body`, buf)
+    }
+}
+
+
+
+/**
+ * An issuer's transparency log policy (C2SP tlog-witness): the log's key and the witnesses
+ * whose cosignatures count.
+ */
+data class IssuerLogPolicy (
+    /**
+     * The log's signed-note verifier key (`<name>+<id>+<base64>`, HR's `log/log.vkey`).
+     */
+    var `logKey`: kotlin.String
+    , 
+    /**
+     * The witnesses' cosigner verifier keys.
+     */
+    var `witnessKeys`: List<kotlin.String>
+    , 
+    /**
+     * How many distinct listed witnesses must have cosigned the checkpoint.
+     */
+    var `minCosignatures`: kotlin.UInt
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeIssuerLogPolicy: FfiConverterRustBuffer<IssuerLogPolicy> {
+    override fun read(buf: ByteBuffer): IssuerLogPolicy {
+        return IssuerLogPolicy(
+            FfiConverterString.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: IssuerLogPolicy) = (
+            FfiConverterString.allocationSize(value.`logKey`) +
+            FfiConverterSequenceString.allocationSize(value.`witnessKeys`) +
+            FfiConverterUInt.allocationSize(value.`minCosignatures`)
+    )
+
+    override fun write(value: IssuerLogPolicy, buf: ByteBuffer) {
+            FfiConverterString.write(value.`logKey`, buf)
+            FfiConverterSequenceString.write(value.`witnessKeys`, buf)
+            FfiConverterUInt.write(value.`minCosignatures`, buf)
     }
 }
 
@@ -6069,6 +6168,28 @@ sealed class WalletException: kotlin.Exception() {
     }
     
     /**
+     * `trustIssuerDidDocumentLogged`: the issuer's DID document is not shown in its
+     * transparency log as the policy requires (no proof, a proof for other bytes, a checkpoint
+     * not signed by the log key or with too few witness cosignatures). Nothing was trusted:
+     * the document may be a split view shown to this phone only.
+     */
+    class NotInIssuerLog(
+        
+        /**
+         * The issuer DID.
+         */
+        val `issuer`: kotlin.String, 
+        
+        /**
+         * Which check failed.
+         */
+        val `reason`: kotlin.String
+        ) : WalletException() {
+        override val message
+            get() = "issuer=${ `issuer` }, reason=${ `reason` }"
+    }
+    
+    /**
      * `receiveOffer`: the issuer's or authorization server's metadata is malformed or names
      * another issuer than the offer (OpenID4VCI 1.0 §12.2.4, RFC 8414 §3.3).
      */
@@ -6267,26 +6388,30 @@ public object FfiConverterTypeWalletError : FfiConverterRustBuffer<WalletExcepti
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            16 -> WalletException.IssuerMetadata(
-                FfiConverterString.read(buf),
-                )
-            17 -> WalletException.Protocol(
+            16 -> WalletException.NotInIssuerLog(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            18 -> WalletException.InvalidPresentationRequest(
+            17 -> WalletException.IssuerMetadata(
+                FfiConverterString.read(buf),
+                )
+            18 -> WalletException.Protocol(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            19 -> WalletException.NoMatchingCredential(
+            19 -> WalletException.InvalidPresentationRequest(
+                FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            20 -> WalletException.Verifier(
+            20 -> WalletException.NoMatchingCredential(
+                FfiConverterString.read(buf),
+                )
+            21 -> WalletException.Verifier(
                 FfiConverterString.read(buf),
                 FfiConverterUShort.read(buf),
                 FfiConverterString.read(buf),
                 )
-            21 -> WalletException.Internal(
+            22 -> WalletException.Internal(
                 FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
@@ -6370,6 +6495,12 @@ public object FfiConverterTypeWalletError : FfiConverterRustBuffer<WalletExcepti
                 + FfiConverterString.allocationSize(value.`reason`)
             )
             is WalletException.IssuerNotTrusted -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`issuer`)
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is WalletException.NotInIssuerLog -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`issuer`)
@@ -6494,37 +6625,43 @@ public object FfiConverterTypeWalletError : FfiConverterRustBuffer<WalletExcepti
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
-            is WalletException.IssuerMetadata -> {
+            is WalletException.NotInIssuerLog -> {
                 buf.putInt(16)
+                FfiConverterString.write(value.`issuer`, buf)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is WalletException.IssuerMetadata -> {
+                buf.putInt(17)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is WalletException.Protocol -> {
-                buf.putInt(17)
+                buf.putInt(18)
                 FfiConverterString.write(value.`error`, buf)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is WalletException.InvalidPresentationRequest -> {
-                buf.putInt(18)
+                buf.putInt(19)
                 FfiConverterString.write(value.`rule`, buf)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is WalletException.NoMatchingCredential -> {
-                buf.putInt(19)
+                buf.putInt(20)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is WalletException.Verifier -> {
-                buf.putInt(20)
+                buf.putInt(21)
                 FfiConverterString.write(value.`host`, buf)
                 FfiConverterUShort.write(value.`status`, buf)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is WalletException.Internal -> {
-                buf.putInt(21)
+                buf.putInt(22)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
