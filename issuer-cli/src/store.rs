@@ -23,10 +23,15 @@ const SCHEMA_VERSION: &str = "4";
 /// Version 1 → 2: the gate passes issued alongside worker IDs (none for IDs issued before).
 const MIGRATE_1_TO_2: &str = GATE_PASS_TEXTS;
 
-/// The expiry indexes of the OpenID4VCI tables (in [`VCI_TABLES`] too): `serve` creates them at
-/// start, so a database that reached version 3 before they were added gets them.
-pub(crate) const VCI_EXPIRY_INDEXES: &str = "
-CREATE INDEX IF NOT EXISTS vci_nonces_expiry ON vci_nonces(expires_at);
+/// The used-nonce table and the expiry indexes of the OpenID4VCI tables (in [`VCI_TABLES`] too):
+/// `serve` creates them at start, so a database that reached version 3 or 4 before they were
+/// added gets them.
+pub(crate) const VCI_SERVE_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS vci_used_nonces (
+    nonce_sha256 TEXT PRIMARY KEY,
+    expires_at   INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS vci_used_nonces_expiry ON vci_used_nonces(expires_at);
 CREATE INDEX IF NOT EXISTS vci_dpop_jtis_expiry ON vci_dpop_jtis(expires_at);
 CREATE INDEX IF NOT EXISTS vci_tokens_expiry ON vci_tokens(expires_at);
 ";
@@ -96,7 +101,8 @@ CREATE TABLE IF NOT EXISTS vci_tokens (
     expires_at   INTEGER NOT NULL
 ) STRICT;
 
--- c_nonces handed out and not yet used, and DPoP proof ids seen (RFC 9449 §11.1).
+-- c_nonces handed out and not yet used (written by `serve` before its nonces became stateless;
+-- no longer used), and DPoP proof ids seen (RFC 9449 §11.1).
 CREATE TABLE IF NOT EXISTS vci_nonces (
     nonce_sha256 TEXT PRIMARY KEY,
     expires_at   INTEGER NOT NULL
@@ -105,11 +111,18 @@ CREATE TABLE IF NOT EXISTS vci_dpop_jtis (
     jti_sha256 TEXT PRIMARY KEY,              -- SHA-256(jkt ‖ ':' ‖ jti)
     expires_at INTEGER NOT NULL
 ) STRICT;
+-- c_nonces used by a credential request (the nonces themselves are stateless: a MAC under
+-- meta.vci_nonce_key with their expiry), kept until they could no longer pass that check.
+CREATE TABLE IF NOT EXISTS vci_used_nonces (
+    nonce_sha256 TEXT PRIMARY KEY,
+    expires_at   INTEGER NOT NULL
+) STRICT;
 
--- Expired nonces, proof ids and tokens are deleted by expiry at every `/nonce`: without these
--- indexes that is a full scan of tables that grow with traffic, under the service's one
--- connection. (Also created by `serve` at start, for databases made before they were added.)
+-- Expired used nonces, proof ids and tokens are deleted by expiry every 30 s: without these
+-- indexes that is a full scan of tables that grow with traffic. (Also created by `serve` at
+-- start, for databases made before they were added.)
 CREATE INDEX IF NOT EXISTS vci_nonces_expiry ON vci_nonces(expires_at);
+CREATE INDEX IF NOT EXISTS vci_used_nonces_expiry ON vci_used_nonces(expires_at);
 CREATE INDEX IF NOT EXISTS vci_dpop_jtis_expiry ON vci_dpop_jtis(expires_at);
 CREATE INDEX IF NOT EXISTS vci_tokens_expiry ON vci_tokens(expires_at);
 
@@ -268,6 +281,18 @@ pub(crate) fn create(path: &Path) -> CliResult<Connection> {
         "INSERT INTO meta(key, value) VALUES ('schema_version', ?1)",
         [SCHEMA_VERSION],
     )?;
+    Ok(conn)
+}
+
+/// A read-only connection to the database of `dir` (WAL: it reads the last commit while a writer
+/// works); for `serve`'s lookups. The schema is the one [`open`] checked.
+pub(crate) fn open_reader(dir: &Path) -> CliResult<Connection> {
+    let conn = Connection::open_with_flags(
+        db_path(dir),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    configure(&conn)?;
+    conn.pragma_update(None, "query_only", true)?;
     Ok(conn)
 }
 

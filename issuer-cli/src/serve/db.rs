@@ -1,5 +1,7 @@
-//! The service's database steps, each one short transaction on `issuer.db` (the CLI may run on
-//! the same directory at the same time: it waits its turn like any other command).
+//! The service's database steps. Each state change runs inside a job of the group-commit
+//! [`super::writer`] (so it is on disk before the request is answered, and shares its fsync with
+//! the other requests of its batch); lookups run on a read connection. The CLI may run on the
+//! same directory at the same time: it takes turns with whole batches.
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::json;
@@ -10,12 +12,13 @@ use super::secret;
 use super::AppState;
 use crate::audit;
 use crate::cmd::issue::{issue_one, IssuerRef};
-use crate::store;
 
 /// Seconds an access token lasts.
 pub(crate) const TOKEN_SECS: u64 = 300;
-/// Seconds a `c_nonce` lasts.
-pub(crate) const NONCE_SECS: u64 = 300;
+
+fn sql(e: rusqlite::Error) -> ApiError {
+    ApiError::from(crate::error::CliError::from(e))
+}
 
 /// An access token as stored.
 pub(crate) struct Token {
@@ -24,16 +27,16 @@ pub(crate) struct Token {
 }
 
 /// The token request's grant check and, if it passes, a new access token (returned in clear,
-/// stored hashed).
+/// stored hashed). In a writer job: the inner `Err` is the answer to a refused grant, with the
+/// wrong-PIN count (and a dead offer) kept.
 pub(crate) fn redeem(
     state: &AppState,
+    tx: &Connection,
     code: &str,
     pin: &str,
     jkt: Option<&str>,
     now: u64,
-) -> Result<String, ApiError> {
-    let mut conn = state.conn();
-    let tx = store::write_tx(&mut conn)?;
+) -> Result<Result<String, ApiError>, ApiError> {
     type Row = (
         i64,
         String,
@@ -54,34 +57,37 @@ pub(crate) fn redeem(
             |r| Row::try_from(r),
         )
         .optional()
-        .map_err(crate::error::CliError::from)?;
+        .map_err(sql)?;
     let Some((id, n, pin_hash, wrong, expires_at, redeemed, dead, cancelled, gve1_used)) = row
     else {
-        return Err(ApiError::bad(
+        return Ok(Err(ApiError::bad(
             "invalid_grant",
             "unknown pre-authorized code",
-        ));
+        )));
     };
     if dead.is_some() {
-        return Err(ApiError::bad("invalid_grant", "offer is no longer usable"));
+        return Ok(Err(ApiError::bad(
+            "invalid_grant",
+            "offer is no longer usable",
+        )));
     }
     if redeemed.is_some() || gve1_used.is_some() {
-        return Err(ApiError::bad(
+        return Ok(Err(ApiError::bad(
             "invalid_grant",
             "pre-authorized code already used",
-        ));
+        )));
     }
     if cancelled.is_some() {
-        return Err(ApiError::bad(
+        return Ok(Err(ApiError::bad(
             "invalid_grant",
             "offer was replaced by a newer one",
-        ));
+        )));
     }
     if now as i64 >= expires_at {
-        return Err(ApiError::bad(
+        return Ok(Err(ApiError::bad(
             "invalid_grant",
             "pre-authorized code expired",
-        ));
+        )));
     }
     if secret::hash("tx-code", &[code, pin]) != pin_hash {
         let wrong = wrong + 1;
@@ -90,26 +96,25 @@ pub(crate) fn redeem(
             "UPDATE vci_offers SET wrong_pins = ?2, dead_at = CASE WHEN ?3 THEN ?4 END WHERE id = ?1",
             params![id, wrong, died, now as i64],
         )
-        .map_err(crate::error::CliError::from)?;
+        .map_err(sql)?;
         if died {
             audit::append(
-                &tx,
+                tx,
                 &state.signer,
                 now,
                 "vci_offer_dead",
                 &json!({"employee_number": n, "vci_offer": id, "wrong_tx_codes": wrong}),
             )?;
         }
-        tx.commit().map_err(crate::error::CliError::from)?;
         let left = MAX_WRONG_PINS - wrong;
-        return Err(ApiError::bad(
+        return Ok(Err(ApiError::bad(
             "invalid_grant",
             if died {
                 "wrong transaction code; 0 tries left; offer is no longer usable".to_owned()
             } else {
                 format!("wrong transaction code; {left} tries left")
             },
-        ));
+        )));
     }
     let active: bool = tx
         .query_row(
@@ -117,38 +122,42 @@ pub(crate) fn redeem(
             [&n],
             |r| r.get(0),
         )
-        .map_err(crate::error::CliError::from)?;
+        .map_err(sql)?;
     if !active {
-        return Err(ApiError::bad("invalid_grant", "offer is no longer usable"));
+        return Ok(Err(ApiError::bad(
+            "invalid_grant",
+            "offer is no longer usable",
+        )));
     }
     let token = secret::random_token()?;
     tx.execute(
         "UPDATE vci_offers SET redeemed_at = ?2 WHERE id = ?1",
         params![id, now as i64],
     )
-    .map_err(crate::error::CliError::from)?;
+    .map_err(sql)?;
     tx.execute(
         "INSERT INTO vci_tokens(token_sha256, vci_offer_id, jkt, expires_at) VALUES (?1, ?2, ?3, ?4)",
         params![secret::hash("access-token", &[&token]), id, jkt, (now + TOKEN_SECS) as i64],
     )
-    .map_err(crate::error::CliError::from)?;
+    .map_err(sql)?;
     audit::append(
-        &tx,
+        tx,
         &state.signer,
         now,
         "vci_redeem",
         &json!({"employee_number": n, "vci_offer": id, "dpop": jkt.is_some()}),
     )?;
-    tx.commit().map_err(crate::error::CliError::from)?;
-    Ok(token)
+    Ok(Ok(token))
 }
 
-/// The stored token, if known and unexpired.
-pub(crate) fn token(state: &AppState, token: &str, now: u64) -> Result<Option<Token>, ApiError> {
-    let conn = state.conn();
-    Ok(conn
-        .query_row(
-            "SELECT vci_offer_id, jkt FROM vci_tokens WHERE token_sha256 = ?1 AND expires_at > ?2",
+/// The stored token, if known and unexpired (on a read connection: a token is handed out only
+/// once its batch committed).
+pub(crate) fn token(conn: &Connection, token: &str, now: u64) -> Result<Option<Token>, ApiError> {
+    conn.prepare_cached(
+        "SELECT vci_offer_id, jkt FROM vci_tokens WHERE token_sha256 = ?1 AND expires_at > ?2",
+    )
+    .and_then(|mut stmt| {
+        stmt.query_row(
             params![secret::hash("access-token", &[token]), now as i64],
             |r| {
                 Ok(Token {
@@ -158,59 +167,54 @@ pub(crate) fn token(state: &AppState, token: &str, now: u64) -> Result<Option<To
             },
         )
         .optional()
-        .map_err(crate::error::CliError::from)?)
+    })
+    .map_err(sql)
 }
 
-/// Remembers a DPoP proof's `jti` until `until`; `false` if it was seen already (RFC 9449
-/// §11.1).
-pub(crate) fn fresh_jti(
-    state: &AppState,
-    jkt: &str,
-    jti: &str,
-    until: u64,
-) -> Result<bool, ApiError> {
-    let conn = state.conn();
-    let added = conn
-        .execute(
+/// A DPoP proof's `jti` that passed the proof check, to be remembered until the proof could no
+/// longer pass the `iat` check (RFC 9449 §11.1).
+#[derive(Clone, Debug)]
+pub(crate) struct Jti {
+    /// SHA-256 of the proof key's thumbprint and the `jti`.
+    pub(crate) hash: String,
+    /// Unix seconds.
+    pub(crate) until: u64,
+}
+
+impl Jti {
+    /// The `jti` of a proof by the key with thumbprint `jkt`.
+    pub(crate) fn new(jkt: &str, jti: &str, until: u64) -> Self {
+        Self {
+            hash: secret::hash("dpop-jti", &[jkt, jti]),
+            until,
+        }
+    }
+}
+
+/// Remembers `jti`; `false` if it was seen already (by this or any instance, before or after a
+/// restart, until it expires).
+pub(crate) fn use_jti(tx: &Connection, jti: &Jti) -> Result<bool, ApiError> {
+    let added = tx
+        .prepare_cached(
             "INSERT OR IGNORE INTO vci_dpop_jtis(jti_sha256, expires_at) VALUES (?1, ?2)",
-            params![secret::hash("dpop-jti", &[jkt, jti]), until as i64],
         )
-        .map_err(crate::error::CliError::from)?;
+        .and_then(|mut stmt| stmt.execute(params![jti.hash, jti.until as i64]))
+        .map_err(sql)?;
     Ok(added == 1)
 }
 
-/// A new `c_nonce` (stored hashed), dropping expired nonces, proof ids and tokens.
-pub(crate) fn new_nonce(state: &AppState, now: u64) -> Result<String, ApiError> {
-    let nonce = secret::random_token()?;
-    let conn = state.conn();
-    let t = now as i64;
-    conn.execute_batch(&format!(
-        "DELETE FROM vci_nonces WHERE expires_at <= {t};
-         DELETE FROM vci_dpop_jtis WHERE expires_at <= {t};
-         DELETE FROM vci_tokens WHERE expires_at <= {t};"
-    ))
-    .map_err(crate::error::CliError::from)?;
-    conn.execute(
-        "INSERT INTO vci_nonces(nonce_sha256, expires_at) VALUES (?1, ?2)",
-        params![
-            secret::hash("c-nonce", &[&nonce]),
-            (now + NONCE_SECS) as i64
-        ],
-    )
-    .map_err(crate::error::CliError::from)?;
-    Ok(nonce)
-}
-
-/// Uses up `nonce`; `false` if it is unknown, used or expired.
-pub(crate) fn use_nonce(state: &AppState, nonce: &str, now: u64) -> Result<bool, ApiError> {
-    let conn = state.conn();
-    let used = conn
-        .execute(
-            "DELETE FROM vci_nonces WHERE nonce_sha256 = ?1 AND expires_at > ?2",
-            params![secret::hash("c-nonce", &[nonce]), now as i64],
+/// Marks the (MAC-checked) `nonce`, which expires at `expires`, as used; `false` if it was used
+/// already.
+pub(crate) fn use_nonce(tx: &Connection, nonce: &str, expires: u64) -> Result<bool, ApiError> {
+    let added = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO vci_used_nonces(nonce_sha256, expires_at) VALUES (?1, ?2)",
         )
-        .map_err(crate::error::CliError::from)?;
-    Ok(used == 1)
+        .and_then(|mut stmt| {
+            stmt.execute(params![secret::hash("c-nonce", &[nonce]), expires as i64])
+        })
+        .map_err(sql)?;
+    Ok(added == 1)
 }
 
 /// A credential ready to send: its text and the delivery row that records it.
@@ -223,17 +227,17 @@ pub(crate) struct Prepared {
 /// Binds `holder` (the first proof's key) to the offer's staff member if no key is bound yet
 /// (their enrollment), issues their credentials if this offer has not yet (exactly as `issue`),
 /// and records the delivery of `configuration` as prepared.
+///
+/// In a writer job; an `Err` leaves nothing of it (the caller's savepoint is rolled back).
 pub(crate) fn prepare(
     state: &AppState,
+    tx: &Connection,
     token: &Token,
     configuration: &str,
     holder: &govid_core::jose::PublicKey,
     now: u64,
 ) -> Result<Prepared, ApiError> {
     let denied = |d: &str| ApiError::bad("credential_request_denied", d);
-    let mut conn = state.conn();
-    let tx = store::write_tx(&mut conn)?;
-    let sql = |e: rusqlite::Error| ApiError::from(crate::error::CliError::from(e));
     type Row = (
         i64,
         String,
@@ -324,7 +328,7 @@ pub(crate) fn prepare(
             )
             .map_err(sql)?;
             audit::append(
-                &tx,
+                tx,
                 &state.signer,
                 now,
                 "enroll",
@@ -345,7 +349,7 @@ pub(crate) fn prepare(
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             let Some(id) = issue_one(
-                &tx,
+                tx,
                 &issuer,
                 &state.signer,
                 &n,
@@ -407,8 +411,6 @@ pub(crate) fn prepare(
         )
         .map_err(sql)?;
     super::fault::pause("credential:issued-uncommitted");
-    tx.commit().map_err(sql)?;
-    super::fault::pause("credential:committed");
     Ok(Prepared {
         credential: text,
         delivery_id,
@@ -416,11 +418,13 @@ pub(crate) fn prepare(
     })
 }
 
-/// Records that delivery `id` was sent whole (the first time only).
-pub(crate) fn delivered(state: &AppState, id: i64, now: u64) -> Result<(), ApiError> {
-    let mut conn = state.conn();
-    let tx = store::write_tx(&mut conn)?;
-    let sql = |e: rusqlite::Error| ApiError::from(crate::error::CliError::from(e));
+/// Records that delivery `id` was sent whole (the first time only). In a writer job.
+pub(crate) fn delivered(
+    state: &AppState,
+    tx: &Connection,
+    id: i64,
+    now: u64,
+) -> Result<(), ApiError> {
     let changed = tx
         .execute(
             "UPDATE vci_deliveries SET delivered_at = ?2 WHERE id = ?1 AND delivered_at IS NULL",
@@ -437,7 +441,7 @@ pub(crate) fn delivered(state: &AppState, id: i64, now: u64) -> Result<(), ApiEr
             )
             .map_err(sql)?;
         audit::append(
-            &tx,
+            tx,
             &state.signer,
             now,
             "vci_deliver",
@@ -445,21 +449,19 @@ pub(crate) fn delivered(state: &AppState, id: i64, now: u64) -> Result<(), ApiEr
                     "configuration": configuration}),
         )?;
     }
-    tx.commit().map_err(sql)?;
     Ok(())
 }
 
 /// Records a wallet's notification; `false` if `notification_id` is not one of this offer's.
+/// In a writer job.
 pub(crate) fn notify(
     state: &AppState,
+    tx: &Connection,
     token: &Token,
     notification_id: &str,
     event: &str,
     now: u64,
 ) -> Result<bool, ApiError> {
-    let mut conn = state.conn();
-    let tx = store::write_tx(&mut conn)?;
-    let sql = |e: rusqlite::Error| ApiError::from(crate::error::CliError::from(e));
     let row: Option<(i64, String, i64, String)> = tx
         .query_row(
             "SELECT d.id, v.employee_number, d.credential_id, d.configuration FROM vci_deliveries d
@@ -482,14 +484,13 @@ pub(crate) fn notify(
     )
     .map_err(sql)?;
     audit::append(
-        &tx,
+        tx,
         &state.signer,
         now,
         "vci_notification",
         &json!({"employee_number": n, "credential_id": credential_id,
                 "configuration": configuration, "event": event}),
     )?;
-    tx.commit().map_err(sql)?;
     Ok(true)
 }
 

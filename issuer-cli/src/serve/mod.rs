@@ -3,9 +3,13 @@
 //!
 //! - [`http`]: the routes, their hardening (body limit, per-client rate limit, request timeout,
 //!   security headers) and the protocol checks; [`error`]: the protocol's error answers;
-//! - [`db`]: the database steps (tokens, nonces, DPoP `jti`s, enrollment, issuance, deliveries),
-//!   each a short transaction, so the CLI can work on the same directory meanwhile and a second
-//!   instance sees what the first handed out;
+//! - [`db`]: the database steps (tokens, used nonces and DPoP `jti`s, enrollment, issuance,
+//!   deliveries), so a second instance and a restarted one honour what the first handed out;
+//! - [`writer`]: group commit: one thread writes every request's step into shared
+//!   transactions (one fsync for many requests) and answers each request once its batch is on
+//!   disk; the CLI takes turns with it on the same directory;
+//! - [`nonce`]: stateless `c_nonce`s (a MAC over their expiry), used up in the credential
+//!   request's own transaction;
 //! - [`offer`]: the offers `offer` makes; [`secret`]: random secrets and the hashes stored;
 //! - [`listen`]: the accept loop (header read timeout, connection cap, graceful shutdown);
 //!   [`body`]: the response body that reports a credential delivered;
@@ -19,11 +23,13 @@ pub(crate) mod error;
 pub(crate) mod fault;
 pub(crate) mod http;
 pub(crate) mod listen;
+pub(crate) mod nonce;
 pub(crate) mod offer;
 pub(crate) mod secret;
+pub(crate) mod writer;
 
-use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use govid_core::jose::Algorithm;
 use rusqlite::Connection;
@@ -36,7 +42,12 @@ use crate::store;
 
 /// What the handlers share.
 pub(crate) struct AppState {
-    db: Mutex<Connection>,
+    /// Every state change goes through it (group commit).
+    pub(crate) writer: writer::Writer,
+    /// Read connections for lookups.
+    readers: Readers,
+    /// Makes and checks `c_nonce`s.
+    pub(crate) nonce_key: nonce::NonceKey,
     pub(crate) signer: IssuerSigner,
     pub(crate) did: String,
     pub(crate) name: String,
@@ -50,16 +61,42 @@ pub(crate) struct AppState {
     pub(crate) limiter: govid_core::ratelimit::RateLimiter,
     /// Reverse proxies whose `X-Forwarded-For` is believed ([`ClientLimits`]).
     pub(crate) trusted_proxies: Vec<std::net::IpAddr>,
-    /// The status list's used indices, kept between issuances (taken under the `db` lock).
+    /// The status list's used indices, kept between issuances (used by the writer thread only).
     pub(crate) list_cache: Mutex<Option<crate::cmd::issue::ListCache>>,
 }
 
+/// Idle read connections, opened as needed (WAL: reads do not wait for the writer).
+struct Readers {
+    dir: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+/// Idle read connections kept at most.
+const MAX_IDLE_READERS: usize = 8;
+
 impl AppState {
-    /// The database connection (one; each step is a short transaction).
-    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
-        self.db
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// Runs `f` on a read connection (call it on a blocking thread). It sees the last commit.
+    pub(crate) fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, error::ApiError>,
+    ) -> Result<T, error::ApiError> {
+        let idle = || {
+            self.readers
+                .idle
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        let taken = idle().pop();
+        let conn = match taken {
+            Some(conn) => conn,
+            None => store::open_reader(&self.readers.dir)?,
+        };
+        let result = f(&conn);
+        let mut idle = idle();
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(conn);
+        }
+        result
     }
 
     /// The issuer key's algorithm.
@@ -114,17 +151,26 @@ pub(crate) fn run(
     // hands out later) a power cut could lose a status index a phone already holds, and it could
     // then be given to someone else. FULL syncs the WAL at every commit.
     issuer.conn.pragma_update(None, "synchronous", "FULL")?;
-    issuer.conn.execute_batch(store::VCI_EXPIRY_INDEXES)?;
+    issuer.conn.execute_batch(store::VCI_SERVE_SCHEMA)?;
     let Issuer {
-        conn,
+        mut conn,
         did,
         name,
         status_base,
         list_capacity,
+        dir,
         ..
     } = issuer;
+    let nonce_key = nonce::NonceKey::load_or_create(&mut conn)?;
+    let (writer, writer_thread) = writer::Writer::start(conn)
+        .map_err(|e| CliError::new("runtime", format!("cannot start the service: {e}")))?;
     let state = AppState {
-        db: Mutex::new(conn),
+        writer,
+        readers: Readers {
+            dir,
+            idle: Mutex::new(Vec::new()),
+        },
+        nonce_key,
         signer,
         did,
         name,
@@ -157,6 +203,10 @@ pub(crate) fn run(
         listen::serve(listener, app, listen::shutdown_signal()).await;
         Ok::<_, CliError>(())
     })?;
+    // The runtime is gone with every request and the state: the writer ends after the last
+    // batch (deliveries recorded after their response went out).
+    drop(runtime);
+    let _ = writer_thread.join();
     Ok(Report::new(
         serde_json::json!({"stopped": true}),
         "Stopped.",

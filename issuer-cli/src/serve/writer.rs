@@ -1,0 +1,234 @@
+//! Group commit: the service's one writer to `issuer.db`.
+//!
+//! Every state change of a request (a redeemed code, a used `c_nonce` or DPoP `jti`, an
+//! enrollment and issuance, a delivery, a notification) is a [`Writer::run`] job. One thread owns
+//! the write connection; it takes every job queued while the previous batch was committing, runs
+//! them one after the other in one `BEGIN IMMEDIATE` transaction, each inside a savepoint of its
+//! own (a job that fails is rolled back alone), and commits once: with `synchronous=FULL` that is
+//! one WAL fsync for the whole batch. Each request gets its job's answer only after that commit
+//! returned, so nothing is acknowledged that a crash could lose; if the commit fails, every job
+//! of the batch is answered with an error and nothing of it happened.
+//!
+//! The jobs run in sequence on one connection, so the audit chain and the status list's index
+//! allocation see each other's writes as before; other processes (the CLI, a second instance)
+//! take turns with whole batches through SQLite's write lock and busy timeout. A batch is at
+//! most [`MAX_BATCH`] jobs, so the lock is held for a few milliseconds at a time.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use rusqlite::Connection;
+
+use super::error::ApiError;
+use crate::store;
+
+/// Most jobs in one transaction.
+pub(crate) const MAX_BATCH: usize = 256;
+
+/// How often the writer deletes used nonces, DPoP proof ids and tokens that expired.
+const PURGE_EVERY: Duration = Duration::from_secs(30);
+
+/// Rows are kept this long past their expiry before they are deleted, so a clock stepped back
+/// by up to this much does not make a used nonce or proof id usable again.
+pub(crate) const PURGE_GRACE_SECS: u64 = 300;
+
+/// A queued job: runs in the batch's transaction, then is answered once the batch's fate is
+/// known.
+trait Job: Send {
+    /// Runs the work; `true` if it succeeded (its savepoint is released, else rolled back).
+    fn run(&mut self, conn: &Connection) -> bool;
+    /// Sends the answer: the work's own if the batch committed, else an error.
+    fn answer(self: Box<Self>, committed: bool);
+}
+
+struct Typed<T, F> {
+    work: Option<F>,
+    outcome: Option<Result<T, ApiError>>,
+    reply: tokio::sync::oneshot::Sender<Result<T, ApiError>>,
+}
+
+impl<T, F> Job for Typed<T, F>
+where
+    T: Send,
+    F: FnOnce(&Connection) -> Result<T, ApiError> + Send,
+{
+    fn run(&mut self, conn: &Connection) -> bool {
+        let Some(work) = self.work.take() else {
+            return false;
+        };
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| work(conn)))
+            .unwrap_or_else(|_| Err(internal("a database step panicked")));
+        let ok = outcome.is_ok();
+        self.outcome = Some(outcome);
+        ok
+    }
+
+    fn answer(self: Box<Self>, committed: bool) {
+        let outcome = match (committed, self.outcome) {
+            (true, Some(outcome)) => outcome,
+            _ => Err(unavailable()),
+        };
+        // The request may have gone (client away, timeout): nothing to tell then.
+        let _ = self.reply.send(outcome);
+    }
+}
+
+fn internal(what: &str) -> ApiError {
+    ApiError::internal(&crate::error::CliError::new("internal", what))
+}
+
+/// The answer to every job of a batch that did not commit.
+fn unavailable() -> ApiError {
+    ApiError::bad(
+        "temporarily_unavailable",
+        "the issuer could not record the request; try again",
+    )
+    .with_status(StatusCode::SERVICE_UNAVAILABLE)
+}
+
+/// The handle requests queue their jobs on (cheap to share: a channel sender).
+pub(crate) struct Writer {
+    jobs: mpsc::Sender<Box<dyn Job>>,
+}
+
+impl Writer {
+    /// Starts the writer thread on `conn` (the service's write connection, `synchronous=FULL`).
+    /// The thread ends when the last [`Writer`] is dropped and the queue is empty; join the
+    /// handle to wait for the last batch.
+    pub(crate) fn start(conn: Connection) -> std::io::Result<(Self, std::thread::JoinHandle<()>)> {
+        let (jobs, queue) = mpsc::channel::<Box<dyn Job>>();
+        let handle = std::thread::Builder::new()
+            .name("issuer-db-writer".to_owned())
+            .spawn(move || writer_loop(conn, &queue))?;
+        Ok((Self { jobs }, handle))
+    }
+
+    /// Runs `work` in the next batch's transaction and returns its result once that batch is
+    /// on disk. `work` returning `Err` undoes its own writes only (its savepoint is rolled
+    /// back); to keep some writes and still answer with an error, return `Ok(Err(..))`.
+    pub(crate) async fn run<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
+    {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job = Box::new(Typed {
+            work: Some(work),
+            outcome: None,
+            reply,
+        });
+        if self.jobs.send(job).is_err() {
+            return Err(unavailable());
+        }
+        answer.await.unwrap_or_else(|_| Err(unavailable()))
+    }
+
+    /// Queues `work` without waiting for it (a record nobody waits on, such as a delivery).
+    pub(crate) fn queue<F>(&self, work: F)
+    where
+        F: FnOnce(&Connection) -> Result<(), ApiError> + Send + 'static,
+    {
+        let (reply, _) = tokio::sync::oneshot::channel();
+        let _ = self.jobs.send(Box::new(Typed {
+            work: Some(work),
+            outcome: None,
+            reply,
+        }));
+    }
+}
+
+fn writer_loop(mut conn: Connection, queue: &mpsc::Receiver<Box<dyn Job>>) {
+    let mut last_purge: Option<Instant> = None;
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let purge = last_purge.is_none_or(|t| t.elapsed() >= PURGE_EVERY);
+        let committed = match commit_batch(&mut conn, &mut batch, purge) {
+            Ok(()) => {
+                if purge {
+                    last_purge = Some(Instant::now());
+                }
+                true
+            }
+            Err(e) => {
+                eprintln!(
+                    "serve: a batch of {} requests was not recorded: {}: {}",
+                    batch.len(),
+                    e.code,
+                    e.message
+                );
+                false
+            }
+        };
+        for job in batch {
+            job.answer(committed);
+        }
+    }
+}
+
+/// One transaction for `batch`: each job in a savepoint, then one commit.
+fn commit_batch(
+    conn: &mut Connection,
+    batch: &mut [Box<dyn Job>],
+    purge: bool,
+) -> crate::error::CliResult<()> {
+    let tx = store::write_tx(conn)?;
+    if purge {
+        purge_expired(&tx)?;
+    }
+    for job in batch.iter_mut() {
+        tx.execute_batch("SAVEPOINT job")?;
+        if job.run(&tx) {
+            tx.execute_batch("RELEASE job")?;
+        } else {
+            tx.execute_batch("ROLLBACK TO job; RELEASE job")?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Deletes used nonces, DPoP proof ids and access tokens that expired more than
+/// [`PURGE_GRACE_SECS`] ago (indexed by expiry).
+fn purge_expired(conn: &Connection) -> crate::error::CliResult<()> {
+    let now = crate::clock::now()?;
+    let before = now.saturating_sub(PURGE_GRACE_SECS) as i64;
+    conn.execute(
+        "DELETE FROM vci_used_nonces WHERE expires_at <= ?1",
+        [before],
+    )?;
+    conn.execute("DELETE FROM vci_dpop_jtis WHERE expires_at <= ?1", [before])?;
+    conn.execute(
+        "DELETE FROM vci_tokens WHERE expires_at <= ?1",
+        [now as i64],
+    )?;
+    Ok(())
+}
+
+/// Runs `f` in a savepoint of its own inside a job: its writes are kept when it returns `Ok`
+/// and undone when it returns `Err` (the job's earlier writes stay).
+pub(crate) fn savepoint<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let sql = |e: rusqlite::Error| ApiError::from(crate::error::CliError::from(e));
+    conn.execute_batch("SAVEPOINT step").map_err(sql)?;
+    match f(conn) {
+        Ok(v) => {
+            conn.execute_batch("RELEASE step").map_err(sql)?;
+            Ok(v)
+        }
+        Err(e) => {
+            conn.execute_batch("ROLLBACK TO step; RELEASE step")
+                .map_err(sql)?;
+            Err(e)
+        }
+    }
+}
