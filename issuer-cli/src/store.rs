@@ -287,12 +287,19 @@ pub(crate) fn create(path: &Path) -> CliResult<Connection> {
 /// A read-only connection to the database of `dir` (WAL: it reads the last commit while a writer
 /// works); for `serve`'s lookups. The schema is the one [`open`] checked.
 pub(crate) fn open_reader(dir: &Path) -> CliResult<Connection> {
+    let conn = open_side(dir)?;
+    conn.pragma_update(None, "query_only", true)?;
+    Ok(conn)
+}
+
+/// Another connection to the database of `dir`, with the usual settings; the schema is the one
+/// [`open`] checked.
+pub(crate) fn open_side(dir: &Path) -> CliResult<Connection> {
     let conn = Connection::open_with_flags(
         db_path(dir),
         rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     configure(&conn)?;
-    conn.pragma_update(None, "query_only", true)?;
     Ok(conn)
 }
 
@@ -438,4 +445,33 @@ pub(crate) fn set_meta(conn: &Connection, key: &str, value: &str) -> CliResult<(
         [key, value],
     )?;
     Ok(())
+}
+
+/// `query_row` and `execute` through the connection's statement cache: the hot statements of
+/// `serve`'s writer and of issuance are compiled once, not at every call.
+pub(crate) trait Cached {
+    /// [`Connection::query_row`] with a cached statement.
+    fn cached_row<T, P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        params: P,
+        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T>;
+    /// [`Connection::execute`] with a cached statement.
+    fn cached_exec<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize>;
+}
+
+impl Cached for Connection {
+    fn cached_row<T, P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        params: P,
+        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.prepare_cached(sql)?.query_row(params, f)
+    }
+
+    fn cached_exec<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
 }

@@ -12,6 +12,7 @@ use super::secret;
 use super::AppState;
 use crate::audit;
 use crate::cmd::issue::{issue_one, IssuerRef};
+use crate::store::Cached;
 
 /// Seconds an access token lasts.
 pub(crate) const TOKEN_SECS: u64 = 300;
@@ -49,7 +50,7 @@ pub(crate) fn redeem(
         Option<i64>,
     );
     let row: Option<Row> = tx
-        .query_row(
+        .cached_row(
             "SELECT v.id, v.employee_number, v.pin_sha256, v.wrong_pins, v.expires_at,
                v.redeemed_at, v.dead_at, v.cancelled_at, o.used_at
              FROM vci_offers v JOIN offers o ON o.id = v.offer_id WHERE v.code_sha256 = ?1",
@@ -92,7 +93,7 @@ pub(crate) fn redeem(
     if secret::hash("tx-code", &[code, pin]) != pin_hash {
         let wrong = wrong + 1;
         let died = wrong >= MAX_WRONG_PINS;
-        tx.execute(
+        tx.cached_exec(
             "UPDATE vci_offers SET wrong_pins = ?2, dead_at = CASE WHEN ?3 THEN ?4 END WHERE id = ?1",
             params![id, wrong, died, now as i64],
         )
@@ -117,7 +118,7 @@ pub(crate) fn redeem(
         )));
     }
     let active: bool = tx
-        .query_row(
+        .cached_row(
             "SELECT state = 'active' FROM staff WHERE employee_number = ?1",
             [&n],
             |r| r.get(0),
@@ -130,12 +131,12 @@ pub(crate) fn redeem(
         )));
     }
     let token = secret::random_token()?;
-    tx.execute(
+    tx.cached_exec(
         "UPDATE vci_offers SET redeemed_at = ?2 WHERE id = ?1",
         params![id, now as i64],
     )
     .map_err(sql)?;
-    tx.execute(
+    tx.cached_exec(
         "INSERT INTO vci_tokens(token_sha256, vci_offer_id, jkt, expires_at) VALUES (?1, ?2, ?3, ?4)",
         params![secret::hash("access-token", &[&token]), id, jkt, (now + TOKEN_SECS) as i64],
     )
@@ -247,7 +248,7 @@ pub(crate) fn prepare(
         Option<i64>,
     );
     let (offer_id, n, bound, credential, cancelled, gve1_used): Row = tx
-        .query_row(
+        .cached_row(
             "SELECT v.offer_id, v.employee_number, v.holder_thumbprint, v.credential_id,
                v.cancelled_at, o.used_at
              FROM vci_offers v JOIN offers o ON o.id = v.offer_id WHERE v.id = ?1",
@@ -259,7 +260,7 @@ pub(crate) fn prepare(
         return Err(denied("offer was replaced by a newer one"));
     }
     let state_now: String = tx
-        .query_row(
+        .cached_row(
             "SELECT state FROM staff WHERE employee_number = ?1",
             [&n],
             |r| r.get(0),
@@ -280,7 +281,7 @@ pub(crate) fn prepare(
             // The offer's `GVE1:` code enrolled a phone (`enroll`) after this token was
             // redeemed: only that phone's key may receive.
             let enrolled: Option<String> = tx
-                .query_row(
+                .cached_row(
                     "SELECT holder_thumbprint FROM staff WHERE employee_number = ?1",
                     [&n],
                     |r| r.get(0),
@@ -291,7 +292,7 @@ pub(crate) fn prepare(
                     "this offer's enrollment code enrolled another phone key; ask HR for a new offer",
                 ));
             }
-            tx.execute(
+            tx.cached_exec(
                 "UPDATE vci_offers SET holder_thumbprint = ?2 WHERE id = ?1",
                 params![token.vci_offer_id, thumbprint],
             )
@@ -299,7 +300,7 @@ pub(crate) fn prepare(
         }
         None => {
             let other: Option<String> = tx
-                .query_row(
+                .cached_row(
                     "SELECT employee_number FROM staff WHERE holder_thumbprint = ?1",
                     [&thumbprint],
                     |r| r.get(0),
@@ -311,18 +312,18 @@ pub(crate) fn prepare(
                     "this phone key is enrolled for another staff member",
                 ));
             }
-            tx.execute(
+            tx.cached_exec(
                 "UPDATE staff SET holder_jwk = ?2, holder_thumbprint = ?3, enrolled_at = ?4,
                    updated_at = ?4 WHERE employee_number = ?1",
                 params![n, holder.to_jwk().to_string(), thumbprint, now as i64],
             )
             .map_err(sql)?;
-            tx.execute(
+            tx.cached_exec(
                 "UPDATE offers SET used_at = ?2 WHERE id = ?1 AND used_at IS NULL",
                 params![offer_id, now as i64],
             )
             .map_err(sql)?;
-            tx.execute(
+            tx.cached_exec(
                 "UPDATE vci_offers SET holder_thumbprint = ?2 WHERE id = ?1",
                 params![token.vci_offer_id, thumbprint],
             )
@@ -361,7 +362,7 @@ pub(crate) fn prepare(
                     "no ID can be issued to this staff member (contract ended?)",
                 ));
             };
-            tx.execute(
+            tx.cached_exec(
                 "UPDATE vci_offers SET credential_id = ?2 WHERE id = ?1",
                 params![token.vci_offer_id, id],
             )
@@ -375,7 +376,7 @@ pub(crate) fn prepare(
         "credential_texts"
     };
     let (text, status): (String, i64) = tx
-        .query_row(
+        .cached_row(
             &format!(
                 "SELECT t.sd_jwt, c.status FROM {table} t JOIN credentials c ON c.id = t.credential_id
                  WHERE t.credential_id = ?1"
@@ -389,7 +390,7 @@ pub(crate) fn prepare(
     }
     let notification_id = secret::random_token()?;
     let notification_hash = secret::hash("notification-id", &[&notification_id]);
-    tx.execute(
+    tx.cached_exec(
         "INSERT INTO vci_deliveries(vci_offer_id, credential_id, configuration,
            notification_sha256, prepared_at) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT(vci_offer_id, configuration) DO UPDATE SET
@@ -404,7 +405,7 @@ pub(crate) fn prepare(
     )
     .map_err(sql)?;
     let delivery_id: i64 = tx
-        .query_row(
+        .cached_row(
             "SELECT id FROM vci_deliveries WHERE vci_offer_id = ?1 AND configuration = ?2",
             params![token.vci_offer_id, configuration],
             |r| r.get(0),
@@ -433,7 +434,7 @@ pub(crate) fn delivered(
         .map_err(sql)?;
     if changed == 1 {
         let (n, credential_id, configuration): (String, i64, String) = tx
-            .query_row(
+            .cached_row(
                 "SELECT v.employee_number, d.credential_id, d.configuration FROM vci_deliveries d
                  JOIN vci_offers v ON v.id = d.vci_offer_id WHERE d.id = ?1",
                 [id],
@@ -463,7 +464,7 @@ pub(crate) fn notify(
     now: u64,
 ) -> Result<bool, ApiError> {
     let row: Option<(i64, String, i64, String)> = tx
-        .query_row(
+        .cached_row(
             "SELECT d.id, v.employee_number, d.credential_id, d.configuration FROM vci_deliveries d
              JOIN vci_offers v ON v.id = d.vci_offer_id
              WHERE d.notification_sha256 = ?1 AND d.vci_offer_id = ?2",
@@ -478,7 +479,7 @@ pub(crate) fn notify(
     let Some((id, n, credential_id, configuration)) = row else {
         return Ok(false);
     };
-    tx.execute(
+    tx.cached_exec(
         "UPDATE vci_deliveries SET event = ?2, event_at = ?3 WHERE id = ?1",
         params![id, event, now as i64],
     )

@@ -162,8 +162,7 @@ pub(crate) fn run(
         ..
     } = issuer;
     let nonce_key = nonce::NonceKey::load_or_create(&mut conn)?;
-    let (writer, writer_thread) = writer::Writer::start(conn)
-        .map_err(|e| CliError::new("runtime", format!("cannot start the service: {e}")))?;
+    let (writer, writer_thread) = writer::Writer::start(conn, store::open_side(&dir)?)?;
     let state = AppState {
         writer,
         readers: Readers {
@@ -206,9 +205,21 @@ pub(crate) fn run(
     // The runtime is gone with every request and the state: the writer ends after the last
     // batch (deliveries recorded after their response went out).
     drop(runtime);
-    let _ = writer_thread.join();
+    let stats = writer_thread.join().unwrap_or_default();
     Ok(Report::new(
-        serde_json::json!({"stopped": true}),
-        "Stopped.",
+        serde_json::json!({"stopped": true, "steps": stats.steps,
+            "transactions": stats.transactions, "largest_transaction": stats.largest,
+            "failed_transactions": stats.failed}),
+        format!(
+            "Stopped. {} request steps recorded in {} transactions (at most {} in one){}.",
+            stats.steps,
+            stats.transactions,
+            stats.largest,
+            if stats.failed > 0 {
+                format!("; {} transactions failed", stats.failed)
+            } else {
+                String::new()
+            }
+        ),
     ))
 }

@@ -13,6 +13,10 @@
 //! allocation see each other's writes as before; other processes (the CLI, a second instance)
 //! take turns with whole batches through SQLite's write lock and busy timeout. A batch is at
 //! most [`MAX_BATCH`] jobs, so the lock is held for a few milliseconds at a time.
+//!
+//! The WAL is copied back into the database file (checkpointed) by a thread of its own every
+//! [`CHECKPOINT_EVERY`], in passive mode (it never holds up the writer or a reader), rather than
+//! by the writer at the commit that fills it.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc;
@@ -26,6 +30,9 @@ use crate::store;
 
 /// Most jobs in one transaction.
 pub(crate) const MAX_BATCH: usize = 256;
+
+/// How often the checkpointer runs.
+pub(crate) const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 /// How often the writer deletes used nonces, DPoP proof ids and tokens that expired.
 const PURGE_EVERY: Duration = Duration::from_secs(30);
@@ -88,20 +95,52 @@ fn unavailable() -> ApiError {
     .with_status(StatusCode::SERVICE_UNAVAILABLE)
 }
 
+/// What the writer did, reported when the service stops.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Stats {
+    /// Jobs run (each request's step, whether it was kept or refused).
+    pub(crate) steps: u64,
+    /// Transactions committed.
+    pub(crate) transactions: u64,
+    /// Batches whose transaction could not begin or commit (their requests got an error).
+    pub(crate) failed: u64,
+    /// The most jobs in one transaction.
+    pub(crate) largest: u64,
+}
+
 /// The handle requests queue their jobs on (cheap to share: a channel sender).
 pub(crate) struct Writer {
     jobs: mpsc::Sender<Box<dyn Job>>,
 }
 
 impl Writer {
-    /// Starts the writer thread on `conn` (the service's write connection, `synchronous=FULL`).
-    /// The thread ends when the last [`Writer`] is dropped and the queue is empty; join the
-    /// handle to wait for the last batch.
-    pub(crate) fn start(conn: Connection) -> std::io::Result<(Self, std::thread::JoinHandle<()>)> {
+    /// Starts the writer thread on `conn` (the service's write connection, `synchronous=FULL`)
+    /// and the checkpointer on `side` (another connection to the same database). The threads
+    /// end when the last [`Writer`] is dropped and the queue is empty; join the handle to wait
+    /// for the last batch.
+    pub(crate) fn start(
+        conn: Connection,
+        side: Connection,
+    ) -> crate::error::CliResult<(Self, std::thread::JoinHandle<Stats>)> {
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        side.pragma_update(None, "synchronous", "FULL")?;
+        let spawn_failed = |e: std::io::Error| {
+            crate::error::CliError::new("runtime", format!("cannot start: {e}"))
+        };
+        let (stop, stopped) = mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("issuer-db-checkpoint".to_owned())
+            .spawn(move || checkpoint_loop(&side, &stopped))
+            .map_err(spawn_failed)?;
         let (jobs, queue) = mpsc::channel::<Box<dyn Job>>();
         let handle = std::thread::Builder::new()
             .name("issuer-db-writer".to_owned())
-            .spawn(move || writer_loop(conn, &queue))?;
+            .spawn(move || {
+                let stats = writer_loop(conn, &queue);
+                drop(stop);
+                stats
+            })
+            .map_err(spawn_failed)?;
         Ok((Self { jobs }, handle))
     }
 
@@ -139,7 +178,8 @@ impl Writer {
     }
 }
 
-fn writer_loop(mut conn: Connection, queue: &mpsc::Receiver<Box<dyn Job>>) {
+fn writer_loop(mut conn: Connection, queue: &mpsc::Receiver<Box<dyn Job>>) -> Stats {
+    let mut stats = Stats::default();
     let mut last_purge: Option<Instant> = None;
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
@@ -150,14 +190,19 @@ fn writer_loop(mut conn: Connection, queue: &mpsc::Receiver<Box<dyn Job>>) {
             }
         }
         let purge = last_purge.is_none_or(|t| t.elapsed() >= PURGE_EVERY);
+        let size = batch.len() as u64;
+        stats.steps += size;
         let committed = match commit_batch(&mut conn, &mut batch, purge) {
             Ok(()) => {
                 if purge {
                     last_purge = Some(Instant::now());
                 }
+                stats.transactions += 1;
+                stats.largest = stats.largest.max(size);
                 true
             }
             Err(e) => {
+                stats.failed += 1;
                 eprintln!(
                     "serve: a batch of {} requests was not recorded: {}: {}",
                     batch.len(),
@@ -169,6 +214,23 @@ fn writer_loop(mut conn: Connection, queue: &mpsc::Receiver<Box<dyn Job>>) {
         };
         for job in batch {
             job.answer(committed);
+        }
+    }
+    stats
+}
+
+/// Checkpoints every [`CHECKPOINT_EVERY`] until `stop` closes, then once more.
+fn checkpoint_loop(conn: &Connection, stop: &mpsc::Receiver<()>) {
+    loop {
+        let last = !matches!(
+            stop.recv_timeout(CHECKPOINT_EVERY),
+            Err(mpsc::RecvTimeoutError::Timeout)
+        );
+        // PASSIVE: copies what no reader still needs, waits for nobody; a busy or failed
+        // checkpoint is tried again next time (the WAL only grows meanwhile).
+        let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        if last {
+            return;
         }
     }
 }
@@ -230,5 +292,161 @@ pub(crate) fn savepoint<T>(
                 .map_err(sql)?;
             Err(e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(conn: &Connection, what: &str) -> i64 {
+        conn.query_row("SELECT COUNT(*) FROM meta WHERE key = ?1", [what], |r| {
+            r.get(0)
+        })
+        .unwrap_or(-1)
+    }
+
+    /// Concurrent jobs share transactions; a job that fails is undone alone, one that keeps its
+    /// writes and answers an error keeps them, and every answer comes after the commit.
+    #[test]
+    fn jobs_share_transactions_and_fail_alone() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let conn = store::create(&store::db_path(dir.path())).unwrap_or_else(|e| panic!("{e:?}"));
+        let side = store::open_side(dir.path()).unwrap_or_else(|e| panic!("{e:?}"));
+        let (writer, thread) = Writer::start(conn, side).unwrap_or_else(|e| panic!("{e:?}"));
+        let writer = std::sync::Arc::new(writer);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_time()
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let reader = store::open_side(dir.path()).unwrap_or_else(|e| panic!("{e:?}"));
+        // A first job holds the writer until the 64 are queued: they then share one batch.
+        let (running, is_running) = mpsc::channel::<()>();
+        let (release, released) = mpsc::channel::<()>();
+        let blocker = {
+            let writer = writer.clone();
+            runtime.spawn(async move {
+                writer
+                    .run(move |_| {
+                        let _ = running.send(());
+                        let _ = released.recv();
+                        Ok(())
+                    })
+                    .await
+            })
+        };
+        let _ = is_running.recv();
+        let answers = runtime.block_on(async {
+            let mut tasks = Vec::new();
+            for i in 0..64u32 {
+                let writer = writer.clone();
+                tasks.push(tokio::spawn(async move {
+                    writer
+                        .run(move |tx| {
+                            let sql = |e: rusqlite::Error| {
+                                ApiError::from(crate::error::CliError::from(e))
+                            };
+                            tx.execute(
+                                "INSERT INTO meta(key, value) VALUES (?1, 'x')",
+                                [format!("job-{i}")],
+                            )
+                            .map_err(sql)?;
+                            match i % 8 {
+                                // Undone: its row goes.
+                                3 => Err(ApiError::bad("invalid_request", "refused")),
+                                // Kept, answered with an error.
+                                5 => Ok(Err(ApiError::bad("invalid_grant", "kept"))),
+                                // A step of it undone, the rest kept.
+                                6 => {
+                                    let inner = savepoint(tx, |tx| {
+                                        tx.execute(
+                                            "INSERT INTO meta(key, value) VALUES (?1, 'y')",
+                                            [format!("inner-{i}")],
+                                        )
+                                        .map_err(sql)?;
+                                        Err::<(), _>(ApiError::bad("invalid_request", "inner"))
+                                    });
+                                    Ok(inner.map(|()| i))
+                                }
+                                _ => Ok(Ok(i)),
+                            }
+                        })
+                        .await
+                }));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let _ = release.send(());
+            let _ = blocker.await;
+            let mut answers = Vec::new();
+            for t in tasks {
+                answers.push(t.await.unwrap_or_else(|e| panic!("{e}")));
+            }
+            answers
+        });
+        for (i, answer) in answers.iter().enumerate() {
+            let key = format!("job-{i}");
+            let stored = count(&reader, &key);
+            match (i % 8, answer) {
+                (3, Err(_)) => assert_eq!(stored, 0, "{key}"),
+                (5 | 6, Ok(Err(_))) => assert_eq!(stored, 1, "{key}"),
+                (_, Ok(Ok(n))) => {
+                    assert_eq!(*n as usize, i);
+                    assert_eq!(stored, 1, "{key}");
+                }
+                (_, other) => panic!("{key}: {other:?}"),
+            }
+            assert_eq!(count(&reader, &format!("inner-{i}")), 0);
+        }
+        drop(writer);
+        drop(runtime);
+        let stats = thread.join().unwrap_or_default();
+        assert_eq!(
+            stats,
+            Stats {
+                steps: 65,
+                transactions: 2,
+                failed: 0,
+                largest: 64
+            }
+        );
+    }
+
+    /// While another connection holds the write lock past the busy timeout, the batch fails
+    /// whole: every request of it is answered "temporarily unavailable" and nothing is kept.
+    #[test]
+    fn a_batch_that_cannot_commit_answers_every_request_with_an_error() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let conn = store::create(&store::db_path(dir.path())).unwrap_or_else(|e| panic!("{e:?}"));
+        conn.busy_timeout(Duration::from_millis(50))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let side = store::open_side(dir.path()).unwrap_or_else(|e| panic!("{e:?}"));
+        let (writer, thread) = Writer::start(conn, side).unwrap_or_else(|e| panic!("{e:?}"));
+        let other = store::open_side(dir.path()).unwrap_or_else(|e| panic!("{e:?}"));
+        other
+            .execute_batch("BEGIN IMMEDIATE")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let answer = runtime.block_on(writer.run(|tx| {
+            tx.execute("INSERT INTO meta(key, value) VALUES ('lost', 'x')", [])
+                .map_err(|e| ApiError::from(crate::error::CliError::from(e)))?;
+            Ok(1)
+        }));
+        assert!(
+            format!("{answer:?}").contains("temporarily_unavailable"),
+            "{answer:?}"
+        );
+        other
+            .execute_batch("ROLLBACK")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(count(&other, "lost"), 0);
+        // The next batch goes through.
+        let answer = runtime.block_on(writer.run(|_| Ok(2)));
+        assert!(matches!(answer, Ok(2)), "{answer:?}");
+        drop(writer);
+        let stats = thread.join().unwrap_or_default();
+        assert_eq!((stats.steps, stats.transactions, stats.failed), (2, 1, 1));
     }
 }

@@ -40,7 +40,7 @@ use crate::error::{CliError, CliResult};
 use crate::fsutil;
 use crate::issuer::{gate_pass_file_name, id_file_name, load_staff, Issuer, STAFF_COLUMNS};
 use crate::output::Report;
-use crate::store;
+use crate::store::{self, Cached};
 use sign::Made;
 
 pub(crate) struct IssueOptions {
@@ -435,7 +435,7 @@ pub(crate) fn issue_one(
     cache: &mut Option<ListCache>,
 ) -> CliResult<Option<i64>> {
     let today = clock::civil_from_days(clock::today(now));
-    let reissue: bool = tx.query_row(
+    let reissue: bool = tx.cached_row(
         &format!("SELECT {HAS_CURRENT} FROM staff s WHERE s.employee_number = :n"),
         rusqlite::named_params! {":n": employee_number, ":now": now as i64},
         |r| r.get(0),
