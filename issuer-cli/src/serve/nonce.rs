@@ -23,6 +23,10 @@ use crate::store;
 /// Seconds a `c_nonce` lasts.
 pub(crate) const NONCE_SECS: u64 = 300;
 
+/// Seconds another instance's clock may be ahead of this one's: a nonce whose expiry is further
+/// than [`NONCE_SECS`] plus this from now was not made by this key.
+const MAX_SKEW_SECS: u64 = 60;
+
 /// The `meta` key of the MAC key (hex).
 const KEY_META: &str = "vci_nonce_key";
 
@@ -103,8 +107,9 @@ impl NonceKey {
         let (body, tag) = bytes.split_at(BODY);
         self.tag(body).ok()?.verify_truncated_left(tag).ok()?;
         let expires = u64::from_be_bytes(body.get(1..9)?.try_into().ok()?);
-        // A nonce lasting longer than any this key makes was not made by it.
-        (now < expires && expires <= now + NONCE_SECS).then_some(expires)
+        // A nonce lasting longer than any this key makes (allowing for another instance's
+        // clock) was not made by it.
+        (now < expires && expires <= now + NONCE_SECS + MAX_SKEW_SECS).then_some(expires)
     }
 }
 
@@ -125,8 +130,9 @@ mod tests {
         );
         assert_eq!(key.check(&nonce, now + NONCE_SECS), None);
         assert_eq!(other.check(&nonce, now), None);
-        // Made "in the future" (a clock stepped back): longer than a nonce lasts, refused.
-        assert_eq!(key.check(&nonce, now - 10), None);
+        // Made by an instance whose clock is ahead: accepted within the allowed skew only.
+        assert_eq!(key.check(&nonce, now - 60), Some(now + NONCE_SECS));
+        assert_eq!(key.check(&nonce, now - 61), None);
         let mut bytes = b64::decode(&nonce).unwrap_or_default();
         for i in 0..bytes.len() {
             bytes[i] ^= 1;
