@@ -440,7 +440,11 @@ pub(crate) fn issue_one(
         rusqlite::named_params! {":n": employee_number, ":now": now as i64},
         |r| r.get(0),
     )?;
-    let select = select_sql(&eligible_sql());
+    // The one person by primary key: `:only IS NULL OR …` alone would walk the staff table.
+    let select = select_sql(&format!(
+        "s.employee_number = :only AND {}",
+        eligible_sql()
+    ));
     let mut planner = plan::Planner::new(
         &select,
         &today,
