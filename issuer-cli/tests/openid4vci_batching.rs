@@ -414,3 +414,42 @@ fn the_dpop_proof_of_a_refused_request_cannot_be_replayed() {
     credential_of(&credential_request(&a, &token, &phone, &good(&a)));
     env.run(&["audit", "verify"]).assert_ok();
 }
+
+/// DPoP proof ids an earlier version of the service kept (in `vci_dpop_jtis`) are still refused
+/// after the upgrade: `serve` moves them at start.
+#[test]
+fn proof_ids_recorded_before_the_upgrade_stay_used() {
+    let env = setup();
+    let mut server = serve(&env, &[], &[]);
+    let phone = SoftwareSigner::generate(Algorithm::ES256, &mut OsRng);
+    let first = make_offer(&env, &server, "MOT-0001", &[]);
+    let second = make_offer(&env, &server, "MOT-0002", &[]);
+    let proof = dpop(&phone, &format!("{}/token", server.url), None, now());
+    let post_token = |server: &Server, offer: &Offer| {
+        call(
+            "POST",
+            &format!("{}/token", server.url),
+            &[("DPoP", &proof)],
+            Some(token_form(&offer.code, &offer.pin)),
+        )
+    };
+    assert_eq!(post_token(&server, &first).status, 200);
+    server.kill9();
+    // As the earlier version stored it.
+    ok(env.db().execute_batch(
+        "INSERT INTO vci_dpop_jtis(jti_sha256, expires_at)
+           SELECT jti_sha256, expires_at FROM vci_used_jtis;
+         DELETE FROM vci_used_jtis;",
+    ));
+    let server = serve_on(&env, server.port, &[], &[]);
+    let a = post_token(&server, &second);
+    assert_error(&a, 400, "invalid_dpop_proof");
+    assert_eq!(
+        a.body["error_description"],
+        "DPoP proof jti was used before"
+    );
+    let left: i64 = ok(env
+        .db()
+        .query_row("SELECT COUNT(*) FROM vci_dpop_jtis", [], |r| r.get(0)));
+    assert_eq!(left, 0);
+}

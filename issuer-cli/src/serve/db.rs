@@ -178,7 +178,8 @@ pub(crate) fn token(conn: &Connection, token: &str, now: u64) -> Result<Option<T
 pub(crate) struct Jti {
     /// SHA-256 of the proof key's thumbprint and the `jti`.
     pub(crate) hash: String,
-    /// Unix seconds.
+    /// Unix seconds: the proof's `iat` plus the window. Part of the stored key (with the hash),
+    /// so the used ids sit in expiry order; a replayed proof carries the same `iat`.
     pub(crate) until: u64,
 }
 
@@ -197,9 +198,9 @@ impl Jti {
 pub(crate) fn use_jti(tx: &Connection, jti: &Jti) -> Result<bool, ApiError> {
     let added = tx
         .prepare_cached(
-            "INSERT OR IGNORE INTO vci_dpop_jtis(jti_sha256, expires_at) VALUES (?1, ?2)",
+            "INSERT OR IGNORE INTO vci_used_jtis(expires_at, jti_sha256) VALUES (?1, ?2)",
         )
-        .and_then(|mut stmt| stmt.execute(params![jti.hash, jti.until as i64]))
+        .and_then(|mut stmt| stmt.execute(params![jti.until as i64, jti.hash]))
         .map_err(sql)?;
     Ok(added == 1)
 }
@@ -209,10 +210,10 @@ pub(crate) fn use_jti(tx: &Connection, jti: &Jti) -> Result<bool, ApiError> {
 pub(crate) fn use_nonce(tx: &Connection, nonce: &str, expires: u64) -> Result<bool, ApiError> {
     let added = tx
         .prepare_cached(
-            "INSERT OR IGNORE INTO vci_used_nonces(nonce_sha256, expires_at) VALUES (?1, ?2)",
+            "INSERT OR IGNORE INTO vci_used_nonces(expires_at, nonce_sha256) VALUES (?1, ?2)",
         )
         .and_then(|mut stmt| {
-            stmt.execute(params![secret::hash("c-nonce", &[nonce]), expires as i64])
+            stmt.execute(params![expires as i64, secret::hash("c-nonce", &[nonce])])
         })
         .map_err(sql)?;
     Ok(added == 1)

@@ -274,7 +274,7 @@ fn purge_expired(conn: &Connection) -> crate::error::CliResult<()> {
         "DELETE FROM vci_used_nonces WHERE expires_at <= ?1",
         [before],
     )?;
-    conn.execute("DELETE FROM vci_dpop_jtis WHERE expires_at <= ?1", [before])?;
+    conn.execute("DELETE FROM vci_used_jtis WHERE expires_at <= ?1", [before])?;
     conn.execute(
         "DELETE FROM vci_tokens WHERE expires_at <= ?1",
         [now as i64],

@@ -441,10 +441,7 @@ pub(crate) fn issue_one(
         |r| r.get(0),
     )?;
     // The one person by primary key: `:only IS NULL OR …` alone would walk the staff table.
-    let select = select_sql(&format!(
-        "s.employee_number = :only AND {}",
-        eligible_sql()
-    ));
+    let select = select_sql(&format!("s.employee_number = :only AND {}", eligible_sql()));
     let mut planner = plan::Planner::new(
         &select,
         &today,
