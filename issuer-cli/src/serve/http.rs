@@ -418,10 +418,7 @@ async fn authorize(
             dpop_needed,
         ));
     }
-    let st = state.clone();
-    let lookup = token.clone();
-    let Some(stored) = blocking(move || st.read(|conn| db::token(conn, &lookup, now))).await?
-    else {
+    let Some(stored) = state.read_here(|conn| db::token(conn, &token, now))? else {
         return Err(ApiError::unauthorized(
             "invalid_token",
             "unknown or expired access token",

@@ -72,7 +72,7 @@ struct Readers {
 }
 
 /// Idle read connections kept at most.
-const MAX_IDLE_READERS: usize = 8;
+const MAX_IDLE_READERS: usize = 16;
 
 impl AppState {
     /// Runs `f` on a read connection (call it on a blocking thread). It sees the last commit.
@@ -97,6 +97,39 @@ impl AppState {
             idle.push(conn);
         }
         result
+    }
+
+    /// Runs `f` on this thread's own read connection, on the calling thread: for a lookup of a
+    /// row by key on an async worker (a few microseconds; a WAL reader does not wait for the
+    /// writer), without a hop to the blocking pool.
+    pub(crate) fn read_here<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, error::ApiError>,
+    ) -> Result<T, error::ApiError> {
+        thread_local! {
+            static READER: std::cell::RefCell<Option<(PathBuf, Connection)>> =
+                const { std::cell::RefCell::new(None) };
+        }
+        READER.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            let stale = slot
+                .as_ref()
+                .is_none_or(|(dir, _)| *dir != self.readers.dir);
+            if stale {
+                let conn = store::open_reader(&self.readers.dir)?;
+                // Should the WAL ever be locked (its recovery), wait briefly, not 10 s.
+                conn.busy_timeout(std::time::Duration::from_millis(200))
+                    .map_err(crate::error::CliError::from)?;
+                *slot = Some((self.readers.dir.clone(), conn));
+            }
+            match slot.as_ref() {
+                Some((_, conn)) => f(conn),
+                None => Err(error::ApiError::from(CliError::new(
+                    "internal",
+                    "no read connection",
+                ))),
+            }
+        })
     }
 
     /// The issuer key's algorithm.
