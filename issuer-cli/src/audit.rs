@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::CliResult;
 use crate::keys::IssuerSigner;
+use crate::store::Cached;
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -45,7 +46,7 @@ pub(crate) fn append(
     detail: &Value,
 ) -> CliResult<Head> {
     let last: Option<(i64, String)> = conn
-        .query_row(
+        .cached_row(
             "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
@@ -59,7 +60,7 @@ pub(crate) fn append(
     let at = at as i64;
     let hash = entry_hash(seq, at, action, &detail, &prev);
     let sig = b64::encode(signer.sign(hash.as_bytes())?);
-    conn.execute(
+    conn.cached_exec(
         "INSERT INTO audit(seq, at, action, detail, prev_hash, hash, kid, sig)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         rusqlite::params![seq, at, action, detail, prev, hash, signer.kid, sig],

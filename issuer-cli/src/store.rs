@@ -23,12 +23,27 @@ const SCHEMA_VERSION: &str = "4";
 /// Version 1 → 2: the gate passes issued alongside worker IDs (none for IDs issued before).
 const MIGRATE_1_TO_2: &str = GATE_PASS_TEXTS;
 
-/// The expiry indexes of the OpenID4VCI tables (in [`VCI_TABLES`] too): `serve` creates them at
-/// start, so a database that reached version 3 before they were added gets them.
-pub(crate) const VCI_EXPIRY_INDEXES: &str = "
-CREATE INDEX IF NOT EXISTS vci_nonces_expiry ON vci_nonces(expires_at);
-CREATE INDEX IF NOT EXISTS vci_dpop_jtis_expiry ON vci_dpop_jtis(expires_at);
+/// The used-nonce and used-`jti` tables and the expiry indexes of the OpenID4VCI tables (in
+/// [`VCI_TABLES`] too): `serve` creates them at start, so a database that reached version 3 or 4
+/// before they were added gets them, and moves the DPoP proof ids an earlier version kept in
+/// `vci_dpop_jtis` over, so none of them can be replayed after the upgrade.
+pub(crate) const VCI_SERVE_SCHEMA: &str = "
+BEGIN IMMEDIATE;
+CREATE TABLE IF NOT EXISTS vci_used_nonces (
+    expires_at   INTEGER NOT NULL,
+    nonce_sha256 TEXT NOT NULL,
+    PRIMARY KEY (expires_at, nonce_sha256)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS vci_used_jtis (
+    expires_at INTEGER NOT NULL,
+    jti_sha256 TEXT NOT NULL,
+    PRIMARY KEY (expires_at, jti_sha256)
+) STRICT, WITHOUT ROWID;
+INSERT OR IGNORE INTO vci_used_jtis(expires_at, jti_sha256)
+    SELECT expires_at, jti_sha256 FROM vci_dpop_jtis;
+DELETE FROM vci_dpop_jtis;
 CREATE INDEX IF NOT EXISTS vci_tokens_expiry ON vci_tokens(expires_at);
+COMMIT;
 ";
 
 /// Version 2 → 3: OpenID4VCI offers, tokens, nonces and deliveries (`serve`).
@@ -96,7 +111,8 @@ CREATE TABLE IF NOT EXISTS vci_tokens (
     expires_at   INTEGER NOT NULL
 ) STRICT;
 
--- c_nonces handed out and not yet used, and DPoP proof ids seen (RFC 9449 §11.1).
+-- Written by `serve` before its nonces became stateless and its DPoP proof ids moved to
+-- vci_used_jtis; no longer used (`serve` moves what is left in vci_dpop_jtis at start).
 CREATE TABLE IF NOT EXISTS vci_nonces (
     nonce_sha256 TEXT PRIMARY KEY,
     expires_at   INTEGER NOT NULL
@@ -105,10 +121,24 @@ CREATE TABLE IF NOT EXISTS vci_dpop_jtis (
     jti_sha256 TEXT PRIMARY KEY,              -- SHA-256(jkt ‖ ':' ‖ jti)
     expires_at INTEGER NOT NULL
 ) STRICT;
+-- c_nonces used by a credential request (the nonces themselves are stateless: a MAC under
+-- meta.vci_nonce_key over their expiry) and DPoP proof ids seen (RFC 9449 §11.1), each kept
+-- until it could no longer pass its time check. Keyed by expiry first: inserts land at the end
+-- of the tree (a few pages per commit, not one random page per row) and the purge of expired
+-- rows every 30 s cuts from the front.
+CREATE TABLE IF NOT EXISTS vci_used_nonces (
+    expires_at   INTEGER NOT NULL,
+    nonce_sha256 TEXT NOT NULL,
+    PRIMARY KEY (expires_at, nonce_sha256)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS vci_used_jtis (
+    expires_at INTEGER NOT NULL,              -- the proof's iat + 120 s
+    jti_sha256 TEXT NOT NULL,                 -- SHA-256(jkt ‖ ':' ‖ jti)
+    PRIMARY KEY (expires_at, jti_sha256)
+) STRICT, WITHOUT ROWID;
 
--- Expired nonces, proof ids and tokens are deleted by expiry at every `/nonce`: without these
--- indexes that is a full scan of tables that grow with traffic, under the service's one
--- connection. (Also created by `serve` at start, for databases made before they were added.)
+-- Expired tokens are deleted by expiry every 30 s. (Also created by `serve` at start, for
+-- databases made before it was added.)
 CREATE INDEX IF NOT EXISTS vci_nonces_expiry ON vci_nonces(expires_at);
 CREATE INDEX IF NOT EXISTS vci_dpop_jtis_expiry ON vci_dpop_jtis(expires_at);
 CREATE INDEX IF NOT EXISTS vci_tokens_expiry ON vci_tokens(expires_at);
@@ -271,6 +301,25 @@ pub(crate) fn create(path: &Path) -> CliResult<Connection> {
     Ok(conn)
 }
 
+/// A read-only connection to the database of `dir` (WAL: it reads the last commit while a writer
+/// works); for `serve`'s lookups. The schema is the one [`open`] checked.
+pub(crate) fn open_reader(dir: &Path) -> CliResult<Connection> {
+    let conn = open_side(dir)?;
+    conn.pragma_update(None, "query_only", true)?;
+    Ok(conn)
+}
+
+/// Another connection to the database of `dir`, with the usual settings; the schema is the one
+/// [`open`] checked.
+pub(crate) fn open_side(dir: &Path) -> CliResult<Connection> {
+    let conn = Connection::open_with_flags(
+        db_path(dir),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    configure(&conn)?;
+    Ok(conn)
+}
+
 /// Opens the database of the issuer directory `dir`.
 pub(crate) fn open(dir: &Path) -> CliResult<Connection> {
     let path = db_path(dir);
@@ -413,4 +462,33 @@ pub(crate) fn set_meta(conn: &Connection, key: &str, value: &str) -> CliResult<(
         [key, value],
     )?;
     Ok(())
+}
+
+/// `query_row` and `execute` through the connection's statement cache: the hot statements of
+/// `serve`'s writer and of issuance are compiled once, not at every call.
+pub(crate) trait Cached {
+    /// [`Connection::query_row`] with a cached statement.
+    fn cached_row<T, P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        params: P,
+        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T>;
+    /// [`Connection::execute`] with a cached statement.
+    fn cached_exec<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize>;
+}
+
+impl Cached for Connection {
+    fn cached_row<T, P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        params: P,
+        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.prepare_cached(sql)?.query_row(params, f)
+    }
+
+    fn cached_exec<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
 }

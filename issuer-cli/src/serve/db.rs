@@ -1,5 +1,7 @@
-//! The service's database steps, each one short transaction on `issuer.db` (the CLI may run on
-//! the same directory at the same time: it waits its turn like any other command).
+//! The service's database steps. Each state change runs inside a job of the group-commit
+//! [`super::writer`] (so it is on disk before the request is answered, and shares its fsync with
+//! the other requests of its batch); lookups run on a read connection. The CLI may run on the
+//! same directory at the same time: it takes turns with whole batches.
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::json;
@@ -10,12 +12,14 @@ use super::secret;
 use super::AppState;
 use crate::audit;
 use crate::cmd::issue::{issue_one, IssuerRef};
-use crate::store;
+use crate::store::Cached;
 
 /// Seconds an access token lasts.
 pub(crate) const TOKEN_SECS: u64 = 300;
-/// Seconds a `c_nonce` lasts.
-pub(crate) const NONCE_SECS: u64 = 300;
+
+fn sql(e: rusqlite::Error) -> ApiError {
+    ApiError::from(crate::error::CliError::from(e))
+}
 
 /// An access token as stored.
 pub(crate) struct Token {
@@ -24,16 +28,16 @@ pub(crate) struct Token {
 }
 
 /// The token request's grant check and, if it passes, a new access token (returned in clear,
-/// stored hashed).
+/// stored hashed). In a writer job: the inner `Err` is the answer to a refused grant, with the
+/// wrong-PIN count (and a dead offer) kept.
 pub(crate) fn redeem(
     state: &AppState,
+    tx: &Connection,
     code: &str,
     pin: &str,
     jkt: Option<&str>,
     now: u64,
-) -> Result<String, ApiError> {
-    let mut conn = state.conn();
-    let tx = store::write_tx(&mut conn)?;
+) -> Result<Result<String, ApiError>, ApiError> {
     type Row = (
         i64,
         String,
@@ -46,7 +50,7 @@ pub(crate) fn redeem(
         Option<i64>,
     );
     let row: Option<Row> = tx
-        .query_row(
+        .cached_row(
             "SELECT v.id, v.employee_number, v.pin_sha256, v.wrong_pins, v.expires_at,
                v.redeemed_at, v.dead_at, v.cancelled_at, o.used_at
              FROM vci_offers v JOIN offers o ON o.id = v.offer_id WHERE v.code_sha256 = ?1",
@@ -54,101 +58,107 @@ pub(crate) fn redeem(
             |r| Row::try_from(r),
         )
         .optional()
-        .map_err(crate::error::CliError::from)?;
+        .map_err(sql)?;
     let Some((id, n, pin_hash, wrong, expires_at, redeemed, dead, cancelled, gve1_used)) = row
     else {
-        return Err(ApiError::bad(
+        return Ok(Err(ApiError::bad(
             "invalid_grant",
             "unknown pre-authorized code",
-        ));
+        )));
     };
     if dead.is_some() {
-        return Err(ApiError::bad("invalid_grant", "offer is no longer usable"));
+        return Ok(Err(ApiError::bad(
+            "invalid_grant",
+            "offer is no longer usable",
+        )));
     }
     if redeemed.is_some() || gve1_used.is_some() {
-        return Err(ApiError::bad(
+        return Ok(Err(ApiError::bad(
             "invalid_grant",
             "pre-authorized code already used",
-        ));
+        )));
     }
     if cancelled.is_some() {
-        return Err(ApiError::bad(
+        return Ok(Err(ApiError::bad(
             "invalid_grant",
             "offer was replaced by a newer one",
-        ));
+        )));
     }
     if now as i64 >= expires_at {
-        return Err(ApiError::bad(
+        return Ok(Err(ApiError::bad(
             "invalid_grant",
             "pre-authorized code expired",
-        ));
+        )));
     }
     if secret::hash("tx-code", &[code, pin]) != pin_hash {
         let wrong = wrong + 1;
         let died = wrong >= MAX_WRONG_PINS;
-        tx.execute(
+        tx.cached_exec(
             "UPDATE vci_offers SET wrong_pins = ?2, dead_at = CASE WHEN ?3 THEN ?4 END WHERE id = ?1",
             params![id, wrong, died, now as i64],
         )
-        .map_err(crate::error::CliError::from)?;
+        .map_err(sql)?;
         if died {
             audit::append(
-                &tx,
+                tx,
                 &state.signer,
                 now,
                 "vci_offer_dead",
                 &json!({"employee_number": n, "vci_offer": id, "wrong_tx_codes": wrong}),
             )?;
         }
-        tx.commit().map_err(crate::error::CliError::from)?;
         let left = MAX_WRONG_PINS - wrong;
-        return Err(ApiError::bad(
+        return Ok(Err(ApiError::bad(
             "invalid_grant",
             if died {
                 "wrong transaction code; 0 tries left; offer is no longer usable".to_owned()
             } else {
                 format!("wrong transaction code; {left} tries left")
             },
-        ));
+        )));
     }
     let active: bool = tx
-        .query_row(
+        .cached_row(
             "SELECT state = 'active' FROM staff WHERE employee_number = ?1",
             [&n],
             |r| r.get(0),
         )
-        .map_err(crate::error::CliError::from)?;
+        .map_err(sql)?;
     if !active {
-        return Err(ApiError::bad("invalid_grant", "offer is no longer usable"));
+        return Ok(Err(ApiError::bad(
+            "invalid_grant",
+            "offer is no longer usable",
+        )));
     }
     let token = secret::random_token()?;
-    tx.execute(
+    tx.cached_exec(
         "UPDATE vci_offers SET redeemed_at = ?2 WHERE id = ?1",
         params![id, now as i64],
     )
-    .map_err(crate::error::CliError::from)?;
-    tx.execute(
+    .map_err(sql)?;
+    tx.cached_exec(
         "INSERT INTO vci_tokens(token_sha256, vci_offer_id, jkt, expires_at) VALUES (?1, ?2, ?3, ?4)",
         params![secret::hash("access-token", &[&token]), id, jkt, (now + TOKEN_SECS) as i64],
     )
-    .map_err(crate::error::CliError::from)?;
+    .map_err(sql)?;
     audit::append(
-        &tx,
+        tx,
         &state.signer,
         now,
         "vci_redeem",
         &json!({"employee_number": n, "vci_offer": id, "dpop": jkt.is_some()}),
     )?;
-    tx.commit().map_err(crate::error::CliError::from)?;
-    Ok(token)
+    Ok(Ok(token))
 }
 
-/// The stored token, if known and unexpired.
-pub(crate) fn token(state: &AppState, token: &str, now: u64) -> Result<Option<Token>, ApiError> {
-    let conn = state.conn();
-    Ok(conn
-        .query_row(
-            "SELECT vci_offer_id, jkt FROM vci_tokens WHERE token_sha256 = ?1 AND expires_at > ?2",
+/// The stored token, if known and unexpired (on a read connection: a token is handed out only
+/// once its batch committed).
+pub(crate) fn token(conn: &Connection, token: &str, now: u64) -> Result<Option<Token>, ApiError> {
+    conn.prepare_cached(
+        "SELECT vci_offer_id, jkt FROM vci_tokens WHERE token_sha256 = ?1 AND expires_at > ?2",
+    )
+    .and_then(|mut stmt| {
+        stmt.query_row(
             params![secret::hash("access-token", &[token]), now as i64],
             |r| {
                 Ok(Token {
@@ -158,59 +168,55 @@ pub(crate) fn token(state: &AppState, token: &str, now: u64) -> Result<Option<To
             },
         )
         .optional()
-        .map_err(crate::error::CliError::from)?)
+    })
+    .map_err(sql)
 }
 
-/// Remembers a DPoP proof's `jti` until `until`; `false` if it was seen already (RFC 9449
-/// §11.1).
-pub(crate) fn fresh_jti(
-    state: &AppState,
-    jkt: &str,
-    jti: &str,
-    until: u64,
-) -> Result<bool, ApiError> {
-    let conn = state.conn();
-    let added = conn
-        .execute(
-            "INSERT OR IGNORE INTO vci_dpop_jtis(jti_sha256, expires_at) VALUES (?1, ?2)",
-            params![secret::hash("dpop-jti", &[jkt, jti]), until as i64],
+/// A DPoP proof's `jti` that passed the proof check, to be remembered until the proof could no
+/// longer pass the `iat` check (RFC 9449 §11.1).
+#[derive(Clone, Debug)]
+pub(crate) struct Jti {
+    /// SHA-256 of the proof key's thumbprint and the `jti`.
+    pub(crate) hash: String,
+    /// Unix seconds: the proof's `iat` plus the window. Part of the stored key (with the hash),
+    /// so the used ids sit in expiry order; a replayed proof carries the same `iat`.
+    pub(crate) until: u64,
+}
+
+impl Jti {
+    /// The `jti` of a proof by the key with thumbprint `jkt`.
+    pub(crate) fn new(jkt: &str, jti: &str, until: u64) -> Self {
+        Self {
+            hash: secret::hash("dpop-jti", &[jkt, jti]),
+            until,
+        }
+    }
+}
+
+/// Remembers `jti`; `false` if it was seen already (by this or any instance, before or after a
+/// restart, until it expires).
+pub(crate) fn use_jti(tx: &Connection, jti: &Jti) -> Result<bool, ApiError> {
+    let added = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO vci_used_jtis(expires_at, jti_sha256) VALUES (?1, ?2)",
         )
-        .map_err(crate::error::CliError::from)?;
+        .and_then(|mut stmt| stmt.execute(params![jti.until as i64, jti.hash]))
+        .map_err(sql)?;
     Ok(added == 1)
 }
 
-/// A new `c_nonce` (stored hashed), dropping expired nonces, proof ids and tokens.
-pub(crate) fn new_nonce(state: &AppState, now: u64) -> Result<String, ApiError> {
-    let nonce = secret::random_token()?;
-    let conn = state.conn();
-    let t = now as i64;
-    conn.execute_batch(&format!(
-        "DELETE FROM vci_nonces WHERE expires_at <= {t};
-         DELETE FROM vci_dpop_jtis WHERE expires_at <= {t};
-         DELETE FROM vci_tokens WHERE expires_at <= {t};"
-    ))
-    .map_err(crate::error::CliError::from)?;
-    conn.execute(
-        "INSERT INTO vci_nonces(nonce_sha256, expires_at) VALUES (?1, ?2)",
-        params![
-            secret::hash("c-nonce", &[&nonce]),
-            (now + NONCE_SECS) as i64
-        ],
-    )
-    .map_err(crate::error::CliError::from)?;
-    Ok(nonce)
-}
-
-/// Uses up `nonce`; `false` if it is unknown, used or expired.
-pub(crate) fn use_nonce(state: &AppState, nonce: &str, now: u64) -> Result<bool, ApiError> {
-    let conn = state.conn();
-    let used = conn
-        .execute(
-            "DELETE FROM vci_nonces WHERE nonce_sha256 = ?1 AND expires_at > ?2",
-            params![secret::hash("c-nonce", &[nonce]), now as i64],
+/// Marks the (MAC-checked) `nonce`, which expires at `expires`, as used; `false` if it was used
+/// already.
+pub(crate) fn use_nonce(tx: &Connection, nonce: &str, expires: u64) -> Result<bool, ApiError> {
+    let added = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO vci_used_nonces(expires_at, nonce_sha256) VALUES (?1, ?2)",
         )
-        .map_err(crate::error::CliError::from)?;
-    Ok(used == 1)
+        .and_then(|mut stmt| {
+            stmt.execute(params![expires as i64, secret::hash("c-nonce", &[nonce])])
+        })
+        .map_err(sql)?;
+    Ok(added == 1)
 }
 
 /// A credential ready to send: its text and the delivery row that records it.
@@ -223,17 +229,17 @@ pub(crate) struct Prepared {
 /// Binds `holder` (the first proof's key) to the offer's staff member if no key is bound yet
 /// (their enrollment), issues their credentials if this offer has not yet (exactly as `issue`),
 /// and records the delivery of `configuration` as prepared.
+///
+/// In a writer job; an `Err` leaves nothing of it (the caller's savepoint is rolled back).
 pub(crate) fn prepare(
     state: &AppState,
+    tx: &Connection,
     token: &Token,
     configuration: &str,
     holder: &govid_core::jose::PublicKey,
     now: u64,
 ) -> Result<Prepared, ApiError> {
     let denied = |d: &str| ApiError::bad("credential_request_denied", d);
-    let mut conn = state.conn();
-    let tx = store::write_tx(&mut conn)?;
-    let sql = |e: rusqlite::Error| ApiError::from(crate::error::CliError::from(e));
     type Row = (
         i64,
         String,
@@ -243,7 +249,7 @@ pub(crate) fn prepare(
         Option<i64>,
     );
     let (offer_id, n, bound, credential, cancelled, gve1_used): Row = tx
-        .query_row(
+        .cached_row(
             "SELECT v.offer_id, v.employee_number, v.holder_thumbprint, v.credential_id,
                v.cancelled_at, o.used_at
              FROM vci_offers v JOIN offers o ON o.id = v.offer_id WHERE v.id = ?1",
@@ -255,7 +261,7 @@ pub(crate) fn prepare(
         return Err(denied("offer was replaced by a newer one"));
     }
     let state_now: String = tx
-        .query_row(
+        .cached_row(
             "SELECT state FROM staff WHERE employee_number = ?1",
             [&n],
             |r| r.get(0),
@@ -276,7 +282,7 @@ pub(crate) fn prepare(
             // The offer's `GVE1:` code enrolled a phone (`enroll`) after this token was
             // redeemed: only that phone's key may receive.
             let enrolled: Option<String> = tx
-                .query_row(
+                .cached_row(
                     "SELECT holder_thumbprint FROM staff WHERE employee_number = ?1",
                     [&n],
                     |r| r.get(0),
@@ -287,7 +293,7 @@ pub(crate) fn prepare(
                     "this offer's enrollment code enrolled another phone key; ask HR for a new offer",
                 ));
             }
-            tx.execute(
+            tx.cached_exec(
                 "UPDATE vci_offers SET holder_thumbprint = ?2 WHERE id = ?1",
                 params![token.vci_offer_id, thumbprint],
             )
@@ -295,7 +301,7 @@ pub(crate) fn prepare(
         }
         None => {
             let other: Option<String> = tx
-                .query_row(
+                .cached_row(
                     "SELECT employee_number FROM staff WHERE holder_thumbprint = ?1",
                     [&thumbprint],
                     |r| r.get(0),
@@ -307,24 +313,24 @@ pub(crate) fn prepare(
                     "this phone key is enrolled for another staff member",
                 ));
             }
-            tx.execute(
+            tx.cached_exec(
                 "UPDATE staff SET holder_jwk = ?2, holder_thumbprint = ?3, enrolled_at = ?4,
                    updated_at = ?4 WHERE employee_number = ?1",
                 params![n, holder.to_jwk().to_string(), thumbprint, now as i64],
             )
             .map_err(sql)?;
-            tx.execute(
+            tx.cached_exec(
                 "UPDATE offers SET used_at = ?2 WHERE id = ?1 AND used_at IS NULL",
                 params![offer_id, now as i64],
             )
             .map_err(sql)?;
-            tx.execute(
+            tx.cached_exec(
                 "UPDATE vci_offers SET holder_thumbprint = ?2 WHERE id = ?1",
                 params![token.vci_offer_id, thumbprint],
             )
             .map_err(sql)?;
             audit::append(
-                &tx,
+                tx,
                 &state.signer,
                 now,
                 "enroll",
@@ -345,7 +351,7 @@ pub(crate) fn prepare(
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             let Some(id) = issue_one(
-                &tx,
+                tx,
                 &issuer,
                 &state.signer,
                 &n,
@@ -357,7 +363,7 @@ pub(crate) fn prepare(
                     "no ID can be issued to this staff member (contract ended?)",
                 ));
             };
-            tx.execute(
+            tx.cached_exec(
                 "UPDATE vci_offers SET credential_id = ?2 WHERE id = ?1",
                 params![token.vci_offer_id, id],
             )
@@ -371,7 +377,7 @@ pub(crate) fn prepare(
         "credential_texts"
     };
     let (text, status): (String, i64) = tx
-        .query_row(
+        .cached_row(
             &format!(
                 "SELECT t.sd_jwt, c.status FROM {table} t JOIN credentials c ON c.id = t.credential_id
                  WHERE t.credential_id = ?1"
@@ -385,7 +391,7 @@ pub(crate) fn prepare(
     }
     let notification_id = secret::random_token()?;
     let notification_hash = secret::hash("notification-id", &[&notification_id]);
-    tx.execute(
+    tx.cached_exec(
         "INSERT INTO vci_deliveries(vci_offer_id, credential_id, configuration,
            notification_sha256, prepared_at) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT(vci_offer_id, configuration) DO UPDATE SET
@@ -400,15 +406,13 @@ pub(crate) fn prepare(
     )
     .map_err(sql)?;
     let delivery_id: i64 = tx
-        .query_row(
+        .cached_row(
             "SELECT id FROM vci_deliveries WHERE vci_offer_id = ?1 AND configuration = ?2",
             params![token.vci_offer_id, configuration],
             |r| r.get(0),
         )
         .map_err(sql)?;
     super::fault::pause("credential:issued-uncommitted");
-    tx.commit().map_err(sql)?;
-    super::fault::pause("credential:committed");
     Ok(Prepared {
         credential: text,
         delivery_id,
@@ -416,11 +420,13 @@ pub(crate) fn prepare(
     })
 }
 
-/// Records that delivery `id` was sent whole (the first time only).
-pub(crate) fn delivered(state: &AppState, id: i64, now: u64) -> Result<(), ApiError> {
-    let mut conn = state.conn();
-    let tx = store::write_tx(&mut conn)?;
-    let sql = |e: rusqlite::Error| ApiError::from(crate::error::CliError::from(e));
+/// Records that delivery `id` was sent whole (the first time only). In a writer job.
+pub(crate) fn delivered(
+    state: &AppState,
+    tx: &Connection,
+    id: i64,
+    now: u64,
+) -> Result<(), ApiError> {
     let changed = tx
         .execute(
             "UPDATE vci_deliveries SET delivered_at = ?2 WHERE id = ?1 AND delivered_at IS NULL",
@@ -429,7 +435,7 @@ pub(crate) fn delivered(state: &AppState, id: i64, now: u64) -> Result<(), ApiEr
         .map_err(sql)?;
     if changed == 1 {
         let (n, credential_id, configuration): (String, i64, String) = tx
-            .query_row(
+            .cached_row(
                 "SELECT v.employee_number, d.credential_id, d.configuration FROM vci_deliveries d
                  JOIN vci_offers v ON v.id = d.vci_offer_id WHERE d.id = ?1",
                 [id],
@@ -437,7 +443,7 @@ pub(crate) fn delivered(state: &AppState, id: i64, now: u64) -> Result<(), ApiEr
             )
             .map_err(sql)?;
         audit::append(
-            &tx,
+            tx,
             &state.signer,
             now,
             "vci_deliver",
@@ -445,23 +451,21 @@ pub(crate) fn delivered(state: &AppState, id: i64, now: u64) -> Result<(), ApiEr
                     "configuration": configuration}),
         )?;
     }
-    tx.commit().map_err(sql)?;
     Ok(())
 }
 
 /// Records a wallet's notification; `false` if `notification_id` is not one of this offer's.
+/// In a writer job.
 pub(crate) fn notify(
     state: &AppState,
+    tx: &Connection,
     token: &Token,
     notification_id: &str,
     event: &str,
     now: u64,
 ) -> Result<bool, ApiError> {
-    let mut conn = state.conn();
-    let tx = store::write_tx(&mut conn)?;
-    let sql = |e: rusqlite::Error| ApiError::from(crate::error::CliError::from(e));
     let row: Option<(i64, String, i64, String)> = tx
-        .query_row(
+        .cached_row(
             "SELECT d.id, v.employee_number, d.credential_id, d.configuration FROM vci_deliveries d
              JOIN vci_offers v ON v.id = d.vci_offer_id
              WHERE d.notification_sha256 = ?1 AND d.vci_offer_id = ?2",
@@ -476,20 +480,19 @@ pub(crate) fn notify(
     let Some((id, n, credential_id, configuration)) = row else {
         return Ok(false);
     };
-    tx.execute(
+    tx.cached_exec(
         "UPDATE vci_deliveries SET event = ?2, event_at = ?3 WHERE id = ?1",
         params![id, event, now as i64],
     )
     .map_err(sql)?;
     audit::append(
-        &tx,
+        tx,
         &state.signer,
         now,
         "vci_notification",
         &json!({"employee_number": n, "credential_id": credential_id,
                 "configuration": configuration, "event": event}),
     )?;
-    tx.commit().map_err(sql)?;
     Ok(true)
 }
 

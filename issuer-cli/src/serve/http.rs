@@ -33,7 +33,7 @@ use govid_core::oid4vci::{metadata, proof, vct_of, CONFIGURATIONS};
 use serde_json::{json, Value};
 
 use super::error::ApiError;
-use super::{db, AppState};
+use super::{db, fault, writer, AppState};
 
 /// Largest request body read, in bytes.
 pub(crate) const MAX_BODY: usize = 16 * 1024;
@@ -206,13 +206,14 @@ async fn offer(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Re
     }
     let result = blocking(move || {
         let now = now()?;
-        let conn = state.conn();
-        Ok(super::offer::offer_object(
-            &conn,
-            &state.public_url,
-            &id,
-            now,
-        )?)
+        state.read(|conn| {
+            Ok(super::offer::offer_object(
+                conn,
+                &state.public_url,
+                &id,
+                now,
+            )?)
+        })
     })
     .await;
     match result {
@@ -232,14 +233,16 @@ fn dpop_header(headers: &HeaderMap) -> Result<Option<&str>, ()> {
     }
 }
 
-/// Checks a DPoP proof for `path` and remembers its `jti`; the proof key's thumbprint.
-async fn check_dpop(
-    state: &Arc<AppState>,
+/// Checks a DPoP proof for `path`: the proof key's thumbprint and the proof's `jti`, which the
+/// request's database step then uses up ([`db::use_jti`]; a request refused after this check
+/// uses it up too, see [`refuse`]).
+fn check_dpop(
+    state: &AppState,
     proof: &str,
     path: &str,
     access_token: Option<&str>,
     now: u64,
-) -> Result<String, &'static str> {
+) -> Result<(String, db::Jti), &'static str> {
     let htu = format!("{}{path}", state.public_url);
     let expected = DpopExpectation {
         htm: "POST",
@@ -254,13 +257,30 @@ async fn check_dpop(
         dpop::DpopError::Url | dpop::DpopError::Method => "DPoP proof htm or htu does not match",
         _ => "DPoP proof is invalid",
     })?;
-    let st = state.clone();
-    let (jkt, jti) = (checked.jkt.clone(), checked.jti.clone());
     let until = checked.iat + window.max_age + window.max_future;
-    match blocking(move || db::fresh_jti(&st, &jkt, &jti, until)).await {
-        Ok(true) => Ok(checked.jkt),
-        Ok(false) => Err("DPoP proof jti was used before"),
-        Err(_) => Err("DPoP proof could not be checked"),
+    let jti = db::Jti::new(&checked.jkt, &checked.jti, until);
+    Ok((checked.jkt, jti))
+}
+
+/// The description of a replayed DPoP proof.
+const REPLAYED: &str = "DPoP proof jti was used before";
+
+/// The answer to a replayed DPoP proof at an endpoint that takes an access token.
+fn replayed() -> ApiError {
+    ApiError::unauthorized("invalid_dpop_proof", REPLAYED, true)
+}
+
+/// Refuses a request with `e` after its DPoP proof passed: the proof's `jti` is used up first (a
+/// proof serves one request, whatever its outcome), and if it was used before, that is the
+/// answer instead.
+async fn refuse(state: &Arc<AppState>, jti: Option<db::Jti>, e: ApiError) -> ApiError {
+    let Some(jti) = jti else {
+        return e;
+    };
+    match state.writer.run(move |tx| db::use_jti(tx, &jti)).await {
+        Ok(true) => e,
+        Ok(false) => replayed(),
+        Err(failed) => failed,
     }
 }
 
@@ -321,7 +341,7 @@ async fn token_inner(
         return Err(ApiError::bad("invalid_request", "tx_code is missing"));
     };
     let now = now()?;
-    let jkt = match dpop_header(&headers) {
+    let (jkt, jti) = match dpop_header(&headers) {
         Err(()) => return Err(ApiError::bad("invalid_dpop_proof", "send one DPoP proof")),
         Ok(None) if state.require_dpop => {
             // RFC 9449 §5: this server binds every token, so a proof is required.
@@ -330,16 +350,27 @@ async fn token_inner(
                 "a DPoP proof is required",
             ));
         }
-        Ok(None) => None,
-        Ok(Some(proof)) => Some(
-            check_dpop(&state, proof, "/token", None, now)
-                .await
-                .map_err(|d| ApiError::bad("invalid_dpop_proof", d))?,
-        ),
+        Ok(None) => (None, None),
+        Ok(Some(proof)) => {
+            let (jkt, jti) = check_dpop(&state, proof, "/token", None, now)
+                .map_err(|d| ApiError::bad("invalid_dpop_proof", d))?;
+            (Some(jkt), Some(jti))
+        }
     };
     let dpop = jkt.is_some();
     let st = state.clone();
-    let access_token = blocking(move || db::redeem(&st, &code, &pin, jkt.as_deref(), now)).await?;
+    // One transaction: the proof's jti (a replay changes nothing else), then the grant.
+    let access_token = state
+        .writer
+        .run(move |tx| {
+            if let Some(jti) = &jti {
+                if !db::use_jti(tx, jti)? {
+                    return Ok(Err(ApiError::bad("invalid_dpop_proof", REPLAYED)));
+                }
+            }
+            db::redeem(&st, tx, &code, &pin, jkt.as_deref(), now)
+        })
+        .await??;
     Ok(no_store(json!({
         "access_token": access_token,
         "token_type": if dpop { "DPoP" } else { "Bearer" },
@@ -348,24 +379,21 @@ async fn token_inner(
 }
 
 async fn nonce(State(state): State<Arc<AppState>>) -> Response {
-    let result = blocking(move || {
-        let now = now()?;
-        db::new_nonce(&state, now)
-    })
-    .await;
+    let result = now().and_then(|now| Ok(state.nonce_key.issue(now)?));
     match result {
         Ok(nonce) => no_store(json!({"c_nonce": nonce})),
         Err(e) => e.into_response(),
     }
 }
 
-/// Checks the access token (and its DPoP proof when bound) for `path`.
+/// Checks the access token (and its DPoP proof when bound) for `path`: the token, and the DPoP
+/// proof's `jti` for the request's database step to use up.
 async fn authorize(
     state: &Arc<AppState>,
     headers: &HeaderMap,
     path: &str,
     now: u64,
-) -> Result<db::Token, ApiError> {
+) -> Result<(db::Token, Option<db::Jti>), ApiError> {
     let dpop_needed = state.require_dpop;
     let Some(auth) = headers
         .get(header::AUTHORIZATION)
@@ -390,9 +418,7 @@ async fn authorize(
             dpop_needed,
         ));
     }
-    let st = state.clone();
-    let lookup = token.clone();
-    let Some(stored) = blocking(move || db::token(&st, &lookup, now)).await? else {
+    let Some(stored) = state.read_here(|conn| db::token(conn, &token, now))? else {
         return Err(ApiError::unauthorized(
             "invalid_token",
             "unknown or expired access token",
@@ -411,16 +437,17 @@ async fn authorize(
                     ))
                 }
             };
-            let key = check_dpop(state, proof, path, Some(&token), now)
-                .await
+            let (key, jti) = check_dpop(state, proof, path, Some(&token), now)
                 .map_err(|d| ApiError::unauthorized("invalid_dpop_proof", d, true))?;
             if key != *jkt {
-                return Err(ApiError::unauthorized(
+                let e = ApiError::unauthorized(
                     "invalid_token",
                     "the access token is bound to another DPoP key",
                     true,
-                ));
+                );
+                return Err(refuse(state, Some(jti), e).await);
             }
+            return Ok((stored, Some(jti)));
         }
         (Some(_), false) => {
             return Err(ApiError::unauthorized(
@@ -438,7 +465,7 @@ async fn authorize(
         }
         (None, false) => {}
     }
-    Ok(stored)
+    Ok((stored, None))
 }
 
 async fn credential(
@@ -455,15 +482,22 @@ fn bad_request(e: &'static str, d: &str) -> ApiError {
     ApiError::bad(e, d)
 }
 
-async fn credential_inner(
-    state: Arc<AppState>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let now = now()?;
-    let body = read_body(&headers, body, "invalid_credential_request").await?;
-    let token = authorize(&state, &headers, "/credential", now).await?;
-    let Ok(Value::Object(request)) = govid_core::json::parse_value(&body, 16) else {
+/// A credential request that passed every check needing no database: what the database step
+/// takes.
+struct CredentialRequest {
+    configuration: &'static str,
+    key: govid_core::jose::PublicKey,
+    nonce: String,
+    nonce_expires: u64,
+}
+
+/// The body's checks, the key proof's signature and claims, and its `c_nonce`'s MAC and expiry.
+fn credential_request(
+    state: &AppState,
+    body: &[u8],
+    now: u64,
+) -> Result<CredentialRequest, ApiError> {
+    let Ok(Value::Object(request)) = govid_core::json::parse_value(body, 16) else {
         return Err(bad_request(
             "invalid_credential_request",
             "the body is not a JSON object",
@@ -503,7 +537,7 @@ async fn credential_inner(
         _ => None,
     };
     let proof_text = match proofs.map(Vec::as_slice) {
-        Some([Value::String(p)]) => p.clone(),
+        Some([Value::String(p)]) => p,
         Some([_, _, ..]) => return Err(bad_request("invalid_proof", "send exactly one jwt proof")),
         _ => {
             return Err(bad_request(
@@ -512,25 +546,60 @@ async fn credential_inner(
             ))
         }
     };
-    let checked = proof::verify_proof(&proof_text, &state.public_url, now, &Algorithm::ALL)
+    let checked = proof::verify_proof(proof_text, &state.public_url, now, &Algorithm::ALL)
         .map_err(|e| bad_request("invalid_proof", &e.to_string()))?;
-    let st = state.clone();
-    let nonce = checked.nonce.clone();
-    let fresh = blocking(move || {
-        let fresh = db::use_nonce(&st, &nonce, now)?;
-        super::fault::pause("credential:nonce-used");
-        Ok(fresh)
+    let Some(nonce_expires) = state.nonce_key.check(&checked.nonce, now) else {
+        return Err(invalid_nonce());
+    };
+    Ok(CredentialRequest {
+        configuration,
+        key: checked.key,
+        nonce: checked.nonce,
+        nonce_expires,
     })
-    .await?;
-    if !fresh {
-        return Err(bad_request(
-            "invalid_nonce",
-            "c_nonce is unknown, used or expired; get a new one",
-        ));
-    }
+}
+
+fn invalid_nonce() -> ApiError {
+    bad_request(
+        "invalid_nonce",
+        "c_nonce is unknown, used or expired; get a new one",
+    )
+}
+
+async fn credential_inner(
+    state: Arc<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let now = now()?;
+    let body = read_body(&headers, body, "invalid_credential_request").await?;
+    let (token, jti) = authorize(&state, &headers, "/credential", now).await?;
+    let request = match credential_request(&state, &body, now) {
+        Ok(request) => request,
+        Err(e) => return Err(refuse(&state, jti, e).await),
+    };
     let st = state.clone();
-    let key = checked.key.clone();
-    let prepared = blocking(move || db::prepare(&st, &token, configuration, &key, now)).await?;
+    // One transaction (shared with the other requests of its batch): the DPoP proof's jti, the
+    // c_nonce, then enrollment, issuance and the delivery record. A refused issuance is undone
+    // alone; the proof and the nonce stay used.
+    let prepared = state
+        .writer
+        .run(move |tx| {
+            if let Some(jti) = &jti {
+                if !db::use_jti(tx, jti)? {
+                    return Ok(Err(replayed()));
+                }
+            }
+            if !db::use_nonce(tx, &request.nonce, request.nonce_expires)? {
+                return Ok(Err(invalid_nonce()));
+            }
+            fault::pause("credential:nonce-used");
+            Ok(writer::savepoint(tx, |tx| {
+                db::prepare(&st, tx, &token, request.configuration, &request.key, now)
+            }))
+        })
+        .await??;
+    fault::pause_async("credential:committed").await;
     let response = json!({
         "credentials": [{"credential": prepared.credential}],
         "notification_id": prepared.notification_id,
@@ -540,11 +609,14 @@ async fn credential_inner(
     let delivery_id = prepared.delivery_id;
     tokio::spawn(async move {
         if delivered.await.is_ok() {
-            let _ = blocking(move || {
-                super::fault::pause("credential:sent");
-                db::delivered(&state, delivery_id, crate::clock::now()?)
-            })
-            .await;
+            fault::pause_async("credential:sent").await;
+            let Ok(at) = crate::clock::now() else {
+                return;
+            };
+            let st = state.clone();
+            state
+                .writer
+                .queue(move |tx| db::delivered(&st, tx, delivery_id, at));
         }
     });
     let mut response = Response::new(Body::new(super::body::ReportingBody::new(bytes, sent)));
@@ -574,8 +646,35 @@ async fn notification_inner(
 ) -> Result<Response, ApiError> {
     let now = now()?;
     let body = read_body(&headers, body, "invalid_notification_request").await?;
-    let token = authorize(&state, &headers, "/notification", now).await?;
-    let Ok(Value::Object(request)) = govid_core::json::parse_value(&body, 8) else {
+    let (token, jti) = authorize(&state, &headers, "/notification", now).await?;
+    let (id, event) = match notification_request(&body) {
+        Ok(request) => request,
+        Err(e) => return Err(refuse(&state, jti, e).await),
+    };
+    let st = state.clone();
+    let known = state
+        .writer
+        .run(move |tx| {
+            if let Some(jti) = &jti {
+                if !db::use_jti(tx, jti)? {
+                    return Ok(Err(replayed()));
+                }
+            }
+            Ok(Ok(db::notify(&st, tx, &token, &id, event, now)?))
+        })
+        .await??;
+    if !known {
+        return Err(bad_request(
+            "invalid_notification_id",
+            "unknown notification_id",
+        ));
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The notification request's `notification_id` and `event`.
+fn notification_request(body: &[u8]) -> Result<(String, &'static str), ApiError> {
+    let Ok(Value::Object(request)) = govid_core::json::parse_value(body, 8) else {
         return Err(bad_request(
             "invalid_notification_request",
             "the body is not a JSON object",
@@ -602,12 +701,5 @@ async fn notification_inner(
     .find(|e| *e == event) else {
         return Err(bad_request("invalid_notification_request", "unknown event"));
     };
-    let st = state.clone();
-    if !blocking(move || db::notify(&st, &token, &id, event, now)).await? {
-        return Err(bad_request(
-            "invalid_notification_id",
-            "unknown notification_id",
-        ));
-    }
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok((id, event))
 }

@@ -3,9 +3,13 @@
 //!
 //! - [`http`]: the routes, their hardening (body limit, per-client rate limit, request timeout,
 //!   security headers) and the protocol checks; [`error`]: the protocol's error answers;
-//! - [`db`]: the database steps (tokens, nonces, DPoP `jti`s, enrollment, issuance, deliveries),
-//!   each a short transaction, so the CLI can work on the same directory meanwhile and a second
-//!   instance sees what the first handed out;
+//! - [`db`]: the database steps (tokens, used nonces and DPoP `jti`s, enrollment, issuance,
+//!   deliveries), so a second instance and a restarted one honour what the first handed out;
+//! - [`writer`]: group commit: one thread writes every request's step into shared
+//!   transactions (one fsync for many requests) and answers each request once its batch is on
+//!   disk; the CLI takes turns with it on the same directory;
+//! - [`nonce`]: stateless `c_nonce`s (a MAC over their expiry), used up in the credential
+//!   request's own transaction;
 //! - [`offer`]: the offers `offer` makes; [`secret`]: random secrets and the hashes stored;
 //! - [`listen`]: the accept loop (header read timeout, connection cap, graceful shutdown);
 //!   [`body`]: the response body that reports a credential delivered;
@@ -19,11 +23,13 @@ pub(crate) mod error;
 pub(crate) mod fault;
 pub(crate) mod http;
 pub(crate) mod listen;
+pub(crate) mod nonce;
 pub(crate) mod offer;
 pub(crate) mod secret;
+pub(crate) mod writer;
 
-use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use govid_core::jose::Algorithm;
 use rusqlite::Connection;
@@ -36,7 +42,12 @@ use crate::store;
 
 /// What the handlers share.
 pub(crate) struct AppState {
-    db: Mutex<Connection>,
+    /// Every state change goes through it (group commit).
+    pub(crate) writer: writer::Writer,
+    /// Read connections for lookups.
+    readers: Readers,
+    /// Makes and checks `c_nonce`s.
+    pub(crate) nonce_key: nonce::NonceKey,
     pub(crate) signer: IssuerSigner,
     pub(crate) did: String,
     pub(crate) name: String,
@@ -50,16 +61,75 @@ pub(crate) struct AppState {
     pub(crate) limiter: govid_core::ratelimit::RateLimiter,
     /// Reverse proxies whose `X-Forwarded-For` is believed ([`ClientLimits`]).
     pub(crate) trusted_proxies: Vec<std::net::IpAddr>,
-    /// The status list's used indices, kept between issuances (taken under the `db` lock).
+    /// The status list's used indices, kept between issuances (used by the writer thread only).
     pub(crate) list_cache: Mutex<Option<crate::cmd::issue::ListCache>>,
 }
 
+/// Idle read connections, opened as needed (WAL: reads do not wait for the writer).
+struct Readers {
+    dir: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+/// Idle read connections kept at most.
+const MAX_IDLE_READERS: usize = 16;
+
 impl AppState {
-    /// The database connection (one; each step is a short transaction).
-    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
-        self.db
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// Runs `f` on a read connection (call it on a blocking thread). It sees the last commit.
+    pub(crate) fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, error::ApiError>,
+    ) -> Result<T, error::ApiError> {
+        let idle = || {
+            self.readers
+                .idle
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        let taken = idle().pop();
+        let conn = match taken {
+            Some(conn) => conn,
+            None => store::open_reader(&self.readers.dir)?,
+        };
+        let result = f(&conn);
+        let mut idle = idle();
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(conn);
+        }
+        result
+    }
+
+    /// Runs `f` on this thread's own read connection, on the calling thread: for a lookup of a
+    /// row by key on an async worker (a few microseconds; a WAL reader does not wait for the
+    /// writer), without a hop to the blocking pool.
+    pub(crate) fn read_here<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, error::ApiError>,
+    ) -> Result<T, error::ApiError> {
+        thread_local! {
+            static READER: std::cell::RefCell<Option<(PathBuf, Connection)>> =
+                const { std::cell::RefCell::new(None) };
+        }
+        READER.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            let stale = slot
+                .as_ref()
+                .is_none_or(|(dir, _)| *dir != self.readers.dir);
+            if stale {
+                let conn = store::open_reader(&self.readers.dir)?;
+                // Should the WAL ever be locked (its recovery), wait briefly, not 10 s.
+                conn.busy_timeout(std::time::Duration::from_millis(200))
+                    .map_err(crate::error::CliError::from)?;
+                *slot = Some((self.readers.dir.clone(), conn));
+            }
+            match slot.as_ref() {
+                Some((_, conn)) => f(conn),
+                None => Err(error::ApiError::from(CliError::new(
+                    "internal",
+                    "no read connection",
+                ))),
+            }
+        })
     }
 
     /// The issuer key's algorithm.
@@ -114,17 +184,25 @@ pub(crate) fn run(
     // hands out later) a power cut could lose a status index a phone already holds, and it could
     // then be given to someone else. FULL syncs the WAL at every commit.
     issuer.conn.pragma_update(None, "synchronous", "FULL")?;
-    issuer.conn.execute_batch(store::VCI_EXPIRY_INDEXES)?;
+    issuer.conn.execute_batch(store::VCI_SERVE_SCHEMA)?;
     let Issuer {
-        conn,
+        mut conn,
         did,
         name,
         status_base,
         list_capacity,
+        dir,
         ..
     } = issuer;
+    let nonce_key = nonce::NonceKey::load_or_create(&mut conn)?;
+    let (writer, writer_thread) = writer::Writer::start(conn, store::open_side(&dir)?)?;
     let state = AppState {
-        db: Mutex::new(conn),
+        writer,
+        readers: Readers {
+            dir,
+            idle: Mutex::new(Vec::new()),
+        },
+        nonce_key,
         signer,
         did,
         name,
@@ -157,8 +235,24 @@ pub(crate) fn run(
         listen::serve(listener, app, listen::shutdown_signal()).await;
         Ok::<_, CliError>(())
     })?;
+    // The runtime is gone with every request and the state: the writer ends after the last
+    // batch (deliveries recorded after their response went out).
+    drop(runtime);
+    let stats = writer_thread.join().unwrap_or_default();
     Ok(Report::new(
-        serde_json::json!({"stopped": true}),
-        "Stopped.",
+        serde_json::json!({"stopped": true, "steps": stats.steps,
+            "transactions": stats.transactions, "largest_transaction": stats.largest,
+            "failed_transactions": stats.failed}),
+        format!(
+            "Stopped. {} request steps recorded in {} transactions (at most {} in one){}.",
+            stats.steps,
+            stats.transactions,
+            stats.largest,
+            if stats.failed > 0 {
+                format!("; {} transactions failed", stats.failed)
+            } else {
+                String::new()
+            }
+        ),
     ))
 }

@@ -38,6 +38,21 @@ impl Server {
         ok(self.child.wait());
     }
 
+    /// Stops the service as an operator does (SIGTERM: graceful shutdown) and returns what it
+    /// printed after `listening on` (its `--json` report when started with `--json`).
+    pub(crate) fn stop(mut self) -> String {
+        let pid = self.child.id().to_string();
+        let sent = ok(std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status());
+        assert!(sent.success(), "kill -TERM {pid}");
+        let mut rest = String::new();
+        ok(self.stdout.read_to_string(&mut rest));
+        let status = ok(self.child.wait());
+        assert!(status.success(), "serve ended with {status}: {rest}");
+        rest
+    }
+
     /// Waits until the service prints `paused at <point>` (a debug build's pause point).
     pub(crate) fn wait_for_pause(&mut self, point: &str) {
         let want = format!("paused at {point}");

@@ -40,7 +40,7 @@ use crate::error::{CliError, CliResult};
 use crate::fsutil;
 use crate::issuer::{gate_pass_file_name, id_file_name, load_staff, Issuer, STAFF_COLUMNS};
 use crate::output::Report;
-use crate::store;
+use crate::store::{self, Cached};
 use sign::Made;
 
 pub(crate) struct IssueOptions {
@@ -410,6 +410,17 @@ fn select_sql(eligible: &str) -> String {
     )
 }
 
+/// The planner's query for one person ([`issue_one`]): by primary key (`:only IS NULL OR …`
+/// would walk the staff table), and with a `LIMIT` SQLite need not compile again at every use
+/// (it does for a bare `LIMIT ?`, whose value can change the plan).
+fn select_one_sql() -> String {
+    select_sql(&eligible_sql().replace(
+        "(:only IS NULL OR s.employee_number = :only)",
+        "s.employee_number = :only",
+    ))
+    .replace("LIMIT :limit", "LIMIT 1 + 0 * :limit")
+}
+
 /// The issuer settings [`issue_one`] needs.
 pub(crate) struct IssuerRef<'a> {
     pub(crate) did: &'a str,
@@ -435,12 +446,12 @@ pub(crate) fn issue_one(
     cache: &mut Option<ListCache>,
 ) -> CliResult<Option<i64>> {
     let today = clock::civil_from_days(clock::today(now));
-    let reissue: bool = tx.query_row(
+    let reissue: bool = tx.cached_row(
         &format!("SELECT {HAS_CURRENT} FROM staff s WHERE s.employee_number = :n"),
         rusqlite::named_params! {":n": employee_number, ":now": now as i64},
         |r| r.get(0),
     )?;
-    let select = select_sql(&eligible_sql());
+    let select = select_one_sql();
     let mut planner = plan::Planner::new(
         &select,
         &today,
@@ -876,5 +887,45 @@ mod tests {
                 String::from_utf8_lossy(&expected)
             );
         }
+    }
+}
+#[cfg(test)]
+mod one_select_tests {
+    /// [`super::select_one_sql`] is compiled once: SQLite compiles a statement again at every use
+    /// when a bound value can change its plan (a bare `LIMIT ?`, and `? IS NULL OR …` walks the
+    /// table).
+    #[test]
+    fn the_one_person_query_is_compiled_once_and_uses_the_primary_key() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let conn = crate::store::create(&crate::store::db_path(dir.path()))
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let sql = super::select_one_sql();
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .and_then(|mut stmt| {
+                stmt.query_map(
+                    rusqlite::named_params! {":cursor": "", ":today": "2026-01-01",
+                    ":only": "N1", ":reissue": false, ":now": 1, ":limit": 1},
+                    |r| r.get::<_, String>(3),
+                )?
+                .collect()
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            plan.first()
+                .is_some_and(|p| p.starts_with("SEARCH s USING INDEX")),
+            "{plan:?}"
+        );
+        let mut stmt = conn.prepare(&sql).unwrap_or_else(|e| panic!("{e}"));
+        for i in 0..5 {
+            let mut rows = stmt
+                .query(
+                    rusqlite::named_params! {":cursor": "", ":today": "2026-01-01",
+                    ":only": format!("N{i}"), ":reissue": false, ":now": 1000 + i, ":limit": 1},
+                )
+                .unwrap_or_else(|e| panic!("{e}"));
+            while rows.next().unwrap_or_else(|e| panic!("{e}")).is_some() {}
+        }
+        assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0);
     }
 }

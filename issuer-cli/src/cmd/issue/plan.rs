@@ -11,6 +11,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::sign::{Row, Slot};
 use crate::error::{CliError, CliResult};
 use crate::issuer::{list_uri, Staff};
+use crate::store::Cached;
 
 /// The list being filled and its used indices (reloaded when another process wrote). `serve`
 /// keeps one across credential requests ([`super::issue_one`]), so an issuance does not reload
@@ -102,9 +103,9 @@ impl<'a> Planner<'a> {
 
     /// Allocates `count` entries, filling the newest list and starting new ones as needed.
     fn allocate(&mut self, tx: &Connection, count: usize) -> CliResult<Vec<Slot>> {
-        let dv: i64 = tx.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        let dv: i64 = tx.cached_row("PRAGMA data_version", [], |r| r.get(0))?;
         let newest: Option<(i64, u32)> = tx
-            .query_row(
+            .cached_row(
                 "SELECT id, capacity FROM status_lists ORDER BY id DESC LIMIT 1",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?)),
