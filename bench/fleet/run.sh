@@ -11,7 +11,7 @@
 # throwaway cluster of scripts/pg-test-cluster (fsync off, as in the tests: the gates' own
 # spool and SQLite log commit with fsync). Everything shares the 2 cores: the figures to compare
 # are the totals in one run, and the servers' CPU per decision.
-#   [STAFF=2000] [CONNS=30] [RATE=1500] bash bench/fleet/run.sh [SECONDS] [POOL]
+#   [STAFF=2000] [CONNS=30] [RATE=1500] [SINGLE_COMMIT=1] bash bench/fleet/run.sh [SECONDS] [POOL]
 set -euo pipefail
 secs="${1:-20}"; pool="${2:-60000}"
 staff="${STAFF:-2000}"; conns="${CONNS:-30}"; rate="${RATE:-1500}"
@@ -34,6 +34,11 @@ trap cleanup EXIT
 "$demo" setup "$dir" 18180 "$staff" >/dev/null
 sed -i 's/^profile = "entry"$/profile = "entry"\nreplay_window_secs = 900/' "$dir/gate.toml"
 "$demo" pool "$dir" "$pool" "$dir/pool.txt" >/dev/null
+# SINGLE_COMMIT=1: the single gate also commits each entry before answering (as a fleet gate's
+# spool does), to tell that cost from the fleet's.
+if [ "${SINGLE_COMMIT:-0}" = 1 ]; then
+  sed -i 's/^db = "gate.db"$/db = "gate.db"\ncommit_before_response = true/' "$dir/gate.toml"
+fi
 split -n l/3 -d "$dir/pool.txt" "$dir/pool."
 
 # cpu PID: user + system CPU seconds.
