@@ -621,3 +621,58 @@ fn tls_to_postgres_is_verified_against_a_private_ca_and_refused_with_the_wrong_o
         assert!(!stderr.contains("hunter2-not-logged"), "{stderr}");
     }
 }
+
+/// Claims of concurrent decisions go to PostgreSQL in batches: the same codes sent at once to
+/// three gates, several times each (so one batch can hold a key twice, and batches of different
+/// gates race for it), are each let in exactly once across the fleet.
+#[test]
+fn concurrent_claims_of_the_same_codes_let_each_in_once() {
+    let cluster = Cluster::start("fleet-race");
+    let world = World::new("pg-race");
+    let dirs = [
+        TempDir::new("pg-r1"),
+        TempDir::new("pg-r2"),
+        TempDir::new("pg-r3"),
+    ];
+    let gates: Vec<Gate> = dirs
+        .iter()
+        .enumerate()
+        .map(|(i, dir)| fleet_gate(&world, dir, &format!("r{i}"), &cluster.url))
+        .collect();
+    let wallet = world.wallet(IDX_VALID);
+    let codes: Vec<String> = (0..12).map(|_| code(&wallet)).collect();
+    let answers: Vec<(usize, Value)> = std::thread::scope(|s| {
+        let mut threads = Vec::new();
+        for (g, gate) in gates.iter().enumerate() {
+            for round in 0..3 {
+                let codes = &codes;
+                threads.push(s.spawn(move || {
+                    let mut out = Vec::new();
+                    for i in 0..codes.len() {
+                        // Each thread walks the codes from another start, so they collide.
+                        let n = (i + round * 5 + g * 3) % codes.len();
+                        out.push((n, gate.verify(&codes[n])));
+                    }
+                    out
+                }));
+            }
+        }
+        threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect()
+    });
+    for n in 0..codes.len() {
+        let for_code: Vec<&Value> = answers
+            .iter()
+            .filter(|(i, _)| *i == n)
+            .map(|(_, b)| b)
+            .collect();
+        assert_eq!(for_code.len(), 9);
+        let allowed = for_code.iter().filter(|b| b["decision"] == "allow").count();
+        assert_eq!(allowed, 1, "code {n}: {for_code:?}");
+        for body in for_code.iter().filter(|b| b["decision"] != "allow") {
+            assert_deny(body, "replayed");
+        }
+    }
+}

@@ -76,7 +76,21 @@ pub(crate) struct PgStore {
     timeout: Duration,
     pub(crate) health: Health,
     migrated: AtomicBool,
+    /// Fleet claims waiting for the next batch, and whether a batch runner is at work.
+    claims: std::sync::Mutex<Vec<Claim>>,
+    claiming: AtomicBool,
 }
+
+/// A decision's replay key waiting to be claimed, and where its answer goes: `Ok(true)` the key
+/// was new to the fleet, `Ok(false)` taken, `Err` PostgreSQL failed.
+struct Claim {
+    key: [u8; 32],
+    expires_at: u64,
+    answer: tokio::sync::oneshot::Sender<Result<bool, String>>,
+}
+
+/// Most claims sent in one statement.
+const MAX_CLAIMS: usize = 512;
 
 fn err(e: impl std::error::Error) -> String {
     // tokio-postgres' and deadpool's messages name the failure, never the password. The causes
@@ -145,6 +159,8 @@ impl PgStore {
             timeout,
             health: Health::new(false),
             migrated: AtomicBool::new(false),
+            claims: std::sync::Mutex::new(Vec::new()),
+            claiming: AtomicBool::new(false),
         })
     }
 
@@ -230,36 +246,125 @@ impl PgStore {
     }
 
     /// The fleet check of a key new to this gate (see the module documentation of `store`).
-    pub(crate) async fn claim(&self, key: &[u8; 32], expires_at: u64) -> FleetCheck {
+    ///
+    /// Claims of concurrent decisions go to PostgreSQL together: the first claimer starts a
+    /// batch runner, which sends everything queued in one statement, answers each claimer,
+    /// and goes on while claims keep arriving (one round trip for many decisions, as the spool
+    /// groups its commits).
+    pub(crate) async fn claim(self: &Arc<Self>, key: &[u8; 32], expires_at: u64) -> FleetCheck {
         if !self.health.is_ok() {
             return FleetCheck::Degraded;
         }
-        let now = unix(crate::input::system_now());
-        let fut = async {
-            let client = self.pool.get().await.map_err(err)?;
-            // An expired row not yet pruned is taken over, not counted as a replay.
-            client
-                .execute(
-                    "INSERT INTO replay_keys (key, expires_at) VALUES ($1, $2)
-                     ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at
-                     WHERE replay_keys.expires_at < $3",
-                    &[&&key[..], &unix(expires_at), &now],
-                )
-                .await
-                .map_err(err)
-        };
-        match tokio::time::timeout(self.timeout, fut).await {
-            Ok(Ok(1)) => FleetCheck::Fresh,
-            Ok(Ok(_)) => FleetCheck::Taken,
-            Ok(Err(e)) => {
-                self.health.set(false, &e);
-                FleetCheck::Degraded
-            }
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.claims
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Claim {
+                key: *key,
+                expires_at,
+                answer,
+            });
+        if !self.claiming.swap(true, Ordering::AcqRel) {
+            tokio::spawn(self.clone().run_claims());
+        }
+        match tokio::time::timeout(self.timeout, answered).await {
+            Ok(Ok(Ok(true))) => FleetCheck::Fresh,
+            Ok(Ok(Ok(false))) => FleetCheck::Taken,
+            Ok(Ok(Err(_)) | Err(_)) => FleetCheck::Degraded,
             Err(_) => {
                 self.health.set(false, "timed out");
                 FleetCheck::Degraded
             }
         }
+    }
+
+    /// Sends queued claims in batches until none are left.
+    async fn run_claims(self: Arc<Self>) {
+        loop {
+            let batch: Vec<Claim> = {
+                let mut queue = self
+                    .claims
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let n = queue.len().min(MAX_CLAIMS);
+                queue.drain(..n).collect()
+            };
+            if batch.is_empty() {
+                self.claiming.store(false, Ordering::Release);
+                // A claim queued after the drain but before the flag was cleared saw the runner
+                // still at work: take it over if nobody else did.
+                let waiting = !self
+                    .claims
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .is_empty();
+                if waiting && !self.claiming.swap(true, Ordering::AcqRel) {
+                    continue;
+                }
+                return;
+            }
+            let result = tokio::time::timeout(self.timeout, self.claim_batch(&batch)).await;
+            let fresh = match result {
+                Ok(Ok(fresh)) => Ok(fresh),
+                Ok(Err(e)) => {
+                    self.health.set(false, &e);
+                    Err(e)
+                }
+                Err(_) => {
+                    self.health.set(false, "timed out");
+                    Err("timed out".to_owned())
+                }
+            };
+            // A key twice in one batch: the first is the decision that claimed it.
+            let mut answered = std::collections::HashSet::new();
+            for claim in batch {
+                let outcome = match &fresh {
+                    Ok(fresh) => Ok(fresh.contains(&claim.key) && answered.insert(claim.key)),
+                    Err(e) => Err(e.clone()),
+                };
+                let _ = claim.answer.send(outcome);
+            }
+        }
+    }
+
+    /// One statement for `batch`: the keys that were new to the fleet (an expired row not yet
+    /// pruned is taken over, not counted as a replay).
+    async fn claim_batch(
+        &self,
+        batch: &[Claim],
+    ) -> Result<std::collections::HashSet<[u8; 32]>, String> {
+        let mut seen = std::collections::HashSet::new();
+        let (mut keys, mut expiries): (Vec<&[u8]>, Vec<i64>) = (Vec::new(), Vec::new());
+        for claim in batch {
+            // ON CONFLICT cannot touch one row twice in a statement: a repeat is answered from
+            // the first.
+            if seen.insert(claim.key) {
+                keys.push(&claim.key[..]);
+                expiries.push(unix(claim.expires_at));
+            }
+        }
+        let now = unix(crate::input::system_now());
+        let client = self.pool.get().await.map_err(err)?;
+        // Prepared once per pooled connection.
+        let statement = client
+            .prepare_cached(
+                "INSERT INTO replay_keys (key, expires_at)
+                 SELECT * FROM unnest($1::bytea[], $2::int8[])
+                 ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at
+                 WHERE replay_keys.expires_at < $3
+                 RETURNING key",
+            )
+            .await
+            .map_err(err)?;
+        let rows = client
+            .query(&statement, &[&keys, &expiries, &now])
+            .await
+            .map_err(err)?;
+        Ok(rows
+            .iter()
+            .filter_map(|row| row.try_get::<_, Vec<u8>>(0).ok())
+            .filter_map(|key| <[u8; 32]>::try_from(key).ok())
+            .collect())
     }
 
     /// Checks that PostgreSQL answers (migrating first if start could not), updating `health`.
