@@ -10,7 +10,8 @@
 //!
 //! The in-memory replay cache answers first: a code this gate already saw is `replayed` without a
 //! round trip. A code new to this gate is then claimed in the shared `replay_keys` table
-//! (`INSERT … ON CONFLICT DO NOTHING`) before the gate answers, with a short timeout
+//! (`INSERT … ON CONFLICT`, the claims of concurrent decisions batched into one statement)
+//! before the gate answers, with a short timeout
 //! (`[store] timeout_ms`, default 500). If another gate claimed it first, the answer is
 //! `replayed`. If PostgreSQL does not answer in time, the gate decides with its own cache only
 //! and says so: `"fleet_check": "degraded"` in the decision and `replay.fleet` in `/healthz`.
