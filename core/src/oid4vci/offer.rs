@@ -191,29 +191,9 @@ pub fn percent_encode(text: &str) -> String {
 }
 
 /// Decodes `%XX` escapes (and `+` as a space, as in form encoding); `None` for a bad escape or
-/// bytes that are not UTF-8.
+/// bytes that are not UTF-8 ([`crate::url::percent_decode`]).
 pub fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = text.get(i + 1..i + 3)?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
+    crate::url::percent_decode(text).ok()
 }
 
 #[cfg(test)]

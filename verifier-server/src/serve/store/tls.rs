@@ -132,27 +132,7 @@ pub(crate) fn split(url: &str) -> Result<(String, PgTls), String> {
 
 /// Percent-decoding of a query value (`None`: a bad escape or not UTF-8).
 fn decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = text.get(i + 1..i + 3)?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
+    govid_core::url::percent_decode(text).ok()
 }
 
 /// The connector for `tls` (for `disable` too: tokio-postgres then never uses it).
