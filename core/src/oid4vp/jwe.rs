@@ -166,25 +166,15 @@ impl ResponseKey {
     }
 }
 
-/// The request's encryption key a wallet uses: the first JWK of `jwks` that is a P-256
-/// `ECDH-ES` key for encryption (`use` absent or `enc`), with a `kid`.
+/// The request's encryption key a wallet uses: the first JWK of `jwks` a response can be
+/// encrypted to ([`super::request::is_response_encryption_key`]).
 pub fn select_recipient(jwks: &Value) -> Result<&Map<String, Value>, JweError> {
-    let keys = jwks
-        .get("keys")
+    jwks.get("keys")
         .and_then(Value::as_array)
-        .ok_or(JweError::BadKey("no keys in jwks"))?;
-    keys.iter()
+        .ok_or(JweError::BadKey("no keys in jwks"))?
+        .iter()
         .filter_map(Value::as_object)
-        .find(|k| {
-            k.get("kty").and_then(Value::as_str) == Some("EC")
-                && k.get("crv").and_then(Value::as_str) == Some("P-256")
-                && k.get("alg").and_then(Value::as_str) == Some(ECDH_ES)
-                && k.get("use")
-                    .and_then(Value::as_str)
-                    .is_none_or(|u| u == "enc")
-                && k.get("kid").and_then(Value::as_str).is_some()
-                && !k.contains_key("d")
-        })
+        .find(|k| super::request::is_response_encryption_key(k))
         .ok_or(JweError::BadKey("no P-256 ECDH-ES key with a kid in jwks"))
 }
 

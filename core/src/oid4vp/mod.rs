@@ -16,8 +16,8 @@ pub mod response;
 
 pub use dcql::{ClaimsQuery, CredentialQuery, DcqlError, DcqlQuery};
 pub use request::{
-    client_did, peek_client_id, verify_request_object, AuthorizationRequest, Invocation,
-    RequestError, DID_CLIENT_ID_PREFIX, DIRECT_POST_JWT, OPENID4VP_SCHEME,
-    REQUEST_OBJECT_MEDIA_TYPE, REQUEST_OBJECT_TYP,
+    client_did, is_response_encryption_key, peek_client_id, verify_request_object,
+    AuthorizationRequest, Invocation, RequestError, DID_CLIENT_ID_PREFIX, DIRECT_POST_JWT,
+    OPENID4VP_SCHEME, REQUEST_OBJECT_MEDIA_TYPE, REQUEST_OBJECT_TYP,
 };
 pub use response::{check_answers, response_payload, AuthorizationResponse, ResponseError};

@@ -359,25 +359,27 @@ impl AuthorizationRequest {
     }
 }
 
-/// The first P-256 ECDH-ES key of `jwks` (with its `kid`), as a JWK object.
+/// Whether `jwk` is a key a response can be encrypted to (§8.3, HAIP 1.0 §5): a public P-256
+/// key for `ECDH-ES`, `use` absent or `enc`, with a `kid` (the JWE names it) and its `x`, `y`.
+pub fn is_response_encryption_key(jwk: &Map<String, Value>) -> bool {
+    let text = |name: &str| jwk.get(name).and_then(Value::as_str);
+    text("kty") == Some("EC")
+        && text("crv") == Some("P-256")
+        && text("alg") == Some("ECDH-ES")
+        && text("use").is_none_or(|u| u == "enc")
+        && text("kid").is_some()
+        && text("x").is_some()
+        && text("y").is_some()
+        && !jwk.contains_key("d")
+}
+
+/// The first key of `jwks` a response can be encrypted to ([`is_response_encryption_key`]).
 fn select_encryption_key(jwks: &Value) -> Result<Value, RequestError> {
-    let keys = jwks
-        .get("keys")
+    jwks.get("keys")
         .and_then(Value::as_array)
-        .ok_or(RequestError::Encryption)?;
-    keys.iter()
-        .find(|k| {
-            k.get("kty").and_then(Value::as_str) == Some("EC")
-                && k.get("crv").and_then(Value::as_str) == Some("P-256")
-                && k.get("alg").and_then(Value::as_str) == Some("ECDH-ES")
-                && k.get("use")
-                    .and_then(Value::as_str)
-                    .is_none_or(|u| u == "enc")
-                && k.get("kid").and_then(Value::as_str).is_some()
-                && k.get("x").and_then(Value::as_str).is_some()
-                && k.get("y").and_then(Value::as_str).is_some()
-                && k.get("d").is_none()
-        })
+        .ok_or(RequestError::Encryption)?
+        .iter()
+        .find(|k| k.as_object().is_some_and(is_response_encryption_key))
         .cloned()
         .ok_or(RequestError::Encryption)
 }
