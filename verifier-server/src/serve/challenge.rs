@@ -8,10 +8,8 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 
-use govid_core::b64;
 use govid_core::qr::challenge::CHALLENGE_VERSION;
 use govid_core::qr::{encode_challenge, GateChallenge};
-use rand_core::RngCore;
 
 use super::client::client_key;
 
@@ -65,11 +63,9 @@ impl Challenges {
         now: u64,
         client: IpAddr,
     ) -> Result<(GateChallenge, String), ChallengeRefusal> {
-        let mut bytes = [0u8; NONCE_BYTES];
-        rand_core::OsRng.fill_bytes(&mut bytes);
         let challenge = GateChallenge {
             aud: aud.to_owned(),
-            nonce: b64::encode(bytes),
+            nonce: super::random_token(NONCE_BYTES),
             claims,
             exp: now.saturating_add(ttl),
             v: CHALLENGE_VERSION,

@@ -219,17 +219,29 @@ fn body_kind(headers: &HeaderMap) -> Option<BodyKind> {
 
 /// Reads at most `limit` bytes of body; `Err` is the response to send.
 async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u8>, Response> {
+    read_body_within(headers, body, limit)
+        .await
+        .ok_or_else(|| error(StatusCode::PAYLOAD_TOO_LARGE, "too_large"))
+}
+
+/// The body, if it is at most `limit` bytes: refused early by its declared `Content-Length`,
+/// else while reading. `None`: too large (or cut off).
+pub(crate) async fn read_body_within(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Option<Vec<u8>> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        return Err(error(StatusCode::PAYLOAD_TOO_LARGE, "too_large"));
+        return None;
     }
-    match axum::body::to_bytes(body, limit).await {
-        Ok(bytes) => Ok(bytes.to_vec()),
-        Err(_) => Err(error(StatusCode::PAYLOAD_TOO_LARGE, "too_large")),
-    }
+    axum::body::to_bytes(body, limit)
+        .await
+        .ok()
+        .map(|bytes| bytes.to_vec())
 }
 
 async fn verify(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {

@@ -47,6 +47,23 @@ use govid_core::ratelimit::RateLimiter;
 /// Most decoded holder keys remembered (≈ 300 bytes each): the holders a gate sees again.
 const HOLDER_KEY_CACHE: usize = 16_384;
 
+/// A random URL-safe value of `bytes` bytes (challenge nonces, login ids, codes, tokens).
+pub(crate) fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut buf);
+    govid_core::b64::encode(buf)
+}
+
+/// Compares two secrets (tokens, client secrets) in constant time: their SHA-256 digests,
+/// so not even the length leaks.
+pub(crate) fn secrets_equal(a: &str, b: &str) -> bool {
+    use sha2::Digest as _;
+    use subtle::ConstantTimeEq as _;
+    let a: [u8; 32] = sha2::Sha256::digest(a.as_bytes()).into();
+    let b: [u8; 32] = sha2::Sha256::digest(b.as_bytes()).into();
+    a.ct_eq(&b).into()
+}
+
 /// What a config reload replaces: the config, trust and the policy built from them.
 pub(crate) struct Gate {
     pub(crate) config: GateConfig,

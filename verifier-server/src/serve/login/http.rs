@@ -326,24 +326,15 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u8>, Response> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    let too_large = || {
-        oauth_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "invalid_request",
-            "the body is too large",
-        )
-    };
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large());
-    }
-    axum::body::to_bytes(body, limit)
+    crate::serve::http::read_body_within(headers, body, limit)
         .await
-        .map(|b| b.to_vec())
-        .map_err(|_| too_large())
+        .ok_or_else(|| {
+            oauth_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request",
+                "the body is too large",
+            )
+        })
 }
 
 /// `POST /login/response`: the wallet's Authorization Response.

@@ -18,6 +18,8 @@ pub(crate) mod config;
 pub(crate) mod http;
 pub(crate) mod oidc;
 
+use crate::serve::random_token;
+
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
@@ -27,7 +29,7 @@ use govid_core::credential::GateProfile;
 use govid_core::oid4vp::jwe::{ResponseKey, SUPPORTED_ENC};
 use govid_core::oid4vp::{AuthorizationRequest, DcqlQuery, Invocation, OPENID4VP_SCHEME};
 use govid_core::sdjwt::{KbWindow, KB_MAX_FUTURE_SECS};
-use rand_core::{OsRng, RngCore};
+use rand_core::OsRng;
 use serde_json::{Map, Value};
 use tokio::sync::watch;
 
@@ -45,13 +47,6 @@ const ANSWERED_KEPT_SECS: u64 = 30;
 /// How long a KB-JWT may be old when it reaches the verifier, in seconds (a person reads the
 /// consent screen first).
 const KB_MAX_AGE_SECS: u64 = 300;
-
-/// A random URL-safe value of `bytes` bytes.
-pub(crate) fn random_token(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    OsRng.fill_bytes(&mut buf);
-    govid_core::b64::encode(buf)
-}
 
 /// How a login ended.
 #[derive(Clone, Debug)]

@@ -21,8 +21,8 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::config::{Client, LoginConfig, Subject};
-use super::random_token;
 use crate::serve::decide::select;
+use crate::serve::{random_token, secrets_equal};
 
 /// How long an authorization code lives, in seconds.
 pub(crate) const CODE_LIFETIME_SECS: u64 = 60;
@@ -121,12 +121,6 @@ fn digest(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
 
-/// Compares two secrets in constant time (for their length).
-fn same_secret(a: &str, b: &str) -> bool {
-    use subtle::ConstantTimeEq as _;
-    digest(a).ct_eq(&digest(b)).into()
-}
-
 /// RFC 7636 §4.6: `BASE64URL(SHA256(ASCII(code_verifier))) == code_challenge`.
 fn pkce_matches(verifier: &str, challenge: &str) -> bool {
     let ok_chars = verifier
@@ -134,23 +128,18 @@ fn pkce_matches(verifier: &str, challenge: &str) -> bool {
         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
     (43..=128).contains(&verifier.len())
         && ok_chars
-        && same_secret(
+        && secrets_equal(
             &govid_core::b64::encode(Sha256::digest(verifier.as_bytes())),
             challenge,
         )
 }
 
-/// HMAC-SHA-256 (RFC 2104), for pairwise subjects.
-fn hmac_sha256(key: &[u8; 32], message: &[u8]) -> [u8; 32] {
-    let mut inner = Sha256::new();
-    let mut outer = Sha256::new();
-    let mut block = [0u8; 64];
-    block[..32].copy_from_slice(key);
-    inner.update(block.map(|b| b ^ 0x36));
-    inner.update(message);
-    outer.update(block.map(|b| b ^ 0x5c));
-    outer.update(inner.finalize());
-    outer.finalize().into()
+/// HMAC-SHA-256 (RFC 2104, the `hmac` crate as the issuer uses it), for pairwise subjects.
+fn hmac_sha256(key: &[u8; 32], message: &[u8]) -> Option<[u8; 32]> {
+    use hmac::Mac as _;
+    let mut mac = <hmac::Hmac<Sha256> as hmac::Mac>::new_from_slice(key).ok()?;
+    mac.update(message);
+    Some(mac.finalize().into_bytes().into())
 }
 
 impl Provider {
@@ -167,10 +156,16 @@ impl Provider {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The `sub` of the person with `employee_number` (from `issuer`) for `client`.
-    pub(crate) fn subject(&self, client: &Client, issuer: &str, employee_number: &str) -> String {
+    /// The `sub` of the person with `employee_number` (from `issuer`) for `client`; `None` only
+    /// if HMAC refused the key (it takes any length).
+    pub(crate) fn subject(
+        &self,
+        client: &Client,
+        issuer: &str,
+        employee_number: &str,
+    ) -> Option<String> {
         match client.subject {
-            Subject::EmployeeNumber => employee_number.to_owned(),
+            Subject::EmployeeNumber => Some(employee_number.to_owned()),
             Subject::Pairwise => {
                 let mut message = Vec::new();
                 for part in [
@@ -182,7 +177,7 @@ impl Provider {
                     message.extend_from_slice(&(part.len() as u64).to_be_bytes());
                     message.extend_from_slice(part.as_bytes());
                 }
-                govid_core::b64::encode(hmac_sha256(&self.pairwise, &message))
+                hmac_sha256(&self.pairwise, &message).map(govid_core::b64::encode)
             }
         }
     }
@@ -204,7 +199,7 @@ impl Provider {
             .and_then(Value::as_str)?
             .to_owned();
         let claims = select(disclosed, &client.claims);
-        let sub = self.subject(client, issuer, &employee_number);
+        let sub = self.subject(client, issuer, &employee_number)?;
         let code = random_token(32);
         let mut grants = self.grants();
         grants.prune(now);
@@ -243,7 +238,7 @@ impl Provider {
         let client_id = request.client_id.ok_or(TokenError::InvalidClient)?;
         let client = config.client(client_id).ok_or(TokenError::InvalidClient)?;
         match (&client.secret, request.client_secret) {
-            (Some(secret), Some(given)) if same_secret(secret, given) => {}
+            (Some(secret), Some(given)) if secrets_equal(secret, given) => {}
             (None, None) => {}
             _ => return Err(TokenError::InvalidClient),
         }
@@ -392,6 +387,8 @@ pub(crate) fn jwks(config: &LoginConfig) -> Value {
 }
 
 #[cfg(test)]
+// Tests: a panic is the failure report.
+#[allow(clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -414,7 +411,7 @@ mod tests {
         // Case 1: key = 0x0b * 20 (here zero-padded to 32 bytes, which HMAC does anyway).
         let mut key = [0u8; 32];
         key[..20].copy_from_slice(&[0x0b; 20]);
-        let mac = hmac_sha256(&key, b"Hi There");
+        let mac = hmac_sha256(&key, b"Hi There").expect("any key length");
         assert_eq!(
             hex(&mac),
             "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
