@@ -1,8 +1,10 @@
 //! Harness for the `serve_*` tests: the real `govid-verifier serve` binary on a loopback port, and
-//! the issuer's static host (axum on 127.0.0.1:0) serving status lists and DID documents.
+//! the issuer's static host (axum on 127.0.0.1:0) serving status lists and DID documents. Each
+//! gate runs on the store `GOVID_TEST_ENGINE` names (see [`engine`]).
 // Test helpers: a panic is the failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code, unreachable_pub)]
 
+pub mod engine;
 pub mod fixtures;
 
 use std::collections::HashMap;
@@ -46,6 +48,7 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
+        engine::release_under(&self.0);
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
@@ -207,6 +210,136 @@ impl Default for TestCert {
     }
 }
 
+/// Which store a gate started by a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreUse {
+    /// The engine's: with `postgres`, a database of its own, unless the config or flags name a
+    /// store.
+    Engine,
+    /// Only what the config and flags say, whatever the engine: for what is about a gate
+    /// without a store, or about its SQLite file.
+    AsConfigured,
+}
+
+/// The value of `--NAME VALUE` or `--NAME=VALUE` in `args`.
+fn flag_value<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+    let long = format!("--{name}");
+    let with_eq = format!("--{name}=");
+    args.iter().enumerate().find_map(|(i, a)| {
+        if a == &long {
+            args.get(i + 1).map(String::as_str)
+        } else {
+            a.strip_prefix(&with_eq)
+        }
+    })
+}
+
+/// The `serve` command for `args` in `cwd`, on the store `store` says; with the engine's
+/// PostgreSQL, the gate's hold on its database comes back too (keep it until the gate is gone).
+///
+/// With a config file that names no store, the engine's `[store]` table is appended to that
+/// file (replacing the one added at an earlier start); a gate from flags only gets a config
+/// file holding that table alone.
+pub fn serve_command(
+    cwd: &std::path::Path,
+    args: &[String],
+    env: &[(&str, &str)],
+    store: StoreUse,
+) -> (Command, Option<engine::Lease>) {
+    let mut args = args.to_vec();
+    let mut lease = None;
+    let chosen =
+        flag_value(&args, "store").is_some() || env.iter().any(|(k, _)| *k == "GOVID_STORE_URL");
+    if let (StoreUse::Engine, engine::Engine::Postgres { cluster }, false) =
+        (store, engine::engine(), chosen)
+    {
+        match flag_value(&args, "config").map(|p| cwd.join(p)) {
+            Some(path) => {
+                if let Ok(text) = std::fs::read_to_string(&path) {
+                    let own = engine::strip_block(&text);
+                    if !engine::names_a_store(own) {
+                        let dir = path.parent().unwrap().to_owned();
+                        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+                        let held = engine::Lease::take(
+                            cluster,
+                            &path,
+                            |i| dir.join(format!("{stem}-engine-{i}.spool")),
+                            None,
+                        );
+                        std::fs::write(&path, format!("{own}{}", engine::block(&held))).unwrap();
+                        lease = Some(held);
+                    }
+                }
+            }
+            None => {
+                let scratch = TempDir::new("engine-store");
+                let (path, spool) = (scratch.path("store.toml"), scratch.path("gate.spool"));
+                let held = engine::Lease::take(cluster, &path, |_| spool.clone(), Some(scratch));
+                std::fs::write(&path, engine::block(&held)).unwrap();
+                args.push("--config".into());
+                args.push(path.display().to_string());
+                lease = Some(held);
+            }
+        }
+    }
+    let mut command = Command::new(env!("CARGO_BIN_EXE_govid-verifier"));
+    command
+        .current_dir(cwd)
+        .arg("serve")
+        .args(&args)
+        .env_remove("GOVID_ADMIN_TOKEN")
+        .env_remove("GOVID_STORE_URL")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    (command, lease)
+}
+
+/// Runs `serve` with `args` (in the current directory, on the engine's store) where it must
+/// stop by itself, as when it refuses its config; returns its output. Fails if it is still
+/// running after 20 s.
+pub fn serve_exit(args: &[String], env: &[(&str, &str)]) -> std::process::Output {
+    let (mut command, _lease) = serve_command(
+        &std::env::current_dir().unwrap(),
+        args,
+        env,
+        StoreUse::Engine,
+    );
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read as it comes, so a full pipe cannot hold the process up.
+    let pipe = |mut r: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let out = pipe(Box::new(child.stdout.take().unwrap()));
+    let err = pipe(Box::new(child.stderr.take().unwrap()));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("serve {args:?} kept running");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    std::process::Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
 /// A running `govid-verifier serve`.
 pub struct Gate {
     pub addr: SocketAddr,
@@ -215,6 +348,8 @@ pub struct Gate {
     agent: ureq::Agent,
     /// HTTPS: the client config trusting the gate's certificate.
     tls: Option<Arc<rustls::ClientConfig>>,
+    /// With the engine's PostgreSQL: the gate's database (dropped after the process).
+    store: Option<engine::Lease>,
 }
 
 impl Gate {
@@ -244,18 +379,18 @@ impl Gate {
     /// Starts the binary in the working directory `cwd` (relative paths in `args` are taken
     /// from there).
     pub fn start_in(cwd: &std::path::Path, args: &[String], env: &[(&str, &str)]) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_govid-verifier"));
-        command
-            .current_dir(cwd)
-            .arg("serve")
-            .args(args)
-            .env_remove("GOVID_ADMIN_TOKEN")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (k, v) in env {
-            command.env(k, v);
-        }
+        Self::start_on(StoreUse::Engine, cwd, args, env)
+    }
+
+    /// [`Self::start_in`] on the store `store` says.
+    pub fn start_on(
+        store: StoreUse,
+        cwd: &std::path::Path,
+        args: &[String],
+        env: &[(&str, &str)],
+    ) -> Self {
+        let (mut command, lease) = serve_command(cwd, args, env, store);
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = command.spawn().unwrap();
         let stderr = Arc::new(Mutex::new(String::new()));
         let mut err = child.stderr.take().unwrap();
@@ -289,6 +424,25 @@ impl Gate {
                 panic!("gate did not start: {}", stderr.lock().unwrap());
             }
         };
+        if lease.is_some() {
+            // On the engine's PostgreSQL, or the run proves nothing about it.
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while !stderr
+                .lock()
+                .unwrap()
+                .contains("fleet store: PostgreSQL reachable")
+            {
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!(
+                        "the gate did not reach its PostgreSQL database: {}",
+                        stderr.lock().unwrap()
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(10)))
@@ -300,6 +454,32 @@ impl Gate {
             stderr,
             agent,
             tls: None,
+            store: lease,
+        }
+    }
+
+    /// With the engine's PostgreSQL: this gate's database and spool.
+    pub fn store(&self) -> Option<&engine::Lease> {
+        self.store.as_ref()
+    }
+
+    /// Waits until every decision answered so far is in the gate log that `/admin/entries`
+    /// reads: a fleet gate delivers its spool to PostgreSQL in the background
+    /// (`replay.spooled` in `/healthz` falls to 0); a SQLite or memory log has no spool.
+    pub fn wait_for_log(&self) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let health = self.health();
+            let spooled = &health["replay"]["spooled"];
+            if spooled.is_null() || spooled == 0 {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the spool was never delivered: {health}\n{}",
+                self.stderr.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 
@@ -616,7 +796,21 @@ lists = ["{uri}"]
 
     /// Starts a gate with [`Self::config`] and waits for the status list.
     pub fn gate(&self, gate_extra: &str, rest: &str, env: &[(&str, &str)]) -> Gate {
-        let gate = Gate::with_config(&self.dir, &self.config(gate_extra, rest), env);
+        self.gate_on(StoreUse::Engine, gate_extra, rest, env)
+    }
+
+    /// [`Self::gate`] on the store `store` says.
+    pub fn gate_on(
+        &self,
+        store: StoreUse,
+        gate_extra: &str,
+        rest: &str,
+        env: &[(&str, &str)],
+    ) -> Gate {
+        let path = self.dir.path("gate.toml");
+        std::fs::write(&path, self.config(gate_extra, rest)).unwrap();
+        let args = ["--config".into(), path.display().to_string()];
+        let gate = Gate::start_on(store, &std::env::current_dir().unwrap(), &args, env);
         gate.wait_for_status_list(&self.status_uri);
         gate
     }
