@@ -1,11 +1,13 @@
 //! Admin routes (closed by default; bearer token; constant-time compare), config reload, the
-//! SQLite gate log (what it keeps and what it does not), and graceful shutdown.
+//! gate log (what it keeps and what it does not: in its SQLite file, or with
+//! `GOVID_TEST_ENGINE=postgres` in the gate's PostgreSQL database), and graceful shutdown.
 // Tests: a panic is the failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod serve_common;
 
 use serde_json::Value;
+use serve_common::engine::pg_query;
 use serve_common::*;
 
 const TOKEN: &str = "test-admin-token-0123456789";
@@ -46,6 +48,7 @@ fn admin_token_from_env_no_wrong_and_right_token() {
         "revoked",
     );
     assert_deny(&gate.verify("GV1:zz"), "bad_qr");
+    gate.wait_for_log();
 
     // No token: 401 with a challenge; wrong token: 403; right token: the entries.
     let (status, _) = gate.get("/admin/entries", &[]);
@@ -120,29 +123,48 @@ fn sigterm_stops_cleanly_and_every_answered_decision_is_in_the_log() {
     for _ in 0..20 {
         assert_eq!(gate.verify(&wallet.code(AUD))["decision"], "allow");
     }
+    // The SQLite gate log, or a fleet gate's database and spool (`[log] db` is not used there).
+    let fleet = gate.store().map(|s| (s.url.clone(), s.spool.clone()));
     let status = gate.terminate();
     assert!(status.success(), "exit status {status:?}");
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    let n: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM entries WHERE decision = 'allow'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(n, 20);
-    let claims: Option<String> = conn
-        .query_row("SELECT claims FROM entries LIMIT 1", [], |r| r.get(0))
-        .unwrap();
+    let (allowed, claims, private_file) = match &fleet {
+        None => {
+            let conn = rusqlite::Connection::open(&db).unwrap();
+            let n: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM entries WHERE decision = 'allow'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            let claims: Option<String> = conn
+                .query_row("SELECT claims FROM entries LIMIT 1", [], |r| r.get(0))
+                .unwrap();
+            (n, claims, world.dir.path("gate.salt"))
+        }
+        Some((url, spool)) => {
+            let n = pg_query(
+                url,
+                "SELECT count(*) FROM gate_log WHERE decision = 'allow'",
+            );
+            let claims = pg_query(url, "SELECT claims FROM gate_log LIMIT 1");
+            let n: i64 = n[0][0].as_deref().unwrap().parse().unwrap();
+            (n, claims[0][0].clone(), spool.clone())
+        }
+    };
+    // Delivered before the exit: nothing waits in a fleet gate's spool.
+    assert_eq!(allowed, 20);
     assert_eq!(claims, None, "no claims kept by default");
+    // The gate's local file of salted hashes is its owner's only: the salt beside the SQLite
+    // log, or a fleet gate's spool.
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(world.dir.path("gate.salt"))
+        let mode = std::fs::metadata(&private_file)
             .unwrap()
             .permissions()
             .mode();
-        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(mode & 0o777, 0o600, "{}", private_file.display());
     }
 }
 
@@ -180,6 +202,7 @@ fn admin_entries_limit_zero_returns_none() {
     let gate = world.gate("", "", &[("GOVID_ADMIN_TOKEN", TOKEN)]);
     assert_deny(&gate.verify("GV1:zz"), "bad_qr");
     assert_deny(&gate.verify("GV1:zz"), "bad_qr");
+    gate.wait_for_log();
     let bearer = format!("Bearer {TOKEN}");
     let entries = |query: &str| {
         let (status, body) = gate.get(

@@ -411,14 +411,24 @@ fn rate_limit_per_client() {
 fn starts_from_flags_without_a_config_file() {
     let world = World::new("serve-flags");
     let db = world.dir.path("gate.db");
-    let gate = Gate::start(
+    // The store from a flag too: the SQLite gate log (`--log-db`), or with the PostgreSQL engine
+    // a database of the fleet (`--store`).
+    let store = match engine::engine() {
+        engine::Engine::Sqlite => format!("--log-db={}", db.display()),
+        engine::Engine::Postgres { .. } => {
+            format!("--store={}", engine::database_in(&world.dir.0))
+        }
+    };
+    // In the world's directory: where a gate without a config file keeps its spool.
+    let gate = Gate::start_in(
+        &world.dir.0,
         &[
             "--listen=127.0.0.1:0".into(),
             format!("--trust-jwk={}", world.jwk_path.display()),
             format!("--aud={AUD}"),
             "--profile=counter".into(),
             "--require-claims=birthdate".into(),
-            format!("--log-db={}", db.display()),
+            store.clone(),
             format!("--status-list={}", world.status_uri),
             "--status-refresh=1".into(),
         ],
@@ -435,8 +445,30 @@ fn starts_from_flags_without_a_config_file() {
     assert_eq!(body["disclosed"]["birthdate"], "1986-04-12");
     // The entry profile's disclosure is not enough at this counter.
     assert_deny(&gate.verify(&wallet.code(AUD)), "missing_claim");
-    assert!(db.exists());
-    assert!(world.dir.path("gate.salt").exists());
+    match store.strip_prefix("--store=") {
+        None => {
+            assert!(db.exists());
+            assert!(world.dir.path("gate.salt").exists());
+        }
+        Some(url) => {
+            assert_eq!(gate.health()["replay"]["fleet"], "ok");
+            assert!(world.dir.path("gate.spool").exists());
+            gate.wait_for_log();
+            let rows = engine::pg_query(
+                url,
+                "SELECT gate, decision, reason FROM gate_log ORDER BY id",
+            );
+            let row =
+                |g: &str, d: &str, r: &str| vec![Some(g.into()), Some(d.into()), Some(r.into())];
+            assert_eq!(
+                rows,
+                [
+                    row("gate", "allow", "ok"),
+                    row("gate", "deny", "missing_claim")
+                ]
+            );
+        }
+    }
 }
 
 #[test]

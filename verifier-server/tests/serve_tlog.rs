@@ -298,11 +298,13 @@ fn a_trust_bundle_without_a_cosigned_proof_is_refused_at_start() {
     );
     std::fs::write(world.dir.path("gate.toml"), &toml).unwrap();
     let start = || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_govid-verifier"))
-            .args(["serve", "--config"])
-            .arg(world.dir.path("gate.toml"))
-            .output()
-            .unwrap()
+        serve_exit(
+            &[
+                "--config".into(),
+                world.dir.path("gate.toml").display().to_string(),
+            ],
+            &[],
+        )
     };
     let entry = Entry::TrustBundle {
         seq: 1,

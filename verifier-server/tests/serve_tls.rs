@@ -9,7 +9,6 @@ mod serve_common;
 
 use std::io::{Read as _, Write as _};
 use std::net::{IpAddr, Ipv4Addr, TcpStream};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -250,30 +249,13 @@ fn sigterm_stops_a_tls_gate_at_once_with_a_handshake_in_progress() {
 
 /// Runs `serve` with `args`, expecting it to refuse to start; returns its exit code and stderr.
 fn refused(world: &World, args: &[String]) -> (Option<i32>, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_govid-verifier"))
-        .arg("serve")
-        .args([
-            "--listen=127.0.0.1:0".to_owned(),
-            format!("--trust-jwk={}", world.jwk_path.display()),
-            format!("--aud={AUD}"),
-        ])
-        .args(args)
-        .env_remove("GOVID_ADMIN_TOKEN")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the gate started with {args:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let output = child.wait_with_output().unwrap();
+    let mut all = vec![
+        "--listen=127.0.0.1:0".to_owned(),
+        format!("--trust-jwk={}", world.jwk_path.display()),
+        format!("--aud={AUD}"),
+    ];
+    all.extend_from_slice(args);
+    let output = serve_exit(&all, &[]);
     (
         output.status.code(),
         String::from_utf8_lossy(&output.stderr).into_owned(),

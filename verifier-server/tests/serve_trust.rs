@@ -74,11 +74,13 @@ fn offline_trust_bundle_gives_keys_and_status() {
         other.public_key().to_jwk().to_string(),
     )
     .unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_govid-verifier"))
-        .args(["serve", "--config"])
-        .arg(world.dir.path("gate.toml"))
-        .output()
-        .unwrap();
+    let out = serve_exit(
+        &[
+            "--config".into(),
+            world.dir.path("gate.toml").display().to_string(),
+        ],
+        &[],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bundle_signature"));
 }
@@ -169,15 +171,14 @@ fn a_trust_bundle_from_flags_without_a_config_file() {
 
     // One without the other is refused before anything is read.
     for alone in [bundle, operator] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_govid-verifier"))
-            .args([
-                "serve",
-                "--listen=127.0.0.1:0",
-                &format!("--aud={AUD}"),
-                &alone,
-            ])
-            .output()
-            .unwrap();
+        let out = serve_exit(
+            &[
+                "--listen=127.0.0.1:0".into(),
+                format!("--aud={AUD}"),
+                alone.clone(),
+            ],
+            &[],
+        );
         assert_eq!(out.status.code(), Some(2), "{alone}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
