@@ -7,9 +7,9 @@
 //! Cutting entries off the end does not (nothing here is anchored outside `issuer.db`: the head
 //! `publish` prints is what an auditor keeps); [`crate::replay`] says what that leaves open.
 
+use crate::db::{Connection, OptionalExtension};
 use govid_core::b64;
 use govid_core::jose::{verify_signature, PublicKey, Signer};
-use rusqlite::{Connection, OptionalExtension};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -63,7 +63,7 @@ pub(crate) fn append(
     conn.cached_exec(
         "INSERT INTO audit(seq, at, action, detail, prev_hash, hash, kid, sig)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        rusqlite::params![seq, at, action, detail, prev, hash, signer.kid, sig],
+        crate::db::params![seq, at, action, detail, prev, hash, signer.kid, sig],
     )?;
     Ok(Head { seq, hash })
 }

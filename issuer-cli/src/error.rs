@@ -73,6 +73,40 @@ impl From<rusqlite::Error> for CliError {
     }
 }
 
+impl From<crate::db::Error> for CliError {
+    fn from(e: crate::db::Error) -> Self {
+        use crate::db::Error;
+        match e {
+            Error::Sqlite(e) => e.into(),
+            Error::Postgres(e) => match e.code().map(|c| c.code()) {
+                // lock_not_available: the writers' lock (lock_timeout).
+                Some("55P03") => CliError::new(
+                    "busy",
+                    "the issuer database is busy: another govid-issuer command is running on it \
+                     (here or on another replica). Wait for it to finish and try again.",
+                ),
+                Some("53100") => CliError::new("disk_full", "the database server's disk is full"),
+                Some("25006") => CliError::new(
+                    "read_only",
+                    "the issuer database is read-only (a standby?): give the primary",
+                ),
+                _ if e.is_closed() || e.as_db_error().is_none() => CliError::new(
+                    "database_unreachable",
+                    format!(
+                        "lost the connection to the issuer database: {}",
+                        Error::Postgres(e)
+                    ),
+                ),
+                _ => CliError::new(
+                    "database",
+                    format!("database error: {}", Error::Postgres(e)),
+                ),
+            },
+            e => CliError::new("database", format!("database error: {e}")),
+        }
+    }
+}
+
 impl From<govid_core::jose::SignError> for CliError {
     fn from(e: govid_core::jose::SignError) -> Self {
         CliError::new("sign", e.to_string())

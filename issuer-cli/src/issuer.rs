@@ -2,8 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::db::{Connection, OptionalExtension};
 use govid_core::credential::{Organization, WorkerClaims};
-use rusqlite::{Connection, OptionalExtension};
 use serde_json::{json, Value};
 
 use crate::did::{self, DidMethod, PublishedKey};
@@ -137,7 +137,7 @@ pub(crate) const STAFF_COLUMNS: &str = "employee_number, family_name, given_name
     valid_until";
 
 impl Staff {
-    pub(crate) fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+    pub(crate) fn from_row(row: &crate::db::Row<'_>) -> crate::db::Result<Self> {
         let zones: String = row.get(10)?;
         Ok(Self {
             employee_number: row.get(0)?,

@@ -4,8 +4,8 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
+use crate::db::Connection;
 use govid_core::jose::{PublicKey, Signer, SoftwareSigner, WithKeyId};
-use rusqlite::Connection;
 
 use crate::error::{CliError, CliResult};
 use crate::fsutil;
@@ -63,8 +63,8 @@ pub(crate) fn read_private_key(dir: &Path, file: &str) -> CliResult<SoftwareSign
 }
 
 fn record(
-    row: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(i64, String, String, String, i64, Option<i64>)> {
+    row: &crate::db::Row<'_>,
+) -> crate::db::Result<(i64, String, String, String, i64, Option<i64>)> {
     Ok((
         row.get(0)?,
         row.get(1)?,

@@ -7,6 +7,7 @@ mod audit;
 mod bundle;
 mod clock;
 mod cmd;
+use govid_issuer::db;
 mod confirm;
 mod did;
 mod error;
@@ -55,6 +56,16 @@ struct Cli {
         help = "The issuer directory (keys, database, QR codes, credentials) [env: GOVID_ISSUER_DIR]"
     )]
     dir: Option<PathBuf>,
+    /// The issuer database: a postgres:// URL (replicas of `serve` and the CLI on one
+    /// database), or a SQLite file; without it, issuer.db in the issuer directory.
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL|FILE",
+        help = "The issuer database: postgres://… (shared by replicas) or a SQLite file; default \
+                DIR/issuer.db [env: GOVID_ISSUER_DB]"
+    )]
+    db: Option<String>,
     /// Print the result as JSON (one object; errors too) instead of text.
     #[arg(long, global = true)]
     json: bool,
@@ -377,6 +388,7 @@ fn run(cli: Cli) -> Result<Report, CliError> {
         })
     };
     let json = cli.json;
+    store::set_db_setting(cli.db.clone());
     match cli.command {
         Command::Init(a) => cmd::init::run(
             &dir()?,

@@ -24,9 +24,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::db::Connection;
 use govid_core::jose::CompactJws;
 use govid_core::status::StatusReference;
-use rusqlite::Connection;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 

@@ -6,10 +6,13 @@
 //! clear "busy" message).
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use crate::db::{Connection, OptionalExtension};
 
 use crate::error::{CliError, CliResult};
+
+mod postgres;
 
 /// The database file name in the issuer directory.
 pub(crate) const DB_FILE: &str = "issuer.db";
@@ -269,23 +272,59 @@ CREATE TABLE audit (
 ) STRICT;
 "#;
 
-/// Sets the per-connection settings: WAL, `synchronous=NORMAL`, busy timeout, foreign keys.
-fn configure(conn: &Connection) -> CliResult<()> {
-    // GOVID_ISSUER_BUSY_TIMEOUT_MS shortens the wait in tests.
+/// Where the issuer database is: `--db` / `GOVID_ISSUER_DB` (a `postgres://` URL, or the path of
+/// a SQLite file), else `issuer.db` in the issuer directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Location {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database (the URL may hold a password: never printed).
+    Postgres(String),
+}
+
+static DB_SETTING: OnceLock<Option<String>> = OnceLock::new();
+
+/// Sets `--db` (or, without it, `GOVID_ISSUER_DB`) for this process; once, at start.
+pub(crate) fn set_db_setting(db: Option<String>) {
+    let db = db
+        .or_else(|| std::env::var("GOVID_ISSUER_DB").ok())
+        .filter(|d| !d.trim().is_empty());
+    let _ = DB_SETTING.set(db);
+}
+
+/// The database of the issuer directory `dir`.
+pub(crate) fn location(dir: &Path) -> Location {
+    match DB_SETTING.get().cloned().flatten() {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Location::Postgres(url)
+        }
+        Some(path) => Location::Sqlite(PathBuf::from(path)),
+        None => Location::Sqlite(db_path(dir)),
+    }
+}
+
+/// How long a command waits for another one to finish writing (`GOVID_ISSUER_BUSY_TIMEOUT_MS`
+/// shortens it in tests).
+fn busy_wait() -> std::time::Duration {
     let wait = std::env::var("GOVID_ISSUER_BUSY_TIMEOUT_MS")
         .ok()
         .and_then(|t| t.parse().ok())
         .unwrap_or(BUSY_TIMEOUT_MS);
-    conn.busy_timeout(std::time::Duration::from_millis(wait))?;
+    std::time::Duration::from_millis(wait)
+}
+
+/// Sets the per-connection settings: WAL, `synchronous=NORMAL`, busy timeout, foreign keys.
+fn configure(conn: &rusqlite::Connection) -> CliResult<()> {
+    conn.busy_timeout(busy_wait())?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(())
 }
 
-/// Creates a new database at `path` with the schema.
+/// Creates a new SQLite database at `path` with the schema.
 pub(crate) fn create(path: &Path) -> CliResult<Connection> {
-    let conn = Connection::open(path)?;
+    let conn = rusqlite::Connection::open(path)?;
     // 8 KiB pages hold three ~2.7 KB credentials each (4 KiB pages hold one, wasting a third).
     conn.pragma_update(None, "page_size", 8192)?;
     configure(&conn)?;
@@ -298,46 +337,81 @@ pub(crate) fn create(path: &Path) -> CliResult<Connection> {
         "INSERT INTO meta(key, value) VALUES ('schema_version', ?1)",
         [SCHEMA_VERSION],
     )?;
+    Ok(Connection::from_sqlite(conn))
+}
+
+/// Creates the schema in the empty PostgreSQL database at `url`.
+pub(crate) fn create_postgres(url: &str) -> CliResult<Connection> {
+    let conn = connect_postgres(url)?;
+    postgres::create(&conn)?;
     Ok(conn)
 }
 
-/// A read-only connection to the database of `dir` (WAL: it reads the last commit while a writer
-/// works); for `serve`'s lookups. The schema is the one [`open`] checked.
+fn connect_postgres(url: &str) -> CliResult<Connection> {
+    Connection::open_postgres(url, busy_wait())
+        .map_err(|e| CliError::new("database_unreachable", e))
+}
+
+/// A read-only connection to the database of `dir` (SQLite in WAL mode: it reads the last
+/// commit while a writer works); for `serve`'s lookups. The schema is the one [`open`] checked.
 pub(crate) fn open_reader(dir: &Path) -> CliResult<Connection> {
     let conn = open_side(dir)?;
-    conn.pragma_update(None, "query_only", true)?;
+    match conn.sqlite() {
+        Some(c) => c.pragma_update(None, "query_only", true)?,
+        None => conn.execute_batch("SET default_transaction_read_only = on")?,
+    }
     Ok(conn)
 }
 
 /// Another connection to the database of `dir`, with the usual settings; the schema is the one
 /// [`open`] checked.
 pub(crate) fn open_side(dir: &Path) -> CliResult<Connection> {
-    let conn = Connection::open_with_flags(
-        db_path(dir),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    configure(&conn)?;
-    Ok(conn)
+    match location(dir) {
+        Location::Sqlite(path) => {
+            let conn = rusqlite::Connection::open_with_flags(
+                path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            configure(&conn)?;
+            Ok(Connection::from_sqlite(conn))
+        }
+        Location::Postgres(url) => connect_postgres(&url),
+    }
 }
 
-/// Opens the database of the issuer directory `dir`.
+/// Opens the database of the issuer directory `dir`, upgrading its schema if it is older.
 pub(crate) fn open(dir: &Path) -> CliResult<Connection> {
-    let path = db_path(dir);
+    let path = match location(dir) {
+        Location::Sqlite(path) => path,
+        Location::Postgres(url) => {
+            let conn = connect_postgres(&url)?;
+            postgres::open(&conn, dir)?;
+            return Ok(conn);
+        }
+    };
     if !path.is_file() {
+        let hint = if path == db_path(dir) && dir.join("keys").is_dir() {
+            " (this directory has keys but no issuer.db: if its database is PostgreSQL, pass \
+             --db postgres://… or set GOVID_ISSUER_DB)"
+        } else {
+            ""
+        };
         return Err(CliError::new(
             "no_issuer",
             format!(
-                "no issuer in {}: run `govid-issuer init --dir {} ...` first (or check --dir)",
+                "no issuer in {}: run `govid-issuer init --dir {} ...` first (or check --dir){hint}",
                 dir.display(),
                 dir.display()
             ),
         ));
     }
-    let conn = Connection::open_with_flags(
+    let conn = rusqlite::Connection::open_with_flags(
         &path,
         rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     configure(&conn)?;
+    let conn = Connection::from_sqlite(conn);
     let version: Option<String> = conn
         .query_row(
             "SELECT value FROM meta WHERE key = 'schema_version'",
@@ -438,8 +512,8 @@ pub(crate) fn db_path(dir: &Path) -> PathBuf {
 
 /// Starts a write transaction now (not at the first write), so the command waits its turn
 /// before reading what it will change.
-pub(crate) fn write_tx(conn: &mut Connection) -> CliResult<rusqlite::Transaction<'_>> {
-    Ok(conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
+pub(crate) fn write_tx(conn: &mut Connection) -> CliResult<crate::db::Transaction<'_>> {
+    Ok(conn.write_transaction()?)
 }
 
 /// A `meta` value.
@@ -468,27 +542,27 @@ pub(crate) fn set_meta(conn: &Connection, key: &str, value: &str) -> CliResult<(
 /// `serve`'s writer and of issuance are compiled once, not at every call.
 pub(crate) trait Cached {
     /// [`Connection::query_row`] with a cached statement.
-    fn cached_row<T, P: rusqlite::Params>(
+    fn cached_row<T, P: crate::db::Params>(
         &self,
         sql: &str,
         params: P,
-        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-    ) -> rusqlite::Result<T>;
+        f: impl FnOnce(&crate::db::Row<'_>) -> crate::db::Result<T>,
+    ) -> crate::db::Result<T>;
     /// [`Connection::execute`] with a cached statement.
-    fn cached_exec<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize>;
+    fn cached_exec<P: crate::db::Params>(&self, sql: &str, params: P) -> crate::db::Result<usize>;
 }
 
 impl Cached for Connection {
-    fn cached_row<T, P: rusqlite::Params>(
+    fn cached_row<T, P: crate::db::Params>(
         &self,
         sql: &str,
         params: P,
-        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-    ) -> rusqlite::Result<T> {
+        f: impl FnOnce(&crate::db::Row<'_>) -> crate::db::Result<T>,
+    ) -> crate::db::Result<T> {
         self.prepare_cached(sql)?.query_row(params, f)
     }
 
-    fn cached_exec<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+    fn cached_exec<P: crate::db::Params>(&self, sql: &str, params: P) -> crate::db::Result<usize> {
         self.prepare_cached(sql)?.execute(params)
     }
 }

@@ -21,10 +21,10 @@
 
 use std::path::Path;
 
+use crate::db::{params, Connection, OptionalExtension};
 use govid_core::jose::{Algorithm, PublicKey, SoftwareSigner};
 use govid_core::tlog::{self, Entry, KeyEntry, KeyEvent, LogSigner, MemoryTree, TlogProof};
 use rand_core::OsRng;
-use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 
 use crate::error::{CliError, CliResult};

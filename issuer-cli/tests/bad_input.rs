@@ -20,7 +20,8 @@ fn no_dir_is_a_usage_error() {
 fn env_var_names_the_directory() {
     let env = Env::new();
     env.init();
-    let out = ok(command()
+    let out = ok(env
+        .command()
         .env("GOVID_ISSUER_DIR", &env.dir)
         .args(["--json", "staff", "list"])
         .output());
@@ -302,7 +303,8 @@ fn enrollment_proof_errors() {
     // Proof from stdin.
     let offer6 = env.offer("MOT-0006");
     let (_, p6) = env.phone_proof(&offer6, Algorithm::ES256, now());
-    let out = ok(command()
+    let out = ok(env
+        .command()
         .arg("--dir")
         .arg(&env.dir)
         .args(["enroll", "--proof", "-"])

@@ -84,12 +84,14 @@ fn an_empty_issuer_dir_variable_counts_as_unset() {
         "error: no issuer directory: pass --dir DIR or set GOVID_ISSUER_DIR\n"
     );
     // A set variable still works without --dir, and --dir wins over it.
-    let out = ok(command()
+    let out = ok(env
+        .command()
         .args(["staff", "list"])
         .env("GOVID_ISSUER_DIR", &env.dir)
         .output());
     assert_eq!(out.status.code(), Some(0));
-    let out = ok(command()
+    let out = ok(env
+        .command()
         .arg("--dir")
         .arg(&env.dir)
         .args(["staff", "list"])

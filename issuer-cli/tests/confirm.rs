@@ -41,6 +41,8 @@ fn in_terminal(env: &Env, args: &[&str], answer: &str) -> Option<Run> {
     let child = Command::new("script")
         .args(["-qec", &line, "/dev/null"])
         .env_remove("GOVID_ISSUER_DIR")
+        .env_remove("GOVID_ISSUER_DB")
+        .envs(env.engine_vars())
         .env_remove("GOVID_ISSUER_NOW")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

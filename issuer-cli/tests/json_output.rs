@@ -106,7 +106,7 @@ fn paths_in_json_are_absolute_and_the_audit_head_has_one_shape() {
     let env = Env::new();
     // A relative --dir and --out, run from the workspace folder.
     let run = |args: &[&str]| {
-        let mut cmd = command();
+        let mut cmd = env.command();
         cmd.current_dir(env.tmp.path())
             .args(["--dir", "issuer", "--json"])
             .args(args);

@@ -308,6 +308,8 @@ fn offer_all_shows_progress_at_a_terminal() {
     let out = Command::new("script")
         .args(["-qec", &line, "/dev/null"])
         .env_remove("GOVID_ISSUER_DIR")
+        .env_remove("GOVID_ISSUER_DB")
+        .envs(env.engine_vars())
         .env_remove("GOVID_ISSUER_NOW")
         .stdin(Stdio::null())
         .output();

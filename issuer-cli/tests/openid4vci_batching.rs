@@ -416,10 +416,11 @@ fn the_dpop_proof_of_a_refused_request_cannot_be_replayed() {
 }
 
 /// DPoP proof ids an earlier version of the service kept (in `vci_dpop_jtis`) are still refused
-/// after the upgrade: `serve` moves them at start.
+/// after the upgrade: `serve` moves them at start. (An `issuer.db` upgrade: on SQLite whatever
+/// the engine under test.)
 #[test]
 fn proof_ids_recorded_before_the_upgrade_stay_used() {
-    let env = setup();
+    let env = setup_in(Env::on_sqlite());
     let mut server = serve(&env, &[], &[]);
     let phone = SoftwareSigner::generate(Algorithm::ES256, &mut OsRng);
     let first = make_offer(&env, &server, "MOT-0001", &[]);

@@ -41,7 +41,7 @@ fn assert_consistent(env: &Env, expected: i64) {
     assert_eq!(
         count(
             env,
-            "SELECT COUNT(*) FROM (SELECT DISTINCT list_id, idx FROM credentials)"
+            "SELECT COUNT(*) FROM (SELECT DISTINCT list_id, idx FROM credentials) AS slots"
         ),
         expected,
         "no index twice"
@@ -60,7 +60,8 @@ fn kill_during_issue_then_resume_issues_everyone_once() {
     let env = enrolled(N as usize);
     let out = env.path("ids");
     let out_s = out.to_str().unwrap_or_default().to_owned();
-    let mut child = ok(command()
+    let mut child = ok(env
+        .command()
         .arg("--dir")
         .arg(&env.dir)
         .args(["issue", "--all", "--batch", "50", "--out", &out_s])
@@ -132,7 +133,8 @@ fn kill_during_publish_leaves_consistent_state() {
     let web = env.path("web");
     let web_s = web.to_str().unwrap_or_default().to_owned();
     for delay_ms in [0u64, 2, 5, 10, 20, 40] {
-        let mut child = ok(command()
+        let mut child = ok(env
+            .command()
             .arg("--dir")
             .arg(&env.dir)
             .args(["publish", "--out", &web_s])
@@ -162,7 +164,8 @@ fn concurrent_issue_runs_never_issue_twice() {
     const N: i64 = 400;
     let env = enrolled(N as usize);
     let spawn = || {
-        ok(command()
+        ok(env
+            .command()
             .arg("--dir")
             .arg(&env.dir)
             .args(["issue", "--all", "--batch", "25", "--jsonl"])
@@ -211,7 +214,8 @@ fn a_batch_planned_before_another_command_wrote_is_planned_again() {
     const N: i64 = 200;
     let env = enrolled(N as usize);
     let spawn = || {
-        ok(command()
+        ok(env
+            .command()
             .arg("--dir")
             .arg(&env.dir)
             .args(["issue", "--all", "--batch", "20", "--jsonl"])
@@ -261,8 +265,8 @@ fn a_batch_planned_before_another_command_wrote_is_planned_again() {
 fn a_busy_database_gives_a_clear_message() {
     let env = Env::new();
     env.init();
-    let conn = env.db();
-    ok(conn.execute_batch("BEGIN IMMEDIATE"));
+    let mut conn = env.db();
+    let writing = ok(conn.write_transaction());
     let r = env.run_env(
         &[
             "staff",
@@ -272,7 +276,7 @@ fn a_busy_database_gives_a_clear_message() {
         &[("GOVID_ISSUER_BUSY_TIMEOUT_MS", "200")],
     );
     r.assert_fails_with("the issuer database is busy: another govid-issuer command is running");
-    ok(conn.execute_batch("ROLLBACK"));
+    drop(writing);
     env.import_sample();
 }
 

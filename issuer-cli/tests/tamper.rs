@@ -175,9 +175,15 @@ fn a_status_index_given_twice_in_the_database_is_reported_and_not_published() {
     env.run(&["issue", "--all"]).assert_ok();
     let (list, idx1) = slot(&env, 1);
     let (_, idx2) = slot(&env, 2);
-    // The schema forbids it: drop the UNIQUE (list_id, idx) by rebuilding the table.
-    ok(env.db().execute_batch(&format!(
-        "PRAGMA foreign_keys = OFF;
+    // The schema forbids it: drop the UNIQUE (list_id, idx) (on SQLite by rebuilding the table).
+    ok(env.db().execute_batch(&if env.pg.is_some() {
+        format!(
+            "ALTER TABLE credentials DROP CONSTRAINT credentials_list_id_idx_key;
+             UPDATE credentials SET idx = {idx1} WHERE id = 2;"
+        )
+    } else {
+        format!(
+            "PRAGMA foreign_keys = OFF;
          BEGIN;
          CREATE TABLE c2 (
              id INTEGER PRIMARY KEY, employee_number TEXT NOT NULL, list_id INTEGER NOT NULL,
@@ -189,7 +195,8 @@ fn a_status_index_given_twice_in_the_database_is_reported_and_not_published() {
          ALTER TABLE c2 RENAME TO credentials;
          COMMIT;
          UPDATE credentials SET idx = {idx1} WHERE id = 2;"
-    )));
+        )
+    }));
     assert_mismatch(
         &env,
         &[

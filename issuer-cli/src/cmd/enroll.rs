@@ -3,8 +3,8 @@
 use std::io::Read;
 use std::path::Path;
 
+use crate::db::{params, Connection, OptionalExtension};
 use govid_core::enrollment::{verify_key_proof, ProofError, ProofWindow, MAX_PROOF_LEN};
-use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::json;
 
 use crate::audit;

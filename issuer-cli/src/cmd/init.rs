@@ -69,7 +69,21 @@ pub(crate) fn run(dir: &Path, o: &InitOptions) -> CliResult<Report> {
             ))
         }
     };
-    if store::db_path(dir).exists() {
+    let location = store::location(dir);
+    if let store::Location::Sqlite(path) = &location {
+        if path.exists() {
+            return Err(CliError::new(
+                "already_initialized",
+                format!(
+                    "an issuer already exists in {} ({} found); refusing to overwrite it. \
+                     Choose another --dir.",
+                    dir.display(),
+                    path.file_name()
+                        .map_or("issuer.db".into(), |n| n.to_string_lossy())
+                ),
+            ));
+        }
+    } else if store::db_path(dir).exists() {
         return Err(CliError::new(
             "already_initialized",
             format!(
@@ -79,6 +93,11 @@ pub(crate) fn run(dir: &Path, o: &InitOptions) -> CliResult<Report> {
             ),
         ));
     }
+    // A PostgreSQL database is checked (empty, reachable) before any key is made.
+    let postgres = match &location {
+        store::Location::Postgres(url) => Some(store::create_postgres(url)?),
+        store::Location::Sqlite(_) => None,
+    };
     if dir.join(KEYS_DIR).exists() {
         return Err(CliError::new(
             "already_initialized",
@@ -106,15 +125,29 @@ pub(crate) fn run(dir: &Path, o: &InitOptions) -> CliResult<Report> {
     keys::write_private_key(dir, key_file, &key)?;
     keys::write_private_key(dir, OPERATOR_KEY_FILE, &operator)?;
 
-    // The database is built under a temporary name and renamed when complete, so an
-    // interrupted init never leaves a half-made issuer.db.
-    let tmp = dir.join("issuer.db.init");
-    let _ = fs::remove_file(&tmp);
-    // Staff records are personal data: the database (and its -wal/-shm files, which SQLite
-    // creates with the database's mode) is 0600 from the start.
-    fsutil::create_new(&tmp, b"", 0o600)?;
+    // A SQLite database is built under a temporary name and renamed when complete, so an
+    // interrupted init never leaves a half-made issuer.db. (On PostgreSQL, the schema made
+    // above and the rows below are one transaction each: an interrupted init leaves the schema
+    // without an issuer, which a second init refuses; see the README.)
+    let sqlite = match &location {
+        store::Location::Sqlite(path) => {
+            let mut tmp = path.clone().into_os_string();
+            tmp.push(".init");
+            let tmp = std::path::PathBuf::from(tmp);
+            let _ = fs::remove_file(&tmp);
+            // Staff records are personal data: the database (and its -wal/-shm files, which
+            // SQLite creates with the database's mode) is 0600 from the start.
+            fsutil::create_new(&tmp, b"", 0o600)?;
+            Some((tmp, path.clone()))
+        }
+        store::Location::Postgres(_) => None,
+    };
     {
-        let mut conn = store::create(&tmp)?;
+        let mut conn = match (postgres, &sqlite) {
+            (Some(conn), _) => conn,
+            (None, Some((tmp, _))) => store::create(tmp)?,
+            (None, None) => return Err(CliError::new("internal", "no database to create")),
+        };
         let tx = store::write_tx(&mut conn)?;
         for (k, v) in [
             ("name", name.to_owned()),
@@ -129,7 +162,7 @@ pub(crate) fn run(dir: &Path, o: &InitOptions) -> CliResult<Report> {
         }
         tx.execute(
             "INSERT INTO keys(kid, alg, public_jwk, file, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            rusqlite::params![
+            crate::db::params![
                 kid,
                 o.alg.as_str(),
                 key.public_key().to_jwk().to_string(),
@@ -152,10 +185,11 @@ pub(crate) fn run(dir: &Path, o: &InitOptions) -> CliResult<Report> {
         // The transparency log's own key (not the signing key) and origin.
         crate::tlog::ensure_key(dir, &tx)?;
         tx.commit()?;
-        conn.pragma_update(None, "journal_mode", "DELETE")?;
+        conn.pragma_update("journal_mode", "DELETE")?;
     }
-    fs::rename(&tmp, store::db_path(dir))
-        .map_err(|e| CliError::io("cannot create", &store::db_path(dir), &e))?;
+    if let Some((tmp, path)) = &sqlite {
+        fs::rename(tmp, path).map_err(|e| CliError::io("cannot create", path, &e))?;
+    }
     let issuer = Issuer::open(dir)?;
     issuer.write_public_files()?;
 

@@ -3,9 +3,9 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use crate::db::{params, Connection};
 use govid_core::enrollment::{format_code, normalize_code, EnrollmentOffer, CODE_SYMBOLS};
 use rand_core::{OsRng, RngCore};
-use rusqlite::{params, Connection};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -286,7 +286,7 @@ fn select_targets(
            EXISTS(SELECT 1 FROM offers o WHERE o.employee_number = s.employee_number
              AND o.used_at IS NULL AND o.cancelled_at IS NULL AND o.expires_at > ?3)
          FROM staff s
-         WHERE (?1 IS NOT NULL AND s.employee_number = ?1)
+         WHERE (s.employee_number = ?1 AND ?1 IS NOT NULL)
             OR (?1 IS NULL AND s.holder_thumbprint IS NULL AND s.state = 'active'
                 AND s.valid_until >= ?2)
          ORDER BY s.employee_number",

@@ -44,7 +44,7 @@ const FINDINGS_SHOWN: usize = 5;
 /// Refuses to go on unless the audit chain is intact and the database matches it; returns the
 /// replayed log.
 fn check_log(
-    tx: &rusqlite::Connection,
+    tx: &crate::db::Connection,
     keys: &[(String, govid_core::jose::PublicKey)],
 ) -> CliResult<replay::Ledger> {
     if let ChainCheck::Broken { seq, reason } = verify_chain(tx, keys)? {

@@ -2,9 +2,9 @@
 
 use std::path::Path;
 
+use crate::db::params;
 use govid_core::jose::{Algorithm, Signer, SoftwareSigner};
 use rand_core::OsRng;
-use rusqlite::params;
 use serde_json::json;
 
 use crate::audit;

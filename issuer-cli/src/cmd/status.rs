@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use rusqlite::params;
+use crate::db::params;
 use serde_json::json;
 
 use crate::audit;
@@ -27,7 +27,7 @@ struct Target {
 impl Target {
     /// Reads the person `n` (their stored spelling) and counts their IDs whose status is one of
     /// `from` (a SQL list such as `0, 2`).
-    fn load(conn: &rusqlite::Connection, n: &str, from: &str) -> CliResult<Self> {
+    fn load(conn: &crate::db::Connection, n: &str, from: &str) -> CliResult<Self> {
         Ok(conn.query_row(
             &format!(
                 "SELECT given_name, family_name,
@@ -182,7 +182,7 @@ pub(crate) fn suspend(dir: &Path, n: &str, reason: Option<&str>, yes: bool) -> C
 }
 
 /// Refuses to suspend a revoked or already suspended person.
-fn check_suspendable(conn: &rusqlite::Connection, n: &str) -> CliResult<()> {
+fn check_suspendable(conn: &crate::db::Connection, n: &str) -> CliResult<()> {
     match staff_state(conn, n)?.as_str() {
         "revoked" => Err(CliError::new(
             "revoked",

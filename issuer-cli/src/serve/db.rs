@@ -3,7 +3,7 @@
 //! the other requests of its batch); lookups run on a read connection. The CLI may run on the
 //! same directory at the same time: it takes turns with whole batches.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::db::{params, Connection, OptionalExtension};
 use serde_json::json;
 
 use super::error::ApiError;
@@ -17,7 +17,7 @@ use crate::store::Cached;
 /// Seconds an access token lasts.
 pub(crate) const TOKEN_SECS: u64 = 300;
 
-fn sql(e: rusqlite::Error) -> ApiError {
+fn sql(e: crate::db::Error) -> ApiError {
     ApiError::from(crate::error::CliError::from(e))
 }
 
@@ -94,7 +94,7 @@ pub(crate) fn redeem(
         let wrong = wrong + 1;
         let died = wrong >= MAX_WRONG_PINS;
         tx.cached_exec(
-            "UPDATE vci_offers SET wrong_pins = ?2, dead_at = CASE WHEN ?3 THEN ?4 END WHERE id = ?1",
+            "UPDATE vci_offers SET wrong_pins = ?2, dead_at = CASE WHEN ?3 THEN ?4 ELSE dead_at END WHERE id = ?1",
             params![id, wrong, died, now as i64],
         )
         .map_err(sql)?;
@@ -198,7 +198,8 @@ impl Jti {
 pub(crate) fn use_jti(tx: &Connection, jti: &Jti) -> Result<bool, ApiError> {
     let added = tx
         .prepare_cached(
-            "INSERT OR IGNORE INTO vci_used_jtis(expires_at, jti_sha256) VALUES (?1, ?2)",
+            "INSERT INTO vci_used_jtis(expires_at, jti_sha256) VALUES (?1, ?2)
+             ON CONFLICT DO NOTHING",
         )
         .and_then(|mut stmt| stmt.execute(params![jti.until as i64, jti.hash]))
         .map_err(sql)?;
@@ -210,7 +211,8 @@ pub(crate) fn use_jti(tx: &Connection, jti: &Jti) -> Result<bool, ApiError> {
 pub(crate) fn use_nonce(tx: &Connection, nonce: &str, expires: u64) -> Result<bool, ApiError> {
     let added = tx
         .prepare_cached(
-            "INSERT OR IGNORE INTO vci_used_nonces(expires_at, nonce_sha256) VALUES (?1, ?2)",
+            "INSERT INTO vci_used_nonces(expires_at, nonce_sha256) VALUES (?1, ?2)
+             ON CONFLICT DO NOTHING",
         )
         .and_then(|mut stmt| {
             stmt.execute(params![expires as i64, secret::hash("c-nonce", &[nonce])])

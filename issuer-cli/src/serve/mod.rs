@@ -31,8 +31,8 @@ pub(crate) mod writer;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use crate::db::Connection;
 use govid_core::jose::Algorithm;
-use rusqlite::Connection;
 
 use crate::error::{CliError, CliResult};
 use crate::issuer::Issuer;
@@ -183,8 +183,10 @@ pub(crate) fn run(
     // be on disk first: with `synchronous=NORMAL` (the CLI's setting, whose output is files HR
     // hands out later) a power cut could lose a status index a phone already holds, and it could
     // then be given to someone else. FULL syncs the WAL at every commit.
-    issuer.conn.pragma_update(None, "synchronous", "FULL")?;
-    issuer.conn.execute_batch(store::VCI_SERVE_SCHEMA)?;
+    issuer.conn.pragma_update("synchronous", "FULL")?;
+    if issuer.conn.sqlite().is_some() {
+        issuer.conn.execute_batch(store::VCI_SERVE_SCHEMA)?;
+    }
     let Issuer {
         mut conn,
         did,

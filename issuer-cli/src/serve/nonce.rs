@@ -10,10 +10,10 @@
 //! Layout, base64url: version `1` (1 byte) ‖ expiry, unix seconds (8, big-endian) ‖ 16 random
 //! bytes ‖ the first 16 bytes of HMAC-SHA-256 over the preceding 25 bytes.
 
+use crate::db::{Connection, OptionalExtension};
 use govid_core::b64;
 use hmac::{Hmac, Mac};
 use rand_core::{OsRng, RngCore};
-use rusqlite::{Connection, OptionalExtension};
 use sha2::Sha256;
 
 use crate::audit::to_hex;

@@ -4,9 +4,9 @@
 
 use std::path::Path;
 
+use crate::db::{params, Connection, OptionalExtension};
 use govid_core::oid4vci::offer::{offer_uri_by_reference, CredentialOffer, TxCode};
 use govid_core::oid4vci::CONFIGURATIONS;
-use rusqlite::{params, Connection, OptionalExtension};
 
 use super::secret;
 use crate::error::CliResult;

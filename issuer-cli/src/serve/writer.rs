@@ -22,8 +22,8 @@ use std::panic::AssertUnwindSafe;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use crate::db::Connection;
 use axum::http::StatusCode;
-use rusqlite::Connection;
 
 use super::error::ApiError;
 use crate::store::{self, Cached};
@@ -125,14 +125,14 @@ impl Writer {
         conn: Connection,
         side: Connection,
     ) -> crate::error::CliResult<(Self, std::thread::JoinHandle<Stats>)> {
-        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        conn.pragma_update("wal_autocheckpoint", 0)?;
         // Every job's savepoint keeps the pages it changes in a statement journal: in memory,
         // not in a temporary file.
-        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        conn.pragma_update("temp_store", "MEMORY")?;
         // The jobs' statements (about 40 distinct) stay compiled; rusqlite's default of 16
         // would compile most of them again at every use.
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        side.pragma_update(None, "synchronous", "FULL")?;
+        side.pragma_update("synchronous", "FULL")?;
         let spawn_failed = |e: std::io::Error| {
             crate::error::CliError::new("runtime", format!("cannot start: {e}"))
         };
@@ -230,6 +230,10 @@ fn writer_loop(mut conn: Connection, queue: &mpsc::Receiver<Box<dyn Job>>) -> St
 
 /// Checkpoints every [`CHECKPOINT_EVERY`] until `stop` closes, then once more.
 fn checkpoint_loop(conn: &Connection, stop: &mpsc::Receiver<()>) {
+    if conn.sqlite().is_none() {
+        // PostgreSQL checkpoints by itself.
+        return;
+    }
     loop {
         let last = !matches!(
             stop.recv_timeout(CHECKPOINT_EVERY),
@@ -288,7 +292,7 @@ pub(crate) fn savepoint<T>(
     conn: &Connection,
     f: impl FnOnce(&Connection) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
-    let sql = |e: rusqlite::Error| ApiError::from(crate::error::CliError::from(e));
+    let sql = |e: crate::db::Error| ApiError::from(crate::error::CliError::from(e));
     conn.cached_exec("SAVEPOINT step", []).map_err(sql)?;
     let result = f(conn);
     if result.is_err() {
@@ -347,7 +351,7 @@ mod tests {
                 tasks.push(tokio::spawn(async move {
                     writer
                         .run(move |tx| {
-                            let sql = |e: rusqlite::Error| {
+                            let sql = |e: crate::db::Error| {
                                 ApiError::from(crate::error::CliError::from(e))
                             };
                             tx.execute(

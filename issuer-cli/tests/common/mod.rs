@@ -22,10 +22,62 @@ pub(crate) fn ok<T, E: std::fmt::Debug>(r: Result<T, E>) -> T {
     r.unwrap_or_else(|e| panic!("{e:?}"))
 }
 
-/// A temporary workspace with an issuer directory `dir` inside it.
+/// A temporary workspace with an issuer directory `dir` inside it, and, when the tests run on
+/// PostgreSQL, a database of its own (dropped with it).
 pub(crate) struct Env {
     pub(crate) tmp: tempfile::TempDir,
     pub(crate) dir: PathBuf,
+    pub(crate) pg: Option<PgDatabase>,
+}
+
+/// The engine under test: `GOVID_TEST_ENGINE` = `sqlite` (the default) or `postgres`, with
+/// `GOVID_TEST_PG_URL` the URL of a throwaway cluster where the tests may make databases
+/// (`scripts/test.d/45-issuer-postgres` starts one). Anything else fails the test: a suite that
+/// was asked for PostgreSQL never quietly runs on SQLite.
+pub(crate) fn engine_is_postgres() -> bool {
+    match std::env::var("GOVID_TEST_ENGINE").as_deref() {
+        Err(_) | Ok("") | Ok("sqlite") => false,
+        Ok("postgres") => true,
+        Ok(other) => panic!("GOVID_TEST_ENGINE={other}: use sqlite or postgres"),
+    }
+}
+
+/// A database of its own in the test cluster, dropped at the end of the test.
+pub(crate) struct PgDatabase {
+    pub(crate) url: String,
+    admin: String,
+    name: String,
+}
+
+impl PgDatabase {
+    /// A new empty database in the cluster at `GOVID_TEST_PG_URL`.
+    pub(crate) fn new() -> Self {
+        let admin = std::env::var("GOVID_TEST_PG_URL").unwrap_or_else(|_| {
+            panic!("GOVID_TEST_ENGINE=postgres needs GOVID_TEST_PG_URL (a cluster's URL)")
+        });
+        let name = format!("govid_t_{}", rand_name());
+        let mut client = ok(postgres::Client::connect(&admin, postgres::NoTls));
+        ok(client.batch_execute(&format!("CREATE DATABASE {name}")));
+        let (base, query) = admin.split_once('?').unwrap_or((&admin, ""));
+        let (server, _) = base.rsplit_once('/').unwrap_or((base, ""));
+        let url = if query.is_empty() {
+            format!("{server}/{name}")
+        } else {
+            format!("{server}/{name}?{query}")
+        };
+        Self { url, admin, name }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut client) = postgres::Client::connect(&self.admin, postgres::NoTls) {
+            let _ = client.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
 }
 
 pub(crate) struct Run {
@@ -76,6 +128,7 @@ impl Run {
 pub(crate) fn command() -> Command {
     let mut cmd = Command::new(BIN);
     cmd.env_remove("GOVID_ISSUER_DIR")
+        .env_remove("GOVID_ISSUER_DB")
         .env_remove("GOVID_ISSUER_NOW")
         .env_remove("GOVID_ISSUER_BUSY_TIMEOUT_MS")
         .stdin(Stdio::null());
@@ -86,7 +139,76 @@ impl Env {
     pub(crate) fn new() -> Self {
         let tmp = ok(tempfile::tempdir());
         let dir = tmp.path().join("issuer");
-        Self { tmp, dir }
+        let pg = engine_is_postgres().then(PgDatabase::new);
+        Self { tmp, dir, pg }
+    }
+
+    /// A workspace on SQLite whatever the engine under test: for the tests of what only an
+    /// `issuer.db` file has (its upgrades from earlier schema versions, which a PostgreSQL
+    /// database, made at version 4, never needs).
+    pub(crate) fn on_sqlite() -> Self {
+        let tmp = ok(tempfile::tempdir());
+        let dir = tmp.path().join("issuer");
+        Self { tmp, dir, pg: None }
+    }
+
+    /// Everything the issuer database holds, as text: the SQLite file and its WAL, or every
+    /// row of every table in PostgreSQL (to prove a secret is not in it).
+    pub(crate) fn database_text(&self) -> String {
+        match &self.pg {
+            None => {
+                let mut bytes = ok(std::fs::read(self.dir.join("issuer.db")));
+                bytes.extend(std::fs::read(self.dir.join("issuer.db-wal")).unwrap_or_default());
+                String::from_utf8_lossy(&bytes).into_owned()
+            }
+            Some(pg) => {
+                let mut client = ok(postgres::Client::connect(&pg.url, postgres::NoTls));
+                let tables = ok(client.query(
+                    "SELECT table_name::TEXT FROM information_schema.tables
+                     WHERE table_schema = 'public'",
+                    &[],
+                ));
+                let mut text = String::new();
+                for t in tables {
+                    let name: String = t.get(0);
+                    for row in ok(client.query(&format!("SELECT t::TEXT FROM {name} t"), &[])) {
+                        text.push_str(row.get::<_, &str>(0));
+                        text.push('\n');
+                    }
+                }
+                text
+            }
+        }
+    }
+
+    /// The environment a command on this issuer needs besides `--dir`: `GOVID_ISSUER_DB` when
+    /// its database is PostgreSQL.
+    pub(crate) fn engine_vars(&self) -> Vec<(&'static str, String)> {
+        self.pg
+            .iter()
+            .map(|pg| ("GOVID_ISSUER_DB", pg.url.clone()))
+            .collect()
+    }
+
+    /// [`command`] for this issuer's database (`--dir` still to be given).
+    pub(crate) fn command(&self) -> Command {
+        let mut cmd = command();
+        cmd.envs(self.engine_vars());
+        cmd
+    }
+
+    /// A connection to the issuer database, on its engine (for tests that look inside it or
+    /// edit it behind the tool's back).
+    pub(crate) fn db(&self) -> govid_issuer::db::Connection {
+        match &self.pg {
+            Some(pg) => ok(govid_issuer::db::Connection::open_postgres(
+                &pg.url,
+                std::time::Duration::from_secs(10),
+            )),
+            None => govid_issuer::db::Connection::from_sqlite(ok(rusqlite::Connection::open(
+                self.dir.join("issuer.db"),
+            ))),
+        }
     }
 
     pub(crate) fn path(&self, name: &str) -> PathBuf {
@@ -99,7 +221,7 @@ impl Env {
     }
 
     pub(crate) fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        let mut cmd = command();
+        let mut cmd = self.command();
         cmd.arg("--dir").arg(&self.dir).args(args);
         for (k, v) in env {
             cmd.env(k, v);
@@ -195,10 +317,6 @@ impl Env {
             .collect()
     }
 
-    pub(crate) fn db(&self) -> rusqlite::Connection {
-        ok(rusqlite::Connection::open(self.dir.join("issuer.db")))
-    }
-
     /// Replaces the newest audit entry's detail and signs it again with the issuer key, as the
     /// tool would have written it (what only someone holding the key can do).
     pub(crate) fn rewrite_last_audit_entry(&self, detail: &str) {
@@ -225,7 +343,7 @@ impl Env {
         let sig = govid_core::b64::encode(ok(key.sign(hash.as_bytes())));
         ok(db.execute(
             "UPDATE audit SET detail = ?2, hash = ?3, sig = ?4 WHERE seq = ?1",
-            rusqlite::params![seq, detail, hash, sig],
+            govid_issuer::db::params![seq, detail, hash, sig],
         ));
     }
 }

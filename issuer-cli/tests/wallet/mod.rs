@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdout, Stdio};
 
-use crate::common::{command, now, ok, Env};
+use crate::common::{now, ok, Env};
 use govid_core::b64;
 use govid_core::dpop::{make_proof as make_dpop, DpopClaims};
 use govid_core::enrollment::EnrollmentOffer;
@@ -79,7 +79,7 @@ pub(crate) fn serve(env: &Env, extra: &[&str], vars: &[(&str, &str)]) -> Server 
 /// audience and `htu`, stay the same).
 pub(crate) fn serve_on(env: &Env, port: u16, extra: &[&str], vars: &[(&str, &str)]) -> Server {
     let url = format!("http://127.0.0.1:{port}");
-    let mut cmd = command();
+    let mut cmd = env.command();
     cmd.arg("--dir")
         .arg(&env.dir)
         .args([
@@ -315,7 +315,11 @@ pub(crate) fn request_body(
 }
 
 pub(crate) fn setup() -> Env {
-    let env = Env::new();
+    setup_in(Env::new())
+}
+
+/// [`setup`] in `env`.
+pub(crate) fn setup_in(env: Env) -> Env {
     env.init();
     env.import_sample();
     env

@@ -28,9 +28,9 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::db::{params, Connection};
 #[cfg(doc)]
 use govid_core::credential::GATE_PASS_VCT;
-use rusqlite::{params, Connection};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -231,7 +231,7 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
     let eligible = eligible_sql();
     let total: u64 = issuer.conn.query_row(
         &format!("SELECT COUNT(*) FROM staff s WHERE {eligible}"),
-        rusqlite::named_params! {":today": today, ":only": only, ":reissue": o.reissue, ":now": now as i64},
+        crate::db::named_params! {":today": today, ":only": only, ":reissue": o.reissue, ":now": now as i64},
         |r| r.get(0),
     )?;
     let bar = crate::progress::bar(total, o.quiet, "issuing", "IDs");
@@ -246,9 +246,7 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
         o.batch,
         (&issuer.status_base, issuer.list_capacity),
     );
-    issuer
-        .conn
-        .pragma_update(None, "cache_size", -ISSUE_CACHE_KIB)?;
+    issuer.conn.pragma_update("cache_size", -ISSUE_CACHE_KIB)?;
     let ctx = sign::Context {
         issuer_did: &issuer.did,
         signer: &signer,
@@ -298,7 +296,7 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
              JOIN credential_texts t ON t.credential_id = c.id
              LEFT JOIN gate_pass_texts g ON g.credential_id = c.id
              WHERE c.superseded_at IS NULL AND c.status != 1 AND c.expires_at > ?1
-               AND (?2 IS NULL OR c.employee_number = ?2)",
+               AND (c.employee_number = ?2 OR ?2 IS NULL)",
         )?;
         let mut rows = stmt.query(params![now as i64, only])?;
         while let Some(r) = rows.next()? {
@@ -324,7 +322,7 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
     let secs = started.elapsed().as_secs_f64();
     let not_enrolled: i64 = issuer.conn.query_row(
         "SELECT COUNT(*) FROM staff WHERE holder_thumbprint IS NULL AND state = 'active'
-           AND (?1 IS NULL OR employee_number = ?1)",
+           AND (employee_number = ?1 OR ?1 IS NULL)",
         [&only],
         |r| r.get(0),
     )?;
@@ -392,7 +390,7 @@ pub(crate) fn run(dir: &Path, o: &IssueOptions) -> CliResult<Report> {
 fn eligible_sql() -> String {
     format!(
         "s.holder_thumbprint IS NOT NULL AND s.state = 'active' AND s.valid_until >= :today
-         AND (:only IS NULL OR s.employee_number = :only)
+         AND (s.employee_number = :only OR :only IS NULL)
          AND (:reissue OR NOT {HAS_CURRENT})"
     )
 }
@@ -410,12 +408,12 @@ fn select_sql(eligible: &str) -> String {
     )
 }
 
-/// The planner's query for one person ([`issue_one`]): by primary key (`:only IS NULL OR …`
+/// The planner's query for one person ([`issue_one`]): by primary key (`… OR :only IS NULL`
 /// would walk the staff table), and with a `LIMIT` SQLite need not compile again at every use
 /// (it does for a bare `LIMIT ?`, whose value can change the plan).
 fn select_one_sql() -> String {
     select_sql(&eligible_sql().replace(
-        "(:only IS NULL OR s.employee_number = :only)",
+        "(s.employee_number = :only OR :only IS NULL)",
         "s.employee_number = :only",
     ))
     .replace("LIMIT :limit", "LIMIT 1 + 0 * :limit")
@@ -448,7 +446,7 @@ pub(crate) fn issue_one(
     let today = clock::civil_from_days(clock::today(now));
     let reissue: bool = tx.cached_row(
         &format!("SELECT {HAS_CURRENT} FROM staff s WHERE s.employee_number = :n"),
-        rusqlite::named_params! {":n": employee_number, ":now": now as i64},
+        crate::db::named_params! {":n": employee_number, ":now": now as i64},
         |r| r.get(0),
     )?;
     let select = select_one_sql();
@@ -499,14 +497,14 @@ impl Nobody {
         Ok(conn.query_row(
             &format!(
                 "SELECT COUNT(*),
-                   COALESCE(SUM(s.holder_thumbprint IS NOT NULL AND s.state = 'active'
-                     AND s.valid_until >= :today AND {HAS_CURRENT}), 0),
-                   COALESCE(SUM(s.holder_thumbprint IS NOT NULL AND s.state = 'active'
-                     AND s.valid_until < :today), 0),
-                   COALESCE(SUM(s.state != 'active'), 0)
+                   COUNT(*) FILTER (WHERE s.holder_thumbprint IS NOT NULL AND s.state = 'active'
+                     AND s.valid_until >= :today AND {HAS_CURRENT}),
+                   COUNT(*) FILTER (WHERE s.holder_thumbprint IS NOT NULL AND s.state = 'active'
+                     AND s.valid_until < :today),
+                   COUNT(*) FILTER (WHERE s.state != 'active')
                  FROM staff s"
             ),
-            rusqlite::named_params! {":today": today, ":now": now as i64},
+            crate::db::named_params! {":today": today, ":now": now as i64},
             |r| {
                 Ok(Self {
                     staff: r.get(0)?,
@@ -591,13 +589,13 @@ impl Writer<'_> {
         pool: &mut sign::Pool,
     ) -> CliResult<()> {
         let mut pending: Option<Pending> = None;
-        // `PRAGMA data_version` after our last commit: it changes only when another connection
+        // The data version after our last commit: it changes only when another connection
         // commits.
         let mut ours: Option<i64> = None;
         loop {
             let t0 = Instant::now();
             let tx = store::write_tx(conn)?;
-            let dv: i64 = tx.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+            let dv = tx.data_version()?;
             let current = match pending.take() {
                 Some(p) if ours == Some(dv) => Some(p),
                 Some(p) => {
@@ -622,7 +620,7 @@ impl Writer<'_> {
             let made = self.store(&tx, pool, current)?;
             let t3 = Instant::now();
             tx.commit()?;
-            ours = Some(conn.query_row("PRAGMA data_version", [], |r| r.get(0))?);
+            ours = Some(conn.data_version()?);
             let t4 = Instant::now();
             self.phases[3] += t4 - t3;
             for m in &made {
@@ -734,21 +732,24 @@ impl BatchRows {
                    reason = COALESCE(reason, 'superseded')
                  WHERE employee_number = :n AND superseded_at IS NULL",
             )?
-            .execute(rusqlite::named_params! {":now": now, ":n": m.employee_number})?;
+            .execute(crate::db::named_params! {":now": now, ":n": m.employee_number})?;
         }
-        tx.prepare_cached(
-            "INSERT INTO credentials(employee_number, list_id, idx, kid, issued_at, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?
-        .execute(params![
-            m.employee_number,
-            m.list_id,
-            m.idx,
-            kid,
-            now,
-            m.expires_at as i64,
-        ])?;
-        self.last_id = tx.last_insert_rowid();
+        self.last_id = tx
+            .prepare_cached(
+                "INSERT INTO credentials(employee_number, list_id, idx, kid, issued_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+            )?
+            .query_row(
+                params![
+                    m.employee_number,
+                    m.list_id,
+                    m.idx,
+                    kid,
+                    now,
+                    m.expires_at as i64,
+                ],
+                |r| r.get(0),
+            )?;
         tx.prepare_cached("INSERT INTO credential_texts(credential_id, sd_jwt) VALUES (?1, ?2)")?
             .execute(params![self.last_id, m.sd_jwt])?;
         tx.prepare_cached("INSERT INTO gate_pass_texts(credential_id, sd_jwt) VALUES (?1, ?2)")?
@@ -897,8 +898,9 @@ mod one_select_tests {
     #[test]
     fn the_one_person_query_is_compiled_once_and_uses_the_primary_key() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let conn = crate::store::create(&crate::store::db_path(dir.path()))
+        let db = crate::store::create(&crate::store::db_path(dir.path()))
             .unwrap_or_else(|e| panic!("{e:?}"));
+        let conn = db.sqlite().unwrap_or_else(|| panic!("a SQLite database"));
         let sql = super::select_one_sql();
         let plan: Vec<String> = conn
             .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))

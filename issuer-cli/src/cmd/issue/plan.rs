@@ -3,10 +3,10 @@
 
 use std::collections::HashSet;
 
+use crate::db::{params, Connection, OptionalExtension};
 use govid_core::status::{IndexAllocator, StatusError};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{OsRng, SeedableRng};
-use rusqlite::{params, Connection, OptionalExtension};
 
 use super::sign::{Row, Slot};
 use crate::error::{CliError, CliResult};
@@ -86,7 +86,7 @@ impl<'a> Planner<'a> {
         let rows: Vec<Row> = {
             let mut stmt = tx.prepare_cached(self.select)?;
             let rows = stmt.query_map(
-                rusqlite::named_params! {":cursor": self.cursor, ":today": self.today,
+                crate::db::named_params! {":cursor": self.cursor, ":today": self.today,
                 ":only": self.only, ":reissue": self.reissue, ":now": self.now as i64,
                 ":limit": self.batch as i64},
                 |r| Ok(Row::new(Staff::from_row(r)?, r.get::<_, String>(12)?)),
@@ -103,7 +103,7 @@ impl<'a> Planner<'a> {
 
     /// Allocates `count` entries, filling the newest list and starting new ones as needed.
     fn allocate(&mut self, tx: &Connection, count: usize) -> CliResult<Vec<Slot>> {
-        let dv: i64 = tx.cached_row("PRAGMA data_version", [], |r| r.get(0))?;
+        let dv = tx.data_version()?;
         let newest: Option<(i64, u32)> = tx
             .cached_row(
                 "SELECT id, capacity FROM status_lists ORDER BY id DESC LIMIT 1",

@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
-use rusqlite::{params, Connection};
+use crate::db::{params, Connection};
 use serde_json::{json, Value};
 
 use crate::error::CliResult;
@@ -49,7 +49,10 @@ pub(super) struct Absent {
 
 /// Finds them, in the import's transaction; with `keep`, records the listed ones as kept.
 pub(super) fn check(tx: &Connection, roster: &Roster, keep: bool, now: u64) -> CliResult<Absent> {
-    tx.execute_batch(ROSTER_KEPT)?;
+    if tx.sqlite().is_some() {
+        // (In the PostgreSQL schema from the start.)
+        tx.execute_batch(ROSTER_KEPT)?;
+    }
     let valid: HashSet<String> = roster
         .staff
         .iter()
@@ -116,7 +119,8 @@ pub(super) fn check(tx: &Connection, roster: &Roster, keep: bool, now: u64) -> C
     let mut kept = Vec::new();
     if keep {
         let mut insert = tx.prepare(
-            "INSERT OR REPLACE INTO roster_kept(employee_number, kept_at) VALUES (?1, ?2)",
+            "INSERT INTO roster_kept(employee_number, kept_at) VALUES (?1, ?2)
+             ON CONFLICT(employee_number) DO UPDATE SET kept_at = excluded.kept_at",
         )?;
         for g in &listed {
             insert.execute(params![g.number, now as i64])?;

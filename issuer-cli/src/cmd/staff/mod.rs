@@ -5,7 +5,7 @@ mod gone;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use rusqlite::params;
+use crate::db::params;
 use serde_json::{json, Value};
 
 use crate::audit;
@@ -55,10 +55,11 @@ pub(crate) fn import(dir: &Path, file: &Path, skip_invalid: bool, keep: bool) ->
     let tx = store::write_tx(&mut issuer.conn)?;
     {
         let mut insert = tx.prepare(
-            "INSERT OR IGNORE INTO staff(employee_number, family_name, given_name, birth_date,
+            "INSERT INTO staff(employee_number, family_name, given_name, birth_date,
                organization_name, organization_code, department, position, grade, clearance,
                access_zones, valid_until, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)
+             ON CONFLICT DO NOTHING",
         )?;
         let mut update = tx.prepare(
             "UPDATE staff SET family_name = ?2, given_name = ?3, birth_date = ?4,
@@ -66,7 +67,7 @@ pub(crate) fn import(dir: &Path, file: &Path, skip_invalid: bool, keep: bool) ->
                grade = ?9, clearance = ?10, access_zones = ?11, valid_until = ?12, updated_at = ?13
              WHERE employee_number = ?1 AND (family_name, given_name, birth_date,
                organization_name, organization_code, department, position, grade, clearance,
-               access_zones, valid_until) IS NOT (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+               access_zones, valid_until) IS DISTINCT FROM (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )?;
         let mut has_credential = tx.prepare(
             "SELECT EXISTS(SELECT 1 FROM credentials WHERE employee_number = ?1

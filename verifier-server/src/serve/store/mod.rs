@@ -27,7 +27,6 @@
 
 pub(crate) mod postgres;
 pub(crate) mod spool;
-pub(crate) mod tls;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -69,7 +68,7 @@ impl StoreUrl {
         }
         if text.starts_with("postgres://") || text.starts_with("postgresql://") {
             // The parsers' messages never repeat the URL (it may hold a password).
-            let (rest, _) = tls::split(text)?;
+            let (rest, _) = govid_pg_connect::split(text).map_err(|e| format!("[store] {e}"))?;
             rest.parse::<tokio_postgres::Config>()
                 .map_err(|e| format!("[store] url: not a PostgreSQL URL: {e}"))?;
             return Ok(StoreUrl::Postgres(PgUrl(text.to_owned())));

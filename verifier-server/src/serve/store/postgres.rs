@@ -126,19 +126,9 @@ fn unix(t: u64) -> i64 {
 impl PgStore {
     /// A pool for `url`; connects lazily, so this succeeds while the database is down.
     pub(crate) fn new(url: &PgUrl, timeout: Duration) -> Result<Self, String> {
-        let (rest, tls) = super::tls::split(&url.0)?;
-        let mut config: tokio_postgres::Config = rest
-            .parse()
-            .map_err(|e| format!("[store] url: not a PostgreSQL URL: {e}"))?;
-        config.ssl_mode(if tls.mode == super::tls::SslMode::Disable {
-            tokio_postgres::config::SslMode::Disable
-        } else {
-            tokio_postgres::config::SslMode::Require
-        });
-        let connector = super::tls::connector(&tls)?;
+        let (config, tls, connector) = govid_pg_connect::config(&url.0, "govid-gate", timeout)
+            .map_err(|e| format!("[store] {e}"))?;
         tracing::info!(sslmode = tls.mode.word(), "fleet store: TLS to PostgreSQL");
-        config.connect_timeout(timeout);
-        config.application_name("govid-gate");
         let manager = Manager::from_config(
             config,
             connector,

@@ -1,5 +1,9 @@
-//! TLS to the fleet's PostgreSQL, on rustls with the ring provider (as the gate's HTTPS), through
+//! Connecting to govid's PostgreSQL (the gates' fleet store, the issuer's database): the URL,
+//! and TLS on rustls with the ring provider (as the gate's HTTPS), through
 //! `tokio-postgres-rustls` (which also gives SCRAM its `tls-server-end-point` channel binding).
+//!
+//! Errors are phrased without the name of the setting that holds the URL (`[store] url`,
+//! `--db`): the caller puts it in front. They never repeat the URL (it may hold a password).
 //!
 //! The URL's `sslmode` says what is required, with libpq's names:
 //!
@@ -26,15 +30,20 @@ use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureSc
 
 /// `sslmode`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum SslMode {
+pub enum SslMode {
+    /// Plain TCP.
     Disable,
+    /// TLS, the certificate not checked (unless `sslrootcert` is given).
     Require,
+    /// TLS, the chain checked, not the host name.
     VerifyCa,
+    /// TLS, the chain and the host name checked (the default).
     VerifyFull,
 }
 
 impl SslMode {
-    pub(crate) fn word(self) -> &'static str {
+    /// The mode's name in a URL.
+    pub fn word(self) -> &'static str {
         match self {
             SslMode::Disable => "disable",
             SslMode::Require => "require",
@@ -46,7 +55,7 @@ impl SslMode {
 
 /// Which CA certificates to trust.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Roots {
+pub enum Roots {
     /// None given (`require` without `sslrootcert`: nothing is checked).
     None,
     /// `sslrootcert=FILE`.
@@ -57,15 +66,17 @@ pub(crate) enum Roots {
 
 /// The TLS settings taken out of a URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct PgTls {
-    pub(crate) mode: SslMode,
-    pub(crate) roots: Roots,
+pub struct PgTls {
+    /// What is required of the connection.
+    pub mode: SslMode,
+    /// Whom to trust.
+    pub roots: Roots,
 }
 
 /// Splits `sslmode` and `sslrootcert` out of a `postgres://` URL: the URL without them (for
 /// tokio-postgres, which knows neither `verify-*` nor `sslrootcert`) and the TLS settings.
 /// Errors never repeat the URL (it may hold a password).
-pub(crate) fn split(url: &str) -> Result<(String, PgTls), String> {
+pub fn split(url: &str) -> Result<(String, PgTls), String> {
     // The query starts at the first `?` after the user info (a password may hold a `?` only
     // percent-encoded, but be safe).
     let after_at = url.rfind('@').map_or(0, |i| i + 1);
@@ -87,23 +98,22 @@ pub(crate) fn split(url: &str) -> Result<(String, PgTls), String> {
                     Some("verify-full") => SslMode::VerifyFull,
                     Some(weak @ ("prefer" | "allow")) => {
                         return Err(format!(
-                            "[store] url: sslmode={weak} is refused: it falls back to plain text \
+                            "url: sslmode={weak} is refused: it falls back to plain text \
                              when TLS fails, which an attacker on the path can force; use \
                              verify-full (the default), verify-ca, require or disable"
                         ))
                     }
                     _ => {
-                        return Err("[store] url: sslmode must be disable, require, verify-ca \
+                        return Err("url: sslmode must be disable, require, verify-ca \
                                     or verify-full"
                             .to_owned())
                     }
                 });
             }
             "sslrootcert" => {
-                let value =
-                    decode(value).ok_or("[store] url: sslrootcert is not percent-encoded text")?;
+                let value = decode(value).ok_or("url: sslrootcert is not percent-encoded text")?;
                 roots = Some(match value.as_str() {
-                    "" => return Err("[store] url: sslrootcert is empty".to_owned()),
+                    "" => return Err("url: sslrootcert is empty".to_owned()),
                     "system" => Roots::System,
                     path => Roots::File(PathBuf::from(path)),
                 });
@@ -115,7 +125,7 @@ pub(crate) fn split(url: &str) -> Result<(String, PgTls), String> {
     let roots = roots.unwrap_or(Roots::None);
     if matches!(mode, SslMode::VerifyCa | SslMode::VerifyFull) && roots == Roots::None {
         return Err(format!(
-            "[store] url: sslmode={} (the default: the server's certificate is checked) needs \
+            "url: sslmode={} (the default: the server's certificate is checked) needs \
              sslrootcert=FILE (a PEM file of the CA that signed the database's certificate) or \
              sslrootcert=system (the public web's CAs); sslmode=disable for a database reached \
              without TLS",
@@ -130,13 +140,42 @@ pub(crate) fn split(url: &str) -> Result<(String, PgTls), String> {
     Ok((url, PgTls { mode, roots }))
 }
 
+/// The connection settings and TLS connector for a `postgres://` URL (`sslmode` as above),
+/// with `application_name` and a connect timeout. Connects nothing yet.
+pub fn config(
+    url: &str,
+    application_name: &str,
+    connect_timeout: std::time::Duration,
+) -> Result<
+    (
+        tokio_postgres::Config,
+        PgTls,
+        tokio_postgres_rustls::MakeRustlsConnect,
+    ),
+    String,
+> {
+    let (rest, tls) = split(url)?;
+    let mut config: tokio_postgres::Config = rest
+        .parse()
+        .map_err(|e| format!("url: not a PostgreSQL URL: {e}"))?;
+    config.ssl_mode(if tls.mode == SslMode::Disable {
+        tokio_postgres::config::SslMode::Disable
+    } else {
+        tokio_postgres::config::SslMode::Require
+    });
+    let connector = connector(&tls)?;
+    config.connect_timeout(connect_timeout);
+    config.application_name(application_name);
+    Ok((config, tls, connector))
+}
+
 /// Percent-decoding of a query value (`None`: a bad escape or not UTF-8).
 fn decode(text: &str) -> Option<String> {
     govid_core::url::percent_decode(text).ok()
 }
 
 /// The connector for `tls` (for `disable` too: tokio-postgres then never uses it).
-pub(crate) fn connector(tls: &PgTls) -> Result<tokio_postgres_rustls::MakeRustlsConnect, String> {
+pub fn connector(tls: &PgTls) -> Result<tokio_postgres_rustls::MakeRustlsConnect, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let roots = match &tls.roots {
         Roots::None => None,
@@ -147,13 +186,13 @@ pub(crate) fn connector(tls: &PgTls) -> Result<tokio_postgres_rustls::MakeRustls
     };
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("[store] TLS: {e}"))?;
+        .map_err(|e| format!("TLS: {e}"))?;
     let config = match (tls.mode, roots) {
         (SslMode::VerifyFull, Some(roots)) => builder.with_root_certificates(roots),
         (SslMode::VerifyCa | SslMode::Require, Some(roots)) => {
             let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
                 .build()
-                .map_err(|e| format!("[store] TLS: {e}"))?;
+                .map_err(|e| format!("TLS: {e}"))?;
             builder
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(AnyName(inner)))
@@ -163,7 +202,7 @@ pub(crate) fn connector(tls: &PgTls) -> Result<tokio_postgres_rustls::MakeRustls
             .with_custom_certificate_verifier(Arc::new(Unchecked(provider))),
         (SslMode::Disable, Some(roots)) => builder.with_root_certificates(roots),
         (SslMode::VerifyCa | SslMode::VerifyFull, None) => {
-            return Err("[store] TLS: no sslrootcert to verify against".to_owned())
+            return Err("TLS: no sslrootcert to verify against".to_owned())
         }
     }
     .with_no_client_auth();
@@ -172,7 +211,7 @@ pub(crate) fn connector(tls: &PgTls) -> Result<tokio_postgres_rustls::MakeRustls
 
 /// Reads the CA certificates of `sslrootcert`.
 fn read_roots(path: &std::path::Path) -> Result<RootCertStore, String> {
-    let what = |e: &dyn std::fmt::Display| format!("[store] sslrootcert {}: {e}", path.display());
+    let what = |e: &dyn std::fmt::Display| format!("sslrootcert {}: {e}", path.display());
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
         .map_err(|e| what(&e))?
         .collect::<Result<_, _>>()
