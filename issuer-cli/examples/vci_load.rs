@@ -12,6 +12,14 @@
 //!
 //!     cargo run --release -p govid-issuer --example vci_load -- \
 //!         --url http://127.0.0.1:8470 --codes codes.csv --concurrency 64 --server-pid PID
+//!
+//! Replicas (`bench/vci/replicas.sh`, `scripts/test.d/47-issuer-replicas`): `--connect A,B`
+//! spreads the people over replicas behind one public URL (`--url`, which every proof names),
+//! person i starting at replica i mod n. A person whose replica fails them (refused or cut
+//! connection: a replica killed) goes on at the next one from the step that failed, with the
+//! same access token. `--jwks FILE` checks every credential received: the issuer's signature,
+//! and one status entry per person (its worker ID's, shared by its gate pass), none given to two.
+//! The last line of output is a JSON summary.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -35,11 +43,34 @@ struct Person {
     key: SoftwareSigner,
 }
 
+/// How far a person got (kept across replicas).
+#[derive(Default)]
+struct Progress {
+    token: Option<String>,
+    /// The credentials received, in configuration order.
+    credentials: Vec<String>,
+    latencies: Vec<Duration>,
+}
+
+/// A failure a retry at another replica may get past (the connection), or not (an answer).
+enum Failure {
+    Connection(Error),
+    Refused(Error),
+}
+
+impl<E: Into<Error>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure::Connection(e.into())
+    }
+}
+
 struct Args {
     url: String,
     codes: String,
     concurrency: usize,
     server_pid: Option<u32>,
+    connect: Vec<SocketAddr>,
+    jwks: Option<String>,
 }
 
 fn args() -> Result<Args, Error> {
@@ -48,6 +79,8 @@ fn args() -> Result<Args, Error> {
         codes: String::new(),
         concurrency: 64,
         server_pid: None,
+        connect: Vec::new(),
+        jwks: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -57,12 +90,21 @@ fn args() -> Result<Args, Error> {
             "--codes" => a.codes = value,
             "--concurrency" => a.concurrency = value.parse()?,
             "--server-pid" => a.server_pid = Some(value.parse()?),
+            "--connect" => {
+                for addr in value.split(',') {
+                    a.connect
+                        .push(addr.parse().map_err(|_| "--connect: IP:PORT[,IP:PORT]")?);
+                }
+            }
+            "--jwks" => a.jwks = Some(value),
             _ => return Err(format!("unknown flag {flag}").into()),
         }
     }
     if a.url.is_empty() || a.codes.is_empty() {
         return Err(
-            "usage: vci_load --url URL --codes FILE [--concurrency N] [--server-pid PID]".into(),
+            "usage: vci_load --url URL --codes FILE [--concurrency N] [--server-pid PID] \
+             [--connect IP:PORT,IP:PORT] [--jwks FILE]"
+                .into(),
         );
     }
     Ok(a)
@@ -153,13 +195,14 @@ fn now() -> u64 {
         .unwrap_or(0)
 }
 
-/// One person's flow; the two credential requests' latencies.
+/// One person's flow at `target`, from where `progress` says it stopped.
 async fn person(
     i: usize,
     p: &Person,
     url: &str,
     target: SocketAddr,
-) -> Result<[Duration; 2], Error> {
+    progress: &mut Progress,
+) -> Result<(), Failure> {
     let socket = TcpSocket::new_v4()?;
     let source = [127, 10 + (i >> 16) as u8, (i >> 8) as u8, i as u8];
     socket.bind(SocketAddr::from((source, 0)))?;
@@ -179,32 +222,44 @@ async fn person(
             &p.key,
         )
     };
-    let form = format!(
-        "grant_type={}&pre-authorized_code={}&tx_code={}",
-        percent_encode("urn:ietf:params:oauth:grant-type:pre-authorized_code"),
-        percent_encode(&p.code),
-        p.pin
-    );
-    let proof = dpop("/token", None)?;
-    let (status, body) = exchange(
-        &mut stream,
-        host,
-        "/token",
-        &[("DPoP", &proof)],
-        Some(("application/x-www-form-urlencoded", &form)),
-    )
-    .await?;
-    if status != 200 {
-        return Err(format!("token: {status} {}", String::from_utf8_lossy(&body)).into());
-    }
-    let token: Value = serde_json::from_slice(&body)?;
-    let token = token["access_token"].as_str().ok_or("no token")?.to_owned();
+    let refused = |what: &str, status: u16, body: &[u8]| {
+        Failure::Refused(format!("{what}: {status} {}", String::from_utf8_lossy(body)).into())
+    };
+    let token = match &progress.token {
+        Some(token) => token.clone(),
+        None => {
+            let form = format!(
+                "grant_type={}&pre-authorized_code={}&tx_code={}",
+                percent_encode("urn:ietf:params:oauth:grant-type:pre-authorized_code"),
+                percent_encode(&p.code),
+                p.pin
+            );
+            let proof = dpop("/token", None)?;
+            let (status, body) = exchange(
+                &mut stream,
+                host,
+                "/token",
+                &[("DPoP", &proof)],
+                Some(("application/x-www-form-urlencoded", &form)),
+            )
+            .await?;
+            if status != 200 {
+                return Err(refused("token", status, &body));
+            }
+            let token: Value = serde_json::from_slice(&body)?;
+            let token = token["access_token"].as_str().ok_or("no token")?.to_owned();
+            progress.token = Some(token.clone());
+            token
+        }
+    };
     let auth = format!("DPoP {token}");
-    let mut latencies = [Duration::ZERO; 2];
-    for (k, configuration) in ["worker_id", "gate_pass"].into_iter().enumerate() {
+    for configuration in ["worker_id", "gate_pass"]
+        .into_iter()
+        .skip(progress.credentials.len())
+    {
         let (status, body) = exchange(&mut stream, host, "/nonce", &[], None).await?;
         if status != 200 {
-            return Err(format!("nonce: {status}").into());
+            return Err(refused("nonce", status, &body));
         }
         let nonce: Value = serde_json::from_slice(&body)?;
         let nonce = nonce["c_nonce"].as_str().ok_or("no nonce")?;
@@ -222,12 +277,75 @@ async fn person(
             Some(("application/json", &request)),
         )
         .await?;
-        latencies[k] = start.elapsed();
+        let took = start.elapsed();
+        if status == 503 {
+            // A replica shutting down or cut off from its database: try another.
+            return Err(Failure::Connection(format!("credential: {status}").into()));
+        }
         if status != 200 {
-            return Err(format!("credential: {status} {}", String::from_utf8_lossy(&body)).into());
+            return Err(refused("credential", status, &body));
+        }
+        let answer: Value = serde_json::from_slice(&body)?;
+        let credential = answer["credentials"][0]["credential"]
+            .as_str()
+            .ok_or("no credential")?;
+        progress.credentials.push(credential.to_owned());
+        progress.latencies.push(took);
+    }
+    Ok(())
+}
+
+/// Checks every person's credentials with the issuer keys of `jwks`: each signature, and that
+/// each person has one status entry (worker ID and gate pass alike) that nobody else has.
+/// Returns (credentials verified, people with a unique entry); the first problem is an error.
+fn check_all(jwks: &str, received: &[Progress]) -> Result<(usize, usize), Error> {
+    let jwks: Value = serde_json::from_str(&std::fs::read_to_string(jwks)?)?;
+    let keys: Vec<(String, govid_core::jose::PublicKey)> = jwks["keys"]
+        .as_array()
+        .ok_or("jwks: no keys")?
+        .iter()
+        .map(|k| {
+            let mut public = k.clone();
+            if let Some(o) = public.as_object_mut() {
+                o.remove("kid");
+            }
+            Ok((
+                k["kid"].as_str().unwrap_or_default().to_owned(),
+                govid_core::jose::PublicKey::from_jwk(&public)?,
+            ))
+        })
+        .collect::<Result<_, Error>>()?;
+    let mut seen = std::collections::HashSet::new();
+    let mut verified = 0;
+    for (i, p) in received.iter().enumerate() {
+        let mut entry = None;
+        for credential in &p.credentials {
+            let jwt = credential.split('~').next().unwrap_or_default();
+            let jws = govid_core::jose::CompactJws::parse(jwt, 16)?;
+            let kid = jws.header.kid.clone().unwrap_or_default();
+            let (_, key) = keys
+                .iter()
+                .find(|(k, _)| *k == kid)
+                .ok_or_else(|| format!("person {i}: unknown kid {kid}"))?;
+            jws.verify(key, &Algorithm::ALL)
+                .map_err(|e| format!("person {i}: signature: {e}"))?;
+            let claims: Value = serde_json::from_slice(&jws.payload)?;
+            let list = &claims["status"]["status_list"];
+            let this = (list["uri"].to_string(), list["idx"].to_string());
+            match &entry {
+                None => entry = Some(this),
+                Some(e) if *e == this => {}
+                Some(_) => return Err(format!("person {i}: two status entries").into()),
+            }
+            verified += 1;
+        }
+        if let Some(e) = entry {
+            if !seen.insert(e) {
+                return Err(format!("person {i}: a status entry given before").into());
+            }
         }
     }
-    Ok(latencies)
+    Ok((verified, seen.len()))
 }
 
 /// In-process bare cost: one ES256 proof verification plus one EdDSA issuer signature (over a
@@ -262,11 +380,15 @@ fn main() -> Result<(), Error> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let target: SocketAddr = a
-        .url
-        .trim_start_matches("http://")
-        .parse()
-        .map_err(|_| "--url must be http://IP:PORT")?;
+    let targets: Vec<SocketAddr> = if a.connect.is_empty() {
+        vec![a
+            .url
+            .trim_start_matches("http://")
+            .parse()
+            .map_err(|_| "--url must be http://IP:PORT (or give --connect)")?]
+    } else {
+        a.connect.clone()
+    };
     // Setup (not measured): offers and phone keys.
     let mut reader = csv::Reader::from_path(&a.codes)?;
     let headers = reader.headers()?.clone();
@@ -304,8 +426,12 @@ fn main() -> Result<(), Error> {
     let bare = bare_cost(&a.url)?;
     let people = Arc::new(people);
     let next = Arc::new(AtomicUsize::new(0));
-    let latencies = Arc::new(Mutex::new(Vec::with_capacity(people.len() * 2)));
+    let received: Arc<Vec<Mutex<Progress>>> =
+        Arc::new((0..people.len()).map(|_| Mutex::default()).collect());
     let failures = Arc::new(AtomicUsize::new(0));
+    let moved = Arc::new(AtomicUsize::new(0));
+    let lost_tokens = Arc::new(AtomicUsize::new(0));
+    let targets = Arc::new(targets);
     let server_pid = a.server_pid.map(|p| p.to_string());
     let server_cpu_before = server_pid.as_deref().map(cpu_seconds);
     let self_cpu_before = cpu_seconds("self");
@@ -313,28 +439,56 @@ fn main() -> Result<(), Error> {
     runtime.block_on(async {
         let mut tasks = Vec::new();
         for _ in 0..a.concurrency {
-            let (people, next, latencies, failures) = (
+            let (people, next, received, failures, moved, targets) = (
                 people.clone(),
                 next.clone(),
-                latencies.clone(),
+                received.clone(),
                 failures.clone(),
+                moved.clone(),
+                targets.clone(),
             );
+            let lost_tokens = lost_tokens.clone();
             let url = a.url.clone();
             tasks.push(tokio::spawn(async move {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(p) = people.get(i) else { break };
-                    match person(i, p, &url, target).await {
-                        Ok(l) => latencies
+                    let mut progress = std::mem::take(
+                        &mut *received[i]
                             .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner)
-                            .extend(l),
-                        Err(e) => {
-                            if failures.fetch_add(1, Ordering::Relaxed) < 5 {
-                                eprintln!("person {i}: {e}");
+                            .unwrap_or_else(std::sync::PoisonError::into_inner),
+                    );
+                    // Each replica once, then the first again (a replica may be restarting).
+                    let mut outcome = Ok(());
+                    let mut cut_before_token = false;
+                    for attempt in 0..=targets.len() {
+                        let target = targets[(i + attempt) % targets.len()];
+                        let had_token = progress.token.is_some();
+                        outcome = person(i, p, &url, target, &mut progress).await;
+                        match &outcome {
+                            Err(Failure::Connection(_)) if attempt < targets.len() => {
+                                cut_before_token |= !had_token && progress.token.is_none();
+                                moved.fetch_add(1, Ordering::Relaxed);
+                                tokio::time::sleep(Duration::from_millis(50)).await;
                             }
+                            _ => break,
                         }
                     }
+                    // A token request cut off after its replica recorded the code as used
+                    // (the answer lost with the replica): the code is spent, as a one-time
+                    // code must be, and the person needs a new offer. Counted apart.
+                    let lost_token = matches!(&outcome, Err(Failure::Refused(e))
+                        if cut_before_token && e.to_string().contains("already used"));
+                    if lost_token {
+                        lost_tokens.fetch_add(1, Ordering::Relaxed);
+                    } else if let Err(Failure::Connection(e) | Failure::Refused(e)) = outcome {
+                        if failures.fetch_add(1, Ordering::Relaxed) < 5 {
+                            eprintln!("person {i}: {e}");
+                        }
+                    }
+                    *received[i]
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = progress;
                 }
             }));
         }
@@ -348,19 +502,21 @@ fn main() -> Result<(), Error> {
         (Some(pid), Some(before)) => Some(cpu_seconds(pid) - before),
         _ => None,
     };
-    let mut l = std::mem::take(
-        &mut *latencies
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner),
-    );
+    let received: Vec<Progress> = received
+        .iter()
+        .map(|p| std::mem::take(&mut *p.lock().unwrap_or_else(std::sync::PoisonError::into_inner)))
+        .collect();
+    let mut l: Vec<Duration> = received.iter().flat_map(|p| p.latencies.clone()).collect();
     l.sort();
     let credentials = l.len();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "people {} (failed {}), concurrency {}",
+        "people {} (failed {}, moved to another replica {}), concurrency {}, replicas {}",
         people.len(),
         failures.load(Ordering::Relaxed),
-        a.concurrency
+        moved.load(Ordering::Relaxed),
+        a.concurrency,
+        targets.len()
     );
     println!(
         "credentials {credentials} in {wall:.2} s: {:.0} credentials/s",
@@ -396,5 +552,23 @@ fn main() -> Result<(), Error> {
             bare.as_secs_f64() * 1e6
         );
     }
+    let (verified, unique_entries) = match &a.jwks {
+        Some(jwks) => check_all(jwks, &received)?,
+        None => (0, 0),
+    };
+    println!(
+        "{}",
+        serde_json::json!({
+            "people": people.len(),
+            "credentials": credentials,
+            "failed": failures.load(Ordering::Relaxed),
+            "moved": moved.load(Ordering::Relaxed),
+            "lost_token_answers": lost_tokens.load(Ordering::Relaxed),
+            "verified": verified,
+            "unique_status_entries": unique_entries,
+            "credentials_per_second": (credentials as f64 / wall).round(),
+            "p99_ms": (ms(percentile(&l, 0.99)) * 10.0).round() / 10.0,
+        })
+    );
     Ok(())
 }
