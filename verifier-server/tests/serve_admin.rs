@@ -149,6 +149,15 @@ fn sigterm_stops_cleanly_and_every_answered_decision_is_in_the_log() {
             );
             let claims = pg_query(url, "SELECT claims FROM gate_log LIMIT 1");
             let n: i64 = n[0][0].as_deref().unwrap().parse().unwrap();
+            // Without `salt_file`, the salt is kept beside the spool (the same after a restart).
+            let salt = spool.with_extension("salt");
+            assert!(salt.is_file(), "{}", salt.display());
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt as _;
+                let mode = std::fs::metadata(&salt).unwrap().permissions().mode();
+                assert_eq!(mode & 0o777, 0o600, "{}", salt.display());
+            }
             (n, claims[0][0].clone(), spool.clone())
         }
     };

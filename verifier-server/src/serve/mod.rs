@@ -234,14 +234,16 @@ pub(crate) fn build_state(
                     "[log] db is not used with a PostgreSQL store: the gate log is the fleet's"
                 );
             }
-            let salt = match &config.salt_file {
-                Some(path) => Salt::load_or_create(path)?,
-                None => Salt::ephemeral(),
-            };
             let path = config
                 .spool
                 .as_deref()
                 .ok_or("a fleet gate needs a spool file ([store] spool)")?;
+            let salt = match &config.salt_file {
+                Some(salt) => Salt::load_or_create(salt)?,
+                // Beside the spool, as a SQLite gate's is beside its log: the gate's credential
+                // hashes stay comparable across its restarts.
+                None => Salt::load_or_create(&path.with_extension("salt"))?,
+            };
             let (spool, spooled_keys) =
                 store::spool::Spool::open(path, crate::input::system_now())?;
             // Codes this gate let in while degraded and has not delivered yet stay refused here.
