@@ -454,3 +454,75 @@ fn proof_ids_recorded_before_the_upgrade_stay_used() {
         .query_row("SELECT COUNT(*) FROM vci_dpop_jtis", [], |r| r.get(0)));
     assert_eq!(left, 0);
 }
+
+/// Two instances on one database (replicas, on PostgreSQL in the `45-issuer-postgres` pass):
+/// wrong PINs count against the one offer whichever instance each try reaches, the fifth kills
+/// it at both; a code exchanged at one is spent at the other; a `c_nonce` made by one is
+/// honoured by the other, once.
+#[test]
+fn replicas_share_pin_tries_codes_and_nonces() {
+    let env = setup();
+    let a = serve(&env, &[], &[]);
+    let b = serve(&env, &[], &[]);
+    let phone = SoftwareSigner::generate(Algorithm::ES256, &mut OsRng);
+    let wrong_pin = |offer: &Offer| {
+        if offer.pin == "000000" {
+            "111111"
+        } else {
+            "000000"
+        }
+        .to_owned()
+    };
+    let description = |answer: &Answer| {
+        answer.body["error_description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+
+    // Five wrong PINs, alternating: the count is the offer's, not an instance's.
+    let dead = make_offer(&env, &a, "MOT-0001", &[]);
+    let wrong = wrong_pin(&dead);
+    for (i, left) in (0..5).rev().enumerate() {
+        let at = if i % 2 == 0 { &a } else { &b };
+        let answer = token_request(at, &dead, &wrong, None);
+        assert_error(&answer, 400, "invalid_grant");
+        let expected = if left == 0 {
+            "wrong transaction code; 0 tries left; offer is no longer usable".to_owned()
+        } else {
+            format!("wrong transaction code; {left} tries left")
+        };
+        assert_eq!(description(&answer), expected);
+    }
+    for at in [&a, &b] {
+        let answer = token_request(at, &dead, &dead.pin, None);
+        assert_error(&answer, 400, "invalid_grant");
+        assert_eq!(description(&answer), "offer is no longer usable");
+    }
+
+    // One wrong try at b, the right PIN at a: spent at both.
+    let offer = make_offer(&env, &b, "MOT-0002", &[]);
+    let answer = token_request(&b, &offer, &wrong_pin(&offer), None);
+    assert_eq!(description(&answer), "wrong transaction code; 4 tries left");
+    let token = get_token(&a, &offer, &phone);
+    for at in [&a, &b] {
+        let answer = token_request(at, &offer, &offer.pin, None);
+        assert_error(&answer, 400, "invalid_grant");
+        assert_eq!(description(&answer), "pre-authorized code already used");
+    }
+
+    // A nonce from a, used at b with a's token (the proof's aud is b), then refused at a.
+    let nonce = c_nonce(&a);
+    let body = request_body(&b, "worker_id", &phone, &nonce, now(), None);
+    let credential = credential_of(&credential_request(&b, &token, &phone, &body));
+    assert!(credential.contains('~'), "an SD-JWT: {credential}");
+    let again = request_body(&a, "gate_pass", &phone, &nonce, now(), None);
+    let answer = credential_request(&a, &token, &phone, &again);
+    assert_error(&answer, 400, "invalid_nonce");
+    assert_eq!(
+        description(&answer),
+        "c_nonce is unknown, used or expired; get a new one"
+    );
+    assert!(duplicate_status_indices(&env).is_empty());
+    env.run(&["audit", "verify"]).assert_ok();
+}
