@@ -203,12 +203,7 @@ fn current() -> &'static str {
 
 /// Creates the schema in an empty database; refuses one that already holds an issuer.
 pub(super) fn create(conn: &Connection) -> CliResult<()> {
-    conn.execute_batch("BEGIN")?;
-    let done = (|| -> CliResult<()> {
-        conn.execute_batch(&format!(
-            "SELECT pg_advisory_xact_lock({})",
-            crate::db::WRITE_LOCK
-        ))?;
+    under_lock(conn, || {
         if has_meta(conn)? {
             // A schema without an issuer is what an init that failed after making it left.
             let issuer: Option<String> = conn
@@ -229,8 +224,7 @@ pub(super) fn create(conn: &Connection) -> CliResult<()> {
         }
         super::set_meta(conn, "schema_version", current())?;
         Ok(())
-    })();
-    finish(conn, done)
+    })
 }
 
 /// Checks the schema version and runs the migrations a database lacks.
@@ -268,12 +262,7 @@ pub(super) fn open(conn: &Connection, dir: &std::path::Path) -> CliResult<()> {
             ),
         ));
     };
-    conn.execute_batch("BEGIN")?;
-    let done = (|| -> CliResult<()> {
-        conn.execute_batch(&format!(
-            "SELECT pg_advisory_xact_lock({})",
-            crate::db::WRITE_LOCK
-        ))?;
+    under_lock(conn, || {
         // Another replica may have upgraded it while this one waited.
         if self::version(conn)?.as_deref() != Some(current()) {
             for (_, step) in &MIGRATIONS[from..] {
@@ -282,8 +271,7 @@ pub(super) fn open(conn: &Connection, dir: &std::path::Path) -> CliResult<()> {
             super::set_meta(conn, "schema_version", current())?;
         }
         Ok(())
-    })();
-    finish(conn, done)
+    })
 }
 
 fn has_meta(conn: &Connection) -> CliResult<bool> {
@@ -300,7 +288,14 @@ fn version(conn: &Connection) -> CliResult<Option<String>> {
         .optional()?)
 }
 
-fn finish(conn: &Connection, done: CliResult<()>) -> CliResult<()> {
+/// Runs `f` in a transaction holding the writers' lock (not [`Connection::write_transaction`],
+/// which counts writes in a `meta` row the schema may not have yet).
+fn under_lock(conn: &Connection, f: impl FnOnce() -> CliResult<()>) -> CliResult<()> {
+    conn.execute_batch(&format!(
+        "BEGIN; SELECT pg_advisory_xact_lock({})",
+        crate::db::WRITE_LOCK
+    ))?;
+    let done = f();
     match done {
         Ok(()) => Ok(conn.execute_batch("COMMIT")?),
         Err(e) => {
