@@ -102,6 +102,7 @@ impl From<crate::db::Error> for CliError {
                     format!("database error: {}", Error::Postgres(e)),
                 ),
             },
+            Error::Unreachable(e) => CliError::new("database_unreachable", e),
             e => CliError::new("database", format!("database error: {e}")),
         }
     }

@@ -37,6 +37,8 @@ pub enum Error {
     Type(usize, &'static str),
     /// Something this interface does not do on the engine (a bug of the caller's SQL).
     Unsupported(String),
+    /// The PostgreSQL server could not be reached again after it closed the connection.
+    Unreachable(String),
 }
 
 impl std::fmt::Display for Error {
@@ -50,7 +52,7 @@ impl std::fmt::Display for Error {
                 None => write!(f, "{e}"),
             },
             Error::Type(column, want) => write!(f, "column {column} is not {want}"),
-            Error::Unsupported(what) => f.write_str(what),
+            Error::Unsupported(what) | Error::Unreachable(what) => f.write_str(what),
         }
     }
 }
@@ -173,9 +175,7 @@ impl Connection {
     pub fn busy_timeout(&self, wait: std::time::Duration) -> Result<()> {
         match &self.inner {
             Inner::Sqlite(c) => Ok(c.busy_timeout(wait)?),
-            Inner::Postgres(c) => c
-                .borrow_mut()
-                .batch(&format!("SET lock_timeout = {}", wait.as_millis().max(1))),
+            Inner::Postgres(c) => c.borrow_mut().set_lock_wait(wait),
         }
     }
 

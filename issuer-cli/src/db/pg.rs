@@ -24,6 +24,12 @@ pub(crate) struct Client {
     /// The database's write counter (`meta.write_seq`) as this connection's last write
     /// transaction left it.
     last_write: Option<i64>,
+    /// Inside `BEGIN` … `COMMIT`/`ROLLBACK`: a lost connection is not replaced then (what the
+    /// transaction did is gone with it; its caller sees the error).
+    in_transaction: bool,
+    /// To connect again after the server closed the connection (a restart, a failover).
+    url: String,
+    lock_wait: Duration,
 }
 
 /// Runs `f`, which blocks on the `postgres` client's own runtime, out of any tokio runtime
@@ -52,54 +58,76 @@ impl Drop for Client {
 pub(crate) struct Prepared {
     statement: postgres::Statement,
     names: Vec<String>,
+    /// The issuer's SQL, to prepare it again on a new connection.
+    sql: std::sync::Arc<str>,
 }
 
 impl Client {
     /// Connects to `url`. Waits for another writer's lock at most `lock_wait`.
     pub(crate) fn connect(url: &str, lock_wait: Duration) -> Result<Self, String> {
-        let (config, _, connector) =
-            govid_pg_connect::config(url, "govid-issuer", Duration::from_secs(10))
-                .map_err(|e| format!("--db {e}"))?;
-        let client = off_runtime(|| {
-            let mut client = postgres::Config::from(config)
-                .connect(connector)
-                .map_err(|e| {
-                    format!("cannot connect to the issuer database: {}", Error::from(e))
-                })?;
-            client
-                .batch_execute(&format!(
-                    "SET lock_timeout = {}; SET TIME ZONE 'UTC'",
-                    lock_wait.as_millis().max(1)
-                ))
-                .map_err(|e| format!("the issuer database: {}", Error::from(e)))?;
-            Ok::<_, String>(client)
-        })?;
         Ok(Self {
-            client: Some(client),
+            client: Some(open(url, lock_wait)?),
             prepared: HashMap::new(),
             data_version: 0,
             last_write: None,
+            in_transaction: false,
+            url: url.to_owned(),
+            lock_wait,
         })
     }
 
+    /// The open client: connected again first if the server closed it between transactions
+    /// (a long-running `serve` outlives a database restart).
     fn client(&mut self) -> Result<&mut postgres::Client> {
+        let closed = self.client.as_ref().is_none_or(postgres::Client::is_closed);
+        if closed && !self.in_transaction {
+            let fresh = open(&self.url, self.lock_wait).map_err(Error::Unreachable)?;
+            if let Some(old) = self.client.replace(fresh) {
+                off_runtime(|| drop(old));
+            }
+            self.prepared.clear();
+            // Another connection may have written meanwhile.
+            self.last_write = None;
+        }
         self.client
             .as_mut()
             .ok_or_else(|| Error::Unsupported("the connection is closed".to_owned()))
     }
 
+    /// Sets how long a statement waits for another writer's lock.
+    pub(crate) fn set_lock_wait(&mut self, wait: Duration) -> Result<()> {
+        self.lock_wait = wait;
+        self.batch(&format!("SET lock_timeout = {}", wait.as_millis().max(1)))
+    }
+
     /// Runs statements without parameters.
     pub(crate) fn batch(&mut self, sql: &str) -> Result<()> {
         let client = self.client()?;
-        Ok(off_runtime(|| client.batch_execute(sql))?)
+        let done = off_runtime(|| client.batch_execute(sql));
+        let word = sql
+            .trim_start()
+            .get(..8)
+            .unwrap_or(sql)
+            .to_ascii_uppercase();
+        if word.starts_with("BEGIN") {
+            self.in_transaction = done.is_ok();
+        } else if word.starts_with("COMMIT") || word.starts_with("ROLLBACK") {
+            self.in_transaction = false;
+        }
+        Ok(done?)
     }
 
     /// `BEGIN`, the write lock, and the write counter: if it is not where this connection's
     /// last write left it, another connection wrote meanwhile, and [`Client::data_version`]
     /// changes (as SQLite's `PRAGMA data_version` does).
     pub(crate) fn begin_write(&mut self) -> Result<()> {
+        self.begin_write_once(false)
+    }
+
+    fn begin_write_once(&mut self, retried: bool) -> Result<()> {
+        let in_transaction = self.in_transaction;
         let client = self.client()?;
-        let before: i64 = off_runtime(|| {
+        let before: std::result::Result<i64, postgres::Error> = off_runtime(|| {
             client.batch_execute(&format!(
                 "BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
             ))?;
@@ -109,7 +137,22 @@ impl Client {
                 &[],
             )?;
             row.try_get(0)
-        })?;
+        });
+        let before = match before {
+            Ok(before) => before,
+            Err(_) if client.is_closed() && !in_transaction && !retried => {
+                // The server closed the connection since the last transaction: begin again on
+                // a new one (nothing of this transaction happened).
+                return self.begin_write_once(true);
+            }
+            Err(e) => {
+                // Not left in an aborted transaction (a lock wait that timed out, say): the
+                // next write begins afresh.
+                let _ = off_runtime(|| client.batch_execute("ROLLBACK"));
+                return Err(e.into());
+            }
+        };
+        self.in_transaction = true;
         if self.last_write != Some(before) {
             self.data_version += 1;
         }
@@ -133,7 +176,11 @@ impl Client {
         let (text, names) = translate(sql);
         let client = self.client()?;
         let statement = off_runtime(|| client.prepare(&text))?;
-        let prepared = Prepared { statement, names };
+        let prepared = Prepared {
+            statement,
+            names,
+            sql: sql.into(),
+        };
         self.prepared.insert(sql.to_owned(), prepared.clone());
         Ok(prepared)
     }
@@ -143,8 +190,7 @@ impl Client {
         let values = bind(p, params)?;
         let refs: Vec<&(dyn PgToSql + Sync)> =
             values.iter().map(|v| v as &(dyn PgToSql + Sync)).collect();
-        let client = self.client()?;
-        let n = off_runtime(|| client.execute(&p.statement, &refs))?;
+        let n = self.run(p, |client, statement| client.execute(statement, &refs))?;
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 
@@ -157,8 +203,27 @@ impl Client {
         let values = bind(p, params)?;
         let refs: Vec<&(dyn PgToSql + Sync)> =
             values.iter().map(|v| v as &(dyn PgToSql + Sync)).collect();
+        self.run(p, |client, statement| client.query(statement, &refs))
+    }
+
+    /// Runs `f` with `p`'s statement. Outside a transaction, a statement that fails because the
+    /// server closed the connection (a database restart) runs once more on a new connection:
+    /// there, every statement is a lookup or stands alone, so running it again is safe.
+    fn run<T>(
+        &mut self,
+        p: &Prepared,
+        f: impl Fn(&mut postgres::Client, &postgres::Statement) -> Result<T, postgres::Error>,
+    ) -> Result<T> {
+        let in_transaction = self.in_transaction;
         let client = self.client()?;
-        Ok(off_runtime(|| client.query(&p.statement, &refs))?)
+        match off_runtime(|| f(client, &p.statement)) {
+            Err(_) if !in_transaction && client.is_closed() => {
+                let again = self.prepare(&p.sql)?;
+                let client = self.client()?;
+                Ok(off_runtime(|| f(client, &again.statement))?)
+            }
+            done => Ok(done?),
+        }
     }
 }
 
@@ -255,6 +320,25 @@ pub(crate) fn translate(sql: &str) -> (String, Vec<String>) {
         }
     }
     (out, names)
+}
+
+/// A new connection to `url`, in UTC, waiting at most `lock_wait` for a lock.
+fn open(url: &str, lock_wait: Duration) -> Result<postgres::Client, String> {
+    let (config, _, connector) =
+        govid_pg_connect::config(url, "govid-issuer", Duration::from_secs(10))
+            .map_err(|e| format!("--db {e}"))?;
+    off_runtime(|| {
+        let mut client = postgres::Config::from(config)
+            .connect(connector)
+            .map_err(|e| format!("cannot connect to the issuer database: {}", Error::from(e)))?;
+        client
+            .batch_execute(&format!(
+                "SET lock_timeout = {}; SET TIME ZONE 'UTC'",
+                lock_wait.as_millis().max(1)
+            ))
+            .map_err(|e| format!("the issuer database: {}", Error::from(e)))?;
+        Ok(client)
+    })
 }
 
 /// A value bound as the type the server inferred for its parameter.

@@ -55,6 +55,12 @@ impl PgDatabase {
         let admin = std::env::var("GOVID_TEST_PG_URL").unwrap_or_else(|_| {
             panic!("GOVID_TEST_ENGINE=postgres needs GOVID_TEST_PG_URL (a cluster's URL)")
         });
+        Self::new_in(&admin)
+    }
+
+    /// A new empty database in the cluster at `admin` (its `postgres` database's URL).
+    pub(crate) fn new_in(admin: &str) -> Self {
+        let admin = admin.to_owned();
         let name = format!("govid_t_{}", rand_name());
         let mut client = ok(postgres::Client::connect(&admin, postgres::NoTls));
         ok(client.batch_execute(&format!("CREATE DATABASE {name}")));
@@ -141,6 +147,17 @@ impl Env {
         let dir = tmp.path().join("issuer");
         let pg = engine_is_postgres().then(PgDatabase::new);
         Self { tmp, dir, pg }
+    }
+
+    /// A workspace whose database is `pg`, whatever the engine under test.
+    pub(crate) fn on_postgres(pg: PgDatabase) -> Self {
+        let tmp = ok(tempfile::tempdir());
+        let dir = tmp.path().join("issuer");
+        Self {
+            tmp,
+            dir,
+            pg: Some(pg),
+        }
     }
 
     /// A workspace on SQLite whatever the engine under test: for the tests of what only an
