@@ -13,8 +13,11 @@
 //!
 //! Written here rather than taken from a crate: `sqlx` and `diesel` abstract over both engines,
 //! but are async-first or need their own schema DSL and migrations, and would mean rewriting every
-//! statement of the issuer; `rusqlite` and `postgres` are what each engine's maintainers
-//! recommend, and this module only routes between them.
+//! statement of the issuer. `rusqlite` (the issuer's driver already) and `postgres` (the blocking
+//! client over `tokio-postgres`, which the gates' fleet store uses) are each engine's well-kept
+//! driver; this module only routes between them. The issuer needs no pool crate: its database
+//! work runs on threads of its own (the CLI's, `serve`'s writer thread and its idle readers), so
+//! blocking connections fit, as with SQLite.
 
 mod pg;
 mod value;
