@@ -545,6 +545,18 @@ class Gate:
         assert decision.get("fleet_check") == self.fleet_word(), decision
         return decision
 
+    def entries(self, limit):
+        """The gate's newest `limit` log entries, newest first (GET /admin/entries). On PostgreSQL
+        the gate delivers its spool to its database in the background, and the route shows what
+        the database holds: first wait until nothing is left in the spool."""
+        if self.db is not None:
+            wait_until("the gate's spool to reach PostgreSQL", lambda: self.healthz()["replay"]["spooled"] == 0,
+                       detail=lambda: f"{self.healthz()}\n{self.stderr()}")
+        status, body = self._request("GET", f"/admin/entries?limit={int(limit)}",
+                                     headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        assert status == 200, f"/admin/entries answered {status}: {body!r}\n{self.stderr()}"
+        return json.loads(body)["entries"]
+
     def reload(self):
         status, body = self._request("POST", "/admin/reload", b"",
                                      {"Authorization": f"Bearer {ADMIN_TOKEN}"})
