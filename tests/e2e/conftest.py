@@ -128,7 +128,7 @@ def _read_engine():
     if not cluster.startswith(("postgres://", "postgresql://")):
         return None, f"GOVID_TEST_PG_URL={cluster}: not a postgres:// URL"
     if shutil.which("psql") is None:
-        return None, "GOVID_TEST_ENGINE=postgres needs psql: apt-get install -y postgresql-client"
+        return None, "GOVID_TEST_ENGINE=postgres needs psql: apt-get install -y postgresql"
     try:
         _psql(cluster, "SELECT 1")
     except (RuntimeError, subprocess.TimeoutExpired) as e:
