@@ -11,6 +11,15 @@ Paths (scripts/test.d/70-e2e builds them; the defaults follow scripts/test-all's
   GOVID_VERIFIER     govid-verifier binary   ($CARGO_TARGET_DIR/debug/govid-verifier)
   GOVID_PY_BINDINGS  generated govid_ffi.py + libgovid_ffi.so ($CARGO_TARGET_DIR/govid-bindings/python)
   GOVID_LIBFAKETIME  libfaketime.so.1 (Debian libfaketime), for the phone whose clock is behind
+
+The engine (scripts/test.d/71-e2e-postgres runs the suite on PostgreSQL):
+  GOVID_TEST_ENGINE  `sqlite` (the default): each issuer keeps DIR/issuer.db, each gate its
+                     config's store; `postgres`: every issuer and every gate gets a database of
+                     its own on the cluster at GOVID_TEST_PG_URL (`govid-issuer` through
+                     GOVID_ISSUER_DB, the gate through a `[store]` table and a spool of its own)
+  GOVID_TEST_PG_URL  a throwaway cluster where the suite may create databases, e.g.
+                     postgres://postgres@127.0.0.1:PORT/postgres?sslmode=disable
+                     (scripts/pg-test-cluster start DIR prints one); with `postgres` only
 """
 
 import base64
@@ -21,6 +30,7 @@ import http.server
 import itertools
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -29,6 +39,7 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -44,6 +55,111 @@ if _missing:
     pytest.exit(f"missing {', '.join(_missing)}: run scripts/test.d/70-e2e (it builds them)", returncode=2)
 if shutil.which("zbarimg") is None:
     pytest.exit("zbarimg is missing: apt-get install -y zbar-tools", returncode=2)
+
+
+# ---------------------------------------------------------------------------------------------
+# The engine: where issuers and gates keep their records (GOVID_TEST_ENGINE).
+
+
+def _psql(url, sql):
+    """Runs `sql` on the database at `url` with psql; its rows, `|`-separated."""
+    r = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql],
+                       capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        raise RuntimeError(f"psql {sql!r} on GOVID_TEST_PG_URL's cluster failed: {r.stderr.strip()}")
+    return [line for line in r.stdout.splitlines() if line]
+
+
+class Engine:
+    """`sqlite` (each program on its own files, as configured) or `postgres` (a database of its
+    own per issuer and per gate, on the cluster at `cluster`)."""
+
+    def __init__(self, name, cluster=None):
+        self.name = name
+        self.cluster = cluster
+        self.live = {}  # database name → Database not yet dropped
+
+    @property
+    def is_postgres(self):
+        return self.name == "postgres"
+
+    def database(self):
+        """A new empty database of its own (postgres), or None (sqlite)."""
+        return Database(self) if self.is_postgres else None
+
+    def drop_all(self):
+        """Drops what a test left behind (a failure before its teardown dropped it)."""
+        for db in list(self.live.values()):
+            db.drop()
+
+
+class Database:
+    """A database on the engine's cluster, `govid_e2e_<random>`; dropped with drop()."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.name = f"govid_e2e_{secrets.token_hex(8)}"
+        _psql(engine.cluster, f"CREATE DATABASE {self.name}")
+        engine.live[self.name] = self
+        self.url = urllib.parse.urlsplit(engine.cluster)._replace(path="/" + self.name).geturl()
+
+    def query(self, sql):
+        return _psql(self.url, sql)
+
+    def drop(self):
+        if self.engine.live.pop(self.name, None) is not None:
+            _psql(self.engine.cluster, f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+
+
+def _read_engine():
+    """The engine GOVID_TEST_ENGINE names, or the reason the run cannot start: a run asked for
+    PostgreSQL never quietly runs on SQLite."""
+    name = os.environ.get("GOVID_TEST_ENGINE") or "sqlite"
+    if name == "sqlite":
+        return Engine("sqlite"), None
+    if name != "postgres":
+        return None, f"GOVID_TEST_ENGINE={name!r}: the end-to-end suite runs on `sqlite` (the default) or `postgres`"
+    cluster = os.environ.get("GOVID_TEST_PG_URL", "")
+    if not cluster:
+        return None, ("GOVID_TEST_ENGINE=postgres needs GOVID_TEST_PG_URL: the URL of a throwaway PostgreSQL "
+                      "cluster where the suite may create databases, e.g. "
+                      "postgres://postgres@127.0.0.1:PORT/postgres?sslmode=disable "
+                      "(scripts/pg-test-cluster start DIR prints one)")
+    if not cluster.startswith(("postgres://", "postgresql://")):
+        return None, f"GOVID_TEST_PG_URL={cluster}: not a postgres:// URL"
+    if shutil.which("psql") is None:
+        return None, "GOVID_TEST_ENGINE=postgres needs psql: apt-get install -y postgresql"
+    try:
+        _psql(cluster, "SELECT 1")
+    except (RuntimeError, subprocess.TimeoutExpired) as e:
+        return None, f"GOVID_TEST_ENGINE=postgres: cannot reach GOVID_TEST_PG_URL: {e}"
+    return Engine("postgres", cluster), None
+
+
+ENGINE, _engine_error = _read_engine()
+
+
+def pytest_configure(config):
+    if _engine_error:
+        raise pytest.UsageError(_engine_error)
+
+
+def pytest_report_header(config):
+    return f"engine: {ENGINE.name}" + (f" ({ENGINE.cluster})" if ENGINE.is_postgres else "")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    ENGINE.drop_all()
+
+
+def program_env(**extra):
+    """The environment of a govid program the suite starts: the caller's, without the variables
+    that would point it at another issuer directory, database or store."""
+    env = dict(os.environ)
+    for name in ("GOVID_ISSUER_DIR", "GOVID_ISSUER_DB", "GOVID_ISSUER_NOW", "GOVID_STORE_URL"):
+        env.pop(name, None)
+    env.update(extra)
+    return env
 
 sys.path.insert(0, PY_BINDINGS)
 import govid_ffi as g  # noqa: E402  (the path is only known at run time)
@@ -162,26 +278,50 @@ _serial = itertools.count(1)
 
 
 class Issuer:
-    """One HR office: an issuer directory driven through `govid-issuer --json`."""
+    """One HR office: an issuer directory driven through `govid-issuer --json`, its database on
+    the engine (DIR/issuer.db, or a PostgreSQL database of its own). close() drops that database;
+    the fixtures and `make_issuer` do it at teardown."""
 
     def __init__(self, directory, name, did_web, org_code, status_base_url):
         self.dir = str(directory)
         self.org_code = org_code
         self.org_name = f"Ministry {org_code}"
-        out = self.run("init", "--name", name, "--did-web", did_web, "--status-base-url", status_base_url)
-        self.did = out["did"]
-        assert self.did == f"did:web:{did_web}"
+        self.db = ENGINE.database()
+        try:
+            out = self.run("init", "--name", name, "--did-web", did_web, "--status-base-url", status_base_url)
+            self.did = out["did"]
+            assert self.did == f"did:web:{did_web}"
+            # The records are where the engine says, and only there.
+            sqlite_file = os.path.join(self.dir, "issuer.db")
+            if self.db is None:
+                assert os.path.isfile(sqlite_file), f"govid-issuer init made no {sqlite_file}"
+            else:
+                assert not os.path.exists(sqlite_file), f"govid-issuer init on PostgreSQL made {sqlite_file}"
+                tables = self.db.query("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")
+                assert int(tables[0]) > 0, f"govid-issuer init made no tables in {self.db.name}"
+        except BaseException:
+            self.close()
+            raise
+
+    def env(self, now=None):
+        """The environment of a `govid-issuer` command on this issuer: its database on the
+        engine, and GOVID_ISSUER_NOW=`now` if given."""
+        env = program_env()
+        if self.db is not None:
+            env["GOVID_ISSUER_DB"] = self.db.url
+        if now is not None:
+            env["GOVID_ISSUER_NOW"] = str(int(now))
+        return env
+
+    def close(self):
+        if self.db is not None:
+            self.db.drop()
 
     def run(self, *args, now=None):
         """`govid-issuer --dir DIR --json ARGS` (with GOVID_ISSUER_NOW=`now` if given); must
         succeed; returns its JSON answer."""
-        env = dict(os.environ)
-        env.pop("GOVID_ISSUER_DIR", None)
-        env.pop("GOVID_ISSUER_NOW", None)
-        if now is not None:
-            env["GOVID_ISSUER_NOW"] = str(int(now))
         r = subprocess.run([ISSUER_BIN, "--dir", self.dir, "--json", *args], capture_output=True, text=True,
-                           env=env, timeout=60)
+                           env=self.env(now), timeout=60)
         assert r.returncode == 0, f"govid-issuer {' '.join(args)} failed: {r.stdout}{r.stderr}"
         return json.loads(r.stdout.strip().splitlines()[-1])
 
@@ -299,22 +439,41 @@ def _die_with_parent():
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
 
 
+def toml_string(s):
+    """A TOML basic string (JSON's escapes are TOML's)."""
+    return json.dumps(s, ensure_ascii=False)
+
+
 class Gate:
     """A running `govid-verifier serve --config DIR/gate.toml` on 127.0.0.1 (port chosen by the
-    server, read from its `listening on` line)."""
+    server, read from its `listening on` line). On PostgreSQL the config gets a `[store]` table:
+    a database of its own (dropped by stop()) and a spool in DIR."""
 
     def __init__(self, directory, config):
         self.dir = str(directory)
         os.makedirs(self.dir, exist_ok=True)
+        self.db = ENGINE.database()
+        if self.db is not None:
+            assert "[store]" not in config, "a gate config with its own [store]: the engine cannot add its database"
+            # timeout_ms: a busy test machine must not turn a decision into a degraded one (the
+            # gate's own suite tests PostgreSQL outages).
+            config += (f"\n[store]\nurl = {toml_string(self.db.url)}\n"
+                       f"spool = {toml_string(os.path.join(self.dir, 'gate.spool'))}\ntimeout_ms = 5000\n")
         self.config_path = os.path.join(self.dir, "gate.toml")
         with open(self.config_path, "w", encoding="utf-8") as f:
             f.write(config)
         self.log_path = os.path.join(self.dir, "gate.stderr.log")
         self.log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop())
-        env = dict(os.environ, GOVID_ADMIN_TOKEN=ADMIN_TOKEN)
-        self.proc = subprocess.Popen([VERIFIER_BIN, "serve", "--config", self.config_path],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.log,
-                                     env=env, preexec_fn=_die_with_parent)
+        try:
+            self.proc = subprocess.Popen([VERIFIER_BIN, "serve", "--config", self.config_path],
+                                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.log,
+                                         env=program_env(GOVID_ADMIN_TOKEN=ADMIN_TOKEN),
+                                         preexec_fn=_die_with_parent)
+        except BaseException:
+            self.log.close()
+            if self.db is not None:
+                self.db.drop()
+            raise
         self.addr = None
         threading.Thread(target=self._read_stdout, daemon=True).start()
         try:
@@ -322,9 +481,18 @@ class Gate:
                        detail=self.stderr)
             assert self.addr, f"the gate exited ({self.proc.returncode}):\n{self.stderr()}"
             wait_until("/healthz", lambda: self._healthz() is not None, detail=self.stderr)
+            # The replay keys and the log are where the engine says: a fleet store on PostgreSQL,
+            # none (this gate alone) otherwise.
+            replay = self.healthz()["replay"]
+            assert replay["fleet"] == self.fleet_word(), replay
         except BaseException:
             self.stop()
             raise
+
+    def fleet_word(self):
+        """What this gate says of its fleet store (`fleet` in /healthz, `fleet_check` in every
+        decision): `ok` on PostgreSQL, nothing without one."""
+        return "ok" if self.db is not None else None
 
     def _read_stdout(self):
         for line in self.proc.stdout:
@@ -373,7 +541,21 @@ class Gate:
         """POST /v1/verify with the scanned text, as the scanning page does; the decision JSON."""
         status, body = self._request("POST", "/v1/verify", scanned.encode(), {"Content-Type": "text/plain"})
         assert status == 200, f"/v1/verify answered {status}: {body!r}"
-        return json.loads(body)
+        decision = json.loads(body)
+        assert decision.get("fleet_check") == self.fleet_word(), decision
+        return decision
+
+    def entries(self, limit):
+        """The gate's newest `limit` log entries, newest first (GET /admin/entries). On PostgreSQL
+        the gate delivers its spool to its database in the background, and the route shows what
+        the database holds: first wait until nothing is left in the spool."""
+        if self.db is not None:
+            wait_until("the gate's spool to reach PostgreSQL", lambda: self.healthz()["replay"]["spooled"] == 0,
+                       detail=lambda: f"{self.healthz()}\n{self.stderr()}")
+        status, body = self._request("GET", f"/admin/entries?limit={int(limit)}",
+                                     headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        assert status == 200, f"/admin/entries answered {status}: {body!r}\n{self.stderr()}"
+        return json.loads(body)["entries"]
 
     def reload(self):
         status, body = self._request("POST", "/admin/reload", b"",
@@ -389,6 +571,8 @@ class Gate:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+        if self.db is not None:
+            self.db.drop()
 
 
 def gate_config(*, gate_id, trust="", status="", extra_gate=""):
@@ -477,13 +661,30 @@ def hr(tmp_path_factory, hr_host):
     """The trusted HR office (did:web), its status lists and DID document on `hr_host`."""
     issuer = Issuer(tmp_path_factory.mktemp("hr") / "issuer", "E2E Ministry of Transport HR", "hr.e2e.example",
                     "MOT", hr_host.url("/status"))
-    # Status list 1 exists from the first issuance: one staff member with a phone HR enrolls
-    # itself (`dev enroll-all`), so the gate has a list to fetch before the tests start.
-    issuer.hire()
-    issuer.run("dev", "enroll-all")
-    assert issuer.run("issue", "--all")["issued"] == 1
-    assert issuer.publish(hr_host.root)["ok"]
-    return issuer
+    try:
+        # Status list 1 exists from the first issuance: one staff member with a phone HR enrolls
+        # itself (`dev enroll-all`), so the gate has a list to fetch before the tests start.
+        issuer.hire()
+        issuer.run("dev", "enroll-all")
+        assert issuer.run("issue", "--all")["issued"] == 1
+        assert issuer.publish(hr_host.root)["ok"]
+        yield issuer
+    finally:
+        issuer.close()
+
+
+@pytest.fixture
+def make_issuer():
+    """Makes issuers as `Issuer(...)` does; their databases are dropped at the test's end."""
+    made = []
+
+    def make(*args):
+        made.append(Issuer(*args))
+        return made[-1]
+
+    yield make
+    for issuer in made:
+        issuer.close()
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ an online gate from the DID document, an offline gate from the trust bundle."""
 import os
 import shutil
 
-from conftest import (Gate, Issuer, StaticHost, assert_allowed, assert_denied, jwt_part, offline_gate_config,
+from conftest import (Gate, StaticHost, assert_allowed, assert_denied, jwt_part, offline_gate_config,
                       online_gate_config, onboard)
 
 
@@ -14,11 +14,11 @@ def kid_of(path):
         return jwt_part(f.read(), 0)["kid"]
 
 
-def test_rotation_old_ids_verify_new_ids_use_the_new_key(tmp_path, make_phone):
+def test_rotation_old_ids_verify_new_ids_use_the_new_key(tmp_path, make_phone, make_issuer):
     host = StaticHost(tmp_path / "host")
     gates = []
     try:
-        hr = Issuer(tmp_path / "issuer", "E2E Rotating HR", "hr.rotating.e2e.example", "ROT", host.url("/status"))
+        hr = make_issuer(tmp_path / "issuer", "E2E Rotating HR", "hr.rotating.e2e.example", "ROT", host.url("/status"))
         old_phone, new_phone = make_phone(), make_phone()
         old_row, old_cred, old_path = onboard(hr, old_phone)
         assert kid_of(old_path) == f"{hr.did}#key-1"

@@ -13,8 +13,10 @@ from conftest import Gate, Issuer, assert_allowed, assert_denied, offline_gate_c
 
 @pytest.fixture(scope="module")
 def offline_hr(tmp_path_factory):
-    return Issuer(tmp_path_factory.mktemp("offline-hr") / "issuer", "E2E Offline Depot HR", "hr.depot.e2e.example",
-                  "DEP", "http://127.0.0.1:9/status")
+    issuer = Issuer(tmp_path_factory.mktemp("offline-hr") / "issuer", "E2E Offline Depot HR",
+                    "hr.depot.e2e.example", "DEP", "http://127.0.0.1:9/status")
+    yield issuer
+    issuer.close()
 
 
 def bundle_gate(directory, published, gate_id):

@@ -3,7 +3,7 @@ render as PNGs: allow, revoked, suspended then reinstated, expired, replayed, un
 
 import time
 
-from conftest import DAY, Issuer, assert_allowed, assert_denied, jwt_part, onboard, show_with_clock_behind
+from conftest import DAY, assert_allowed, assert_denied, jwt_part, onboard, show_with_clock_behind
 
 
 def test_allow_discloses_exactly_the_entry_profile(hr, gate, phone):
@@ -60,10 +60,27 @@ def test_replayed_code_is_denied(hr, gate, phone):
     assert_denied(gate.verify(scanned), "replayed", "valid")
 
 
-def test_untrusted_issuer(tmp_path, hr, gate, phone):
+def test_the_gate_log_keeps_each_decision(hr, gate, phone):
+    # What the guard's supervisor reads back (on PostgreSQL, from the gate's database once its
+    # spool is delivered): one entry per answer, in order, the replay tied to the same credential.
+    row, cred, _ = onboard(hr, phone)
+    scanned = phone.show(cred.id)
+    assert_allowed(gate.verify(scanned), hr, row)
+    assert_denied(gate.verify(scanned), "replayed", "valid")
+    replayed, allowed = gate.entries(limit=2)
+    assert (allowed["decision"], allowed["reason"], allowed["credential_status"]) == ("allow", "ok", "valid"), allowed
+    assert (replayed["decision"], replayed["reason"]) == ("deny", "replayed"), replayed
+    for entry in (allowed, replayed):
+        assert entry["gate"] == "e2e-online" and entry["issuer"] == hr.did, entry
+    assert allowed["credential_hash"] and replayed["credential_hash"] == allowed["credential_hash"], (allowed,
+                                                                                                      replayed)
+    assert allowed["time"] <= replayed["time"], (allowed, replayed)
+
+
+def test_untrusted_issuer(tmp_path, hr, gate, phone, make_issuer):
     # Another office, set up exactly like the trusted one; its ID is genuine but the gate does not
     # trust its DID.
-    rogue = Issuer(tmp_path / "rogue", "Unknown Agency HR", "hr.rogue.example", "UNK", "http://127.0.0.1:9/status")
+    rogue = make_issuer(tmp_path / "rogue", "Unknown Agency HR", "hr.rogue.example", "UNK", "http://127.0.0.1:9/status")
     row, cred, _ = onboard(rogue, phone)
     assert cred.issuer == rogue.did
     assert_denied(gate.verify(phone.show(cred.id)), "untrusted_issuer")

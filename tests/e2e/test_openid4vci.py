@@ -3,7 +3,6 @@
 offer and PIN from `govid-issuer offer`; then the gate decides on what the phone shows, and HR's
 revocation reaches an ID issued this way."""
 
-import os
 import socket
 import subprocess
 import threading
@@ -49,12 +48,10 @@ class IssuerService:
     def __init__(self, hr):
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
-        env = dict(os.environ)
-        env.pop("GOVID_ISSUER_DIR", None)
         self.proc = subprocess.Popen(
             [ISSUER_BIN, "--dir", hr.dir, "serve", "--listen", f"127.0.0.1:{port}", "--public-url", self.url,
              "--require-dpop"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=hr.env(),
             preexec_fn=_die_with_parent)
         self.listening = False
         threading.Thread(target=self._read, daemon=True).start()
@@ -99,7 +96,7 @@ def test_a_phone_receives_both_ids_over_openid4vci_and_the_gate_lets_it_in(hr, h
     worker = next(c for c in received.credentials if c.kind == g.CredentialKind.WORKER_ID)
     assert worker.employee_number == number
     shown = subprocess.run([ISSUER_BIN, "--dir", hr.dir, "staff", "show", number], capture_output=True,
-                           text=True, timeout=30)
+                           text=True, env=hr.env(), timeout=30)
     assert "received on phone at" in shown.stdout, shown.stdout
     # The status list the service's credentials point at, as HR publishes it.
     hr.publish(hr_host.root)
