@@ -1,7 +1,7 @@
 //! The store the gate tests run their gates on: `GOVID_TEST_ENGINE`.
 //!
-//! - unset or `sqlite`: each gate keeps its replay keys and log as its config and flags say (a
-//!   SQLite file with `[log] db`, else memory);
+//! - unset, empty or `sqlite`: each gate keeps its replay keys and log as its config and flags
+//!   say (a SQLite file with `[log] db`, else memory);
 //! - `postgres`: every gate a test starts gets a PostgreSQL database of its own
 //!   (`CREATE DATABASE govid_t_<random>` on the cluster at `GOVID_TEST_PG_URL`, e.g.
 //!   `postgres://postgres@127.0.0.1:PORT/postgres?sslmode=disable`) as its `[store] url`, unless
@@ -46,7 +46,8 @@ impl Engine {
             Ok(v) => v,
         };
         match engine.as_str() {
-            "sqlite" => Ok(Engine::Sqlite),
+            // Empty counts as unset, as in the issuer's and the end-to-end suites.
+            "" | "sqlite" => Ok(Engine::Sqlite),
             "postgres" => {
                 let cluster = std::env::var("GOVID_TEST_PG_URL").unwrap_or_default();
                 if cluster.is_empty() {
