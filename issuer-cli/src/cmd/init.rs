@@ -128,7 +128,7 @@ pub(crate) fn run(dir: &Path, o: &InitOptions) -> CliResult<Report> {
     // A SQLite database is built under a temporary name and renamed when complete, so an
     // interrupted init never leaves a half-made issuer.db. (On PostgreSQL, the schema made
     // above and the rows below are one transaction each: an interrupted init leaves the schema
-    // without an issuer, which a second init refuses; see the README.)
+    // without an issuer, which the next init finds and fills.)
     let sqlite = match &location {
         store::Location::Sqlite(path) => {
             let mut tmp = path.clone().into_os_string();
