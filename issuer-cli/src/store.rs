@@ -348,8 +348,14 @@ pub(crate) fn create_postgres(url: &str) -> CliResult<Connection> {
 }
 
 fn connect_postgres(url: &str) -> CliResult<Connection> {
-    Connection::open_postgres(url, busy_wait())
-        .map_err(|e| CliError::new("database_unreachable", e))
+    Connection::open_postgres(url, busy_wait()).map_err(|e| {
+        if e.starts_with("--db ") {
+            // The URL itself is wrong (a refused sslmode, an unreadable sslrootcert, ...).
+            CliError::usage(e)
+        } else {
+            CliError::new("database_unreachable", e)
+        }
+    })
 }
 
 /// A read-only connection to the database of `dir` (SQLite in WAL mode: it reads the last

@@ -396,3 +396,48 @@ fn crlf_roster_rows_are_named_by_file_line_and_a_long_header_is_cut() {
         .assert_fails_with(&format!("but it is:\n  {}…", "h".repeat(200)));
     assert!(r.stderr.len() < 1_000, "{} bytes", r.stderr.len());
 }
+
+/// A wrong `--db` is named without repeating the URL (it may hold a password): a refused
+/// `sslmode` is a usage error, a server that does not answer is `database_unreachable`.
+#[test]
+fn a_bad_or_unreachable_database_url_is_named_without_its_password() {
+    let env = Env::new();
+    let port = {
+        let listener = ok(std::net::TcpListener::bind("127.0.0.1:0"));
+        ok(listener.local_addr()).port()
+    };
+    let run = |url: &str| {
+        let out = ok(command()
+            .arg("--dir")
+            .arg(&env.dir)
+            .args(["--db", url, "--json", "staff", "list"])
+            .output());
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(!text.contains("hunter2"), "{text}");
+        (
+            out.status.code(),
+            ok(serde_json::from_str::<serde_json::Value>(&text)),
+        )
+    };
+    let (code, j) = run(&format!(
+        "postgres://hr:hunter2@127.0.0.1:{port}/govid?sslmode=prefer"
+    ));
+    assert_eq!(code, Some(2));
+    assert_eq!(j["error"], "usage");
+    assert!(
+        j["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("--db url: sslmode=prefer is refused")),
+        "{j}"
+    );
+    let (code, j) = run(&format!(
+        "postgres://hr:hunter2@127.0.0.1:{port}/govid?sslmode=disable"
+    ));
+    assert_eq!(code, Some(1));
+    assert_eq!(j["error"], "database_unreachable");
+    assert_eq!(
+        j["message"],
+        "cannot connect to the issuer database: error connecting to server: Connection refused \
+         (os error 111)"
+    );
+}

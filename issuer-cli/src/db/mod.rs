@@ -52,7 +52,11 @@ impl std::fmt::Display for Error {
             Error::Postgres(e) => match e.as_db_error() {
                 // The server's message and code, not the statement (it may hold a value).
                 Some(db) => write!(f, "{} ({})", db.message(), db.code().code()),
-                None => write!(f, "{e}"),
+                // The cause too ("Connection refused"): it never holds the URL.
+                None => match std::error::Error::source(e) {
+                    Some(cause) => write!(f, "{e}: {cause}"),
+                    None => write!(f, "{e}"),
+                },
             },
             Error::Type(column, want) => write!(f, "column {column} is not {want}"),
             Error::Unsupported(what) | Error::Unreachable(what) => f.write_str(what),
