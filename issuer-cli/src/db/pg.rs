@@ -2,7 +2,7 @@
 //! SQLite-style parameters once and kept prepared, values bound by the type the server asks for.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use postgres::types::{IsNull, ToSql as PgToSql, Type};
 
@@ -13,11 +13,19 @@ use super::{Error, Result};
 /// lock, released at commit or rollback): "govid-is" in ASCII.
 pub const WRITE_LOCK: i64 = 0x676f_7669_642d_6973;
 
+/// How long a prepared statement is kept. PostgreSQL plans a kept statement once, for the
+/// tables as they were then: on a new database, a plan made while `credentials` was empty scans
+/// it whole, and would go on doing so as it grows to thousands of rows (autovacuum's statistics
+/// come later). Preparing again now and then lets the plans follow the tables.
+const REPLAN_EVERY: Duration = Duration::from_secs(10);
+
 /// A connection and its prepared statements.
 pub(crate) struct Client {
     /// `None` only while dropping.
     client: Option<postgres::Client>,
     prepared: HashMap<String, Prepared>,
+    /// When `prepared` was last emptied (see [`REPLAN_EVERY`]).
+    prepared_since: Instant,
     /// SQLite's `data_version` on PostgreSQL: bumped when a write transaction finds that
     /// another connection wrote since this one's last write (see [`Client::begin_write`]).
     data_version: i64,
@@ -68,6 +76,7 @@ impl Client {
         Ok(Self {
             client: Some(open(url, lock_wait)?),
             prepared: HashMap::new(),
+            prepared_since: Instant::now(),
             data_version: 0,
             last_write: None,
             in_transaction: false,
@@ -170,6 +179,10 @@ impl Client {
 
     /// The prepared statement for `sql` (translated and prepared at its first use).
     pub(crate) fn prepare(&mut self, sql: &str) -> Result<Prepared> {
+        if self.prepared_since.elapsed() > REPLAN_EVERY {
+            self.prepared.clear();
+            self.prepared_since = Instant::now();
+        }
         if let Some(p) = self.prepared.get(sql) {
             return Ok(p.clone());
         }
