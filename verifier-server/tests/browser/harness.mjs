@@ -27,6 +27,8 @@ const scratch = mkdtempSync(join(tmpdir(), "govid-browser-shots-"));
 export const screenshots = process.env.UPDATE_SCREENSHOTS === "1"
   ? join(repo, "docs", "screenshots") : scratch;
 mkdirSync(screenshots, { recursive: true });
+// The scratch screenshots go with the run.
+process.on("exit", () => rmSync(scratch, { recursive: true, force: true }));
 
 const gates = [];
 
