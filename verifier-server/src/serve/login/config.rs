@@ -372,17 +372,19 @@ mod tests {
         }
     }
 
-    fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("govid-login-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
+    /// A directory of its own, removed at the end of the test.
+    fn temp_dir(name: &str) -> tempfile::TempDir {
+        tempfile::Builder::new()
+            .prefix(&format!("govid-login-{name}-"))
+            .tempdir()
+            .unwrap()
     }
 
     #[test]
     fn a_missing_key_is_made_private_and_then_read_back() {
-        let dir = temp_dir("key");
-        let first = LoginConfig::from_section(section(&dir)).unwrap();
+        let tmp = temp_dir("key");
+        let dir = tmp.path();
+        let first = LoginConfig::from_section(section(dir)).unwrap();
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
@@ -392,7 +394,7 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        let second = LoginConfig::from_section(section(&dir)).unwrap();
+        let second = LoginConfig::from_section(section(dir)).unwrap();
         assert_eq!(first.signer.public_key(), second.signer.public_key());
         assert_eq!(
             first.client_id,
@@ -404,16 +406,17 @@ mod tests {
             use std::os::unix::fs::PermissionsExt as _;
             std::fs::set_permissions(dir.join("key.jwk"), std::fs::Permissions::from_mode(0o644))
                 .unwrap();
-            let err = LoginConfig::from_section(section(&dir)).err().unwrap();
+            let err = LoginConfig::from_section(section(dir)).err().unwrap();
             assert!(err.contains("readable by others"), "{err}");
         }
     }
 
     #[test]
     fn misconfigurations_are_refused_with_what_to_fix() {
-        let dir = temp_dir("bad");
+        let tmp = temp_dir("bad");
+        let dir = tmp.path();
         let refused = |edit: &dyn Fn(&mut LoginSection)| {
-            let mut s = section(&dir);
+            let mut s = section(dir);
             edit(&mut s);
             LoginConfig::from_section(s).err().unwrap()
         };

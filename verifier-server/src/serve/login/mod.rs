@@ -438,10 +438,13 @@ mod tests {
     use super::*;
     use std::net::Ipv4Addr;
 
-    fn logins(name: &str, max_pending: usize) -> Logins {
-        let dir = std::env::temp_dir().join(format!("govid-logins-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+    /// The logins and their key's directory (removed when dropped).
+    fn logins(name: &str, max_pending: usize) -> (Logins, tempfile::TempDir) {
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!("govid-logins-{name}-"))
+            .tempdir()
+            .unwrap();
+        let dir = tmp.path();
         let section = config::LoginSection {
             public_url: Some("https://login.mot.example".into()),
             did: Some("did:web:login.mot.example".into()),
@@ -449,7 +452,10 @@ mod tests {
             max_pending: Some(max_pending),
             ..config::LoginSection::default()
         };
-        Logins::new(LoginConfig::from_section(section).unwrap()).unwrap()
+        (
+            Logins::new(LoginConfig::from_section(section).unwrap()).unwrap(),
+            tmp,
+        )
     }
 
     const A: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
@@ -457,7 +463,7 @@ mod tests {
 
     #[test]
     fn one_client_holds_a_bounded_number_of_unanswered_requests() {
-        let logins = logins("per-client", 1000);
+        let (logins, _dir) = logins("per-client", 1000);
         let made: Vec<Created> = (0..MAX_PENDING_PER_CLIENT)
             .map(|_| logins.create(A, None, 1_000).unwrap())
             .collect();
@@ -480,7 +486,7 @@ mod tests {
 
     #[test]
     fn the_service_holds_at_most_max_pending_and_expired_ones_make_room() {
-        let logins = logins("max", 3);
+        let (logins, _dir) = logins("max", 3);
         let clients = [A, B, IpAddr::V4(Ipv4Addr::new(10, 0, 0, 3))];
         for client in clients {
             logins.create(client, None, 1_000).unwrap();
@@ -496,7 +502,7 @@ mod tests {
 
     #[test]
     fn a_request_object_is_served_once_and_not_after_expiry() {
-        let logins = logins("fetch", 10);
+        let (logins, _dir) = logins("fetch", 10);
         let made = logins.create(A, None, 1_000).unwrap();
         let id = logins.table().by_transaction[&made.transaction].clone();
         assert_eq!(
