@@ -33,7 +33,7 @@ const FDICT: u8 = 0x20;
 const LEVEL: i32 = 10;
 
 /// Adler-32 of `data` (RFC 1950 section 9).
-fn adler32(data: &[u8]) -> u32 {
+pub(super) fn adler32(data: &[u8]) -> u32 {
     mz_adler32_oxide(MZ_ADLER32_INIT, data)
 }
 

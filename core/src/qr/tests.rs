@@ -317,11 +317,26 @@ fn check_mutation(original: &str, payload: &str, index: usize, replacement: u8) 
         assert_eq!(decoded.len(), original.len());
     } else {
         // The version byte or the zlib stream changed: rejected, or (only bits deflate ignores,
-        // such as the padding after the last block) the very same presentation.
-        assert!(
-            result.is_err() || result.as_deref() == Ok(original),
-            "index {index}"
-        );
+        // such as the padding after the last block) the very same presentation, or, rarely,
+        // another body with the same Adler-32: zlib's checksum is no MAC, and what it lets
+        // through is refused by the presentation's signatures, which the transport never
+        // replaces (a two-byte change at frame bytes 662-663 of presentation 10 did this; the
+        // seed is kept in proptest-regressions/).
+        match result.as_deref() {
+            Err(_) => {}
+            Ok(same) if same == original => {}
+            Ok(other) => {
+                let body = |f: &[u8]| decompress_bounded(&f[1..], DICT_V1, MAX_BODY_LEN);
+                let (before, after) = (body(&frame).unwrap().0, body(&mutated).unwrap().0);
+                assert_ne!(other, original);
+                assert_ne!(before, after);
+                assert_eq!(
+                    super::compress::adler32(&before),
+                    super::compress::adler32(&after),
+                    "index {index}: another body, and not an Adler-32 collision"
+                );
+            }
+        }
     }
 }
 
