@@ -70,26 +70,20 @@ pub(crate) fn run(dir: &Path, o: &InitOptions) -> CliResult<Report> {
         }
     };
     let location = store::location(dir);
-    if let store::Location::Sqlite(path) = &location {
-        if path.exists() {
-            return Err(CliError::new(
-                "already_initialized",
-                format!(
-                    "an issuer already exists in {} ({} found); refusing to overwrite it. \
-                     Choose another --dir.",
-                    dir.display(),
-                    path.file_name()
-                        .map_or("issuer.db".into(), |n| n.to_string_lossy())
-                ),
-            ));
-        }
-    } else if store::db_path(dir).exists() {
+    // The SQLite file this init would make, or (with PostgreSQL) one left in the directory.
+    let file = match &location {
+        store::Location::Sqlite(path) => path.clone(),
+        store::Location::Postgres(_) => store::db_path(dir),
+    };
+    if file.exists() {
         return Err(CliError::new(
             "already_initialized",
             format!(
-                "an issuer already exists in {} (issuer.db found); refusing to overwrite it. \
+                "an issuer already exists in {} ({} found); refusing to overwrite it. \
                  Choose another --dir.",
-                dir.display()
+                dir.display(),
+                file.file_name()
+                    .map_or("issuer.db".into(), |n| n.to_string_lossy())
             ),
         ));
     }
